@@ -1,0 +1,1 @@
+"""tcpchat's IRC server: protocol core, state, commands, asyncio transport."""

@@ -1,0 +1,139 @@
+"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit."""
+
+from __future__ import annotations
+
+import time
+
+from ..history.base import StoredMessage
+from ..protocol import Message, format_line, is_channel_name
+from ..protocol import numerics as N
+from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
+from .table import command
+
+
+def _client_tags(client: Client, msg: Message) -> dict[str, str]:
+    """Client-only tags (``+name``) a message-tags client attached, to pass along."""
+    if client.tag_level != TAGS_ALL or not msg.tags:
+        return {}
+    return {k: v for k, v in msg.tags.items() if k.startswith("+")}
+
+
+def _echo_after_commit(
+    state: ServerState,
+    client: Client,
+    variants: tuple[bytes, bytes, bytes],
+    record: StoredMessage,
+) -> None:
+    """Store the message; the sender's echo (its acknowledgement) waits for the commit."""
+    echo = "echo-message" in client.caps
+    if state.history is None:
+        if echo:
+            client.outbox.send(variants[client.tag_level])
+        return
+
+    def committed(error: BaseException | None) -> None:
+        if client.gone:
+            return
+        if error is not None:
+            client.outbox.send(
+                format_line(
+                    Message(
+                        "FAIL",
+                        (record.command, "MESSAGE_NOT_STORED", record.target,
+                         f"Message could not be stored: {error}"),
+                        state.name,
+                    )
+                )
+            )
+        elif echo:
+            client.outbox.send(variants[client.tag_level])
+
+    state.history.append(record, committed)
+
+
+def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str) -> None:
+    command_ = msg.command
+    notice = command_ == "NOTICE"
+    now = time.time()
+    msgid = state.new_msgid()
+    tags = {"msgid": msgid, **_client_tags(client, msg)}
+    if is_channel_name(target_name):
+        channel = state.get_channel(target_name)
+        if channel is None:
+            if not notice:
+                state.numeric(client, N.ERR_NOSUCHCHANNEL, target_name, "No such channel")
+            return
+        if not channel.can_speak(client):
+            if not notice:
+                state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+            return
+        variants = build_variants(client.prefix, command_, (channel.name, text), server_time(now), tags)
+        state.relay(channel.members, variants, skip=client)
+        channel.messages += 1
+        stored_target = channel.name
+    else:
+        target = state.find_nick(target_name)
+        if target is None:
+            if not notice:
+                state.numeric(client, N.ERR_NOSUCHNICK, target_name, "No such nick/channel")
+            return
+        variants = build_variants(client.prefix, command_, (target.nick, text), server_time(now), tags)
+        target.outbox.send(variants[target.tag_level])
+        if target.away and not notice:
+            state.numeric(client, N.RPL_AWAY, target.nick, target.away)
+        stored_target = target.nick
+    state.counters.messages += 1
+    record = StoredMessage(
+        msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
+    )
+    _echo_after_commit(state, client, variants, record)
+
+
+def _message(state: ServerState, client: Client, msg: Message) -> None:
+    notice = msg.command == "NOTICE"
+    if not msg.params or not msg.params[0]:
+        if not notice:
+            state.numeric(client, N.ERR_NORECIPIENT, f"No recipient given ({msg.command})")
+        return
+    if len(msg.params) < 2 or not msg.params[1]:
+        if not notice:
+            state.numeric(client, N.ERR_NOTEXTTOSEND, "No text to send")
+        return
+    client.last_active = time.time()
+    targets = msg.params[0].split(",")
+    for target_name in targets[: state.settings.max_targets]:
+        _relay(state, client, msg, target_name, msg.params[1])
+
+
+@command("PRIVMSG")
+def privmsg(state: ServerState, client: Client, msg: Message) -> None:
+    """PRIVMSG target[,target] :text."""
+    _message(state, client, msg)
+
+
+@command("NOTICE")
+def notice(state: ServerState, client: Client, msg: Message) -> None:
+    """NOTICE target :text (never answered with errors, as RFC 1459 asks)."""
+    _message(state, client, msg)
+
+
+@command("TAGMSG", min_params=1)
+def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
+    """TAGMSG target: client-only tags (typing, reactions) relayed to message-tags clients."""
+    tags = _client_tags(client, msg)
+    if not tags:
+        return
+    name = msg.params[0]
+    tags = {"msgid": state.new_msgid(), **tags}
+    variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
+    if is_channel_name(name):
+        channel = state.get_channel(name)
+        if channel is None or not channel.can_speak(client):
+            return
+        recipients = [m for m in channel.members if m.tag_level == TAGS_ALL]
+    else:
+        target = state.find_nick(name)
+        recipients = [target] if target is not None and target.tag_level == TAGS_ALL else []
+    state.relay(recipients, variants, skip=client)
+    if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
+        client.outbox.send(variants[TAGS_ALL])

@@ -1,0 +1,128 @@
+"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, ban list queries) and users (+i, +o)."""
+
+from __future__ import annotations
+
+from ..protocol import Message, is_channel_name
+from ..protocol import numerics as N
+from ..state import Channel, Client, ServerState
+from .channels import broadcast
+from .table import command
+
+PARAM_ALWAYS = "ovk"
+PARAM_ON_SET = "l"
+LIST_MODES = "beI"
+
+
+def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
+    target = state.find_nick(msg.params[0])
+    if target is None:
+        state.numeric(client, N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        return
+    if target is not client:
+        state.numeric(client, N.ERR_USERSDONTMATCH, "Cant change mode for other users")
+        return
+    if len(msg.params) == 1:
+        state.numeric(client, N.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
+        return
+    adding, applied = True, ""
+    for ch in msg.params[1]:
+        if ch in "+-":
+            adding = ch == "+"
+        elif ch == "i" and adding != ("i" in client.modes):
+            (client.modes.add if adding else client.modes.discard)("i")
+            applied += ("+" if adding else "-") + "i"
+        elif ch == "o" and not adding and client.is_oper:
+            client.modes.discard("o")
+            applied += "-o"
+        elif ch not in "io":
+            state.numeric(client, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+    if applied:
+        client.outbox.send(f":{client.prefix} MODE {client.nick} {applied}\r\n".encode())
+
+
+def _apply_channel_modes(
+    state: ServerState, client: Client, channel: Channel, modestr: str, args: list[str]
+) -> tuple[str, list[str]]:
+    adding, out, out_args, last_sign = True, "", [], ""
+    for ch in modestr:
+        if ch in "+-":
+            adding = ch == "+"
+            continue
+        arg = None
+        if ch in PARAM_ALWAYS or (ch in PARAM_ON_SET and adding):
+            if not args:
+                if ch != "k":
+                    state.numeric(client, N.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")
+                    continue
+            else:
+                arg = args.pop(0)
+        if ch in "ov":
+            target = state.find_nick(arg or "")
+            if target is None or target not in channel.members:
+                state.numeric(client, N.ERR_USERNOTINCHANNEL, arg or "*", channel.name, "They aren't on that channel")
+                continue
+            modes = channel.members[target]
+            if adding == (ch in modes):
+                continue
+            channel.members[target] = modes + ch if adding else modes.replace(ch, "")
+            arg = target.nick
+        elif ch == "k":
+            if adding:
+                if not arg or " " in arg:
+                    continue
+                channel.key = arg
+            else:
+                if channel.key is None:
+                    continue
+                arg, channel.key = "*", None
+        elif ch == "l":
+            if adding:
+                if not (arg or "").isdigit() or int(arg or 0) <= 0:
+                    continue
+                channel.limit = int(arg or 0)
+            elif channel.limit is None:
+                continue
+            else:
+                channel.limit = None
+        elif ch in "imnstp":
+            if adding == (ch in channel.modes):
+                continue
+            (channel.modes.add if adding else channel.modes.discard)(ch)
+        else:
+            state.numeric(client, N.ERR_UNKNOWNMODE, ch, "is unknown mode char to me")
+            continue
+        sign = "+" if adding else "-"
+        if sign != last_sign:
+            out += sign
+            last_sign = sign
+        out += ch
+        if arg is not None:
+            out_args.append(arg)
+    return out, out_args
+
+
+@command("MODE", min_params=1)
+def mode(state: ServerState, client: Client, msg: Message) -> None:
+    """Query or change channel and user modes."""
+    if not is_channel_name(msg.params[0]):
+        _user_mode(state, client, msg)
+        return
+    channel = state.get_channel(msg.params[0])
+    if channel is None:
+        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        return
+    if len(msg.params) == 1:
+        state.numeric(client, N.RPL_CHANNELMODEIS, channel.name, *channel.mode_string(client in channel.members))
+        state.numeric(client, N.RPL_CREATIONTIME, channel.name, str(channel.created))
+        return
+    modestr = msg.params[1]
+    if modestr.lstrip("+") in LIST_MODES or modestr in ("b", "+b"):
+        end = {"b": "368", "e": "349", "I": "347"}.get(modestr.lstrip("+"), "368")
+        state.numeric(client, end, channel.name, "End of list")
+        return
+    if not channel.is_op(client) and not client.is_oper:
+        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return
+    applied, args = _apply_channel_modes(state, client, channel, modestr, list(msg.params[2:]))
+    if applied:
+        broadcast(state, channel, client.prefix, "MODE", channel.name, applied, *args)

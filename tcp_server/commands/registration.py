@@ -1,0 +1,202 @@
+"""Connection registration: CAP negotiation, PASS, NICK, USER, WEBIRC; the welcome burst."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
+from ..protocol import numerics as N
+from ..state import VERSION, Client, ServerState
+from .queries import send_lusers, send_motd
+from .table import command
+
+log = logging.getLogger("tcpchat.server")
+
+BASE_CAPS = (
+    "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
+    "batch",
+)
+HISTORY_CAPS = ("draft/chathistory",)
+
+
+def supported_caps(state: ServerState) -> tuple[str, ...]:
+    """Capabilities this server offers (chathistory only when history is on)."""
+    return BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+
+
+def isupport_tokens(state: ServerState) -> list[str]:
+    """The RPL_ISUPPORT (005) tokens."""
+    s = state.settings
+    tokens = [
+        "AWAYLEN=390",
+        f"CASEMAPPING={CASEMAPPING}",
+        f"CHANLIMIT={CHANTYPES}:{s.max_channels_per_client}",
+        "CHANMODES=,k,l,imnpst",
+        f"CHANNELLEN={s.channel_len}",
+        f"CHANTYPES={CHANTYPES}",
+        "KICKLEN=390",
+        "MODES=4",
+        f"NETWORK={s.network_name}",
+        f"NICKLEN={s.nick_len}",
+        "PREFIX=(ov)@+",
+        f"TARGMAX=PRIVMSG:{s.max_targets},NOTICE:{s.max_targets},JOIN:,PART:,KICK:1",
+        f"TOPICLEN={s.topic_len}",
+    ]
+    if state.history is not None:
+        tokens += [f"CHATHISTORY={s.chathistory_max}", "MSGREFTYPES=msgid,timestamp"]
+    return tokens
+
+
+def try_finish_registration(state: ServerState, client: Client) -> None:
+    """Complete registration once NICK and USER are in and CAP negotiation has ended."""
+    if client.registered or client.cap_negotiating or not client.user or not client.folded:
+        return
+    if state.settings.password is not None and not client.pass_ok:
+        state.numeric(client, N.ERR_PASSWDMISMATCH, "Password incorrect")
+        state.disconnect(client, "Bad password")
+        return
+    client.registered = True
+    client.update_prefix()
+    log.info(
+        "register id=%s nick=%s addr=%s:%s transport=%s",
+        client.id, client.nick, client.ip, client.port, client.transport,
+    )
+    s = state.settings
+    state.numeric(client, N.RPL_WELCOME, f"Welcome to the {s.network_name} IRC Network {client.prefix}")
+    state.numeric(client, N.RPL_YOURHOST, f"Your host is {state.name}, running version {VERSION}")
+    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
+    state.numeric(client, N.RPL_CREATED, f"This server was created {created}")
+    client.outbox.send(
+        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} io biklmnopstv\r\n".encode()
+    )
+    tokens = isupport_tokens(state)
+    for i in range(0, len(tokens), 12):
+        state.numeric(client, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
+    send_lusers(state, client)
+    send_motd(state, client)
+
+
+@command("CAP", min_params=1, pre_registration=True)
+def cap(state: ServerState, client: Client, msg: Message) -> None:
+    """CAP LS / LIST / REQ / END (IRCv3 capability negotiation, version 302)."""
+    sub = msg.params[0].upper()
+    if sub == "LS":
+        if not client.registered:
+            client.cap_negotiating = True
+        state.send_from_server(client, "CAP", client.nick, "LS", " ".join(supported_caps(state)))
+    elif sub == "LIST":
+        state.send_from_server(client, "CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
+    elif sub == "REQ":
+        if not client.registered:
+            client.cap_negotiating = True
+        wanted = msg.param(1).split()
+        offered = set(supported_caps(state))
+        caps = set(client.caps)
+        for item in wanted:
+            name = item.lstrip("-")
+            if name not in offered:
+                state.send_from_server(client, "CAP", client.nick, "NAK", msg.param(1))
+                return
+            if item.startswith("-"):
+                caps.discard(name)
+            else:
+                caps.add(name)
+        client.set_caps(caps)
+        state.send_from_server(client, "CAP", client.nick, "ACK", msg.param(1))
+    elif sub == "END":
+        if not client.registered:
+            client.cap_negotiating = False
+            try_finish_registration(state, client)
+    else:
+        state.numeric(client, N.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
+
+
+@command("PASS", min_params=1, pre_registration=True)
+def pass_(state: ServerState, client: Client, msg: Message) -> None:
+    """Connection password, checked when registration completes."""
+    if client.registered:
+        state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    expected = state.settings.password
+    client.pass_ok = expected is not None and hmac.compare_digest(
+        msg.params[0].encode(), expected.get_secret_value().encode()
+    )
+
+
+@command("WEBIRC", min_params=4, pre_registration=True)
+def webirc(state: ServerState, client: Client, msg: Message) -> None:
+    """``WEBIRC password gateway hostname ip``: a trusted gateway passes the user's real address."""
+    if client.registered or client.transport == "web":
+        return
+    password, gateway, hostname, ip = msg.params[:4]
+    if not state.check_webirc(password, client.ip):
+        state.disconnect(client, "WEBIRC authentication failed")
+        return
+    log.info("webirc id=%s gateway=%s real_ip=%s", client.id, gateway, ip)
+    client.gateway = f"{gateway}@{client.ip}"
+    client.ip = ip
+    client.host = hostname if hostname and " " not in hostname else ip
+    client.transport = "web"
+    client.update_prefix()
+
+
+@command("NICK", pre_registration=True)
+def nick(state: ServerState, client: Client, msg: Message) -> None:
+    """Set or change the nick; everyone sharing a channel sees the change."""
+    if not msg.params or not msg.params[0]:
+        state.numeric(client, N.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    new = msg.params[0]
+    if not is_valid_nick(new, state.settings.nick_len):
+        state.numeric(client, N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        return
+    if new == client.nick:
+        return
+    old_prefix = client.prefix
+    same_person = casefold(new) == client.folded
+    if not same_person and state.find_nick(new) is not None:
+        state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        return
+    state.claim_nick(client, new)
+    if client.registered:
+        line = f":{old_prefix} NICK {new}\r\n".encode()
+        client.outbox.send(line)
+        for peer in state.peers_of(client):
+            peer.outbox.send(line)
+        for channel in client.channels.values():
+            channel.invites.discard(casefold(new))
+    else:
+        try_finish_registration(state, client)
+
+
+@command("USER", min_params=4, pre_registration=True)
+def user(state: ServerState, client: Client, msg: Message) -> None:
+    """``USER username 0 * :realname``."""
+    if client.registered:
+        state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
+    client.user = "~" + (username or "user")
+    client.realname = msg.params[3][:100]
+    client.update_prefix()
+    try_finish_registration(state, client)
+
+
+@command("PING", min_params=1, pre_registration=True)
+def ping(state: ServerState, client: Client, msg: Message) -> None:
+    """Answer with PONG carrying the same token."""
+    state.send_from_server(client, "PONG", state.name, msg.params[0])
+
+
+@command("PONG", pre_registration=True)
+def pong(state: ServerState, client: Client, msg: Message) -> None:
+    """Liveness is tracked by the transport on any input; nothing else to do."""
+
+
+@command("QUIT", pre_registration=True)
+def quit_(state: ServerState, client: Client, msg: Message) -> None:
+    """Leave: peers see ``QUIT :Quit: reason`` once."""
+    reason = msg.param(0, "Client Quit")
+    state.disconnect(client, f"Quit: {reason}", f"Quit: {reason}")

@@ -1,0 +1,1 @@
+"""Message history: the store interface and its SQLite and PostgreSQL implementations."""

@@ -1,0 +1,45 @@
+"""The sans-I/O IRC protocol core shared by the server, the client and the gateway.
+
+No asyncio, no sockets: bytes in, messages out (a test asserts this).
+"""
+
+from .casemap import CASEMAPPING, CHANTYPES, casefold, is_channel_name, is_valid_channel, is_valid_nick
+from .errors import InputTooLong, MalformedLine, ProtocolError
+from .framing import LINE_TOO_LONG, LineBuffer, LineTooLong
+from .message import (
+    MAX_LINE_BYTES,
+    MAX_TAG_BYTES,
+    Message,
+    escape_tag_value,
+    format_line,
+    format_params,
+    format_tags,
+    parse_line,
+    parse_tags,
+    unescape_tag_value,
+)
+
+__all__ = [
+    "CASEMAPPING",
+    "CHANTYPES",
+    "LINE_TOO_LONG",
+    "MAX_LINE_BYTES",
+    "MAX_TAG_BYTES",
+    "InputTooLong",
+    "LineBuffer",
+    "LineTooLong",
+    "MalformedLine",
+    "Message",
+    "ProtocolError",
+    "casefold",
+    "escape_tag_value",
+    "format_line",
+    "format_params",
+    "format_tags",
+    "is_channel_name",
+    "is_valid_channel",
+    "is_valid_nick",
+    "parse_line",
+    "parse_tags",
+    "unescape_tag_value",
+]

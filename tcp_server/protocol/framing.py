@@ -1,0 +1,70 @@
+"""Line framing with a size limit: bytes in, complete lines out (sans-I/O)."""
+
+from __future__ import annotations
+
+from .message import MAX_LINE_BYTES, MAX_TAG_BYTES
+
+DEFAULT_MAX_LINE = MAX_TAG_BYTES + MAX_LINE_BYTES
+"""Largest line we accept from the wire: a full tag section plus a full body."""
+
+
+class LineTooLong:
+    """Marker yielded in place of a line that exceeded the framing limit (and was dropped)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "LINE_TOO_LONG"
+
+
+LINE_TOO_LONG = LineTooLong()
+
+
+class LineBuffer:
+    """Splits a byte stream into lines ending in ``\\n`` (an optional ``\\r`` is stripped).
+
+    The buffer never holds more than ``max_line`` bytes of an unfinished line: an over-long
+    line is discarded up to its end and reported once as ``LINE_TOO_LONG``.
+    """
+
+    __slots__ = ("_buf", "_max", "_discarding")
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._buf = b""
+        self._max = max_line
+        self._discarding = False
+
+    def feed(self, data: bytes) -> list[bytes | LineTooLong]:
+        """Add received bytes; return the complete lines (without line endings) they finish."""
+        buf = self._buf + data if self._buf else data
+        out: list[bytes | LineTooLong] = []
+        start = 0
+        max_line = self._max
+        while True:
+            end = buf.find(b"\n", start)
+            if end < 0:
+                break
+            if self._discarding:
+                self._discarding = False
+            elif end - start > max_line:
+                out.append(LINE_TOO_LONG)
+            else:
+                line = buf[start:end]
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if line:
+                    out.append(line)
+            start = end + 1
+        rest = buf[start:]
+        if len(rest) > max_line:
+            if not self._discarding:
+                out.append(LINE_TOO_LONG)
+            self._discarding = True
+            rest = b""
+        self._buf = rest
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for an unfinished line."""
+        return len(self._buf)

@@ -1,0 +1,147 @@
+"""IRC messages: parse one line into a ``Message`` and format a ``Message`` back into bytes.
+
+Pure functions, no I/O. Limits follow the IRCv3 message-tags spec: the tag section may be up to
+8191 bytes, the rest of the line 512 bytes including CRLF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import InputTooLong, MalformedLine
+
+MAX_LINE_BYTES = 512
+"""RFC 1459 line limit, CRLF included, tags excluded."""
+MAX_TAG_BYTES = 8191
+"""IRCv3 limit on the tag section, the leading '@' and trailing space included."""
+
+_TAG_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+_TAG_ESCAPE = str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One IRC message: optional tags and source, a command, and its parameters."""
+
+    command: str
+    params: tuple[str, ...] = ()
+    source: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def param(self, index: int, default: str = "") -> str:
+        """The parameter at ``index``, or ``default`` when there are fewer."""
+        return self.params[index] if index < len(self.params) else default
+
+
+def escape_tag_value(value: str) -> str:
+    """Escape a tag value for the wire (IRCv3 message-tags escaping)."""
+    return value.translate(_TAG_ESCAPE)
+
+
+def unescape_tag_value(value: str) -> str:
+    """Undo tag value escaping; a lone trailing backslash is dropped, as the spec says."""
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        ch = value[i]
+        if ch == "\\":
+            i += 1
+            if i < n:
+                nxt = value[i]
+                out.append(_TAG_UNESCAPE.get(nxt, nxt))
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def parse_tags(raw: str) -> dict[str, str]:
+    """Parse the tag section (without '@') into a dict; later duplicates win."""
+    tags: dict[str, str] = {}
+    for item in raw.split(";"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        tags[key] = unescape_tag_value(value) if sep else ""
+    return tags
+
+
+def format_tags(tags: Mapping[str, str]) -> str:
+    """Format tags as ``@k=v;k2`` without the trailing space; empty string for no tags."""
+    if not tags:
+        return ""
+    parts = [k if v == "" else f"{k}={escape_tag_value(v)}" for k, v in tags.items()]
+    return "@" + ";".join(parts)
+
+
+def parse_line(line: bytes | str) -> Message:
+    """Parse one line (without its line ending) into a ``Message``.
+
+    Raises:
+        InputTooLong: the tag section or the body exceeds its limit.
+        MalformedLine: the line has no command.
+    """
+    if isinstance(line, bytes):
+        raw = line
+        text = line.decode("utf-8", "replace")
+    else:
+        text = line
+        raw = None
+    text = text.rstrip("\r\n")
+    tags: dict[str, str] = {}
+    if text.startswith("@"):
+        tag_part, _, text = text.partition(" ")
+        tag_len = len(tag_part.encode()) + 1 if raw is None else raw.find(b" ") + 1
+        if tag_len > MAX_TAG_BYTES:
+            raise InputTooLong("Input line too long (tags)")
+        tags = parse_tags(tag_part[1:])
+        text = text.lstrip(" ")
+    body_len = len(text) if text.isascii() else len(text.encode())
+    if body_len > MAX_LINE_BYTES - 2:
+        raise InputTooLong("Input line too long")
+    source = None
+    if text.startswith(":"):
+        source, _, text = text.partition(" ")
+        source = source[1:]
+        text = text.lstrip(" ")
+    trailing = None
+    head, sep, rest = text.partition(" :")
+    if sep:
+        trailing = rest
+        text = head
+    elif text.startswith(":"):
+        trailing, text = text[1:], ""
+    words = text.split()
+    if not words:
+        raise MalformedLine("No command given")
+    command = words[0].upper()
+    params = words[1:]
+    if trailing is not None:
+        params.append(trailing)
+    return Message(command, tuple(params), source, tags)
+
+
+def format_params(params: tuple[str, ...] | list[str]) -> str:
+    """Join parameters, making the last one trailing when it needs to be."""
+    if not params:
+        return ""
+    *middle, last = params
+    if not last or " " in last or last[0] == ":":
+        last = ":" + last
+    return " ".join((*middle, last))
+
+
+def format_line(message: Message) -> bytes:
+    """Format a ``Message`` as wire bytes ending in CRLF."""
+    parts: list[str] = []
+    if message.tags:
+        parts.append(format_tags(message.tags))
+    if message.source:
+        parts.append(":" + message.source)
+    parts.append(message.command)
+    if message.params:
+        parts.append(format_params(message.params))
+    return (" ".join(parts) + "\r\n").encode("utf-8", "replace")

@@ -1,0 +1,153 @@
+"""The server process: listeners (TCP, TLS), the liveness sweep, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+import sys
+import time
+
+from .history.factory import open_history
+from .settings import ServerSettings
+from .state import ServerState
+from .transport import Connection, OutputFlusher
+
+log = logging.getLogger("tcpchat.server")
+
+
+class ChatServer:
+    """Owns the state, the listeners and the background tasks of one server node."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.state = ServerState(settings)
+        self.connections: set[Connection] = set()
+        self.flusher: OutputFlusher | None = None  # type: ignore[assignment]
+        self.listeners: list[asyncio.Server] = []
+        self.addresses: list[tuple[str, int, str]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        """Open the history store and the listeners; print ``listening on HOST:PORT``."""
+        loop = asyncio.get_running_loop()
+        self.flusher = OutputFlusher(loop)
+        s = self.settings
+        self.state.history = await open_history(s)
+        await self._listen(s.host, s.port, "tcp", None)
+        if s.tls_port is not None and s.tls_cert and s.tls_key:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(s.tls_cert), str(s.tls_key))
+            await self._listen(s.host, s.tls_port, "tls", ctx)
+        self._tasks.append(asyncio.create_task(self._sweep_liveness()))
+        if s.metrics_port is not None:
+            from .metrics import start_metrics
+
+            start_metrics(self, s.host, s.metrics_port)
+
+    async def _listen(self, host: str, port: int, kind: str, ctx: ssl.SSLContext | None) -> None:
+        server = await asyncio.get_running_loop().create_server(
+            lambda: Connection(self, kind),
+            host,
+            port,
+            backlog=self.settings.listen_backlog,
+            reuse_address=True,
+            ssl=ctx,
+        )
+        self.listeners.append(server)
+        for sock in server.sockets:
+            addr = sock.getsockname()
+            self.addresses.append((addr[0], addr[1], kind))
+            suffix = "" if kind == "tcp" else f" ({kind})"
+            print(f"listening on {addr[0]}:{addr[1]}{suffix}", flush=True)
+            log.info("listening on %s:%s transport=%s", addr[0], addr[1], kind)
+
+    @property
+    def stopped(self) -> bool:
+        """True once shutdown has finished."""
+        return self._stopped.is_set()
+
+    @property
+    def port(self) -> int:
+        """The plain TCP port actually bound (useful with port 0)."""
+        return next(p for _, p, kind in self.addresses if kind == "tcp")
+
+    async def _sweep_liveness(self) -> None:
+        """PING silent clients, drop unanswered ones and never-registering ones."""
+        s = self.settings
+        interval = max(0.05, min(s.ping_interval, s.ping_timeout, s.registration_timeout) / 4)
+        interval = min(interval, 5.0)
+        loop = asyncio.get_running_loop()
+        state = self.state
+        ping = f"PING :{state.name}\r\n".encode()
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            wall = time.time()
+            for client in list(state.clients.values()):
+                if client.gone:
+                    continue
+                if not client.registered:
+                    if wall - client.signon > s.registration_timeout:
+                        state.disconnect(client, "Registration timeout")
+                    continue
+                if client.ping_sent_at:
+                    if now - client.ping_sent_at > s.ping_timeout:
+                        state.disconnect(client, f"Ping timeout: {int(now - client.last_recv)} seconds")
+                elif now - client.last_recv > s.ping_interval:
+                    client.ping_sent_at = now
+                    client.outbox.send(ping)
+
+    async def shutdown(self, reason: str = "Server shutting down") -> None:
+        """Tell every client why, let the goodbyes flush, close the history store."""
+        for server in self.listeners:
+            server.close()
+        for task in self._tasks:
+            task.cancel()
+        for client in list(self.state.clients.values()):
+            self.state.disconnect(client, reason)
+        deadline = time.monotonic() + self.settings.shutdown_grace
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        if self.state.history is not None:
+            await self.state.history.close()
+        self._stopped.set()
+
+    async def run_until_signal(self) -> None:
+        """Serve until SIGINT/SIGTERM, then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+        await self.shutdown()
+
+
+def run(settings: ServerSettings) -> None:
+    """Run a server until a signal arrives (the ``tcpchat server`` command)."""
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+    async def main() -> None:
+        server = ChatServer(settings)
+        await server.start()
+        await server.run_until_signal()
+
+    if settings.use_uvloop:
+        try:
+            import uvloop
+
+            uvloop.run(main())
+            return
+        except ImportError:
+            pass
+    asyncio.run(main())

@@ -1,0 +1,20 @@
+"""Server state (clients, channels) kept apart from asyncio I/O: plain objects, no awaits."""
+
+from .channel import Channel
+from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, Client, Outbox
+from .delivery import MsgIdGenerator, build_variants, server_time
+from .registry import VERSION, ServerState
+
+__all__ = [
+    "TAGS_ALL",
+    "TAGS_NONE",
+    "TAGS_TIME",
+    "VERSION",
+    "Channel",
+    "Client",
+    "MsgIdGenerator",
+    "Outbox",
+    "ServerState",
+    "build_variants",
+    "server_time",
+]

@@ -1,0 +1,103 @@
+"""One connected client as the server sees it: identity, capabilities, counters. No I/O."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .channel import Channel
+
+
+class Outbox(Protocol):
+    """Where a client's outgoing bytes go; the transport implements it, tests use a list."""
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the client (never blocks; may drop the client on sendq overflow)."""
+
+    def close(self, error_line: bytes) -> None:
+        """Send a final ``ERROR`` line and close the connection."""
+
+    @property
+    def sendq_bytes(self) -> int:
+        """Bytes queued but not yet written to the socket."""
+
+
+TAGS_NONE = 0
+TAGS_TIME = 1
+TAGS_ALL = 2
+
+
+class Client:
+    """A connection's chat state: nick, user, channels, caps, liveness and counters."""
+
+    __slots__ = (
+        "id", "outbox", "ip", "host", "port", "transport", "gateway",
+        "nick", "folded", "user", "realname", "registered", "cap_negotiating",
+        "caps", "tag_level", "pass_ok", "channels", "modes", "away",
+        "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
+        "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account",
+    )
+
+    def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
+        now = time.time()
+        self.id = client_id
+        self.outbox = outbox
+        self.ip = ip
+        self.host = ip
+        self.port = port
+        self.transport = transport
+        self.gateway: str | None = None
+        self.nick = "*"
+        self.folded = ""
+        self.user = ""
+        self.realname = ""
+        self.registered = False
+        self.cap_negotiating = False
+        self.caps: set[str] = set()
+        self.tag_level = TAGS_NONE
+        self.pass_ok = False
+        self.channels: dict[str, Channel] = {}
+        self.modes: set[str] = set()
+        self.away: str | None = None
+        self.signon = now
+        self.last_active = now
+        self.last_recv = 0.0
+        self.ping_sent_at = 0.0
+        self.flood_tokens = 0.0
+        self.flood_at = 0.0
+        self.msgs_in = 0
+        self.bytes_in = 0
+        self.msgs_out = 0
+        self.bytes_out = 0
+        self.gone = False
+        self.prefix = "*"
+        self.account: str | None = None
+
+    def set_nick(self, nick: str, folded: str) -> None:
+        """Change the nick and the cached ``nick!user@host`` source."""
+        self.nick = nick
+        self.folded = folded
+        self.update_prefix()
+
+    def update_prefix(self) -> None:
+        """Recompute the ``nick!user@host`` source after nick, user or host change."""
+        self.prefix = f"{self.nick}!{self.user or '*'}@{self.host}"
+
+    def set_caps(self, caps: set[str]) -> None:
+        """Replace the enabled capabilities and derive which tags this client receives."""
+        self.caps = caps
+        if "message-tags" in caps:
+            self.tag_level = TAGS_ALL
+        elif "server-time" in caps:
+            self.tag_level = TAGS_TIME
+        else:
+            self.tag_level = TAGS_NONE
+
+    @property
+    def is_oper(self) -> bool:
+        """True once the client has done a successful OPER."""
+        return "o" in self.modes
+
+    def __repr__(self) -> str:
+        return f"<Client {self.id} {self.nick} {self.ip}>"

@@ -1,0 +1,47 @@
+"""Formatting a relayed message once per tag variant, so fan-out only hands out shared bytes."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from datetime import UTC, datetime
+
+from ..protocol import escape_tag_value, format_params
+
+
+def server_time(ts: float | None = None) -> str:
+    """An IRCv3 ``server-time`` value (UTC, millisecond precision)."""
+    dt = datetime.fromtimestamp(time.time() if ts is None else ts, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+class MsgIdGenerator:
+    """Unique, compact message ids: a random per-process prefix and a counter."""
+
+    __slots__ = ("_prefix", "_counter")
+
+    def __init__(self, node: str | None = None) -> None:
+        self._prefix = (node or secrets.token_hex(4)) + "-"
+        self._counter = itertools.count(int(time.time() * 1000) << 8)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
+
+
+def build_variants(
+    source: str,
+    command: str,
+    params: tuple[str, ...],
+    time_tag: str,
+    tags: dict[str, str] | None = None,
+) -> tuple[bytes, bytes, bytes]:
+    """Encode one relayed line as (no tags, time tag only, all tags), indexed by ``tag_level``."""
+    body = f":{source} {command} {format_params(params)}\r\n".encode("utf-8", "replace")
+    timed = f"@time={time_tag} ".encode() + body
+    if tags:
+        items = ";".join(k if v == "" else f"{k}={escape_tag_value(v)}" for k, v in tags.items())
+        full = f"@time={time_tag};{items} ".encode("utf-8", "replace") + body
+    else:
+        full = timed
+    return body, timed, full

@@ -1,0 +1,209 @@
+"""The server's whole chat state: clients by id and nick, channels by name. Synchronous, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..protocol import Message, casefold, format_line
+from .channel import Channel
+from .client import Client, Outbox
+from .delivery import MsgIdGenerator, server_time
+
+if TYPE_CHECKING:
+    from ..history.base import HistoryStore
+    from ..settings import ServerSettings
+
+log = logging.getLogger("tcpchat.server")
+
+VERSION = "tcpchat-0.1"
+
+
+def hash_password(password: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
+    """Hash a password with scrypt; returns (salt, digest). Only the hash is kept in memory."""
+    salt = salt or os.urandom(16)
+    return salt, hashlib.scrypt(password.encode(), salt=salt, n=2**11, r=8, p=1)
+
+
+class Counters:
+    """Totals the metrics endpoint exports."""
+
+    __slots__ = ("connections", "messages", "sendq_drops", "kills", "floods")
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.messages = 0
+        self.sendq_drops = 0
+        self.kills = 0
+        self.floods = 0
+
+
+class ServerState:
+    """Registry of clients and channels plus the helpers handlers use to reply and relay."""
+
+    def __init__(self, settings: ServerSettings, history: HistoryStore | None = None) -> None:
+        self.settings = settings
+        self.name = settings.server_name
+        self.clients: dict[int, Client] = {}
+        self.nicks: dict[str, Client] = {}
+        self.channels: dict[str, Channel] = {}
+        self.created = time.time()
+        self.history = history
+        self.counters = Counters()
+        self.new_msgid = MsgIdGenerator(settings.node_id)
+        self._next_id = 1
+        self._oper_hash = (
+            hash_password(settings.oper_password.get_secret_value())
+            if settings.oper_password
+            else None
+        )
+        self._webirc_hash = (
+            hash_password(settings.webirc_password.get_secret_value())
+            if settings.webirc_password
+            else None
+        )
+        self.on_disconnect: list[Callable[[Client, str], Any]] = []
+        self.on_join: list[Callable[[Client, Channel], Any]] = []
+
+    # ---- connections -------------------------------------------------------------------
+    def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
+        """Create the state for a new connection."""
+        client = Client(self._next_id, outbox, ip, port, transport)
+        self._next_id += 1
+        self.clients[client.id] = client
+        self.counters.connections += 1
+        return client
+
+    def clients_from_ip(self, ip: str) -> int:
+        """How many connections come from ``ip`` (for max_clients_per_ip)."""
+        return sum(1 for c in self.clients.values() if c.ip == ip)
+
+    def disconnect(self, client: Client, reason: str, quit_message: str | None = None) -> None:
+        """Remove ``client`` everywhere, tell its channel peers once, and close its socket.
+
+        Idempotent: the transport calls it again from ``connection_lost``.
+        """
+        if client.gone:
+            return
+        client.gone = True
+        text = quit_message if quit_message is not None else reason
+        if client.registered:
+            line = format_line(Message("QUIT", (text,), client.prefix))
+            for peer in self.peers_of(client):
+                peer.outbox.send(line)
+        for channel in list(client.channels.values()):
+            self._leave(channel, client)
+        if client.folded and self.nicks.get(client.folded) is client:
+            del self.nicks[client.folded]
+        self.clients.pop(client.id, None)
+        for hook in self.on_disconnect:
+            hook(client, reason)
+        log.info(
+            "disconnect id=%s nick=%s addr=%s:%s transport=%s reason=%r",
+            client.id, client.nick, client.ip, client.port, client.transport, reason,
+        )
+        error = f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode("utf-8", "replace")
+        client.outbox.close(error)
+
+    # ---- nicks -------------------------------------------------------------------------
+    def find_nick(self, nick: str) -> Client | None:
+        """The registered client using ``nick``, if any."""
+        return self.nicks.get(casefold(nick))
+
+    def claim_nick(self, client: Client, nick: str) -> bool:
+        """Give ``nick`` to ``client`` unless someone else holds it; frees the old nick."""
+        folded = casefold(nick)
+        holder = self.nicks.get(folded)
+        if holder is not None and holder is not client:
+            return False
+        if client.folded and self.nicks.get(client.folded) is client:
+            del self.nicks[client.folded]
+        self.nicks[folded] = client
+        client.set_nick(nick, folded)
+        return True
+
+    # ---- channels ----------------------------------------------------------------------
+    def get_channel(self, name: str) -> Channel | None:
+        """The channel called ``name`` (any case), if it exists."""
+        return self.channels.get(casefold(name))
+
+    def join(self, client: Client, name: str) -> Channel:
+        """Add ``client`` to ``name``, creating it (with the creator as op) if needed."""
+        folded = casefold(name)
+        channel = self.channels.get(folded)
+        if channel is None:
+            channel = self.channels[folded] = Channel(name, folded)
+            channel.members[client] = "o"
+        else:
+            channel.members[client] = ""
+        channel.invites.discard(client.folded)
+        client.channels[folded] = channel
+        return channel
+
+    def part(self, client: Client, channel: Channel) -> None:
+        """Remove ``client`` from ``channel`` (dropping the channel when it empties)."""
+        self._leave(channel, client)
+
+    def _leave(self, channel: Channel, client: Client) -> None:
+        channel.members.pop(client, None)
+        client.channels.pop(channel.folded, None)
+        if not channel.members:
+            self.channels.pop(channel.folded, None)
+
+    def peers_of(self, client: Client) -> set[Client]:
+        """Everyone sharing at least one channel with ``client`` (excluding itself)."""
+        peers: set[Client] = set()
+        for channel in client.channels.values():
+            peers.update(channel.members)
+        peers.discard(client)
+        return peers
+
+    # ---- output ------------------------------------------------------------------------
+    def numeric(self, client: Client, code: str, *params: str) -> None:
+        """Send numeric ``code`` to ``client`` (its nick, or ``*`` before registration)."""
+        client.outbox.send(format_line(Message(code, (client.nick, *params), self.name)))
+
+    def send_from_server(self, client: Client, command: str, *params: str) -> None:
+        """Send a server-sourced command such as NOTICE or CAP."""
+        client.outbox.send(format_line(Message(command, params, self.name)))
+
+    def relay(
+        self,
+        recipients: Iterable[Client],
+        variants: tuple[bytes, bytes, bytes],
+        skip: Client | None = None,
+    ) -> int:
+        """Hand the right pre-encoded variant to each recipient; returns how many got it."""
+        count = 0
+        for member in recipients:
+            if member is not skip:
+                member.outbox.send(variants[member.tag_level])
+                count += 1
+        return count
+
+    def send_to_client(self, client: Client, source: str, command: str, *params: str) -> None:
+        """Send one line with a server-time tag when the client asked for it."""
+        msg = Message(command, params, source)
+        if client.tag_level:
+            msg = Message(command, params, source, {"time": server_time()})
+        client.outbox.send(format_line(msg))
+
+    # ---- secrets -----------------------------------------------------------------------
+    def check_oper(self, name: str, password: str) -> bool:
+        """Compare OPER credentials against the stored hash in constant time."""
+        if self._oper_hash is None or name != self.settings.oper_name:
+            return False
+        salt, digest = self._oper_hash
+        return hmac.compare_digest(hash_password(password, salt)[1], digest)
+
+    def check_webirc(self, password: str, ip: str) -> bool:
+        """True when ``ip`` is a trusted gateway and ``password`` matches."""
+        if self._webirc_hash is None or ip not in self.settings.webirc_allowed:
+            return False
+        salt, digest = self._webirc_hash
+        return hmac.compare_digest(hash_password(password, salt)[1], digest)

@@ -1,0 +1,228 @@
+"""The asyncio side of one client socket: bytes in -> lines -> dispatch; coalesced, bounded output.
+
+Output is never written line by line: ``send`` appends to the connection's buffer, and one
+``OutputFlusher`` callback per event-loop turn writes each dirty connection's buffer in one call.
+The send queue (our buffer plus the transport's) is bounded by ``settings.sendq``; a client over it
+is dropped with "SendQ exceeded" and nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+from .commands import dispatch
+from .protocol import LINE_TOO_LONG, LineBuffer, ProtocolError, parse_line
+from .protocol import numerics as N
+
+if TYPE_CHECKING:
+    from .server import ChatServer
+    from .state import Client
+
+log = logging.getLogger("tcpchat.server")
+
+CLOSE_TIMEOUT = 5.0
+"""Seconds a closing socket may take to flush its last bytes before it is aborted."""
+
+
+class OutputFlusher:
+    """Writes every dirty connection's buffer once per event-loop turn."""
+
+    __slots__ = ("_loop", "_dirty", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._dirty: list[Connection] = []
+        self._scheduled = False
+
+    def mark(self, conn: Connection) -> None:
+        """Remember ``conn`` for the next flush, scheduling one if needed."""
+        self._dirty.append(conn)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write all pending output (called by the loop)."""
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            conn.flush()
+
+
+class Connection(asyncio.Protocol):
+    """One client socket. Implements the state layer's ``Outbox``."""
+
+    __slots__ = (
+        "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
+        "dirty", "closing", "overflowed", "sendq", "flood_rate", "flood_burst", "loop",
+    )
+
+    def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
+        self.server = server
+        self.state = state = server.state
+        settings = state.settings
+        self.flusher = server.flusher
+        self.kind = kind
+        self.transport: asyncio.Transport | None = None
+        self.client: Client | None = None
+        self.lines = LineBuffer()
+        self.out: list[bytes] = []
+        self.out_bytes = 0
+        self.dirty = False
+        self.closing = False
+        self.overflowed = False
+        self.sendq = settings.sendq
+        self.flood_rate = settings.flood_rate
+        self.flood_burst = float(settings.flood_burst)
+        self.loop = asyncio.get_running_loop()
+
+    # ---- asyncio.Protocol --------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  (uvloop's is no asyncio.Transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            except OSError:
+                pass
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        ip, port = str(peer[0]), int(peer[1])
+        state = self.state
+        settings = state.settings
+        refuse = None
+        if settings.max_clients and len(state.clients) >= settings.max_clients:
+            refuse = "Server is full"
+        elif settings.max_clients_per_ip and state.clients_from_ip(ip) >= settings.max_clients_per_ip:
+            refuse = "Too many connections from your address"
+        if refuse:
+            log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
+            transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())
+            self.closing = True
+            transport.close()
+            return
+        self.server.connections.add(self)
+        client = self.client = state.add_client(self, ip, port, self.kind)
+        client.last_recv = self.loop.time()
+        client.flood_at = client.last_recv
+        client.flood_tokens = self.flood_burst
+        log.info("connect id=%s addr=%s:%s transport=%s", client.id, ip, port, self.kind)
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or self.closing:
+            return
+        now = self.loop.time()
+        client.bytes_in += len(data)
+        client.last_recv = now
+        client.ping_sent_at = 0.0
+        state = self.state
+        rate = self.flood_rate
+        for line in self.lines.feed(data):
+            if self.closing or client.gone:
+                return
+            if rate:
+                tokens = client.flood_tokens + (now - client.flood_at) * rate
+                client.flood_tokens = (tokens if tokens < self.flood_burst else self.flood_burst) - 1
+                client.flood_at = now
+                if client.flood_tokens < 0 and not client.is_oper:
+                    state.counters.floods += 1
+                    state.disconnect(client, "Excess Flood")
+                    return
+            client.msgs_in += 1
+            if line is LINE_TOO_LONG:
+                state.numeric(client, N.ERR_INPUTTOOLONG, "Input line was too long")
+                continue
+            try:
+                msg = parse_line(line)  # type: ignore[arg-type]
+            except ProtocolError as exc:
+                state.numeric(client, exc.numeric, str(exc))
+                continue
+            try:
+                dispatch(state, client, msg)
+            except Exception:  # a bug in one handler must not take the connection down
+                log.exception("handler failed id=%s command=%s", client.id, msg.command)
+                state.send_from_server(
+                    client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error"
+                )
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.out.clear()
+        if self.client is not None:
+            reason = "Remote host closed the connection" if exc is None else f"Read error: {exc}"
+            self.state.disconnect(self.client, reason)
+        self.transport = None
+        self.server.connections.discard(self)
+
+    # ---- Outbox ------------------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        """Queue ``data``; written at the end of this loop turn, together with the rest."""
+        if self.closing or self.overflowed:
+            return
+        self.out.append(data)
+        self.out_bytes += len(data)
+        if not self.dirty:
+            self.dirty = True
+            self.flusher.mark(self)
+        if self.out_bytes > self.sendq:
+            self._overflow()
+
+    def flush(self) -> None:
+        """Write everything queued in one call (the flusher calls this once per turn)."""
+        self.dirty = False
+        transport = self.transport
+        if self.closing or transport is None or not self.out:
+            return
+        out = self.out
+        data = b"".join(out) if len(out) > 1 else out[0]
+        client = self.client
+        if client is not None:
+            client.msgs_out += len(out)
+            client.bytes_out += len(data)
+        out.clear()
+        self.out_bytes = 0
+        transport.write(data)
+        if transport.get_write_buffer_size() > self.sendq:
+            self._overflow()
+
+    @property
+    def sendq_bytes(self) -> int:
+        """Bytes waiting in our buffer and in the transport's."""
+        transport = self.transport
+        return self.out_bytes + (transport.get_write_buffer_size() if transport else 0)
+
+    def close(self, error_line: bytes) -> None:
+        """Write what is queued plus ``error_line``, then close (abort when over the sendq)."""
+        transport = self.transport
+        if self.closing or transport is None:
+            return
+        self.closing = True
+        if self.overflowed:
+            transport.write(error_line)
+            transport.abort()
+            return
+        self.out.append(error_line)
+        transport.write(b"".join(self.out))
+        self.out.clear()
+        self.out_bytes = 0
+        transport.close()
+        self.loop.call_later(CLOSE_TIMEOUT, transport.abort)
+
+    def _overflow(self) -> None:
+        """Over the sendq: stop queueing now, drop the client once the current work is done."""
+        if self.overflowed:
+            return
+        self.overflowed = True
+        self.out.clear()
+        self.out_bytes = 0
+        client = self.client
+        if client is not None:
+            self.state.counters.sendq_drops += 1
+            self.loop.call_soon(self.state.disconnect, client, "SendQ exceeded")

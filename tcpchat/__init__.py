@@ -1,0 +1,1 @@
+"""The tcpchat command line (server, gateway, up, connect)."""
