@@ -1,0 +1,1 @@
+"""The asyncio IRC client session (shared by the CLI and the web gateway) and the terminal UI."""

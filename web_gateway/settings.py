@@ -1,0 +1,43 @@
+"""The one settings object of the web gateway (same TCPCHAT_* names as the server for shared secrets)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    """Settings of ``tcpchat gateway``; each field is also flag ``--name`` and ``TCPCHAT_NAME``."""
+
+    model_config = SettingsConfigDict(env_prefix="TCPCHAT_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the web server binds")
+    port: int = Field(8080, ge=0, le=65535, description="Web port (0 picks a free one)")
+    irc_host: str = Field("127.0.0.1", description="TCP chat server host")
+    irc_port: int = Field(6667, ge=1, le=65535, description="TCP chat server port")
+    irc_tls: bool = Field(False, description="Connect to the chat server over TLS")
+    allowed_origins: str = Field(
+        "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"
+    )
+    webirc_password: SecretStr | None = Field(None, description="WEBIRC password shared with the server")
+    webirc_gateway_name: str = Field("tcpchat-web", description="Gateway name sent in WEBIRC")
+    oper_name: str = Field("admin", description="Operator name the admin link OPERs with")
+    oper_password: SecretStr | None = Field(None, description="Operator password (admin link)")
+    admin_password: SecretStr | None = Field(None, description="Password for /admin (unset = admin off)")
+    api_token: SecretStr | None = Field(None, description="Bearer token for posting via the HTTP API")
+    session_secret: SecretStr | None = Field(None, description="Cookie signing key (default: random)")
+    ws_max_frame: int = Field(16 * 1024, ge=512, description="Largest WebSocket frame accepted (bytes)")
+    ws_rate: float = Field(5.0, ge=0, description="Messages per second per WebSocket (0 = unlimited)")
+    ws_burst: int = Field(20, ge=1, description="Burst of messages per WebSocket")
+    ws_queue: int = Field(512, ge=16, description="Events queued per WebSocket before it is dropped")
+    history_on_join: int = Field(50, ge=0, description="Messages of history shown on join")
+    reconnect_initial: float = Field(0.5, gt=0, description="First reconnect delay (seconds)")
+    reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register upstream")
+    use_uvloop: bool = Field(True, description="Use uvloop when it is installed")
+    log_level: str = Field("INFO", description="Logging level")
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Explicitly allowed WebSocket origins."""
+        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
