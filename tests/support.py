@@ -130,3 +130,75 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+
+
+class MemoryOutbox:
+    """An in-memory ``Outbox`` for handler tests: a list of bytes; ``close`` records the error."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed: bytes | None = None
+
+    def send(self, data: bytes) -> None:
+        if self.closed is None:
+            self.sent.append(data)
+
+    def close(self, error_line: bytes) -> None:
+        if self.closed is None:
+            self.closed = error_line
+
+    @property
+    def sendq_bytes(self) -> int:
+        return sum(len(b) for b in self.sent)
+
+    def take(self) -> list[Message]:
+        """Everything sent since the last call, parsed (one Message per line)."""
+        data, self.sent = b"".join(self.sent), []
+        return [parse_line(line) for line in data.split(b"\r\n") if line]
+
+
+class MemoryClient:
+    """One in-memory connection to a ``MemoryServer``: lines in via ``dispatch``, messages out."""
+
+    def __init__(self, server: MemoryServer, ip: str, transport: str) -> None:
+        self.server = server
+        self.outbox = MemoryOutbox()
+        self.client = server.state.add_client(self.outbox, ip, 40000 + len(server.state.clients), transport)
+
+    def send(self, *lines: str) -> list[Message]:
+        """Dispatch each line, then return (and clear) everything this client was sent."""
+        from tcp_server.commands import dispatch
+
+        for line in lines:
+            dispatch(self.server.state, self.client, parse_line(line))
+        return self.outbox.take()
+
+    def take(self) -> list[Message]:
+        return self.outbox.take()
+
+    @property
+    def closed(self) -> bytes | None:
+        return self.outbox.closed
+
+
+class MemoryServer:
+    """A ``ServerState`` driven without sockets, like wsproto's in-memory connection pairs."""
+
+    def __init__(self, **overrides: object) -> None:
+        from tcp_server.settings import ServerSettings
+        from tcp_server.state import ServerState
+
+        settings = ServerSettings(**{"history": False, "flood_rate": 0, **overrides})
+        self.state = ServerState(settings)
+
+    def connect(
+        self, nick: str | None = None, caps: str = "", ip: str = "127.0.0.1", transport: str = "tcp"
+    ) -> MemoryClient:
+        """A new connection; with ``nick`` it registers (CAP REQ ``caps`` first) and drains output."""
+        conn = MemoryClient(self, ip, transport)
+        if nick:
+            if caps:
+                conn.send("CAP LS 302", f"CAP REQ :{caps}")
+            out = conn.send(f"NICK {nick}", f"USER {nick} 0 * :{nick} real", *(["CAP END"] if caps else []))
+            assert any(m.command == "001" for m in out), out
+        return conn

@@ -4,7 +4,7 @@ No asyncio, no sockets: bytes in, messages out (a test asserts this).
 """
 
 from .casemap import CASEMAPPING, CHANTYPES, casefold, is_channel_name, is_valid_channel, is_valid_nick
-from .errors import InputTooLong, MalformedLine, ProtocolError
+from .errors import BadCharacter, InputTooLong, MalformedLine, ProtocolError
 from .framing import LINE_TOO_LONG, LineBuffer, LineTooLong
 from .message import (
     MAX_LINE_BYTES,
@@ -25,6 +25,7 @@ __all__ = [
     "LINE_TOO_LONG",
     "MAX_LINE_BYTES",
     "MAX_TAG_BYTES",
+    "BadCharacter",
     "InputTooLong",
     "LineBuffer",
     "LineTooLong",

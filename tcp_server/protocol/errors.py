@@ -24,3 +24,9 @@ class MalformedLine(ProtocolError):
     """A line could not be parsed at all (empty command, bare tags)."""
 
     numeric = "421"
+
+
+class BadCharacter(ProtocolError):
+    """A line held NUL, or CR/LF before its end: ERR_UNKNOWNERROR, the line is dropped."""
+
+    numeric = "400"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import InputTooLong, MalformedLine
+from .errors import BadCharacter, InputTooLong, MalformedLine
 
 MAX_LINE_BYTES = 512
 """RFC 1459 line limit, CRLF included, tags excluded."""
@@ -80,28 +80,31 @@ def format_tags(tags: Mapping[str, str]) -> str:
 def parse_line(line: bytes | str) -> Message:
     """Parse one line (without its line ending) into a ``Message``.
 
+    Limits are counted in wire bytes (invalid UTF-8 is decoded with U+FFFD afterwards, so
+    replacement characters never make a legal line too long).
+
     Raises:
         InputTooLong: the tag section or the body exceeds its limit.
+        BadCharacter: the line holds a NUL or a bare CR/LF (it could smuggle a second line).
         MalformedLine: the line has no command.
     """
-    if isinstance(line, bytes):
-        raw = line
-        text = line.decode("utf-8", "replace")
-    else:
-        text = line
-        raw = None
-    text = text.rstrip("\r\n")
+    raw = line.encode("utf-8", "replace") if isinstance(line, str) else line
+    raw = raw.rstrip(b"\r\n")
     tags: dict[str, str] = {}
-    if text.startswith("@"):
-        tag_part, _, text = text.partition(" ")
-        tag_len = len(tag_part.encode()) + 1 if raw is None else raw.find(b" ") + 1
+    if raw[:1] == b"@":
+        space = raw.find(b" ")
+        tag_len = len(raw) + 1 if space < 0 else space + 1
         if tag_len > MAX_TAG_BYTES:
             raise InputTooLong("Input line too long (tags)")
-        tags = parse_tags(tag_part[1:])
-        text = text.lstrip(" ")
-    body_len = len(text) if text.isascii() else len(text.encode())
-    if body_len > MAX_LINE_BYTES - 2:
+        if space < 0:
+            raise MalformedLine("No command given")
+        tags = parse_tags(raw[1:space].decode("utf-8", "replace"))
+        raw = raw[space + 1 :].lstrip(b" ")
+    if len(raw) > MAX_LINE_BYTES - 2:
         raise InputTooLong("Input line too long")
+    if b"\r" in raw or b"\n" in raw or b"\x00" in raw:
+        raise BadCharacter("Line contains invalid characters")
+    text = raw.decode("utf-8", "replace")
     source = None
     if text.startswith(":"):
         source, _, text = text.partition(" ")
@@ -114,14 +117,24 @@ def parse_line(line: bytes | str) -> Message:
         text = head
     elif text.startswith(":"):
         trailing, text = text[1:], ""
-    words = text.split()
-    if not words:
+    words = text.split(" ")
+    params = [w for w in words if w]
+    if not params:
         raise MalformedLine("No command given")
-    command = words[0].upper()
-    params = words[1:]
+    command = params.pop(0).upper()
     if trailing is not None:
         params.append(trailing)
     return Message(command, tuple(params), source, tags)
+
+
+_LINE_BREAKS = str.maketrans("\r\n\x00", "   ")
+
+
+def _one_line(text: str) -> str:
+    """Replace CR, LF and NUL with spaces so formatted output is always exactly one line."""
+    if "\r" in text or "\n" in text or "\x00" in text:
+        return text.translate(_LINE_BREAKS)
+    return text
 
 
 def format_params(params: tuple[str, ...] | list[str]) -> str:
@@ -131,11 +144,11 @@ def format_params(params: tuple[str, ...] | list[str]) -> str:
     *middle, last = params
     if not last or " " in last or last[0] == ":":
         last = ":" + last
-    return " ".join((*middle, last))
+    return _one_line(" ".join((*middle, last)))
 
 
 def format_line(message: Message) -> bytes:
-    """Format a ``Message`` as wire bytes ending in CRLF."""
+    """Format a ``Message`` as wire bytes ending in CRLF (never more than one line)."""
     parts: list[str] = []
     if message.tags:
         parts.append(format_tags(message.tags))
@@ -144,4 +157,4 @@ def format_line(message: Message) -> bytes:
     parts.append(message.command)
     if message.params:
         parts.append(format_params(message.params))
-    return (" ".join(parts) + "\r\n").encode("utf-8", "replace")
+    return (_one_line(" ".join(parts)) + "\r\n").encode("utf-8", "replace")
