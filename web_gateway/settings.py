@@ -35,6 +35,16 @@ class GatewaySettings(BaseSettings):
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register upstream")
     use_uvloop: bool = Field(True, description="Use uvloop when it is installed")
+    oper_nick: str = Field("tcpchat-admin", description="Nick of the gateway's operator link")
+    api_nick: str = Field("api", description="Nick that posts messages sent through the HTTP API")
+    api_timeout: float = Field(5.0, gt=0, description="Seconds any admin/API request waits upstream")
+    api_post_rate: float = Field(2.0, gt=0, description="Messages per second the HTTP API may post")
+    api_post_burst: int = Field(10, ge=1, description="Burst of messages the HTTP API may post")
+    api_history_max: int = Field(200, ge=1, description="Most messages one history API call returns")
+    admin_login_attempts: int = Field(5, ge=1, description="Failed admin logins per address per window")
+    admin_login_window: float = Field(60.0, gt=0, description="Admin login rate-limit window (seconds)")
+    admin_session_max_age: int = Field(8 * 3600, ge=60, description="Admin session lifetime (seconds)")
+    admin_poll_interval: float = Field(2.0, gt=0, description="Seconds between admin page refreshes")
     log_level: str = Field("INFO", description="Logging level")
 
     @property
