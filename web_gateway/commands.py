@@ -1,0 +1,245 @@
+"""Browser -> IRC: validate the JSON commands of ``/ws`` and turn them into IRC messages.
+
+Sans-I/O: :func:`parse_command` takes one WebSocket text frame and returns a typed command or a
+:class:`CommandError` (whose ``code`` becomes the ``error`` event's code); :func:`to_messages`
+turns a command into the IRC ``Message`` objects to send. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tcp_server.protocol import Message, is_channel_name
+
+MAX_NAME = 200
+"""Longest nick or room name accepted from the browser (the server applies its own limits)."""
+MAX_TEXT_BYTES_PER_LINE = 350
+"""Longest chunk of text per PRIVMSG, leaving room for the prefix the server adds when relaying."""
+MAX_LINES_PER_SEND = 10
+"""Most IRC lines one ``send`` may become (multi-line text, long text split into chunks)."""
+MAX_HISTORY = 200
+"""Largest ``limit`` of one ``history`` request."""
+_FORBIDDEN = ("\r", "\n", "\x00", " ", ",")
+
+
+@dataclass(frozen=True)
+class CommandError:
+    """A browser frame that cannot be acted on; ``code`` is the ``error`` event's code."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Hello:
+    """``hello {nick}``: register upstream with this nick (first frame of a connection)."""
+
+    nick: str
+
+
+@dataclass(frozen=True)
+class Join:
+    """``join {room}``."""
+
+    room: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """``part {room, reason?}``."""
+
+    room: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Send:
+    """``send {room|nick, text, kind?}``: ``kind`` is ``privmsg`` (default), ``action`` or ``notice``."""
+
+    target: str
+    text: str
+    kind: str = "privmsg"
+
+
+@dataclass(frozen=True)
+class Nick:
+    """``nick {nick}``."""
+
+    nick: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """``topic {room, text}``."""
+
+    room: str
+    text: str
+
+
+@dataclass(frozen=True)
+class History:
+    """``history {room, before?, limit}``: ``before`` is a msgid; without it, the latest."""
+
+    room: str
+    limit: int
+    before: str | None = None
+
+
+Command = Hello | Join | Part | Send | Nick | Topic | History
+
+
+def _name(data: dict[str, Any], key: str, *, room: bool = False) -> str | CommandError:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        return CommandError("bad_field", f"'{key}' must be a non-empty string")
+    if len(value) > MAX_NAME or any(ch in value for ch in _FORBIDDEN):
+        return CommandError("bad_field", f"'{key}' is not a valid name")
+    if room and not is_channel_name(value):
+        return CommandError("bad_field", f"'{key}' must be a room name starting with #")
+    return value
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool) -> str | CommandError:
+    value = data.get(key, None if required else "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        return CommandError("bad_field", f"'{key}' must be a non-empty string")
+    if "\x00" in value:
+        return CommandError("bad_field", f"'{key}' must not contain NUL")
+    return value
+
+
+def parse_command(frame: str | bytes, max_frame: int) -> Command | CommandError:
+    """Validate one frame. Never raises: bad input becomes a ``CommandError``."""
+    size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "replace"))
+    if size > max_frame:
+        return CommandError("too_large", f"frame of {size} bytes is over the {max_frame}-byte limit")
+    try:
+        data = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        return CommandError("bad_json", "frame is not valid JSON")
+    if not isinstance(data, dict):
+        return CommandError("bad_json", "frame must be a JSON object")
+    kind = data.get("type")
+    builder = _BUILDERS.get(kind) if isinstance(kind, str) else None
+    if builder is None:
+        return CommandError("bad_type", f"unknown type {str(kind)[:40]!r}")
+    return builder(data)
+
+
+def _hello(data: dict[str, Any]) -> Command | CommandError:
+    nick = _name(data, "nick")
+    return nick if isinstance(nick, CommandError) else Hello(nick)
+
+
+def _join(data: dict[str, Any]) -> Command | CommandError:
+    room = _name(data, "room", room=True)
+    return room if isinstance(room, CommandError) else Join(room)
+
+
+def _part(data: dict[str, Any]) -> Command | CommandError:
+    room = _name(data, "room", room=True)
+    reason = _text(data, "reason", required=False)
+    if isinstance(room, CommandError):
+        return room
+    if isinstance(reason, CommandError):
+        return reason
+    return Part(room, " ".join(reason.splitlines()))
+
+
+def _send(data: dict[str, Any]) -> Command | CommandError:
+    key = "room" if "room" in data else "nick"
+    target = _name(data, key, room=key == "room")
+    if isinstance(target, CommandError):
+        return target
+    text = _text(data, "text", required=True)
+    if isinstance(text, CommandError):
+        return text
+    kind = data.get("kind", "privmsg")
+    if kind not in ("privmsg", "action", "notice"):
+        return CommandError("bad_field", "'kind' must be privmsg, action or notice")
+    if len(split_text(text)) > MAX_LINES_PER_SEND:
+        return CommandError("too_large", f"text would need more than {MAX_LINES_PER_SEND} lines")
+    return Send(target, text, kind)
+
+
+def _nick(data: dict[str, Any]) -> Command | CommandError:
+    nick = _name(data, "nick")
+    return nick if isinstance(nick, CommandError) else Nick(nick)
+
+
+def _topic(data: dict[str, Any]) -> Command | CommandError:
+    room = _name(data, "room", room=True)
+    text = _text(data, "text", required=False)
+    if isinstance(room, CommandError):
+        return room
+    if isinstance(text, CommandError):
+        return text
+    return Topic(room, " ".join(text.splitlines()))
+
+
+def _history(data: dict[str, Any]) -> Command | CommandError:
+    room = _name(data, "room")
+    if isinstance(room, CommandError):
+        return room
+    limit = data.get("limit", 50)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_HISTORY:
+        return CommandError("bad_field", f"'limit' must be an integer from 1 to {MAX_HISTORY}")
+    before = data.get("before")
+    if before is not None and (not isinstance(before, str) or not before or len(before) > MAX_NAME
+                               or any(ch in before for ch in _FORBIDDEN)):
+        return CommandError("bad_field", "'before' must be a message id")
+    return History(room, limit, before)
+
+
+_BUILDERS = {
+    "hello": _hello,
+    "join": _join,
+    "part": _part,
+    "send": _send,
+    "nick": _nick,
+    "topic": _topic,
+    "history": _history,
+}
+
+
+def split_text(text: str, limit: int = MAX_TEXT_BYTES_PER_LINE) -> list[str]:
+    """Split text into IRC-sized lines: at newlines, then at ``limit`` UTF-8 bytes (on spaces when
+    possible, never inside a character). Blank lines are dropped."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        while line:
+            encoded = line.encode("utf-8")
+            if len(encoded) <= limit:
+                out.append(line)
+                break
+            cut = encoded[:limit].decode("utf-8", "ignore")
+            space = cut.rfind(" ")
+            if space > len(cut) // 2:
+                cut = cut[:space]
+            out.append(cut)
+            line = line[len(cut):].lstrip()
+    return out
+
+
+def to_messages(cmd: Command) -> list[Message]:
+    """The IRC messages that carry out a (validated) browser command."""
+    if isinstance(cmd, Hello | Nick):
+        return [Message("NICK", (cmd.nick,))]
+    if isinstance(cmd, Join):
+        return [Message("JOIN", (cmd.room,))]
+    if isinstance(cmd, Part):
+        return [Message("PART", (cmd.room, cmd.reason) if cmd.reason else (cmd.room,))]
+    if isinstance(cmd, Topic):
+        return [Message("TOPIC", (cmd.room, cmd.text))]
+    if isinstance(cmd, History):
+        anchor = f"msgid={cmd.before}" if cmd.before else "*"
+        sub = "BEFORE" if cmd.before else "LATEST"
+        return [Message("CHATHISTORY", (sub, cmd.room, anchor, str(cmd.limit)))]
+    verb = "NOTICE" if cmd.kind == "notice" else "PRIVMSG"
+    lines = split_text(cmd.text)
+    if cmd.kind == "action":
+        lines = [f"\x01ACTION {line}\x01" for line in lines]
+    return [Message(verb, (cmd.target, line)) for line in lines]
