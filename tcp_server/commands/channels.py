@@ -1,13 +1,20 @@
-"""Room commands: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE."""
+"""Room commands: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE.
+
+Vendor extension: LIST replies to an operator with ``message-tags`` carry
+``tcpchat.example/messages`` (messages sent to the room), ``tcpchat.example/modes`` and
+``tcpchat.example/created`` for the admin page's rooms view.
+"""
 
 from __future__ import annotations
 
 import time
 
-from ..protocol import Message, casefold, is_valid_channel
+from ..protocol import Message, casefold, format_line, is_valid_channel
 from ..protocol import numerics as N
-from ..state import Channel, Client, ServerState, build_variants, server_time
+from ..state import TAGS_ALL, Channel, Client, ServerState, build_variants, server_time
 from .table import command
+
+VENDOR = "tcpchat.example/"
 
 
 def send_names(state: ServerState, client: Client, channel: Channel) -> None:
@@ -145,9 +152,20 @@ def names(state: ServerState, client: Client, msg: Message) -> None:
             send_names(state, client, channel)
 
 
+def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) -> None:
+    """RPL_LIST with vendor tags for the admin page: message counter, modes, creation time."""
+    tags = {
+        VENDOR + "messages": str(channel.messages),
+        VENDOR + "modes": channel.mode_string(show_key=False)[0],
+        VENDOR + "created": str(channel.created),
+    }
+    params = (client.nick, channel.name, str(len(channel.members)), channel.topic)
+    client.outbox.send(format_line(Message(N.RPL_LIST, params, state.name, tags)))
+
+
 @command("LIST")
 def list_(state: ServerState, client: Client, msg: Message) -> None:
-    """LIST [#a,#b]: visible channels with member count and topic."""
+    """LIST [#a,#b]: visible channels with member count and topic (operators see all)."""
     if msg.params and msg.params[0]:
         wanted = [state.get_channel(n) for n in msg.params[0].split(",")]
         channels = [c for c in wanted if c is not None]
@@ -155,7 +173,11 @@ def list_(state: ServerState, client: Client, msg: Message) -> None:
         channels = list(state.channels.values())
     state.numeric(client, N.RPL_LISTSTART, "Channel", "Users  Name")
     for channel in channels:
-        if ("s" in channel.modes or "p" in channel.modes) and client not in channel.members:
+        hidden = "s" in channel.modes or "p" in channel.modes
+        if hidden and client not in channel.members and not client.is_oper:
+            continue
+        if client.is_oper and client.tag_level == TAGS_ALL:
+            _list_line_for_oper(state, client, channel)
             continue
         state.numeric(client, N.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
     state.numeric(client, N.RPL_LISTEND, "End of /LIST")
