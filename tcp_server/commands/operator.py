@@ -50,7 +50,10 @@ def kill(state: ServerState, client: Client, msg: Message) -> None:
         return
     reason = msg.param(1, "No reason given")
     state.counters.kills += 1
-    log.info("kill id=%s nick=%s by=%s reason=%r", target.id, target.nick, client.nick, reason)
+    log.info(
+        "kill id=%s nick=%s addr=%s:%s by=%s reason=%r",
+        target.id, target.nick, target.ip, target.port, client.nick, reason,
+    )
     text = f"Killed ({client.nick} ({reason}))"
     if target is not client:
         target.outbox.send(f":{client.prefix} KILL {target.nick} :{reason}\r\n".encode("utf-8", "replace"))

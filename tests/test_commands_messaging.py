@@ -1,0 +1,171 @@
+"""Messages and user queries in memory: PRIVMSG/NOTICE/TAGMSG, AWAY, ISON, USERHOST, WHO, WHOIS."""
+
+from __future__ import annotations
+
+from .support import MemoryServer
+
+
+def cmds(msgs):
+    return [m.command for m in msgs]
+
+
+def pair(caps_a="", caps_b=""):
+    srv = MemoryServer()
+    alice, bob = srv.connect("alice", caps=caps_a), srv.connect("bob", caps=caps_b)
+    alice.send("JOIN #room")
+    bob.send("JOIN #room")
+    alice.take()
+    return srv, alice, bob
+
+
+def test_channel_message_reaches_members_not_sender():
+    srv, alice, bob = pair()
+    carol = srv.connect("carol")
+    assert alice.send("PRIVMSG #room :hello") == []
+    got = bob.take()
+    assert len(got) == 1 and got[0].params == ("#room", "hello")
+    assert got[0].source == "alice!~alice@127.0.0.1"
+    assert not got[0].tags
+    assert carol.take() == []
+
+
+def test_tags_by_capability_msgid_and_time():
+    _, alice, bob = pair(caps_b="message-tags")
+    srv2, carol, dave = pair(caps_b="server-time")
+    alice.send("PRIVMSG #room :x")
+    tagged = bob.take()[0]
+    assert set(tagged.tags) == {"msgid", "time"}
+    assert tagged.tags["time"].endswith("Z")
+    carol.send("PRIVMSG #room :y")
+    assert set(dave.take()[0].tags) == {"time"}
+
+
+def test_msgids_are_unique():
+    _, alice, bob = pair(caps_b="message-tags")
+    for i in range(50):
+        alice.send(f"PRIVMSG #room :{i}")
+    ids = [m.tags["msgid"] for m in bob.take()]
+    assert len(set(ids)) == 50
+
+
+def test_echo_message_returns_the_same_message_with_tags():
+    _, alice, bob = pair(caps_a="echo-message message-tags")
+    echo = alice.send("PRIVMSG #room :hi")
+    assert len(echo) == 1 and echo[0].params == ("#room", "hi")
+    assert echo[0].source.startswith("alice!")
+    assert echo[0].tags["msgid"]
+
+
+def test_private_message_and_notice():
+    _, alice, bob = pair()
+    alice.send("PRIVMSG Bob :psst")
+    got = bob.take()[0]
+    assert got.command == "PRIVMSG" and got.params == ("bob", "psst")
+    alice.send("NOTICE bob :fyi")
+    assert bob.take()[0].command == "NOTICE"
+
+
+def test_message_to_several_targets():
+    srv, alice, bob = pair()
+    carol = srv.connect("carol")
+    alice.send("PRIVMSG #room,carol :both")
+    assert bob.take()[0].params == ("#room", "both")
+    assert carol.take()[0].params == ("carol", "both")
+
+
+def test_privmsg_errors():
+    srv, alice, bob = pair()
+    assert cmds(alice.send("PRIVMSG")) == ["411"]
+    assert cmds(alice.send("PRIVMSG bob")) == ["412"]
+    assert cmds(alice.send("PRIVMSG bob :")) == ["412"]
+    out = alice.send("PRIVMSG nobody :x")
+    assert cmds(out) == ["401"] and out[0].params[1] == "nobody"
+    assert cmds(alice.send("PRIVMSG #nowhere :x")) == ["403"]
+    alice.send("JOIN #other", "MODE #other +n")
+    alice.take()
+    assert cmds(bob.send("PRIVMSG #other :x")) == ["404"]
+
+
+def test_notice_never_gets_error_replies():
+    _, alice, _ = pair()
+    for line in ("NOTICE", "NOTICE bob", "NOTICE nobody :x", "NOTICE #nowhere :x"):
+        assert alice.send(line) == [], line
+
+
+def test_client_only_tags_pass_to_message_tags_clients_only():
+    srv, alice, bob = pair(caps_a="message-tags", caps_b="message-tags")
+    carol = srv.connect("carol")
+    carol.send("JOIN #room")
+    alice.take(), bob.take()
+    alice.send("@+draft/reply=abc;+custom=1;secret=x PRIVMSG #room :re")
+    got = bob.take()[0]
+    assert got.tags["+draft/reply"] == "abc" and got.tags["+custom"] == "1"
+    assert "secret" not in got.tags  # only client-only tags are relayed
+    assert carol.take()[0].tags == {}
+    alice.send("@+typing=active TAGMSG #room")
+    tag = bob.take()[0]
+    assert tag.command == "TAGMSG" and tag.tags["+typing"] == "active"
+    assert carol.take() == []
+
+
+def test_away_301_and_away_notify():
+    srv, alice, bob = pair(caps_a="away-notify")
+    out = bob.send("AWAY :lunch")
+    assert cmds(out) == ["306"]
+    notify = alice.take()
+    assert notify[0].command == "AWAY" and notify[0].params == ("lunch",)
+    out = alice.send("PRIVMSG bob :you there?")
+    assert cmds(out) == ["301"] and out[0].params[1:] == ("bob", "lunch")
+    assert alice.send("NOTICE bob :x") == []  # no 301 for notices
+    whois = alice.send("WHOIS bob")
+    assert "301" in cmds(whois)
+    bob.take()
+    assert cmds(bob.send("AWAY")) == ["305"]
+    assert alice.take()[0].params == ()
+    assert bob.client.away is None
+
+
+def test_ison_and_userhost():
+    srv, alice, bob = pair()
+    out = alice.send("ISON bob nobody ALICE")
+    assert cmds(out) == ["303"] and out[0].params[1] == "bob alice"
+    bob.send("AWAY :gone")
+    out = alice.send("USERHOST bob alice nobody")
+    assert out[0].command == "302"
+    assert out[0].params[1].split() == ["bob=-~bob@127.0.0.1", "alice=+~alice@127.0.0.1"]
+
+
+def test_who_channel_and_nick():
+    srv, alice, bob = pair(caps_a="multi-prefix")
+    out = alice.send("WHO #room")
+    assert cmds(out) == ["352", "352", "315"]
+    rows = {m.params[5]: m for m in out[:2]}
+    assert rows["alice"].params[6] == "H@"
+    assert rows["bob"].params[1:5] == ("#room", "~bob", "127.0.0.1", srv.state.name)
+    assert rows["bob"].params[-1] == "0 bob real"
+    out = alice.send("WHO bob")
+    assert cmds(out) == ["352", "315"]
+    assert cmds(alice.send("WHO nobody")) == ["315"]
+
+
+def test_whois():
+    srv, alice, bob = pair()
+    out = alice.send("WHOIS bob")
+    seq = cmds(out)
+    assert seq[0] == "311" and seq[-1] == "318"
+    assert out[0].params[1:] == ("bob", "~bob", "127.0.0.1", "*", "bob real")
+    chans = next(m for m in out if m.command == "319")
+    assert chans.params[-1] == "#room"
+    assert "338" not in seq  # the real IP is for opers and oneself
+    out = alice.send("WHOIS nobody")
+    assert cmds(out) == ["401", "318"]
+
+
+def test_lusers_counts():
+    srv, alice, bob = pair()
+    srv.connect()  # unregistered
+    out = alice.send("LUSERS")
+    by = {m.command: m for m in out}
+    assert "There are 2 users" in by["251"].params[-1]
+    assert by["253"].params[1] == "1"
+    assert by["254"].params[1] == "1"
