@@ -1,0 +1,93 @@
+"""Rejoin and gap fill after a reconnect (IRCv3 draft/chathistory).
+
+``CHATHISTORY AFTER <chan> msgid=<last seen> <limit>`` returns the messages we missed in a
+``chathistory`` batch; we repeat while a batch comes back full. The session drops duplicates by
+msgid and holds live lines of the channel until the fill is done, so order is kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tcp_server.protocol import Message, casefold
+from tcp_server.protocol import numerics as N
+
+if TYPE_CHECKING:
+    from .session import ClientSession
+
+GAP_FILL_LIMIT = 500
+"""Messages asked for per CHATHISTORY request (capped by the server's ``CHATHISTORY`` token)."""
+GAP_FILL_ROUNDS = 20
+"""Most requests per channel per reconnect: bounds the work after a very long outage."""
+JOIN_ERRORS = frozenset({
+    N.ERR_NOSUCHCHANNEL, N.ERR_TOOMANYCHANNELS, N.ERR_CHANNELISFULL, N.ERR_INVITEONLYCHAN,
+    "474", N.ERR_BADCHANNELKEY,
+})
+"""Replies that mean a JOIN failed (474 is ERR_BANNEDFROMCHAN)."""
+
+
+async def join_and_wait(session: ClientSession, channel: str, key: str = "") -> bool:
+    """JOIN and wait for the end of NAMES; False when the server refused the join."""
+    folded = casefold(channel)
+
+    def done(m: Message) -> bool:
+        if m.command == N.RPL_ENDOFNAMES or m.command in JOIN_ERRORS:
+            return casefold(m.param(1)) == folded
+        return False
+
+    replies = await session.request(
+        Message("JOIN", (channel, key) if key else (channel,)), until=done,
+        timeout=session.connect_timeout, match=lambda m: False,
+    )
+    return replies[-1].command == N.RPL_ENDOFNAMES
+
+
+class BatchWatch:
+    """An ``until`` predicate for one CHATHISTORY reply: true at its batch end or at a FAIL."""
+
+    def __init__(self, target: str) -> None:
+        self.folded = casefold(target)
+        self.ref: str | None = None
+
+    def __call__(self, m: Message) -> bool:
+        if m.command == "BATCH":
+            ref = m.param(0)
+            if self.ref is None and ref.startswith("+") and m.param(1).endswith("chathistory") \
+                    and casefold(m.param(2)) == self.folded:
+                self.ref = ref[1:]
+                return False
+            return self.ref is not None and ref == "-" + self.ref
+        if m.command == "FAIL" and m.param(0) == "CHATHISTORY":
+            return True
+        return m.command == N.ERR_UNKNOWNCOMMAND and m.param(1) == "CHATHISTORY"
+
+    def inside(self, m: Message) -> bool:
+        """True for a message that belongs to the batch."""
+        return self.ref is not None and m.tags.get("batch") == self.ref
+
+
+def _limit(session: ClientSession) -> int:
+    try:
+        server_max = int(session.isupport.get("CHATHISTORY", "0") or 0)
+    except ValueError:
+        server_max = 0
+    return min(GAP_FILL_LIMIT, server_max) if server_max > 0 else GAP_FILL_LIMIT
+
+
+async def fill_gap(session: ClientSession, channel: str, after_msgid: str) -> int:
+    """Fetch what ``channel`` said after ``after_msgid``; return how many messages came back."""
+    limit = _limit(session)
+    total = 0
+    for _ in range(GAP_FILL_ROUNDS):
+        watch = BatchWatch(channel)
+        replies = await session.request(
+            Message("CHATHISTORY", ("AFTER", channel, f"msgid={after_msgid}", str(limit))),
+            until=watch, timeout=session.connect_timeout, match=watch.inside,
+        )
+        lines = [m for m in replies if watch.inside(m) and m.command in ("PRIVMSG", "NOTICE")]
+        total += len(lines)
+        newest = lines[-1].tags.get("msgid") if lines else None
+        if len(lines) < limit or not newest:
+            break
+        after_msgid = newest
+    return total
