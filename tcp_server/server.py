@@ -9,6 +9,7 @@ import ssl
 import sys
 import time
 
+from .commands.history import install as install_history_hooks
 from .history.factory import open_history
 from .settings import ServerSettings
 from .state import ServerState
@@ -36,6 +37,7 @@ class ChatServer:
         self.flusher = OutputFlusher(loop)
         s = self.settings
         self.state.history = await open_history(s)
+        install_history_hooks(self.state)
         await self._listen(s.host, s.port, "tcp", None)
         if s.tls_port is not None and s.tls_cert and s.tls_key:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

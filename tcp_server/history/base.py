@@ -1,12 +1,26 @@
-"""The history store interface the server writes through (group commit, echo after commit)."""
+"""The history store interface the server writes through (group commit, echo after commit).
+
+Handlers are synchronous and never await: they ``append`` with a callback (called once the row is
+durable) and ``fetch`` queries with a callback (called with the rows). The stores do the awaiting.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+log = logging.getLogger("tcpchat.history")
 
 CommitCallback = Callable[[BaseException | None], None]
+T = TypeVar("T")
+
+
+class HistoryError(Exception):
+    """The store could not do what was asked (closed, overloaded, database error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,19 +37,116 @@ class StoredMessage:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class HistoryStore(ABC):  # noqa: B024  (start/close are optional hooks)
+Column = Literal["seq", "time_us"]
+Op = Literal["<", "<=", ">", ">="]
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """One bound of a history window: ``column op value`` (seq: commit order; time_us: time)."""
+
+    column: Column
+    op: Op
+    value: int
+
+    def __post_init__(self) -> None:
+        if self.column not in ("seq", "time_us") or self.op not in ("<", "<=", ">", ">="):
+            raise ValueError(f"bad history condition {self.column} {self.op}")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a stored message sits: its commit order and its time in microseconds."""
+
+    seq: int
+    time_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class TargetActivity:
+    """A channel or conversation with its latest message time (CHATHISTORY TARGETS)."""
+
+    key: str
+    time_us: int
+
+
+class HistoryStore(ABC):
     """Where messages are committed and read back.
 
     ``append`` never blocks the event loop: it queues the record and calls ``on_commit`` once the
     record is durable (or with the error when it could not be stored).
+
+    Targets are addressed by key (see ``keys.py``): a casefolded channel name, or a key naming
+    both sides of a private conversation.
     """
+
+    def __init__(self) -> None:
+        self._fetches: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:  # noqa: B027
         """Open the store (create or migrate the schema)."""
 
-    async def close(self) -> None:  # noqa: B027
+    async def close(self) -> None:
         """Commit what is pending and release the store."""
+        for task in list(self._fetches):
+            task.cancel()
+        self._fetches.clear()
 
     @abstractmethod
     def append(self, record: StoredMessage, on_commit: CommitCallback) -> None:
         """Queue ``record``; call ``on_commit(None)`` after it is committed."""
+
+    @abstractmethod
+    async def locate(self, key: str, msgid: str) -> Position | None:
+        """The position of message ``msgid`` in target ``key`` (None if not stored there)."""
+
+    @abstractmethod
+    async def select(
+        self, key: str, conds: tuple[Cond, ...], limit: int, newest_first: bool
+    ) -> list[StoredMessage]:
+        """Up to ``limit`` messages of ``key`` matching every condition, in commit order.
+
+        With ``newest_first`` the ``limit`` newest are picked (still returned oldest first).
+        """
+
+    @abstractmethod
+    async def targets(
+        self,
+        channel_keys: tuple[str, ...],
+        nick_key: str,
+        conds: tuple[Cond, ...],
+        private_conds: tuple[Cond, ...],
+        limit: int,
+    ) -> list[TargetActivity]:
+        """Targets with messages matching ``conds``: the given channels plus the private
+        conversations of ``nick_key`` (those also matching ``private_conds``), oldest activity first."""
+
+    @abstractmethod
+    async def apply_retention(self) -> int:
+        """Delete rows past the age and per-target limits; returns how many were deleted."""
+
+    def fetch(
+        self,
+        work: Callable[[], Awaitable[T]],
+        on_done: Callable[[T | None, BaseException | None], None],
+    ) -> None:
+        """Run ``work()`` in the background, then ``on_done(result, error)`` on the event loop.
+
+        This is how synchronous command handlers query the store.
+        """
+
+        async def run() -> None:
+            try:
+                result = await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # reported to the client, never a crash
+                level = logging.DEBUG if isinstance(exc, LookupError) else logging.WARNING
+                log.log(level, "history query failed: %r", exc)
+                on_done(None, exc)
+                return
+            on_done(result, None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)

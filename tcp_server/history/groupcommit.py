@@ -1,0 +1,90 @@
+"""Group commit: queue appended rows, write each window's rows in one transaction, then ack them.
+
+The writer task sleeps ``interval`` seconds so rows arriving together share a transaction, writes
+the whole batch, and only then calls every row's callback (which sends the sender's echo). Rows
+that arrive while a batch is being written wait for the next one, so under load batches grow on
+their own and the commit rate stays bounded. The queue is bounded: past ``max_pending`` rows an
+append fails at once (the sender gets a FAIL) instead of the server's memory growing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from .base import CommitCallback, HistoryError, StoredMessage
+
+log = logging.getLogger("tcpchat.history")
+
+DEFAULT_MAX_PENDING = 100_000
+"""Rows waiting for a commit before appends are refused (memory bound when the disk stalls)."""
+
+WriteBatch = Callable[[list[StoredMessage]], Awaitable[None]]
+
+
+class GroupCommitter:
+    """Batches appends for ``write_batch`` (one transaction per call)."""
+
+    def __init__(
+        self, write_batch: WriteBatch, interval: float, max_pending: int = DEFAULT_MAX_PENDING
+    ) -> None:
+        self._write_batch = write_batch
+        self._interval = interval
+        self._max_pending = max_pending
+        self._pending: list[tuple[StoredMessage, CommitCallback]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches = 0
+        self.rows = 0
+
+    def append(self, record: StoredMessage, on_commit: CommitCallback) -> None:
+        """Queue ``record``; ``on_commit`` runs after its batch commits (or fails)."""
+        if self._closed:
+            on_commit(HistoryError("history store is closed"))
+            return
+        if len(self._pending) >= self._max_pending:
+            on_commit(HistoryError("history store is overloaded"))
+            return
+        self._pending.append((record, on_commit))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._pending:
+                if self._interval and not self._closed:
+                    await asyncio.sleep(self._interval)
+                batch, self._pending = self._pending, []
+                await self._commit(batch)
+        finally:
+            self._task = None
+
+    async def _commit(self, batch: list[tuple[StoredMessage, CommitCallback]]) -> None:
+        error: BaseException | None = None
+        try:
+            await self._write_batch([record for record, _ in batch])
+            self.batches += 1
+            self.rows += len(batch)
+        except asyncio.CancelledError:
+            error = HistoryError("history store closed before commit")
+            self._ack(batch, error)
+            raise
+        except Exception as exc:
+            log.error("history commit of %d rows failed: %r", len(batch), exc)
+            error = HistoryError(str(exc) or type(exc).__name__)
+        self._ack(batch, error)
+
+    @staticmethod
+    def _ack(batch: list[tuple[StoredMessage, CommitCallback]], error: BaseException | None) -> None:
+        for _, on_commit in batch:
+            try:
+                on_commit(error)
+            except Exception:  # one broken callback must not starve the others
+                log.exception("history commit callback failed")
+
+    async def close(self) -> None:
+        """Refuse new rows and commit the queued ones."""
+        self._closed = True
+        while self._task is not None:
+            await asyncio.shield(self._task)

@@ -1,0 +1,127 @@
+"""SQL shared by the SQLite and PostgreSQL stores: row mapping and the window queries.
+
+Both stores keep one ``messages`` table (see their migrations). Only the placeholder style
+differs (``?`` vs ``$1``), so the query text is built here once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .base import Cond, StoredMessage
+from .keys import private_peers, record_key
+
+COLUMNS = "msgid, time_us, target_key, dm_a, dm_b, command, source, sender, target, text, tags"
+"""Columns written per message, in ``record_row`` order."""
+SELECT_COLUMNS = "msgid, time_us, command, source, sender, target, text, tags"
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+
+Placeholder = Callable[[int], str]
+
+
+def qmark(_: int) -> str:
+    """SQLite placeholders."""
+    return "?"
+
+
+def dollar(i: int) -> str:
+    """PostgreSQL placeholders (1-based)."""
+    return f"${i}"
+
+
+def time_us(ts: float) -> int:
+    """A message time in whole microseconds, rounded exactly as ``server_time`` rounds it, so the
+    millisecond a client sees in ``time`` is always ``time_us // 1000``."""
+    return (datetime.fromtimestamp(ts, UTC) - EPOCH) // ONE_US
+
+
+def record_row(record: StoredMessage) -> tuple[Any, ...]:
+    """The row stored for ``record``."""
+    key = record_key(record)
+    peers = private_peers(key)
+    extra = {k: v for k, v in record.tags.items() if k != "msgid"}
+    return (
+        record.msgid,
+        time_us(record.time),
+        key,
+        peers[0] if peers else None,
+        peers[1] if peers else None,
+        record.command,
+        record.source,
+        record.sender,
+        record.target,
+        record.text,
+        json.dumps(extra, separators=(",", ":")) if extra else "",
+    )
+
+
+def row_message(row: Sequence[Any]) -> StoredMessage:
+    """A ``StoredMessage`` from a ``SELECT_COLUMNS`` row."""
+    msgid, t_us, command, source, sender, target, text, tags = row
+    extra = json.loads(tags) if tags else {}
+    return StoredMessage(
+        msgid, t_us / 1_000_000, command, source, sender, target, text, {"msgid": msgid, **extra}
+    )
+
+
+def insert_sql(ph: Placeholder, prefix: str, suffix: str) -> str:
+    """``prefix INTO messages (...) VALUES (...) suffix``: the dialect supplies the conflict rule."""
+    marks = ", ".join(ph(i + 1) for i in range(len(COLUMNS.split(", "))))
+    return f"{prefix} INTO messages ({COLUMNS}) VALUES ({marks}){suffix}"
+
+
+def where(conds: Sequence[Cond], ph: Placeholder, start: int) -> tuple[str, list[int]]:
+    """``AND``-joined SQL for ``conds`` with placeholders numbered from ``start``."""
+    parts = []
+    args = []
+    for i, cond in enumerate(conds):
+        parts.append(f" AND {cond.column} {cond.op} {ph(start + i)}")
+        args.append(cond.value)
+    return "".join(parts), args
+
+
+def select_sql(
+    key: str, conds: Sequence[Cond], limit: int, newest_first: bool, ph: Placeholder
+) -> tuple[str, list[Any]]:
+    """The window query of ``HistoryStore.select`` (rows come back in the chosen order)."""
+    extra, args = where(conds, ph, 2)
+    order = "DESC" if newest_first else "ASC"
+    sql = (
+        f"SELECT {SELECT_COLUMNS} FROM messages WHERE target_key = {ph(1)}{extra} "
+        f"ORDER BY seq {order} LIMIT {ph(len(args) + 2)}"
+    )
+    return sql, [key, *args, limit]
+
+
+def targets_sql(
+    channel_keys: Sequence[str],
+    nick_key: str,
+    conds: Sequence[Cond],
+    private_conds: Sequence[Cond],
+    limit: int,
+    ph: Placeholder,
+) -> tuple[str, list[Any]]:
+    """Latest activity per target among the channels and the nick's private conversations."""
+    args: list[Any] = []
+
+    def mark(value: Any) -> str:
+        args.append(value)
+        return ph(len(args))
+
+    keys = ", ".join(mark(k) for k in channel_keys) or "NULL"
+    nick_a, nick_b = mark(nick_key), mark(nick_key)
+    priv, priv_args = where(private_conds, ph, len(args) + 1)
+    args += priv_args
+    common, common_args = where(conds, ph, len(args) + 1)
+    args += common_args
+    sql = (
+        "SELECT target_key, MAX(time_us) AS last FROM messages "
+        f"WHERE (target_key IN ({keys}) OR ((dm_a = {nick_a} OR dm_b = {nick_b}){priv})){common} "
+        f"GROUP BY target_key ORDER BY last ASC LIMIT {mark(limit)}"
+    )
+    return sql, args

@@ -1,0 +1,243 @@
+"""The default history store: one SQLite file in WAL mode, written by group commit.
+
+One aiosqlite connection (its own thread) writes; a second, read-only one answers queries, so
+readers never wait for a commit (WAL). Every batch is one transaction; with ``synchronous=FULL``
+(the default) a commit is on disk before any sender sees its echo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+
+import aiosqlite
+
+from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
+from .groupcommit import GroupCommitter
+from .sql import insert_sql, qmark, record_row, row_message, select_sql, targets_sql
+
+log = logging.getLogger("tcpchat.history")
+
+DB_FILENAME = "history.db"
+BUSY_TIMEOUT_MS = 2000
+"""How long a commit waits for a lock held by someone else before it fails (and senders get FAIL)."""
+RETENTION_INTERVAL = 60.0
+"""Seconds between background retention passes."""
+RETENTION_CHUNK = 2000
+"""Rows deleted per transaction, so retention never holds the writer for long."""
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    (  # 1: messages with their target key, indexed for target windows, msgid lookup and age
+        """CREATE TABLE messages (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            msgid TEXT NOT NULL UNIQUE,
+            time_us INTEGER NOT NULL,
+            target_key TEXT NOT NULL,
+            dm_a TEXT,
+            dm_b TEXT,
+            command TEXT NOT NULL,
+            source TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            target TEXT NOT NULL,
+            text TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX messages_target_seq ON messages (target_key, seq)",
+        "CREATE INDEX messages_target_time ON messages (target_key, time_us)",
+        "CREATE INDEX messages_time ON messages (time_us)",
+        "CREATE INDEX messages_dm_a ON messages (dm_a) WHERE dm_a IS NOT NULL",
+        "CREATE INDEX messages_dm_b ON messages (dm_b) WHERE dm_b IS NOT NULL",
+    ),
+]
+"""Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
+
+INSERT = insert_sql(qmark, "INSERT OR IGNORE", "")
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class SQLiteStore(HistoryStore):
+    """History in ``path`` (created, with its directory, on first start)."""
+
+    def __init__(
+        self,
+        path: Path,
+        commit_interval: float = 0.002,
+        max_age_days: float = 0,
+        max_rows_per_target: int = 0,
+        synchronous: str = "FULL",
+    ) -> None:
+        super().__init__()
+        if synchronous.upper() not in SYNCHRONOUS:
+            raise ValueError(f"sqlite synchronous must be one of {', '.join(SYNCHRONOUS)}")
+        self.path = Path(path)
+        self.synchronous = synchronous.upper()
+        self.max_age_days = max_age_days
+        self.max_rows_per_target = max_rows_per_target
+        self._committer = GroupCommitter(self._write_batch, commit_interval)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._retention: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Create the directory and file if needed, migrate, start background retention."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        new = not self.path.exists()
+        self._writer = await aiosqlite.connect(self.path)
+        if new:
+            os.chmod(self.path, 0o600)
+        await self._writer.execute("PRAGMA journal_mode=WAL")
+        await self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
+        await self._writer.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await self._migrate(self._writer)
+        self._reader = await aiosqlite.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+        await self._reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if self.max_age_days or self.max_rows_per_target:
+            self._retention = asyncio.get_running_loop().create_task(self._retention_loop())
+        log.info("history: sqlite %s (synchronous=%s)", self.path, self.synchronous)
+
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        async with db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = row[0] if row else 0
+        if version > len(MIGRATIONS):
+            raise HistoryError(
+                f"{self.path} has schema version {version}, newer than this server "
+                f"({len(MIGRATIONS)}); upgrade tcpchat"
+            )
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+            await db.commit()
+            log.info("history: migrated %s to schema version %d", self.path, number)
+
+    async def close(self) -> None:
+        """Commit what is queued, stop retention, close both connections."""
+        await self._committer.close()
+        if self._retention is not None:
+            self._retention.cancel()
+        await super().close()
+        for db in (self._reader, self._writer):
+            if db is not None:
+                await db.close()
+        self._reader = self._writer = None
+
+    # ---- writing -----------------------------------------------------------------------
+    def append(self, record: StoredMessage, on_commit: CommitCallback) -> None:
+        """Queue ``record`` for the next group commit."""
+        self._committer.append(record, on_commit)
+
+    async def _write_batch(self, records: list[StoredMessage]) -> None:
+        db = self._writer
+        if db is None:
+            raise HistoryError("history store is not open")
+        rows = [record_row(r) for r in records]
+        async with self._write_lock:
+            try:
+                await db.executemany(INSERT, rows)
+                await db.commit()
+            except BaseException:
+                try:
+                    await db.rollback()
+                except Exception:
+                    pass
+                raise
+
+    # ---- reading -----------------------------------------------------------------------
+    def _db(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise HistoryError("history store is not open")
+        return self._reader
+
+    async def locate(self, key: str, msgid: str) -> Position | None:
+        sql = "SELECT seq, time_us FROM messages WHERE msgid = ? AND target_key = ?"
+        async with self._db().execute(sql, (msgid, key)) as cur:
+            row = await cur.fetchone()
+        return Position(row[0], row[1]) if row else None
+
+    async def select(
+        self, key: str, conds: tuple[Cond, ...], limit: int, newest_first: bool
+    ) -> list[StoredMessage]:
+        sql, args = select_sql(key, conds, limit, newest_first, qmark)
+        async with self._db().execute(sql, args) as cur:
+            rows = await cur.fetchall()
+        messages = [row_message(r) for r in rows]
+        if newest_first:
+            messages.reverse()
+        return messages
+
+    async def targets(
+        self,
+        channel_keys: tuple[str, ...],
+        nick_key: str,
+        conds: tuple[Cond, ...],
+        private_conds: tuple[Cond, ...],
+        limit: int,
+    ) -> list[TargetActivity]:
+        sql, args = targets_sql(channel_keys, nick_key, conds, private_conds, limit, qmark)
+        async with self._db().execute(sql, args) as cur:
+            rows = await cur.fetchall()
+        return [TargetActivity(r[0], r[1]) for r in rows]
+
+    # ---- retention ---------------------------------------------------------------------
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.apply_retention()
+                if deleted:
+                    log.info("history: retention deleted %d messages", deleted)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("history retention failed: %r", exc)
+            await asyncio.sleep(RETENTION_INTERVAL)
+
+    async def _delete_chunks(self, sql: str, args: tuple[object, ...]) -> int:
+        """Run a chunked DELETE until it deletes nothing; the writer is free between chunks."""
+        db = self._writer
+        total = 0
+        while db is not None:
+            async with self._write_lock:
+                try:
+                    cur = await db.execute(sql, (*args, RETENTION_CHUNK))
+                    await db.commit()
+                except BaseException:
+                    await db.rollback()
+                    raise
+            total += cur.rowcount
+            if cur.rowcount < RETENTION_CHUNK:
+                break
+            await asyncio.sleep(0)
+        return total
+
+    async def apply_retention(self) -> int:
+        deleted = 0
+        if self.max_age_days:
+            cutoff = round((time.time() - self.max_age_days * 86400) * 1_000_000)
+            deleted += await self._delete_chunks(
+                "DELETE FROM messages WHERE seq IN "
+                "(SELECT seq FROM messages WHERE time_us < ? ORDER BY time_us LIMIT ?)",
+                (cutoff,),
+            )
+        keep = self.max_rows_per_target
+        if keep:
+            sql = "SELECT target_key FROM messages GROUP BY target_key HAVING COUNT(*) > ?"
+            async with self._db().execute(sql, (keep,)) as cur:
+                keys = [r[0] for r in await cur.fetchall()]
+            for key in keys:
+                sql = "SELECT seq FROM messages WHERE target_key = ? ORDER BY seq DESC LIMIT 1 OFFSET ?"
+                async with self._db().execute(sql, (key, keep - 1)) as cur:
+                    row = await cur.fetchone()
+                if row is None:
+                    continue
+                deleted += await self._delete_chunks(
+                    "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages "
+                    "WHERE target_key = ? AND seq < ? ORDER BY seq LIMIT ?)",
+                    (key, row[0]),
+                )
+        return deleted
