@@ -150,6 +150,9 @@ class Connection(asyncio.Protocol):
                 )
 
     def eof_received(self) -> bool:
+        """The client half-closed: it is gone, but can still read why (``ERROR``) before we close."""
+        if self.client is not None:
+            self.state.disconnect(self.client, "Remote host closed the connection")
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -202,3 +202,19 @@ class MemoryServer:
             out = conn.send(f"NICK {nick}", f"USER {nick} 0 * :{nick} real", *(["CAP END"] if caps else []))
             assert any(m.command == "001" for m in out), out
         return conn
+
+
+async def sync(client: RawClient, token: str = "sync") -> list[Message]:
+    """Round-trip a PING; returns everything the client received before the PONG.
+
+    The server handles one connection's lines in order, so anything caused earlier has arrived.
+    """
+    await client.send(f"PING :{token}")
+    got: list[Message] = []
+    while True:
+        msg = await client.recv()
+        if msg is None:
+            raise AssertionError("connection closed during sync")
+        if msg.command == "PONG" and msg.param(1) == token:
+            return got
+        got.append(msg)
