@@ -74,14 +74,17 @@ def _limit(session: ClientSession) -> int:
     return min(GAP_FILL_LIMIT, server_max) if server_max > 0 else GAP_FILL_LIMIT
 
 
-async def fill_gap(session: ClientSession, channel: str, after_msgid: str) -> int:
-    """Fetch what ``channel`` said after ``after_msgid``; return how many messages came back."""
+async def fill_gap(session: ClientSession, channel: str, after: str) -> int:
+    """Fetch what ``channel`` said after ``after`` (``msgid=...`` or ``timestamp=...``).
+
+    Returns how many messages came back (duplicates included; the session drops those).
+    """
     limit = _limit(session)
     total = 0
     for _ in range(GAP_FILL_ROUNDS):
         watch = BatchWatch(channel)
         replies = await session.request(
-            Message("CHATHISTORY", ("AFTER", channel, f"msgid={after_msgid}", str(limit))),
+            Message("CHATHISTORY", ("AFTER", channel, after, str(limit))),
             until=watch, timeout=session.connect_timeout, match=watch.inside,
         )
         lines = [m for m in replies if watch.inside(m) and m.command in ("PRIVMSG", "NOTICE")]
@@ -89,5 +92,5 @@ async def fill_gap(session: ClientSession, channel: str, after_msgid: str) -> in
         newest = lines[-1].tags.get("msgid") if lines else None
         if len(lines) < limit or not newest:
             break
-        after_msgid = newest
+        after = f"msgid={newest}"
     return total

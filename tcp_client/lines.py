@@ -6,7 +6,7 @@ formats whatever it is given; a client must make sure what it formats is one wel
 
 from __future__ import annotations
 
-from tcp_server.protocol import MAX_LINE_BYTES, Message, format_line
+from tcp_server.protocol import MAX_LINE_BYTES, Message, ProtocolError, format_line, parse_line
 
 FORBIDDEN = ("\r", "\n", "\x00")
 """Characters that would end or corrupt a line; never allowed in any parameter."""
@@ -33,6 +33,19 @@ def check_message(msg: Message) -> None:
     body = format_line(Message(msg.command, msg.params))
     if len(body) > MAX_LINE_BYTES:
         raise LineError(f"line is {len(body)} bytes, the limit is {MAX_LINE_BYTES}")
+
+
+def as_message(line: Message | str) -> Message:
+    """A checked ``Message`` from a raw line or a ``Message``; ``LineError`` when it is unsafe."""
+    if isinstance(line, str):
+        if any(ch in line for ch in FORBIDDEN):
+            raise LineError("a raw line must not contain CR, LF or NUL")
+        try:
+            line = parse_line(line)
+        except ProtocolError as exc:
+            raise LineError(str(exc)) from None
+    check_message(line)
+    return line
 
 
 def text_budget(command: str, target: str, prefix: str | None) -> int:

@@ -18,10 +18,12 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
-from tcp_server.protocol import Message, ProtocolError, casefold, is_channel_name, parse_line
+from tcp_server.protocol import Message, casefold, is_channel_name
 
+from .commands import CommandsMixin
+from .events import Event, EventQueue, SessionClosed, SessionStatus
 from .gapfill import fill_gap, join_and_wait
-from .lines import LineError, check_message, split_text, text_budget
+from .lines import LineError, as_message
 from .link import Link, tls_context
 from .registration import RegistrationError, WebIrc, register, update_isupport
 
@@ -44,22 +46,6 @@ QUIT_WAIT = 2.0
 MESSAGE_COMMANDS = ("PRIVMSG", "NOTICE")
 
 
-@dataclass(frozen=True)
-class SessionStatus:
-    """A synthetic event (not from the wire): the session's connection state changed."""
-
-    state: str  # "connecting" | "connected" | "reconnecting" | "closed"
-    nick: str
-    reason: str = ""
-
-
-class SessionClosed(ConnectionError):
-    """The session is closed: nothing more can be sent and no more events will come."""
-
-
-Event = Message | SessionStatus
-
-
 @dataclass
 class _Collector:
     until: Callable[[Message], bool]
@@ -68,7 +54,7 @@ class _Collector:
     lines: list[Message]
 
 
-class ClientSession:
+class ClientSession(CommandsMixin):
     """A reconnecting IRC client connection with a bounded event queue."""
 
     def __init__(
@@ -100,15 +86,14 @@ class ClientSession:
         self._channels: dict[str, str] = {}  # casefolded -> as the server spells it
         self._keys: dict[str, str] = {}
         self._link: Link | None = None
-        self._events: deque[Event] = deque()
-        self._wake = asyncio.Event()
+        self._events = EventQueue(queue_size)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._filling: dict[str, list[Message]] = {}  # channels being gap-filled: held live lines
         self._collectors: list[_Collector] = []
         self._outbox: deque[Message] = deque()  # typed while disconnected, sent after reconnect
-        self._closed = self._final_delivered = self._restoring = False
-        self._error = ""
-        self._killed = ""
+        self._closed = self._restoring = False
+        self._error = self._killed = ""
+        self._last_time: str | None = None  # newest server-time tag seen
         self._supervisor: asyncio.Task[None] | None = None
 
     # ---- public state ----------------------------------------------------------------
@@ -232,7 +217,7 @@ class ClientSession:
         try:
             for name in list(self._channels.values()):
                 folded = casefold(name)
-                gap_from = self.last_msgid.get(folded) if self.has_history() else None
+                gap_from = self._gap_start(folded)
                 if gap_from:
                     self._filling[folded] = []
                 try:
@@ -254,6 +239,14 @@ class ClientSession:
             self._restoring = False
         if not link.closed:
             self._emit(SessionStatus("connected", self.nick))
+
+    def _gap_start(self, folded: str) -> str | None:
+        """Where a channel's gap begins: its last msgid, else the newest server time we saw."""
+        if not self.has_history():
+            return None
+        if msgid := self.last_msgid.get(folded):
+            return f"msgid={msgid}"
+        return f"timestamp={self._last_time}" if self._last_time else None
 
     def _release(self, folded: str) -> None:
         """End a channel's gap fill: deliver the live lines held meanwhile, in arrival order."""
@@ -283,6 +276,8 @@ class ClientSession:
     def _deliver(self, msg: Message) -> None:
         """Track state, feed pending requests, drop duplicates, queue the event."""
         self._observe(msg)
+        if "time" in msg.tags:
+            self._last_time = msg.tags["time"]
         for col in list(self._collectors):
             if col.future.done():
                 continue
@@ -338,40 +333,23 @@ class ClientSession:
     def _emit(self, event: Event) -> None:
         if self._closed:
             return
-        if len(self._events) >= self.queue_size:
+        if not self._events.put(event):
             log.warning("event queue overflow (%d events): closing the session", len(self._events))
             self._finish("event queue overflow")
             if self._link is not None:
                 self._link.close()
-            return
-        self._events.append(event)
-        self._wake.set()
 
     def _finish(self, reason: str) -> None:
-        """Mark closed and queue the final ``closed`` status (once; may exceed the bound by one)."""
+        """Mark closed, fail pending requests, queue the final ``closed`` status (once)."""
         self._closed, self.connected = True, False
-        if not self._final_queued:
-            self._final_queued = True
-            self._events.append(SessionStatus("closed", self.nick, reason))
-            self._wake.set()
+        self._events.finish(SessionStatus("closed", self.nick, reason))
         for col in self._collectors:
             if not col.future.done():
                 col.future.set_exception(SessionClosed(reason))
 
-    _final_queued = False
-
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event; ``TimeoutError`` after ``timeout`` seconds, ``SessionClosed`` after the end."""
-        async with asyncio.timeout(timeout):
-            while not self._events:
-                if self._final_delivered:
-                    raise SessionClosed("the session is closed")
-                self._wake.clear()
-                await self._wake.wait()
-        event = self._events.popleft()
-        if isinstance(event, SessionStatus) and event.state == "closed":
-            self._final_delivered = True
-        return event
+        return await self._events.get(timeout)
 
     async def events(self) -> AsyncIterator[Event]:
         """Every server message and status change, ending after the ``closed`` status."""
@@ -390,14 +368,7 @@ class ClientSession:
             LineError: the line is malformed, has CR/LF/NUL in it, or is over 512 bytes.
             SessionClosed: the session has ended.
         """
-        if isinstance(msg, str):
-            if any(ch in msg for ch in "\r\n\x00"):
-                raise LineError("a raw line must not contain CR, LF or NUL")
-            try:
-                msg = parse_line(msg)
-            except ProtocolError as exc:
-                raise LineError(str(exc)) from None
-        check_message(msg)
+        msg = as_message(msg)
         if self._closed:
             raise SessionClosed("the session is closed")
         link = self._link
@@ -426,8 +397,8 @@ class ClientSession:
         col = _Collector(until, match, future, [])
         self._collectors.append(col)
         try:
-            if isinstance(msg, Message) and self._link is not None and not self._link.closed:
-                check_message(msg)
+            msg = as_message(msg)
+            if self._link is not None and not self._link.closed:
                 self._link.write(msg)  # direct: requests bypass the typed-ahead queue
                 await self._link.drain()
             else:
@@ -435,32 +406,3 @@ class ClientSession:
             return await asyncio.wait_for(future, timeout)
         finally:
             self._collectors.remove(col)
-
-    async def join(self, channel: str, key: str = "") -> None:
-        """Join a channel (remembered with its key for rejoins)."""
-        if key:
-            self._keys[casefold(channel)] = key
-        await self.send(Message("JOIN", (channel, key) if key else (channel,)))
-
-    async def part(self, channel: str, reason: str = "") -> None:
-        await self.send(Message("PART", (channel, reason) if reason else (channel,)))
-
-    async def privmsg(self, target: str, text: str) -> None:
-        """Send text, split into as many lines as it needs (never silently cut)."""
-        for piece in split_text(text, text_budget("PRIVMSG", target, self.prefix)):
-            await self.send(Message("PRIVMSG", (target, piece)))
-
-    async def notice(self, target: str, text: str) -> None:
-        for piece in split_text(text, text_budget("NOTICE", target, self.prefix)):
-            await self.send(Message("NOTICE", (target, piece)))
-
-    async def action(self, target: str, text: str) -> None:
-        """A CTCP ACTION (``/me``), split like ``privmsg``."""
-        for piece in split_text(text, text_budget("PRIVMSG", target, self.prefix) - len("\x01ACTION \x01")):
-            await self.send(Message("PRIVMSG", (target, f"\x01ACTION {piece}\x01")))
-
-    async def set_nick(self, nick: str) -> None:
-        await self.send(Message("NICK", (nick,)))
-
-    async def topic(self, channel: str, text: str) -> None:
-        await self.send(Message("TOPIC", (channel, text)))

@@ -1,0 +1,76 @@
+"""Session events and the bounded queue that hands them to the consumer.
+
+A consumer that falls behind must not make the client grow without bound: once ``limit`` events
+are waiting, ``put`` refuses and the session closes itself; the final ``closed`` status is always
+delivered (the bound may be exceeded by that one event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+from tcp_server.protocol import Message
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """A synthetic event (not from the wire): the session's connection state changed."""
+
+    state: str  # "connecting" | "connected" | "reconnecting" | "closed"
+    nick: str
+    reason: str = ""
+
+
+Event = Message | SessionStatus
+
+
+class SessionClosed(ConnectionError):
+    """The session is closed: nothing more can be sent and no more events will come."""
+
+
+class EventQueue:
+    """A FIFO of events with a hard bound and a terminal ``closed`` status."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the event queue needs room for at least one event")
+        self.limit = limit
+        self._items: deque[Event] = deque()
+        self._wake = asyncio.Event()
+        self._final_queued = False
+        self._final_delivered = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, event: Event) -> bool:
+        """Queue ``event``; False (nothing queued) when the queue is full or already finished."""
+        if self._final_queued:
+            return True
+        if len(self._items) >= self.limit:
+            return False
+        self._items.append(event)
+        self._wake.set()
+        return True
+
+    def finish(self, status: SessionStatus) -> None:
+        """Queue the last event (once); later ``put`` calls are ignored."""
+        if not self._final_queued:
+            self._final_queued = True
+            self._items.append(status)
+            self._wake.set()
+
+    async def get(self, timeout: float | None = None) -> Event:
+        """The next event; ``TimeoutError`` after ``timeout``, ``SessionClosed`` after the last one."""
+        async with asyncio.timeout(timeout):
+            while not self._items:
+                if self._final_delivered:
+                    raise SessionClosed("the session is closed")
+                self._wake.clear()
+                await self._wake.wait()
+        event = self._items.popleft()
+        if not self._items and self._final_queued:
+            self._final_delivered = True
+        return event
