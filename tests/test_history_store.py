@@ -1,0 +1,289 @@
+"""The history store interface suite, run against SQLite and a throwaway PostgreSQL.
+
+PostgreSQL comes from Debian's package: initdb + pg_ctl in a temp dir, listening only on a unix
+socket there (run as the ``postgres`` user when the tests run as root).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from glob import glob
+from pathlib import Path
+
+import pytest
+
+from tcp_server.history.base import HistoryError, HistoryStore, StoredMessage
+from tcp_server.history.keys import channel_key, private_key
+from tcp_server.history.query import Ref, UnknownReference, run_query
+from tcp_server.history.sqlite import SQLiteStore
+
+BASE = 1_790_000_000.0  # a fixed wall-clock second, so times are exact in milliseconds
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pg_socket_dir() -> Iterator[tuple[str, int]]:
+    """A private PostgreSQL cluster for this module: (socket dir, port)."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL is not installed (initdb missing): apt-get install postgresql")
+    root = Path(tempfile.mkdtemp(prefix="tcpchat-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    run = {"check": True, "capture_output": True, "timeout": 60}
+    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres",
+                    "-E", "UTF8", "--no-sync"], **run)  # type: ignore[call-overload]
+    opts = f"-c listen_addresses='' -k {root} -p {port} -c fsync=off"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"),
+                    "-w", "-t", "30", "start"], **run)  # type: ignore[call-overload]
+    try:
+        yield str(root), port
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def fresh_pg_url(pg: tuple[str, int]) -> str:
+    """A URL of a new, empty database in the module's cluster."""
+    import asyncpg
+
+    sock, port = pg
+    name = "t_" + uuid.uuid4().hex[:12]
+    con = await asyncpg.connect(host=sock, port=port, user="postgres", database="postgres")
+    try:
+        await con.execute(f"CREATE DATABASE {name}")
+    finally:
+        await con.close()
+    return f"postgresql://postgres@/{name}?host={sock}&port={port}"
+
+
+class Backend:
+    """Opens stores of one kind on the same database (to test reopening)."""
+
+    def __init__(self, kind: str, where: str) -> None:
+        self.kind = kind
+        self.where = where
+        self.opened: list[HistoryStore] = []
+
+    async def open(self, **options: object) -> HistoryStore:
+        options = {"commit_interval": 0.002, **options}
+        if self.kind == "sqlite":
+            store: HistoryStore = SQLiteStore(Path(self.where), **options)  # type: ignore[arg-type]
+        else:
+            from tcp_server.history.postgres import PostgresStore
+
+            store = PostgresStore(self.where, **options)  # type: ignore[arg-type]
+        await store.start()
+        self.opened.append(store)
+        return store
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        b = Backend("sqlite", str(tmp_path / "sub" / "history.db"))
+    else:
+        pg = request.getfixturevalue("pg_socket_dir")
+        b = Backend("postgres", await fresh_pg_url(pg))
+    yield b
+    for store in b.opened:
+        await store.close()
+
+
+def msg(i: int, target: str = "#room", sender: str = "alice", **tags: str) -> StoredMessage:
+    return StoredMessage(
+        msgid=f"id{i}-{uuid.uuid4().hex[:6]}",
+        time=BASE + i * 0.01,
+        command="PRIVMSG",
+        source=f"{sender}!~{sender}@127.0.0.1",
+        sender=sender,
+        target=target,
+        text=f"message {i}",
+        tags={"msgid": "", **tags},
+    )
+
+
+async def append_all(store: HistoryStore, records: list[StoredMessage]) -> list[BaseException | None]:
+    """Append every record in the same loop turn; wait for every callback."""
+    loop = asyncio.get_running_loop()
+    futures = [loop.create_future() for _ in records]
+    for record, fut in zip(records, futures, strict=True):
+        store.append(record, fut.set_result)
+    return await asyncio.wait_for(asyncio.gather(*futures), 10)
+
+
+def stored(records: list[StoredMessage]) -> list[StoredMessage]:
+    """``records`` as the store returns them (msgid tag filled in)."""
+    return [
+        StoredMessage(r.msgid, r.time, r.command, r.source, r.sender, r.target, r.text,
+                      {**{k: v for k, v in r.tags.items() if k != "msgid"}, "msgid": r.msgid})
+        for r in records
+    ]
+
+
+def texts(messages: list[StoredMessage]) -> list[str]:
+    return [m.text for m in messages]
+
+
+async def test_append_commits_then_reads_back_in_order(backend: Backend) -> None:
+    store = await backend.open()
+    records = [msg(i, **{"+draft/reply": f"r{i}"}) for i in range(20)]
+    assert await append_all(store, records) == [None] * 20
+    got = await store.select(channel_key("#room"), (), 100, newest_first=False)
+    assert got == stored(records)
+    assert got[3].tags == {"msgid": records[3].msgid, "+draft/reply": "r3"}
+
+
+async def test_group_commit_batches_rows_committed_together(backend: Backend) -> None:
+    store = await backend.open(commit_interval=0.01)
+    await append_all(store, [msg(i) for i in range(500)])
+    committer = store._committer  # type: ignore[attr-defined]
+    assert committer.rows == 500
+    assert committer.batches <= 5
+
+
+async def test_channel_names_are_case_insensitive(backend: Backend) -> None:
+    store = await backend.open()
+    await append_all(store, [msg(0, "#Room"), msg(1, "#ROOM"), msg(2, "#room[x]"), msg(3, "#ROOM{X}")])
+    assert texts(await store.select(channel_key("#rOOm"), (), 10, False)) == ["message 0", "message 1"]
+    assert texts(await store.select(channel_key("#ROOM[X]"), (), 10, False)) == ["message 2", "message 3"]
+
+
+async def test_private_conversation_holds_both_directions_only(backend: Backend) -> None:
+    store = await backend.open()
+    await append_all(store, [
+        msg(0, "Bob", "alice"), msg(1, "alice", "bob"), msg(2, "carol", "alice"), msg(3, "ALICE", "Bob"),
+    ])
+    conv = await store.select(private_key("bob", "Alice"), (), 10, False)
+    assert texts(conv) == ["message 0", "message 1", "message 3"]
+    assert texts(await store.select(private_key("alice", "carol"), (), 10, False)) == ["message 2"]
+
+
+async def test_chathistory_windows_by_msgid_and_timestamp(backend: Backend) -> None:
+    store = await backend.open()
+    records = [msg(i) for i in range(10)]
+    await append_all(store, records)
+    key = channel_key("#room")
+    ms = [round(r.time * 1000) for r in records]
+    ids = [Ref(msgid=r.msgid) for r in records]
+    ts = [Ref(ms=m) for m in ms]
+
+    async def q(sub: str, *refs: Ref | None, limit: int = 100) -> list[str]:
+        return [m.text.split()[-1] for m in await run_query(store, sub, key, refs, limit)]
+
+    assert await q("LATEST", None) == [str(i) for i in range(10)]
+    assert await q("LATEST", None, limit=3) == ["7", "8", "9"]
+    assert await q("LATEST", ids[4]) == ["5", "6", "7", "8", "9"]
+    assert await q("LATEST", ts[4], limit=2) == ["8", "9"]
+    assert await q("BEFORE", ids[6]) == ["0", "1", "2", "3", "4", "5"]
+    assert await q("BEFORE", ts[6], limit=2) == ["4", "5"]
+    assert await q("AFTER", ids[3], limit=3) == ["4", "5", "6"]
+    assert await q("AFTER", ts[3]) == ["4", "5", "6", "7", "8", "9"]
+    assert await q("AROUND", ids[7], limit=1) == ["7"]
+    assert await q("AROUND", ids[7], limit=3) == ["6", "7", "8"]
+    assert "7" in await q("AROUND", ts[7], limit=3)
+    assert await q("BETWEEN", ids[0], ids[9]) == [str(i) for i in range(1, 9)]
+    assert await q("BETWEEN", ids[9], ids[0]) == [str(i) for i in range(1, 9)]
+    assert await q("BETWEEN", ids[0], ids[9], limit=3) == ["1", "2", "3"]
+    assert await q("BETWEEN", ids[9], ids[0], limit=3) == ["6", "7", "8"]
+    assert await q("BETWEEN", ts[0], ts[9], limit=3) == ["1", "2", "3"]
+    assert await q("BETWEEN", ts[9], ts[0], limit=3) == ["6", "7", "8"]
+    with pytest.raises(UnknownReference):
+        await q("AFTER", Ref(msgid="no-such-id"))
+    with pytest.raises(UnknownReference):  # a msgid from another target is not a reference here
+        await run_query(store, "AFTER", channel_key("#other"), (ids[3],), 10)
+
+
+async def test_targets_lists_channels_and_own_conversations(backend: Backend) -> None:
+    store = await backend.open()
+    await append_all(store, [
+        msg(0, "#a"), msg(1, "bob", "alice"), msg(2, "#b"), msg(3, "carol", "dave"), msg(4, "#c"),
+    ])
+    rows = await store.targets((channel_key("#a"), channel_key("#b")), "alice", (), (), 10)
+    assert [r.key for r in rows] == ["#a", private_key("alice", "bob"), "#b"]
+    assert [r.time_us for r in rows] == sorted(r.time_us for r in rows)
+    assert len(await store.targets(("#a", "#b"), "alice", (), (), 2)) == 2
+
+
+async def test_duplicate_msgid_is_ignored_not_a_failed_batch(backend: Backend) -> None:
+    store = await backend.open()
+    first = msg(0)
+    assert await append_all(store, [first, first, msg(1)]) == [None, None, None]
+    assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 1"]
+
+
+async def test_history_survives_reopen_and_close_commits_pending(backend: Backend) -> None:
+    store = await backend.open()
+    await append_all(store, [msg(0)])
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    store.append(msg(1), fut.set_result)
+    await store.close()  # the queued row is committed before close returns
+    assert fut.result() is None
+    backend.opened.remove(store)
+    again = await backend.open()
+    assert texts(await again.select("#room", (), 10, False)) == ["message 0", "message 1"]
+    late = loop.create_future()
+    store.append(msg(2), late.set_result)  # the closed store refuses at once
+    assert isinstance(late.result(), HistoryError)
+
+
+async def test_retention_keeps_newest_rows_per_target(backend: Backend) -> None:
+    store = await backend.open(max_rows_per_target=3)
+    await append_all(store, [msg(i, "#a") for i in range(10)] + [msg(i, "#b") for i in range(10, 12)])
+    assert await store.apply_retention() == 7
+    assert texts(await store.select("#a", (), 10, False)) == ["message 7", "message 8", "message 9"]
+    assert len(await store.select("#b", (), 10, False)) == 2
+
+
+async def test_retention_by_age_runs_in_the_background(backend: Backend) -> None:
+    store = await backend.open()
+    await append_all(store, [msg(0)])  # BASE is in 2026, well inside the 20 years kept below
+    old = StoredMessage("ancient", 1_000_000_000.0, "PRIVMSG", "a!~a@h", "a", "#room", "old")
+    await append_all(store, [old])
+    await store.close()
+    backend.opened.remove(store)
+    aged = await backend.open(max_age_days=365 * 20)  # drops only the 2001 message
+    for _ in range(200):
+        if len(await aged.select("#room", (), 10, False)) == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert texts(await aged.select("#room", (), 10, False)) == ["message 0"]
+
+
+async def test_sqlite_file_is_wal_private_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "history.db"
+    store = SQLiteStore(path)
+    await store.start()
+    await store.close()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        db.execute("PRAGMA user_version = 99")
+    newer = SQLiteStore(path)
+    with pytest.raises(HistoryError, match="newer"):
+        await newer.start()
+    await newer.close()
