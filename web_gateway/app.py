@@ -1,0 +1,40 @@
+"""The FastAPI app factory: ``create_app(settings)``; ``tcpchat gateway`` runs it under uvicorn."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .routes import router
+from .settings import GatewaySettings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+OPTIONAL_ROUTERS = ("web_gateway.admin", "web_gateway.api")
+"""Routers owned by the admin/API work, included when their modules exist."""
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway app; ``app.state.settings`` is the one settings object every route reads."""
+    settings = settings or GatewaySettings()
+    app = FastAPI(title="tcpchat web gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.state.session_secret = (
+        settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
+    )
+    app.include_router(router)
+    for name in OPTIONAL_ROUTERS:
+        if importlib.util.find_spec(name) is not None:
+            extra = getattr(importlib.import_module(name), "router", None)
+            if extra is not None:  # a package still being written has no router yet
+                app.include_router(extra)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app

@@ -1,0 +1,192 @@
+"""``/ws``: bridge one browser WebSocket (JSON) to its own upstream IRC session (``tcp_client``).
+
+Three tasks per socket: the browser pump (frames -> validated commands -> session calls), the
+upstream pump (session events -> ``EventTranslator`` -> JSON events) and the writer, the only task
+that sends on the WebSocket. Between them one bounded queue (``ws_queue`` events): a browser
+that stops reading is disconnected instead of growing memory. When any task ends, all end: the
+browser closing its tab QUITs the IRC connection, and the IRC session closing for good closes
+the WebSocket. The gateway keeps nothing per user beyond these objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from tcp_client.session import ClientSession, LineError, RegistrationError, SessionStatus, WebIrc
+from tcp_server.protocol import Message, is_channel_name
+
+from . import commands as C
+from .events import Event, EventTranslator, error_event, status_event
+from .security import TokenBucket, client_ip
+from .settings import GatewaySettings
+
+log = logging.getLogger("tcpchat.gateway")
+
+CLOSE_TOO_SLOW = 1008
+QUIT_REASON = "Web client closed"
+
+
+class Bridge:
+    """The state of one ``/ws`` connection: the socket, the session (after ``hello``), the queue."""
+
+    def __init__(self, ws: WebSocket, settings: GatewaySettings) -> None:
+        self.ws = ws
+        self.settings = settings
+        self.ip = client_ip(ws)
+        self.out: asyncio.Queue[Event | None] = asyncio.Queue(settings.ws_queue)
+        self.session: ClientSession | None = None
+        self.translator = EventTranslator(lambda: self.session.nick if self.session else "")
+        self.upstream_task: asyncio.Task[None] | None = None
+        self.done = asyncio.Event()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        """Queue an event for the browser; a full queue means the browser is not reading: drop it."""
+        try:
+            self.out.put_nowait(event)
+        except asyncio.QueueFull:
+            log.info("browser %s too slow (%d events queued); closing", self.ip, self.out.qsize())
+            self.done.set()
+
+    async def writer(self) -> None:
+        while True:
+            event = await self.out.get()
+            if event is None:
+                return
+            await self.ws.send_json(event)
+
+    # -- browser -> upstream ----------------------------------------------------------------
+
+    async def browser_pump(self) -> None:
+        s = self.settings
+        bucket = TokenBucket(s.ws_rate, s.ws_burst)
+        while True:
+            frame = await self.ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            data = frame.get("text")
+            if data is None:
+                data = frame.get("bytes") or b""
+            cmd = C.parse_command(data, s.ws_max_frame)
+            if isinstance(cmd, C.CommandError):
+                self.emit(error_event(cmd.code, cmd.message))
+                continue
+            if not bucket.allow():
+                self.emit(error_event("rate_limited", "too many messages; this one was dropped"))
+                continue
+            await self.handle(cmd)
+
+    async def handle(self, cmd: C.Command) -> None:
+        """Carry out one validated command."""
+        if isinstance(cmd, C.Hello):
+            await self.hello(cmd.nick)
+            return
+        session = self.session
+        if session is None:
+            self.emit(error_event("not_connected", "say hello (pick a nick) first"))
+            return
+        if isinstance(cmd, C.History) and not session.has_history():
+            self.emit(error_event("no_history", "the chat server keeps no history"))
+            return
+        try:
+            for msg in C.to_messages(cmd):
+                await session.send(msg)  # queued by the session while it reconnects
+        except LineError as exc:
+            self.emit(error_event("bad_field", str(exc)))
+        except ConnectionError as exc:
+            self.emit(error_event("not_connected", str(exc) or "not connected to the chat server"))
+
+    async def hello(self, nick: str) -> None:
+        """Register upstream as ``nick``; on refusal (433 nick in use...) the browser may try again."""
+        if self.session is not None:
+            self.emit(error_event("already_connected", "hello was already accepted; use nick to rename"))
+            return
+        s = self.settings
+        webirc = None
+        if s.webirc_password is not None:
+            webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, self.ip, self.ip)
+        session = ClientSession(
+            s.irc_host,
+            s.irc_port,
+            nick,
+            webirc=webirc,
+            reconnect=True,
+            nick_fallback=False,
+            backoff_initial=s.reconnect_initial,
+            backoff_max=s.reconnect_max,
+            connect_timeout=s.connect_timeout,
+            queue_size=s.ws_queue,
+            history_on_join=s.history_on_join,
+        )
+        try:
+            await session.start()
+        except RegistrationError as exc:
+            await session.close()
+            self.emit(error_event(exc.numeric, exc.message, target=nick))
+            self.emit(status_event("closed", None, exc.message))
+            return
+        except (OSError, TimeoutError) as exc:
+            await session.close()
+            self.emit(error_event("upstream", f"cannot reach the chat server: {exc}"))
+            self.emit(status_event("closed", None, "chat server unreachable"))
+            return
+        self.session = session  # its queued "connecting"/"connected" statuses reach the page next
+        self.upstream_task = asyncio.create_task(self.upstream_pump())
+        self.upstream_task.add_done_callback(lambda _t: self.done.set())
+
+    # -- upstream -> browser ----------------------------------------------------------------
+
+    async def upstream_pump(self) -> None:
+        session = self.session
+        assert session is not None
+        async for item in session.events():
+            if isinstance(item, SessionStatus):
+                self.emit(status_event(item.state, item.nick, item.reason or None))
+                if item.state == "closed":
+                    return
+                continue
+            if not isinstance(item, Message):
+                continue
+            if item.command == "MODE" and is_channel_name(item.param(0)) and len(item.params) > 2:
+                # A member's @/+ changed: ask the server for the fresh list rather than track it here.
+                await session.send(Message("NAMES", (item.param(0),)))
+            for event in self.translator.feed(item):
+                self.emit(event)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self.browser_pump()),
+            asyncio.create_task(self.writer()),
+            asyncio.create_task(self.done.wait()),
+        ]
+        try:
+            finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                exc = task.exception()
+                if exc is not None and not isinstance(exc, WebSocketDisconnect | ConnectionError):
+                    log.warning("bridge for %s ended: %r", self.ip, exc)
+        finally:
+            if self.upstream_task is not None:
+                tasks.append(self.upstream_task)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.session is not None:
+                with contextlib.suppress(Exception):
+                    await self.session.close(QUIT_REASON)
+            with contextlib.suppress(Exception):
+                await self.ws.close(CLOSE_TOO_SLOW if self.out.full() else 1000)
+
+
+async def run_bridge(ws: WebSocket, settings: GatewaySettings) -> None:
+    """Serve one ``/ws`` connection until the browser or the upstream session goes away."""
+    await ws.accept()
+    await Bridge(ws, settings).run()

@@ -1,0 +1,68 @@
+"""The chat routes: the page (``/``), the JSON bridge (``/ws``) and raw IRC (``/ws/irc``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from .bridge import run_bridge
+from .raw_irc import SUBPROTOCOLS, run_raw_irc
+from .security import origin_allowed
+from .settings import GatewaySettings
+
+router = APIRouter()
+
+POLICY_VIOLATION = 1008
+"""WebSocket close code for a refused Origin (RFC 6455)."""
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""The page loads only its own scripts and styles: injected markup could not run even if it got in."""
+
+
+def _settings(conn: Request | WebSocket) -> GatewaySettings:
+    return conn.app.state.settings  # type: ignore[no-any-return]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def chat_page(request: Request) -> HTMLResponse:
+    """The browser chat page."""
+    s = _settings(request)
+    response = request.app.state.templates.TemplateResponse(
+        request,
+        "chat.html",
+        {"history_on_join": s.history_on_join, "reconnect_max": s.reconnect_max},
+    )
+    response.headers.update(PAGE_HEADERS)
+    return response  # type: ignore[no-any-return]
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+async def healthz() -> str:
+    """Liveness probe for supervisors."""
+    return "ok"
+
+
+@router.websocket("/ws")
+async def ws_json(websocket: WebSocket) -> None:
+    """The page's JSON protocol (DESIGN.md, "Browser JSON protocol"); see bridge.py and events.py."""
+    if not origin_allowed(websocket, _settings(websocket)):
+        await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
+        return
+    await run_bridge(websocket, _settings(websocket))
+
+
+@router.websocket("/ws/irc")
+async def ws_irc(websocket: WebSocket) -> None:
+    """Raw IRC over WebSocket (IRCv3 subprotocols ``text.ircv3.net`` / ``binary.ircv3.net``)."""
+    if not origin_allowed(websocket, _settings(websocket)):
+        await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
+        return
+    offered = websocket.scope.get("subprotocols") or []
+    chosen = next((p for p in offered if p in SUBPROTOCOLS), None)
+    await run_raw_irc(websocket, _settings(websocket), chosen)

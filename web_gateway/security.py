@@ -1,0 +1,63 @@
+"""WebSocket guards shared by ``/ws`` and ``/ws/irc``: the Origin check and a per-socket rate limit."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection
+
+from .settings import GatewaySettings
+
+
+def own_origins(conn: HTTPConnection) -> set[str]:
+    """The origins the page itself is served from, as seen in this request's Host header."""
+    host = conn.headers.get("host", "")
+    return {f"http://{host}", f"https://{host}"} if host else set()
+
+
+def origin_allowed(conn: HTTPConnection, settings: GatewaySettings) -> bool:
+    """True when the WebSocket may be opened from this Origin.
+
+    Browsers always send ``Origin``; it must be the gateway's own origin or one listed in
+    ``allowed_origins`` (``*`` allows any). A request without ``Origin`` is not from a browser page,
+    so cross-site WebSocket hijacking does not apply to it and it is allowed.
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    allowed = {o.lower() for o in settings.origins}
+    if "*" in allowed or origin in allowed:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https"):
+        return False
+    return origin in {o.lower() for o in own_origins(conn)}
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The browser's address as the gateway sees it (passed upstream in WEBIRC)."""
+    return conn.client.host if conn.client else "0.0.0.0"
+
+
+class TokenBucket:
+    """Allow ``burst`` messages at once and ``rate`` per second after that (rate 0 = unlimited)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        """Take one token; False when the bucket is empty (the message must be refused)."""
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
