@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from web_gateway.app import create_app
+from web_gateway.serve import uvicorn_config
 from web_gateway.settings import GatewaySettings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -50,15 +50,8 @@ class RunningGateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            lifespan="on",
-            ws_max_size=settings.ws_max_frame * 4,
-        )
+        config = uvicorn_config(settings, log_level="warning")
+        self.app = config.app
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.task: asyncio.Task[None] | None = None

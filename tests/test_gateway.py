@@ -1,0 +1,368 @@
+"""The web gateway end to end: a real chat server and a real uvicorn gateway on free loopback ports,
+WebSocket clients (``websockets``) and raw TCP clients in the same rooms."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tcp_server.server import ChatServer
+
+from .browser import WEBIRC_PASSWORD, RunningGateway, start_gateway
+from .support import RawClient
+
+TIMEOUT = 10.0
+
+
+class WsClient:
+    """A browser stand-in speaking the /ws JSON protocol; remembers every event it received."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, url: str, **kwargs: Any) -> WsClient:
+        return cls(await websockets.connect(url, **kwargs))
+
+    async def send(self, **command: Any) -> None:
+        await self.ws.send(json.dumps(command))
+
+    async def expect(
+        self, type_: str, pred: Callable[[dict[str, Any]], bool] | None = None, timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
+        async def scan() -> dict[str, Any]:
+            while True:
+                event = json.loads(await self.ws.recv())
+                self.seen.append(event)
+                if event["type"] == type_ and (pred is None or pred(event)):
+                    return event
+
+        return await asyncio.wait_for(scan(), timeout)
+
+    async def hello(self, nick: str) -> dict[str, Any]:
+        await self.send(type="hello", nick=nick)
+        return await self.expect("status", lambda e: e["state"] == "connected")
+
+    async def join(self, room: str) -> dict[str, Any]:
+        await self.send(type="join", room=room)
+        return await self.expect("names", lambda e: e["room"].lower() == room.lower())
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@pytest.fixture
+async def chat(make_server: Callable[..., Awaitable[ChatServer]]) -> ChatServer:
+    """A chat server that trusts the test gateway's WEBIRC password."""
+    return await make_server(webirc_password=WEBIRC_PASSWORD)
+
+
+@pytest.fixture
+async def gateway(chat: ChatServer) -> AsyncIterator[RunningGateway]:
+    gw = await start_gateway(chat.port)
+    yield gw
+    await gw.stop()
+
+
+@pytest.fixture
+async def clients(gateway: RunningGateway, chat: ChatServer) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """``await clients(ws='alice')`` -> a registered WsClient; ``clients(tcp='bob')`` -> RawClient."""
+    opened: list[Any] = []
+
+    async def factory(ws: str | None = None, tcp: str | None = None) -> Any:
+        if ws is not None:
+            client = await WsClient.open(gateway.ws_url)
+            opened.append(client)
+            await client.hello(ws)
+            return client
+        raw = await RawClient.connect(chat.port)
+        opened.append(raw)
+        await raw.register(tcp or "tcpuser", caps="message-tags server-time")
+        return raw
+
+    yield factory
+    for c in opened:
+        await c.close()
+
+
+async def test_web_and_tcp_users_chat_in_one_room(clients: Callable[..., Awaitable[Any]]) -> None:
+    bob = await clients(tcp="bob")
+    await bob.join("#lobby")
+    alice = await clients(ws="alice")
+    await alice.join("#lobby")
+    await bob.expect("JOIN", lambda m: m.source.startswith("alice!"))
+
+    await alice.send(type="send", room="#lobby", text="hi bob")
+    echoed = await alice.expect("message", lambda e: e["self"])
+    assert echoed["room"] == "#lobby" and echoed["text"] == "hi bob" and echoed["id"] and echoed["time"]
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ("#lobby", "hi bob") and got.source.startswith("alice!")
+
+    await bob.send("PRIVMSG #lobby :hi alice")
+    heard = await alice.expect("message", lambda e: not e["self"])
+    assert (heard["from"], heard["text"], heard["kind"], heard["room"]) == ("bob", "hi alice", "privmsg", "#lobby")
+
+    await bob.send("PRIVMSG #lobby :\x01ACTION waves\x01", "PRIVMSG alice :psst")
+    action = await alice.expect("message", lambda e: e["kind"] == "action")
+    assert action["text"] == "waves"
+    private = await alice.expect("message", lambda e: "nick" in e)
+    assert private["nick"] == "bob" and private["text"] == "psst"
+
+
+async def test_names_show_modes_and_membership_changes_are_seen(
+    clients: Callable[..., Awaitable[Any]],
+) -> None:
+    bob = await clients(tcp="bob")
+    await bob.join("#room")
+    alice = await clients(ws="alice")
+    names = await alice.join("#room")
+    assert {"nick": "bob", "modes": "@"} in names["members"]
+    assert {"nick": "alice", "modes": ""} in names["members"]
+
+    carol = await clients(tcp="carol")
+    await carol.join("#room")
+    assert (await alice.expect("join", lambda e: e["nick"] == "carol"))["room"] == "#room"
+    await carol.send("PART #room :later")
+    part = await alice.expect("part")
+    assert (part["nick"], part["reason"], part["self"]) == ("carol", "later", False)
+    await bob.send("NICK robert")
+    renamed = await alice.expect("nick")
+    assert (renamed["old"], renamed["new"]) == ("bob", "robert")
+    await bob.send("MODE #room +v alice")
+    fresh = await alice.expect("names")  # the gateway asks the server for the new member list
+    assert {"nick": "alice", "modes": "+"} in fresh["members"]
+    await bob.send("TOPIC #room :be nice")
+    topic = await alice.expect("topic")
+    assert (topic["text"], topic["by"]) == ("be nice", "robert")
+    await bob.send("QUIT :bye now")
+    quit_ = await alice.expect("quit")
+    assert quit_["nick"] == "robert" and "bye now" in quit_["reason"]
+
+
+async def test_browser_commands_reach_tcp_users(clients: Callable[..., Awaitable[Any]]) -> None:
+    bob = await clients(tcp="bob")
+    await bob.join("#lobby")
+    alice = await clients(ws="alice")
+    await alice.join("#lobby")
+    await alice.send(type="send", room="#lobby", text="waves", kind="action")
+    assert (await bob.expect("PRIVMSG")).params[1] == "\x01ACTION waves\x01"
+    await alice.send(type="send", nick="bob", text="private")
+    assert (await bob.expect("PRIVMSG")).params == ("bob", "private")
+    await alice.send(type="nick", nick="alicia")
+    assert (await alice.expect("nick", lambda e: e["self"]))["new"] == "alicia"
+    assert (await bob.expect("NICK")).params == ("alicia",)
+    await alice.send(type="part", room="#lobby", reason="gone")
+    assert (await bob.expect("PART")).params == ("#lobby", "gone")
+    assert (await alice.expect("part", lambda e: e["self"]))["room"] == "#lobby"
+
+
+async def test_closing_the_tab_quits_the_irc_connection(
+    clients: Callable[..., Awaitable[Any]], chat: ChatServer
+) -> None:
+    bob = await clients(tcp="bob")
+    await bob.join("#lobby")
+    alice = await clients(ws="alice")
+    await alice.join("#lobby")
+    assert sum(1 for c in chat.state.clients.values() if c.transport == "web") == 1
+    await alice.close()
+    quit_ = await bob.expect("QUIT")
+    assert quit_.source.startswith("alice!")
+    for _ in range(100):
+        if not any(c.transport == "web" for c in chat.state.clients.values()):
+            break
+        await asyncio.sleep(0.02)
+    assert not any(c.transport == "web" for c in chat.state.clients.values())
+
+
+async def test_webirc_gives_the_server_the_browser_address(
+    clients: Callable[..., Awaitable[Any]], chat: ChatServer
+) -> None:
+    await clients(ws="alice")
+    [web] = [c for c in chat.state.clients.values() if c.transport == "web"]
+    assert web.nick == "alice" and web.ip == "127.0.0.1" and web.gateway
+
+
+async def test_nick_in_use_is_an_error_and_another_nick_works(
+    clients: Callable[..., Awaitable[Any]], gateway: RunningGateway
+) -> None:
+    await clients(tcp="taken")
+    ws = await WsClient.open(gateway.ws_url)
+    try:
+        await ws.send(type="hello", nick="taken")
+        err = await ws.expect("error")
+        assert err["code"] == "433" and err["target"] == "taken"
+        status = await ws.hello("free")
+        assert status["nick"] == "free"
+    finally:
+        await ws.close()
+
+
+async def test_bad_input_gets_errors_and_others_are_not_interrupted(
+    make_server: Callable[..., Awaitable[ChatServer]],
+) -> None:
+    chat = await make_server(webirc_password=WEBIRC_PASSWORD)
+    gw = await start_gateway(chat.port, ws_max_frame=1024, ws_rate=1.0, ws_burst=5)
+    bob = await RawClient.connect(chat.port)
+    await bob.register("bob")
+    await bob.join("#lobby")
+    good = await WsClient.open(gw.ws_url)
+    bad = await WsClient.open(gw.ws_url)
+    try:
+        await good.hello("good")
+        await good.join("#lobby")
+        await bad.hello("bad")
+        await bad.join("#lobby")
+        await bad.ws.send("{not json")
+        assert (await bad.expect("error"))["code"] == "bad_json"
+        await bad.send(type="launch_missiles")
+        assert (await bad.expect("error"))["code"] == "bad_type"
+        await bad.send(type="send", room="#lobby", text="x" * 5000)
+        assert (await bad.expect("error"))["code"] == "too_large"
+        await bad.send(type="join", room="no-hash")
+        assert (await bad.expect("error"))["code"] == "bad_field"
+        for i in range(30):
+            await bad.send(type="send", room="#lobby", text=f"flood {i}")
+        assert (await bad.expect("error", lambda e: e["code"] == "rate_limited"))["message"]
+        flood_lines = []
+        # The good user and the TCP user keep chatting meanwhile.
+        await good.send(type="send", room="#lobby", text="still here")
+        while True:
+            msg = await bob.expect("PRIVMSG")
+            if msg.params[1] == "still here":
+                break
+            flood_lines.append(msg.params[1])
+        assert len(flood_lines) <= 5  # the burst, no more: the rest was refused at the gateway
+        await bob.send("PRIVMSG #lobby :seen?")
+        assert (await good.expect("message", lambda e: e["text"] == "seen?"))["from"] == "bob"
+        assert (await bad.expect("message", lambda e: e["text"] == "seen?"))["from"] == "bob"
+    finally:
+        for ws in (good, bad):
+            await ws.close()
+        await bob.close()
+        await gw.stop()
+
+
+async def test_commands_before_hello_are_refused(gateway: RunningGateway) -> None:
+    ws = await WsClient.open(gateway.ws_url)
+    try:
+        await ws.send(type="join", room="#lobby")
+        assert (await ws.expect("error"))["code"] == "not_connected"
+    finally:
+        await ws.close()
+
+
+async def test_wrong_origin_is_refused(gateway: RunningGateway) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        async with websockets.connect(gateway.ws_url, origin="http://evil.example"):
+            pass
+    assert info.value.response.status_code == 403
+    own = f"http://127.0.0.1:{gateway.port}"
+    async with websockets.connect(gateway.ws_url, origin=own) as ws:
+        await ws.send(json.dumps({"type": "nope"}))
+        assert json.loads(await ws.recv())["code"] == "bad_type"
+
+
+async def test_allowed_origins_setting(chat: ChatServer) -> None:
+    gw = await start_gateway(chat.port, allowed_origins="https://chat.example.org")
+    try:
+        async with websockets.connect(gw.ws_url, origin="https://chat.example.org") as ws:
+            await ws.send(json.dumps({"type": "nope"}))
+            assert json.loads(await ws.recv())["type"] == "error"
+        with pytest.raises(InvalidStatus):
+            async with websockets.connect(gw.ws_url, origin="https://other.example.org"):
+                pass
+    finally:
+        await gw.stop()
+
+
+async def test_page_is_served_with_a_strict_content_security_policy(gateway: RunningGateway) -> None:
+    async with httpx.AsyncClient(base_url=gateway.http_url) as http:
+        page = await http.get("/")
+        assert page.status_code == 200 and 'id="login-form"' in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        for asset in ("app.js", "connection.js", "store.js", "view.js", "slash.js", "chat.css"):
+            assert (await http.get(f"/static/{asset}")).status_code == 200
+        js = (await http.get("/static/view.js")).text
+        assert "innerHTML" not in js.replace("never innerHTML", "")
+
+
+async def test_gateway_follows_a_server_restart(make_server: Callable[..., Awaitable[ChatServer]]) -> None:
+    first = await make_server(webirc_password=WEBIRC_PASSWORD)
+    port = first.port
+    gw = await start_gateway(port)
+    alice = await WsClient.open(gw.ws_url)
+    try:
+        await alice.hello("alice")
+        await alice.join("#lobby")
+        await first.shutdown()
+        reconnecting = await alice.expect("status", lambda e: e["state"] == "reconnecting")
+        assert reconnecting["nick"] == "alice"
+        second = await make_server(webirc_password=WEBIRC_PASSWORD, port=port)
+        restored = await alice.expect("status", lambda e: e["state"] == "connected", timeout=20)
+        assert restored["nick"] == "alice"
+        bob = await RawClient.connect(second.port)
+        await bob.register("bob")
+        await bob.join("#lobby")  # alice was rejoined by the gateway's session
+        names = [m.params[-1] for m in bob.seen if m.command == "353"]
+        assert any("alice" in n.split() or "@alice" in n.split() for n in names)
+        await bob.send("PRIVMSG #lobby :welcome back")
+        assert (await alice.expect("message"))["text"] == "welcome back"
+        await bob.close()
+    finally:
+        await alice.close()
+        await gw.stop()
+
+
+async def test_raw_irc_text_subprotocol(gateway: RunningGateway, chat: ChatServer) -> None:
+    bob = await RawClient.connect(chat.port)
+    await bob.register("bob")
+    await bob.join("#lobby")
+    async with websockets.connect(gateway.ws_url + "/irc", subprotocols=["text.ircv3.net"]) as ws:
+        assert ws.subprotocol == "text.ircv3.net"
+        for line in ("NICK webby", "USER webby 0 * :Web user", "JOIN #lobby"):
+            await ws.send(line)
+        lines = await _collect(ws, lambda line: " 366 " in line)
+        assert all("\r" not in line and "\n" not in line for line in lines)
+        assert any(" 001 webby " in line for line in lines)
+        await bob.send("PRIVMSG #lobby :hello raw")
+        assert any("hello raw" in line for line in await _collect(ws, lambda line: "hello raw" in line))
+        await ws.send("PRIVMSG #lobby :hello from raw\r\n")
+        assert (await bob.expect("PRIVMSG")).params == ("#lobby", "hello from raw")
+    [web] = [c for c in chat.state.clients.values() if c.transport == "web"] or [None]
+    assert web is None or web.nick == "webby"
+    await bob.close()
+
+
+async def test_raw_irc_binary_subprotocol_and_injection(gateway: RunningGateway, chat: ChatServer) -> None:
+    async with websockets.connect(gateway.ws_url + "/irc", subprotocols=["binary.ircv3.net"]) as ws:
+        assert ws.subprotocol == "binary.ircv3.net"
+        await ws.send(b"NICK bin")
+        await ws.send(b"USER bin 0 * :x\r\nQUIT :smuggled")  # two lines in one frame: dropped
+        await ws.send(b"USER bin 0 * :Binary")
+        first = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        assert isinstance(first, bytes)
+        rest = await _collect(ws, lambda line: " 376 " in line)
+        assert any(" 001 bin " in line for line in [first.decode(), *rest])
+    [web] = [c for c in chat.state.clients.values() if c.nick == "bin"] or [None]
+    assert web is None or web.transport == "web"
+
+
+async def _collect(ws: Any, until: Callable[[str], bool]) -> list[str]:
+    lines: list[str] = []
+    while True:
+        try:
+            frame = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        except ConnectionClosed:
+            return lines
+        line = frame.decode() if isinstance(frame, bytes) else frame
+        lines.append(line)
+        if until(line):
+            return lines
