@@ -294,3 +294,19 @@ async def test_history_off_means_no_cap_and_unknown_command(make_server: MakeSer
     await client.send("CHATHISTORY LATEST #a * 10")
     assert (await client.expect("421")).params[1] == "CHATHISTORY"
     await client.close()
+
+
+async def test_a_batch_larger_than_the_sendq_is_paced_not_dropped(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    server = await make_server(history=True, data_dir=tmp_path, sendq=8192, chathistory_max=400)
+    alice = await (await RawClient.connect(server.port)).register("alice", CAPS)
+    await alice.join("#big")
+    filler = "x" * 150
+    for i in range(300):
+        await alice.send(f"PRIVMSG #big :{i} {filler}")
+    await alice.expect("PRIVMSG", lambda m: m.params[1].startswith("299 "))
+    got = await history(alice, "CHATHISTORY LATEST #big * 400")  # ~70 KB for an 8 KB sendq
+    assert [int(m.params[1].split()[0]) for m in got] == list(range(300))
+    assert await sync(alice) == []  # still connected
+    await alice.close()

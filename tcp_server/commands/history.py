@@ -12,6 +12,7 @@ is sent when the rows arrive. Who may read what:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 
@@ -27,6 +28,12 @@ CAP = "draft/chathistory"
 WINDOW_ARGS = {"LATEST": 4, "BEFORE": 4, "AFTER": 4, "AROUND": 4, "BETWEEN": 5, "TARGETS": 4}
 """Parameters each subcommand needs, the subcommand included."""
 _batch_ids = itertools.count(1)
+PACE_BUDGET = 32 * 1024
+"""Bytes of history queued to a client at a time (well under the default 96 KiB sendq)."""
+PACE_STEP = 0.01
+"""Seconds between checks whether a client's send queue has drained."""
+PACE_TIMEOUT = 30.0
+"""Seconds a client may leave history unread before the sendq rules apply."""
 
 
 def _fail(state: ServerState, client: Client, code: str, *params: str) -> None:
@@ -63,15 +70,37 @@ def _send_batch(
 ) -> None:
     """``lines`` wrapped in a batch (plain lines for clients without the batch capability)."""
     if "batch" not in client.caps:
-        for line in lines:
-            client.outbox.send(format_line(line))
+        _deliver(client, [format_line(line) for line in lines], _budget(state))
         return
     ref = f"ch{next(_batch_ids)}"
-    client.outbox.send(format_line(Message("BATCH", (f"+{ref}", kind, *params), state.name)))
+    out = [format_line(Message("BATCH", (f"+{ref}", kind, *params), state.name))]
     for line in lines:
-        tagged = Message(line.command, line.params, line.source, {**line.tags, "batch": ref})
-        client.outbox.send(format_line(tagged))
-    client.outbox.send(format_line(Message("BATCH", (f"-{ref}",), state.name)))
+        out.append(format_line(Message(line.command, line.params, line.source, {**line.tags, "batch": ref})))
+    out.append(format_line(Message("BATCH", (f"-{ref}",), state.name)))
+    _deliver(client, out, _budget(state))
+
+
+def _budget(state: ServerState) -> int:
+    return min(PACE_BUDGET, state.settings.sendq // 2)
+
+
+def _deliver(client: Client, lines: list[bytes], budget: int, waited: float = 0.0) -> None:
+    """Send ``lines`` paced by the client's send queue, so a big batch does not trip the sendq.
+
+    Lines go out while the queue is under ``budget`` bytes (at most half the sendq); the rest waits for the socket
+    to drain. A client that does not read for ``PACE_TIMEOUT`` gets everything at once and is
+    dropped by the sendq like any slow reader.
+    """
+    i = 0
+    while i < len(lines) and not client.gone:
+        if client.outbox.sendq_bytes >= budget and waited < PACE_TIMEOUT:
+            rest = lines[i:]
+            asyncio.get_running_loop().call_later(
+                PACE_STEP, _deliver, client, rest, budget, waited + PACE_STEP
+            )
+            return
+        client.outbox.send(lines[i])
+        i += 1
 
 
 def _readable_target(
@@ -195,8 +224,7 @@ def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None
     def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
         if client.gone or not rows:
             return
-        for m in rows:
-            client.outbox.send(format_line(_history_message(client, m)))
+        _deliver(client, [format_line(_history_message(client, m)) for m in rows], _budget(state))
 
     store.fetch(lambda: store.select(key, before_join, count, newest_first=True), done)
 
