@@ -57,7 +57,7 @@ class Connection(asyncio.Protocol):
 
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
-        "dirty", "closing", "overflowed", "sendq", "flood_rate", "flood_burst", "loop",
+        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -75,6 +75,10 @@ class Connection(asyncio.Protocol):
         self.closing = False
         self.overflowed = False
         self.sendq = settings.sendq
+        # A burst bigger than half the sendq is handed to the kernel at once instead of waiting
+        # for the end of the turn: the sendq then measures what the client does not read, and a
+        # healthy reader is never dropped because one big input burst fanned out in one turn.
+        self.flush_at = max(1, settings.sendq // 2)
         self.flood_rate = settings.flood_rate
         self.flood_burst = float(settings.flood_burst)
         self.loop = asyncio.get_running_loop()
@@ -100,9 +104,9 @@ class Connection(asyncio.Protocol):
             refuse = "Too many connections from your address"
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
-            transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())
+            transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
             self.closing = True
-            transport.close()
+            self._hang_up(transport)
             return
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)
@@ -174,8 +178,8 @@ class Connection(asyncio.Protocol):
         if not self.dirty:
             self.dirty = True
             self.flusher.mark(self)
-        if self.out_bytes > self.sendq:
-            self._overflow()
+        if self.out_bytes > self.flush_at:
+            self.flush()
 
     def flush(self) -> None:
         """Write everything queued in one call (the flusher calls this once per turn)."""
@@ -215,8 +219,23 @@ class Connection(asyncio.Protocol):
         transport.write(b"".join(self.out))
         self.out.clear()
         self.out_bytes = 0
-        transport.close()
-        self.loop.call_later(CLOSE_TIMEOUT, transport.abort)
+        self._hang_up(transport)
+
+    def _hang_up(self, transport: asyncio.BaseTransport) -> None:
+        """Half-close after the last bytes and keep reading (discarding) until the peer closes.
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy the
+        ``ERROR`` line before the client reads it (a flooder always has unread input).
+        """
+        try:
+            if transport.can_write_eof():  # type: ignore[attr-defined]  (TLS cannot)
+                transport.write_eof()  # type: ignore[attr-defined]
+            else:
+                transport.close()
+        except OSError:  # the peer is already gone
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        self.loop.call_later(CLOSE_TIMEOUT, transport.abort)  # type: ignore[attr-defined]
 
     def _overflow(self) -> None:
         """Over the sendq: stop queueing now, drop the client once the current work is done."""
