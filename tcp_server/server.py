@@ -18,6 +18,10 @@ from .transport import Connection, OutputFlusher
 log = logging.getLogger("tcpchat.server")
 
 
+class StartupError(Exception):
+    """The server cannot start because of a setting (busy port, unreadable certificate)."""
+
+
 class ChatServer:
     """Owns the state, the listeners and the background tasks of one server node."""
 
@@ -38,11 +42,29 @@ class ChatServer:
         s = self.settings
         self.state.history = await open_history(s)
         install_history_hooks(self.state)
-        await self._listen(s.host, s.port, "tcp", None)
+        try:
+            await self._listen(s.host, s.port, "tcp", None)
+        except OSError as exc:
+            raise StartupError(
+                f"setting host/port (--host/--port, TCPCHAT_HOST/TCPCHAT_PORT): "
+                f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}"
+            ) from exc
         if s.tls_port is not None and s.tls_cert and s.tls_key:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(str(s.tls_cert), str(s.tls_key))
-            await self._listen(s.host, s.tls_port, "tls", ctx)
+            try:
+                ctx.load_cert_chain(str(s.tls_cert), str(s.tls_key))
+            except (OSError, ssl.SSLError) as exc:
+                raise StartupError(
+                    f"setting tls_cert/tls_key (--tls-cert/--tls-key): cannot load "
+                    f"{s.tls_cert} / {s.tls_key}: {exc.strerror or exc}"
+                ) from exc
+            try:
+                await self._listen(s.host, s.tls_port, "tls", ctx)
+            except OSError as exc:
+                raise StartupError(
+                    f"setting tls_port (--tls-port, TCPCHAT_TLS_PORT): "
+                    f"cannot listen on {s.host}:{s.tls_port}: {exc.strerror or exc}"
+                ) from exc
         self._tasks.append(asyncio.create_task(self._sweep_liveness()))
         if s.metrics_port is not None:
             from .metrics import start_metrics
@@ -141,7 +163,12 @@ def run(settings: ServerSettings) -> None:
 
     async def main() -> None:
         server = ChatServer(settings)
-        await server.start()
+        try:
+            await server.start()
+        except StartupError as exc:
+            await server.shutdown()
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
         await server.run_until_signal()
 
     if settings.use_uvloop:
