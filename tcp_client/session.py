@@ -91,7 +91,7 @@ class ClientSession(CommandsMixin):
         self._filling: dict[str, list[Message]] = {}  # channels being gap-filled: held live lines
         self._collectors: list[_Collector] = []
         self._outbox: deque[Message] = deque()  # typed while disconnected, sent after reconnect
-        self._closed = self._restoring = False
+        self._closed = self._stopping = self._restoring = False
         self._error = self._killed = ""
         self._last_time: str | None = None  # newest server-time tag seen
         self._supervisor: asyncio.Task[None] | None = None
@@ -132,9 +132,9 @@ class ClientSession(CommandsMixin):
 
     async def close(self, reason: str = "Client quit") -> None:
         """Send QUIT, stop reconnecting, and end the event stream with ``closed``."""
-        if self._closed:
+        if self._closed or self._stopping:
             return
-        link, self._closed = self._link, True
+        link, self._stopping = self._link, True  # no reconnects; events flow until the link ends
         if link is not None and self.connected:
             with contextlib.suppress(OSError, ConnectionError, TimeoutError):
                 link.write(Message("QUIT", (reason,)))
@@ -149,7 +149,7 @@ class ClientSession(CommandsMixin):
 
     quit = close
 
-    async def _connect(self) -> Link:
+    async def _connect(self, nick_fallback: bool | None = None) -> Link:
         """Open a link and register on it (one attempt, bounded by ``connect_timeout``)."""
         async with asyncio.timeout(self.connect_timeout):
             link = await Link.open(
@@ -161,7 +161,8 @@ class ClientSession(CommandsMixin):
                 done = await register(
                     link, self.nick, username=self.username, realname=self.realname,
                     password=self._password, webirc=self._webirc, want_caps=self.want_caps,
-                    nick_fallback=self.nick_fallback, oper=self._oper, on_message=self._deliver,
+                    nick_fallback=self.nick_fallback if nick_fallback is None else nick_fallback,
+                    oper=self._oper, on_message=self._deliver,
                 )
             except BaseException:
                 link.close()
@@ -174,14 +175,14 @@ class ClientSession(CommandsMixin):
         """Read until the link drops; reconnect and restore the session while allowed."""
         restoring = False
         try:
-            while not self._closed:
+            while not (self._closed or self._stopping):
                 reader = asyncio.create_task(self._read_loop(link))
                 if restoring:
                     await self._restore(link)
                 reason = await reader
                 self.connected = False
                 link.close()
-                if self._closed:
+                if self._closed or self._stopping:
                     return
                 if self._killed or not self.reconnect:
                     self._finish(self._killed or reason)
@@ -197,11 +198,11 @@ class ClientSession(CommandsMixin):
     async def _reconnect(self) -> Link | None:
         """Retry with exponential backoff and jitter until connected, closed, or refused for good."""
         delay = self.backoff_initial
-        while not self._closed:
+        while not (self._closed or self._stopping):
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(delay * 2, self.backoff_max)
             try:
-                return await self._connect()
+                return await self._connect(nick_fallback=True)  # a ghost may still hold our nick
             except RegistrationError as exc:
                 if exc.fatal:
                     self._finish(f"reconnect refused: {exc}")
@@ -369,7 +370,7 @@ class ClientSession(CommandsMixin):
             SessionClosed: the session has ended.
         """
         msg = as_message(msg)
-        if self._closed:
+        if self._closed or self._stopping:
             raise SessionClosed("the session is closed")
         link = self._link
         if not self.connected or link is None or link.closed or self._restoring:

@@ -13,9 +13,12 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_core import PydanticUndefined
 
 
 def _default_text(value: Any) -> str:
+    if value is PydanticUndefined:
+        return "required"
     if value is None:
         return "unset"
     if isinstance(value, SecretStr):

@@ -1,0 +1,106 @@
+"""``tcpchat connect``: the terminal chat client (full-screen on a TTY, line mode otherwise).
+
+Settings come from flags and ``TCPCHAT_*`` variables (one model, turned into flags by
+``options.settings_command``); the client itself lives in ``tcp_client``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tcp_server.protocol import is_channel_name, is_valid_nick
+
+from .options import settings_command
+
+NICK_SYNTAX_MAX = 200
+"""Upper bound for the local nick syntax check; the server enforces its own NICKLEN."""
+
+
+class ConnectSettings(BaseSettings):
+    """Settings of ``tcpchat connect``; each field is also flag ``--name`` and ``TCPCHAT_NAME``."""
+
+    model_config = SettingsConfigDict(env_prefix="TCPCHAT_", extra="ignore", frozen=True)
+
+    nick: str = Field(description="Your nick")
+    host: str = Field("127.0.0.1", description="IRC server address")
+    port: int = Field(6667, ge=1, le=65535, description="IRC server port")
+    join: str = Field("", description="Rooms to join, comma-separated (e.g. '#lobby,#dev')")
+    plain: bool = Field(False, description="Line mode even on a terminal (one line per event)")
+    tls: bool = Field(False, description="Connect with TLS (certificates verified)")
+    insecure: bool = Field(False, description="With --tls: do not verify the certificate")
+    password: SecretStr | None = Field(None, description="Server password (PASS), if the server has one")
+    username: str | None = Field(None, description="User name (unset: the nick)")
+    realname: str | None = Field(None, description="Real name shown in WHOIS (unset: the nick)")
+    history_lines: int = Field(50, ge=0, le=1000, description="Messages of history shown on join")
+    max_input_bytes: int = Field(4096, ge=64, le=65536, description="Longest input line accepted")
+    nick_fallback: bool = Field(
+        False, description="If the nick is taken at start, use nick_ instead of exiting (reconnects always may)"
+    )
+    reconnect: bool = Field(True, description="Reconnect when the connection drops")
+    backoff_max: float = Field(30.0, gt=0, description="Longest wait between reconnect attempts (s)")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register")
+
+    @field_validator("nick")
+    @classmethod
+    def _nick_syntax(cls, value: str) -> str:
+        if not is_valid_nick(value, NICK_SYNTAX_MAX):
+            raise ValueError("not a valid IRC nick (letters, digits, -[]\\`_^{|}; not starting with a digit)")
+        return value
+
+    @field_validator("join")
+    @classmethod
+    def _rooms(cls, value: str) -> str:
+        bad = [r for r in value.split(",") if r.strip() and not is_channel_name(r.strip())]
+        if bad:
+            raise ValueError(f"not a room name: {bad[0]!r} (rooms start with # or &)")
+        return value
+
+    @property
+    def rooms(self) -> list[str]:
+        """The ``--join`` rooms as a list."""
+        return [r.strip() for r in self.join.split(",") if r.strip()]
+
+
+def make_session(settings: ConnectSettings):  # noqa: ANN201 - tcp_client is imported lazily
+    """The client session these settings describe."""
+    from tcp_client.session import ClientSession
+
+    return ClientSession(
+        settings.host, settings.port, settings.nick,
+        username=settings.username, realname=settings.realname,
+        password=settings.password.get_secret_value() if settings.password else None,
+        tls=settings.tls, tls_verify=not settings.insecure, reconnect=settings.reconnect,
+        nick_fallback=settings.nick_fallback,
+        backoff_max=settings.backoff_max, connect_timeout=settings.connect_timeout,
+        history_on_join=settings.history_lines,
+    )
+
+
+def run_connect(settings: ConnectSettings) -> None:
+    """Pick the mode (full-screen on a TTY unless --plain), run it, exit with its code."""
+    full_screen = not settings.plain and sys.stdin.isatty() and sys.stdout.isatty()
+    if full_screen:
+        from tcp_client.tui import run_tui
+
+        code = run_tui(make_session(settings), settings.rooms, max_input_bytes=settings.max_input_bytes)
+    else:
+        from tcp_client.plain import run_plain
+
+        async def main() -> int:
+            return await run_plain(
+                make_session(settings), settings.rooms, max_input_bytes=settings.max_input_bytes
+            )
+
+        try:
+            code = asyncio.run(main())
+        except KeyboardInterrupt:
+            code = 130
+    raise typer.Exit(code)
+
+
+connect_command = settings_command(ConnectSettings, run_connect)  # type: ignore[arg-type]

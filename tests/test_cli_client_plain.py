@@ -1,0 +1,199 @@
+"""``tcpchat connect --plain`` as a real child process, driven through pipes, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import sys
+
+import pytest
+
+from .support import ROOT, RawClient, ServerProcess
+
+TIMEOUT = 15.0
+LINE_RE = re.compile(r"^\d\d:\d\d:\d\d \S+ ")
+
+
+class PlainClient:
+    """The line-mode client in a subprocess: write input lines, wait for output lines."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, port: int, nick: str, *args: str) -> PlainClient:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TCPCHAT_")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tcpchat", "connect", "--plain", "--port", str(port), "--nick", nick,
+            "--backoff-max", "0.5", *args,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT, env=env,
+        )
+        return cls(proc)
+
+    async def send(self, line: str | bytes) -> None:
+        assert self.proc.stdin is not None
+        data = line.encode() if isinstance(line, str) else line
+        self.proc.stdin.write(data + b"\n")
+        await self.proc.stdin.drain()
+
+    async def expect(self, pattern: str, timeout: float = TIMEOUT) -> str:
+        """The next output line matching ``pattern`` (a regex searched in the line)."""
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(timeout):
+            while True:
+                raw = await self.proc.stdout.readline()
+                if not raw:
+                    err = await self.proc.stderr.read() if self.proc.stderr else b""
+                    raise AssertionError(f"client exited waiting for {pattern!r}; stderr={err!r}")
+                line = raw.decode().rstrip("\n")
+                self.lines.append(line)
+                assert LINE_RE.match(line), line  # every event is one timestamped line
+                if re.search(pattern, line):
+                    return line
+
+    async def finish(self, timeout: float = TIMEOUT) -> tuple[int, str]:
+        """Close stdin (if open), wait for exit; return (exit code, stderr)."""
+        if self.proc.stdin and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
+        async with asyncio.timeout(timeout):
+            out, err = await self.proc.communicate()
+        self.lines += out.decode().splitlines()
+        return self.proc.returncode or 0, err.decode()
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+
+
+@pytest.fixture
+async def plain():
+    started: list[PlainClient] = []
+
+    async def factory(port: int, nick: str, *args: str) -> PlainClient:
+        client = await PlainClient.start(port, nick, *args)
+        started.append(client)
+        return client
+
+    yield factory
+    for client in started:
+        client.kill()
+        await client.proc.wait()
+
+
+async def test_chat_through_a_pipe(server, connect, plain):
+    alice = await plain(server.port, "alice", "--join", "#lobby")
+    await alice.expect(r"#lobby -- alice joined #lobby")
+    await alice.expect(r"#lobby members: @alice")  # first in: operator
+    bob = await connect("bob")
+    await bob.join("#lobby")
+    await alice.expect(r"#lobby -- bob joined #lobby")
+    await alice.send("hello from a pipe")
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ("#lobby", "hello from a pipe")
+    await alice.expect(r"^\S+ #lobby <alice> hello from a pipe$")  # echo-message
+    await bob.send("PRIVMSG #lobby :hi alice")
+    await alice.expect(r"^\S+ #lobby <bob> hi alice$")
+    await bob.send("PRIVMSG alice :a secret")
+    await alice.expect(r"^\S+ bob <bob> a secret$")
+    await alice.send("/msg bob back at you")
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ("bob", "back at you")
+    await alice.send("/me waves")
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ("#lobby", "\x01ACTION waves\x01")
+    await alice.expect(r"#lobby \* alice waves")
+    await alice.send("/nick alicia")
+    await alice.expect(r"alice is now known as alicia")
+    nick = await bob.expect("NICK")
+    assert nick.source.startswith("alice!") and nick.params == ("alicia",)
+    await alice.send("/topic plain talk")
+    await alice.expect(r"#lobby -- alicia set the topic: plain talk")
+    await alice.send("/frobnicate")
+    await alice.expect(r"! unknown command /frobnicate")
+    await alice.send("/quit gotta go")
+    quit_ = await bob.expect("QUIT")
+    assert "gotta go" in quit_.params[-1]
+    code, err = await alice.finish()
+    assert code == 0, err
+
+
+async def test_end_of_input_quits_cleanly(server, connect, plain):
+    bob = await connect("bob")
+    await bob.join("#a")
+    alice = await plain(server.port, "alice", "--join", "#a")
+    await alice.expect(r"alice joined #a")
+    await alice.send("last words")
+    code, err = await alice.finish()  # closes stdin
+    assert code == 0, err
+    got = await bob.expect("PRIVMSG")
+    assert got.params[-1] == "last words"
+    await bob.expect("QUIT")
+
+
+async def test_server_not_listening_is_a_clear_error(plain):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        client = await plain(sock.getsockname()[1], "alice")
+        code, err = await client.finish()
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("error: cannot connect to 127.0.0.1:")
+
+
+async def test_nick_in_use_is_refused_with_exit_code(server, connect, plain):
+    await connect("alice")
+    client = await plain(server.port, "alice")
+    await client.send("")  # stdin stays open; the client must exit by itself
+    code, err = await client.finish()
+    assert code == 3
+    assert "433" in err and "in use" in err and err.count("\n") == 1
+
+
+async def test_long_lines_are_split_or_refused_never_cut(server, connect, plain):
+    bob = await connect("bob")
+    await bob.join("#a")
+    alice = await plain(server.port, "alice", "--join", "#a")
+    await alice.expect(r"alice joined #a")
+    words = [f"word{i:04d}" for i in range(250)]  # ~2.2 KB: several IRC lines
+    await alice.send(" ".join(words))
+    await alice.expect(r"long message sent as \d+ lines")
+    received: list[str] = []
+    while len(received) < len(words):
+        received += (await bob.expect("PRIVMSG")).params[-1].split()
+    assert received == words
+    await alice.send("x" * 5000)  # over --max-input-bytes (4096)
+    await alice.expect(r"#a ! line too long")
+    await alice.send("still here")
+    got = await bob.expect("PRIVMSG")
+    assert got.params[-1] == "still here"  # nothing of the refused line was sent
+
+
+async def test_reconnects_after_server_restart_and_keeps_typed_input():
+    proc = ServerProcess("--no-history", "--flood-rate", "0").start()
+    alice = None
+    try:
+        alice = await PlainClient.start(proc.port, "alice", "--join", "#lobby")
+        await alice.expect(r"alice joined #lobby")
+        proc.stop()
+        await alice.expect(r"reconnecting…")
+        await alice.send("typed while the server was down")
+        proc.start(port=proc.port)
+        await alice.expect(r"connected as alice")
+        # the queued line went out after the rejoin: the server echoes it back in #lobby
+        await alice.expect(r"#lobby <alice> typed while the server was down")
+        bob = await RawClient.connect(proc.port)
+        await bob.register("bob")
+        await bob.join("#lobby")
+        await bob.send("PRIVMSG #lobby :welcome back")
+        await alice.expect(r"#lobby <bob> welcome back")
+        await bob.close()
+        await alice.send("/quit")
+        code, err = await alice.finish()
+        assert code == 0, err
+    finally:
+        if alice is not None:
+            alice.kill()
+        proc.stop()
