@@ -130,6 +130,7 @@ class ChatServer:
             server.close()
         for task in self._tasks:
             task.cancel()
+        self.state.shutting_down = True
         for client in list(self.state.clients.values()):
             self.state.disconnect(client, reason)
         deadline = time.monotonic() + self.settings.shutdown_grace

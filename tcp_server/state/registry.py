@@ -68,6 +68,8 @@ class ServerState:
             else None
         )
         self.on_disconnect: list[Callable[[Client, str], Any]] = []
+        self.shutting_down = False
+        """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
 
     # ---- connections -------------------------------------------------------------------
@@ -92,7 +94,7 @@ class ServerState:
             return
         client.gone = True
         text = quit_message if quit_message is not None else reason
-        if client.registered:
+        if client.registered and not self.shutting_down:
             line = format_line(Message("QUIT", (text,), client.prefix))
             for peer in self.peers_of(client):
                 peer.outbox.send(line)
