@@ -249,3 +249,8 @@ def test_user_modes():
     assert cmds(alice.send("MODE nobody")) == ["401"]
     assert cmds(alice.send("MODE alice +o")) == []  # cannot make yourself oper
     assert cmds(alice.send("MODE alice +x")) == ["501"]
+
+
+def test_empty_mode_string_is_a_query():
+    _, (alice,) = room("alice")
+    assert cmds(alice.send("MODE #room :")) == ["324", "329"]

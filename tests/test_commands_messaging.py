@@ -169,3 +169,20 @@ def test_lusers_counts():
     assert "There are 2 users" in by["251"].params[-1]
     assert by["253"].params[1] == "1"
     assert by["254"].params[1] == "1"
+
+
+def test_too_many_targets_407_and_nothing_sent():
+    srv = MemoryServer(max_targets=2)
+    alice = srv.connect("alice")
+    others = [srv.connect(n) for n in ("b1", "b2", "b3")]
+    out = alice.send("PRIVMSG b1,b2,b3 :hi")
+    assert cmds(out) == ["407"]
+    assert all(o.take() == [] for o in others)
+    alice.send("PRIVMSG b1,b2 :ok")
+    assert [len(o.take()) for o in others] == [1, 1, 0]
+
+
+def test_duplicate_targets_deliver_once():
+    _, alice, bob = pair()
+    alice.send("PRIVMSG #room,#ROOM,bob,BOB :once")
+    assert [m.params[0] for m in bob.take()] == ["#room", "bob"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..history.base import StoredMessage
-from ..protocol import Message, format_line, is_channel_name
+from ..protocol import Message, casefold, format_line, is_channel_name
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
 from .table import command
@@ -99,9 +99,13 @@ def _message(state: ServerState, client: Client, msg: Message) -> None:
         if not notice:
             state.numeric(client, N.ERR_NOTEXTTOSEND, "No text to send")
         return
+    targets = list({casefold(t): t for t in msg.params[0].split(",") if t}.values())
+    if len(targets) > state.settings.max_targets:
+        if not notice:
+            state.numeric(client, N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
+        return
     client.last_active = time.time()
-    targets = msg.params[0].split(",")
-    for target_name in targets[: state.settings.max_targets]:
+    for target_name in targets:
         _relay(state, client, msg, target_name, msg.params[1])
 
 

@@ -111,13 +111,14 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
     if channel is None:
         state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
-    if len(msg.params) == 1:
+    modestr = msg.param(1)
+    letter = modestr.lstrip("+")
+    if not letter:
         state.numeric(client, N.RPL_CHANNELMODEIS, channel.name, *channel.mode_string(client in channel.members))
         state.numeric(client, N.RPL_CREATIONTIME, channel.name, str(channel.created))
         return
-    modestr = msg.params[1]
-    if modestr.lstrip("+") in LIST_MODES or modestr in ("b", "+b"):
-        end = {"b": "368", "e": "349", "I": "347"}.get(modestr.lstrip("+"), "368")
+    if len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2:
+        end = {"b": "368", "e": "349", "I": "347"}[letter]
         state.numeric(client, end, channel.name, "End of list")
         return
     if not channel.is_op(client) and not client.is_oper:
