@@ -1,0 +1,236 @@
+"""The chat page in a real headless Chromium: two browser users and one raw TCP user in #lobby,
+against a real server child process and a real uvicorn gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .browser import (
+    WEBIRC_PASSWORD,
+    RunningGateway,
+    launch_browser,
+    new_page,
+    requires_chromium,
+    screenshot,
+    start_gateway,
+)
+from .support import RawClient, ServerProcess
+
+pytestmark = [pytest.mark.browser, requires_chromium]
+
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+async def server_proc(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    proc = ServerProcess(
+        "--data-dir", str(tmp_path / "data"),
+        env={"TCPCHAT_WEBIRC_PASSWORD": WEBIRC_PASSWORD, "TCPCHAT_FLOOD_RATE": "0",
+             "TCPCHAT_USE_UVLOOP": "false", "TCPCHAT_LOG_LEVEL": "WARNING"},
+    ).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+async def gateway(server_proc: ServerProcess) -> AsyncIterator[RunningGateway]:
+    gw = await start_gateway(server_proc.port)
+    yield gw
+    await gw.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with launch_browser() as b:
+        yield b
+
+
+async def sign_in(page: Any, nick: str, room: str = "#lobby") -> None:
+    await page.fill("#nick-input", nick)
+    await page.fill("#login-room", room)
+    await page.press("#nick-input", "Enter")
+
+
+async def wait_in_room(page: Any, room: str) -> None:
+    await page.wait_for_function(
+        "room => document.getElementById('room-title').textContent === room", arg=room, timeout=WAIT_MS
+    )
+
+
+async def say(page: Any, text: str) -> None:
+    await page.fill("#message-input", text)
+    await page.press("#message-input", "Enter")
+
+
+async def wait_text(page: Any, text: str, selector: str = "#messages .message .text") -> None:
+    await page.wait_for_function(
+        """([sel, text]) => [...document.querySelectorAll(sel)].some(n => n.textContent.includes(text))""",
+        arg=[selector, text],
+        timeout=WAIT_MS,
+    )
+
+
+async def test_two_pages_and_a_tcp_user_chat_and_survive_a_server_restart(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    carol = await RawClient.connect(server_proc.port)
+    await carol.register("carol")
+    await carol.join("#lobby")
+    await carol.send("PRIVMSG #lobby :said before anyone came")
+
+    alice = await new_page(browser, gateway.http_url)
+    await sign_in(alice, "alice")
+    await wait_in_room(alice, "#lobby")
+    # Earlier messages of the room come from CHATHISTORY on join.
+    await wait_text(alice, "said before anyone came")
+
+    bea = await new_page(browser, gateway.http_url)
+    await sign_in(bea, "alice")
+    await bea.wait_for_function(
+        "() => document.getElementById('login-error').textContent.includes('already in use')", timeout=WAIT_MS
+    )
+    assert await bea.is_visible("#login")
+    await sign_in(bea, "bea")
+    await wait_in_room(bea, "#lobby")
+
+    # Members with marks: carol created the room, so she is the operator.
+    await wait_text(alice, "bea", "#members .nick")
+    marks = await alice.eval_on_selector_all(
+        "#members .member", "items => items.map(i => i.textContent)"
+    )
+    assert "@carol" in marks and "alice" in marks and "bea" in marks
+
+    await carol.send("PRIVMSG #lobby :hello browsers")
+    await wait_text(alice, "hello browsers")
+    await wait_text(bea, "hello browsers")
+
+    await say(alice, "hi carol, from the web")
+    msg = await carol.expect("PRIVMSG", lambda m: m.source.startswith("alice!"))
+    assert msg.params == ("#lobby", "hi carol, from the web")
+    await wait_text(bea, "hi carol, from the web")
+    # Own message confirmed by echo-message: no longer pending.
+    await alice.wait_for_function(
+        "() => !document.querySelector('#messages .message.pending')", timeout=WAIT_MS
+    )
+
+    evil = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"><b>bold</b>"
+    await say(bea, evil)
+    await wait_text(alice, evil)
+    assert await alice.evaluate("() => window.pwned === undefined")
+    assert await alice.evaluate(
+        "() => document.querySelectorAll('#messages b, #messages img, #messages script').length"
+    ) == 0
+    assert (await carol.expect("PRIVMSG", lambda m: m.source.startswith("bea!"))).params[1] == evil
+
+    await say(alice, "/me waves")
+    await wait_text(bea, "* alice waves")
+
+    # The chat server restarts mid-chat; both pages say so and recover by themselves.
+    await carol.close()
+    server_proc.stop()
+    await alice.wait_for_selector("#status:not([hidden])", timeout=WAIT_MS)
+    server_proc.start(server_proc.port)
+    for page in (alice, bea):
+        await page.wait_for_selector("#status", state="hidden", timeout=30_000)
+    carol = await RawClient.connect(server_proc.port)
+    await carol.register("carol")
+    await carol.join("#lobby")
+    names = " ".join(m.params[-1] for m in carol.seen if m.command == "353")
+    assert "alice" in names and "bea" in names  # both pages were rejoined to #lobby
+    await say(bea, "back after the restart")
+    await wait_text(alice, "back after the restart")
+    assert (await carol.expect("PRIVMSG", lambda m: m.source.startswith("bea!"))).params[1] == (
+        "back after the restart"
+    )
+    await carol.send("PRIVMSG #lobby :welcome back")
+    await wait_text(alice, "welcome back")
+    await wait_text(bea, "welcome back")
+
+    path = await screenshot(alice, "chat-desktop.png")
+    assert path.stat().st_size > 0
+    assert alice.console_errors == [] and bea.console_errors == []
+    await carol.close()
+
+
+async def test_private_messages_unread_counts_and_slash_commands(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    dave = await RawClient.connect(server_proc.port)
+    await dave.register("dave")
+    await dave.join("#lobby")
+    await dave.join("#side")
+    page = await new_page(browser, gateway.http_url)
+    await sign_in(page, "erin")
+    await wait_in_room(page, "#lobby")
+    await say(page, "/join #side")
+    await wait_in_room(page, "#side")
+    await page.click("#rooms button:has-text('#lobby')")
+    await wait_in_room(page, "#lobby")
+    await dave.send("PRIVMSG #side :one", "PRIVMSG #side :two")
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('#rooms .unread')].some(b => b.textContent === '2')", timeout=WAIT_MS
+    )
+    await dave.send("PRIVMSG erin :a secret")
+    await page.wait_for_selector("#rooms button:has-text('dave')", timeout=WAIT_MS)
+    await say(page, "/msg dave a reply")
+    assert (await dave.expect("PRIVMSG", lambda m: m.params[0] == "dave")).params[1] == "a reply"
+    assert await page.text_content("#room-title") == "Private: dave"  # /msg opened the conversation
+    await page.click("#rooms button:has-text('#lobby')")
+    await say(page, "/topic fresh topic")  # not an operator yet: the server's refusal is shown
+    await page.wait_for_function(
+        "() => document.getElementById('chat-error').textContent.includes('operator')", timeout=WAIT_MS
+    )
+    await dave.send("MODE #lobby +o erin")
+    await wait_text(page, "@erin", "#members .member")
+    await say(page, "/topic fresh topic")
+    assert (await dave.expect("TOPIC")).params == ("#lobby", "fresh topic")
+    await page.wait_for_function(
+        "() => document.getElementById('room-topic').textContent === 'fresh topic'", timeout=WAIT_MS
+    )
+    await say(page, "/nick erin2")
+    assert (await dave.expect("NICK")).params == ("erin2",)
+    await page.wait_for_function("() => document.getElementById('my-nick').textContent === 'erin2'")
+    await say(page, "/bogus")
+    await page.wait_for_function("() => document.getElementById('chat-error').textContent.includes('Unknown')")
+    await page.click("#rooms button:has-text('#side')")
+    await say(page, "/part")
+    assert (await dave.expect("PART")).params[0] == "#side"
+    assert page.console_errors == []
+    await dave.close()
+
+
+async def test_narrow_mobile_viewport_and_gateway_restart(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    page = await new_page(browser, gateway.http_url, width=380, height=740)
+    await sign_in(page, "fay")
+    await wait_in_room(page, "#lobby")
+    await say(page, "hello from a phone")
+    await wait_text(page, "hello from a phone")
+    overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert await page.is_visible("#message-input") and await page.is_visible("#members-toggle")
+    await screenshot(page, "chat-mobile.png")
+
+    # The gateway restarts: the page reconnects by itself and restores its rooms.
+    port = gateway.port
+    await gateway.stop()
+    await page.wait_for_selector("#status:not([hidden])", timeout=WAIT_MS)
+    second = await start_gateway(server_proc.port, port=port)
+    try:
+        await page.wait_for_selector("#status", state="hidden", timeout=30_000)
+        gus = await RawClient.connect(server_proc.port)
+        await gus.register("gus")
+        await gus.join("#lobby")
+        assert "fay" in " ".join(m.params[-1] for m in gus.seen if m.command == "353")
+        await gus.send("PRIVMSG #lobby :still there?")
+        await wait_text(page, "still there?")
+        await gus.close()
+    finally:
+        await second.stop()
+    await asyncio.sleep(0)
