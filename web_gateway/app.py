@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from .metrics import install as install_metrics
 from .routes import router
 from .settings import GatewaySettings
 
@@ -24,7 +25,13 @@ OPTIONAL_ROUTERS = ("web_gateway.admin", "web_gateway.api")
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway app; ``app.state.settings`` is the one settings object every route reads."""
     settings = settings or GatewaySettings()
-    app = FastAPI(title="tcpchat web gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="tcpchat web gateway",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",  # the HTTP API's schema (web_gateway/api); no docs UI
+    )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     app.state.session_secret = (
@@ -36,5 +43,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             extra = getattr(importlib.import_module(name), "router", None)
             if extra is not None:  # a package still being written has no router yet
                 app.include_router(extra)
+    install_metrics(app)  # GET /metrics and request counts (web_gateway/metrics.py)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

@@ -1,0 +1,443 @@
+"""The HTTP API end to end: httpx against a real uvicorn gateway and a real TCP chat server.
+
+Every endpoint, its error statuses and its auth; a message posted through the API reaches a raw
+TCP client and a browser (WebSocket) client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+import websockets
+
+from tcp_server.server import ChatServer
+
+from .admin_harness import BASIC, BEARER, Stack, start_stack, stop_stack
+from .support import RawClient
+
+TIMEOUT = 10.0
+
+
+@pytest.fixture
+async def stack(make_server: Callable[..., Awaitable[ChatServer]]) -> AsyncIterator[Stack]:
+    s = await start_stack(make_server)
+    yield s
+    await stop_stack(s)
+
+
+async def tcp(stack: Stack, nick: str, *rooms: str) -> RawClient:
+    client = await (await RawClient.connect(stack.chat.port)).register(nick)
+    for room in rooms:
+        await client.join(room)
+    return client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---- health ------------------------------------------------------------------------------------
+async def test_health_reports_the_operator_link(stack: Stack) -> None:
+    resp = await stack.http.get("/api/health")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "ok"
+    assert body["irc"]["connected"] is True
+    assert body["irc"]["operator"] is True
+    assert body["irc"]["history"] is False
+
+
+async def test_tcp_server_down_gives_503_with_a_reason_not_a_hang(make_server) -> None:  # type: ignore[no-untyped-def]
+    from .browser import start_gateway
+
+    gw = await start_gateway(free_port(), oper_password="x", admin_password="pw", api_token="t", api_timeout=2.0)
+    try:
+        async with httpx.AsyncClient(base_url=gw.http_url, timeout=10) as http:
+            for path in ("/api/health", "/api/rooms", "/api/rooms/lobby", "/api/rooms/lobby/messages"):
+                resp = await http.get(path)
+                assert resp.status_code == 503, path
+                assert "cannot reach the TCP chat server" in json.dumps(resp.json()), path
+            resp = await http.get("/api/admin/connections", auth=httpx.BasicAuth("admin", "pw"))
+            assert resp.status_code == 503
+            resp = await http.post("/api/rooms/lobby/messages", json={"text": "hi"}, headers={"Authorization": "Bearer t"})
+            assert resp.status_code == 503
+            assert "cannot reach" in resp.json()["detail"]
+    finally:
+        await gw.stop()
+
+
+async def test_tcp_server_restart_is_survived(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server)
+    try:
+        assert (await stack.http.get("/api/rooms")).status_code == 200
+        port = stack.chat.port
+        await stack.chat.shutdown()
+        assert (await stack.http.get("/api/rooms")).status_code == 503
+        await make_server(port=port, oper_password=stack.gateway.settings.oper_password.get_secret_value())
+        resp = await stack.http.get("/api/rooms")
+        assert resp.status_code == 200, resp.text
+    finally:
+        await stop_stack(stack)
+
+
+# ---- rooms -------------------------------------------------------------------------------------
+async def test_rooms_list_members_topic_modes_and_counts(stack: Stack) -> None:
+    alice = await tcp(stack, "alice", "#lobby", "#dev")
+    bob = await tcp(stack, "bob", "#lobby")
+    await alice.send("TOPIC #lobby :Welcome all", "PRIVMSG #lobby :one", "PRIVMSG #lobby :two")
+    await bob.expect("PRIVMSG", lambda m: m.params[1] == "two")
+    resp = await stack.http.get("/api/rooms")
+    assert resp.status_code == 200
+    rooms = {r["name"]: r for r in resp.json()["rooms"]}
+    assert set(rooms) == {"#lobby", "#dev"}
+    assert rooms["#lobby"]["member_count"] == 2
+    assert rooms["#lobby"]["topic"] == "Welcome all"
+    assert rooms["#lobby"]["modes"] == "+nt"
+    assert rooms["#lobby"]["messages"] == 2
+    assert rooms["#dev"]["member_count"] == 1
+
+
+async def test_room_detail_by_bare_or_encoded_name(stack: Stack) -> None:
+    users = [await tcp(stack, "alice", "#lobby"), await tcp(stack, "bob", "#lobby")]
+    for path in ("/api/rooms/lobby", "/api/rooms/%23lobby", "/api/rooms/LOBBY"):
+        resp = await stack.http.get(path)
+        assert resp.status_code == 200, (path, resp.text)
+        detail = resp.json()
+        assert detail["name"] == "#lobby"
+        assert [(m["nick"], m["prefix"]) for m in detail["members"]] == [("alice", "@"), ("bob", "")]
+    assert len(users) == 2
+
+
+async def test_missing_room_is_404_and_bad_name_is_400(stack: Stack) -> None:
+    resp = await stack.http.get("/api/rooms/nowhere")
+    assert resp.status_code == 404
+    assert "no room named #nowhere" in resp.json()["detail"]
+    for bad in ("a%20b", "a,b", "a%07b", "x" * 80):
+        resp = await stack.http.get(f"/api/rooms/{bad}")
+        assert resp.status_code == 400, bad
+        assert "invalid room name" in resp.json()["detail"]
+
+
+# ---- posting -----------------------------------------------------------------------------------
+async def test_posted_message_reaches_tcp_and_websocket_users(stack: Stack) -> None:
+    bob = await tcp(stack, "bob", "#lobby")
+    async with websockets.connect(stack.gateway.ws_url) as ws:
+        await ws.send(json.dumps({"type": "hello", "nick": "carol"}))
+        await ws.send(json.dumps({"type": "join", "room": "#lobby"}))
+
+        async def ws_expect(pred: Callable[[dict], bool]) -> dict:  # type: ignore[type-arg]
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                if pred(event):
+                    return event
+
+        await ws_expect(lambda e: e["type"] == "names")
+        resp = await stack.http.post("/api/rooms/lobby/messages", json={"text": "deploy finished ✓"}, headers=BEARER)
+        assert resp.status_code == 201, resp.text
+        posted = resp.json()
+        assert posted["room"] == "#lobby"
+        assert posted["from"] == "api"
+        assert posted["text"] == "deploy finished ✓"
+        assert posted["id"] and posted["time"]
+
+        got = await bob.expect("PRIVMSG", lambda m: m.params[1] == "deploy finished ✓")
+        assert got.source.startswith("api!")
+        event = await ws_expect(lambda e: e["type"] == "message" and e.get("text") == "deploy finished ✓")
+        assert event["from"] == "api"
+        assert event["id"] == posted["id"]
+
+
+async def test_post_needs_the_bearer_token(stack: Stack) -> None:
+    bob = await tcp(stack, "bob", "#lobby")
+    url = "/api/rooms/lobby/messages"
+    resp = await stack.http.post(url, json={"text": "hi"})
+    assert resp.status_code == 401
+    assert resp.headers["www-authenticate"].startswith("Bearer")
+    resp = await stack.http.post(url, json={"text": "hi"}, headers={"Authorization": "Bearer wrong"})
+    assert resp.status_code == 401
+    assert resp.json()["detail"] == "wrong API token"
+    resp = await stack.http.post(url, json={"text": "hi"}, auth=BASIC)
+    assert resp.status_code == 401
+    await bob.close()
+
+
+async def test_post_errors_404_422_and_403(stack: Stack) -> None:
+    alice = await tcp(stack, "alice", "#lobby", "#locked")
+    resp = await stack.http.post("/api/rooms/nowhere/messages", json={"text": "hi"}, headers=BEARER)
+    assert resp.status_code == 404
+    for body in ({}, {"text": ""}, {"text": "two\r\nlines"}, {"text": "x" * 401}, {"text": "   "}):
+        resp = await stack.http.post("/api/rooms/lobby/messages", json=body, headers=BEARER)
+        assert resp.status_code == 422, body
+        assert resp.json()["detail"]
+    resp = await stack.http.post(
+        "/api/rooms/lobby/messages", content=b"not json", headers={**BEARER, "content-type": "application/json"}
+    )
+    assert resp.status_code == 422
+    await alice.send("MODE #locked +i")
+    await alice.expect("MODE")
+    resp = await stack.http.post("/api/rooms/locked/messages", json={"text": "hi"}, headers=BEARER)
+    assert resp.status_code == 403
+    assert "invite-only" in resp.json()["detail"]
+
+
+async def test_post_moderated_room_is_403(stack: Stack) -> None:
+    alice = await tcp(stack, "alice", "#quiet")
+    assert (await stack.http.post("/api/rooms/quiet/messages", json={"text": "a"}, headers=BEARER)).status_code == 201
+    await alice.send("MODE #quiet +m")
+    await alice.expect("MODE")
+    resp = await stack.http.post("/api/rooms/quiet/messages", json={"text": "b"}, headers=BEARER)
+    assert resp.status_code == 403
+    assert "refused the message" in resp.json()["detail"]
+
+
+async def test_post_after_being_kicked_rejoins(stack: Stack) -> None:
+    alice = await tcp(stack, "alice", "#lobby")
+    assert (await stack.http.post("/api/rooms/lobby/messages", json={"text": "a"}, headers=BEARER)).status_code == 201
+    await alice.send("KICK #lobby api :out")
+    await alice.expect("KICK")
+    resp = await stack.http.post("/api/rooms/lobby/messages", json={"text": "back"}, headers=BEARER)
+    assert resp.status_code == 201
+    await alice.expect("PRIVMSG", lambda m: m.params[1] == "back")
+
+
+async def test_post_rate_limit_is_429(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, api_post_rate=0.01, api_post_burst=2)
+    try:
+        bob = await tcp(stack, "bob", "#lobby")
+        codes = []
+        for i in range(4):
+            resp = await stack.http.post("/api/rooms/lobby/messages", json={"text": f"m{i}"}, headers=BEARER)
+            codes.append(resp.status_code)
+        assert codes == [201, 201, 429, 429]
+        assert resp.headers["retry-after"]
+        assert "slow down" in resp.json()["detail"]
+        await bob.close()
+    finally:
+        await stop_stack(stack)
+
+
+async def test_post_is_403_when_no_token_is_configured(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, api_token=None)
+    try:
+        resp = await stack.http.post("/api/rooms/lobby/messages", json={"text": "hi"}, headers=BEARER)
+        assert resp.status_code == 403
+        assert "TCPCHAT_API_TOKEN" in resp.json()["detail"]
+    finally:
+        await stop_stack(stack)
+
+
+# ---- history -----------------------------------------------------------------------------------
+async def test_history_off_is_503_with_reason(stack: Stack) -> None:
+    resp = await stack.http.get("/api/rooms/lobby/messages")
+    assert resp.status_code == 503
+    assert "history is off" in resp.json()["detail"]
+
+
+async def test_history_latest_before_after_and_bad_input(make_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, server={"history": True, "data_dir": tmp_path})
+    try:
+        alice = await tcp(stack, "alice", "#log")
+        await alice.send("CAP REQ :echo-message message-tags")
+        await alice.expect("CAP")
+        for i in range(5):
+            await alice.send(f"PRIVMSG #log :line {i}")
+            await alice.expect("PRIVMSG", lambda m, i=i: m.params[1] == f"line {i}")
+        await alice.send("PRIVMSG #log :\x01ACTION waves\x01")
+        await alice.expect("PRIVMSG", lambda m: "waves" in m.params[1])
+        resp = await stack.http.get("/api/rooms/log/messages")
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        assert page["room"] == "#log"
+        texts = [m["text"] for m in page["messages"]]
+        assert texts == [f"line {i}" for i in range(5)] + ["waves"]
+        assert page["messages"][-1]["kind"] == "action"
+        assert all(m["from"] == "alice" and m["id"] and m["time"] for m in page["messages"])
+        ids = [m["id"] for m in page["messages"]]
+
+        resp = await stack.http.get("/api/rooms/log/messages", params={"before": ids[3], "limit": 2})
+        assert [m["text"] for m in resp.json()["messages"]] == ["line 1", "line 2"]
+        resp = await stack.http.get("/api/rooms/log/messages", params={"after": ids[3]})
+        assert [m["text"] for m in resp.json()["messages"]] == ["line 4", "waves"]
+        resp = await stack.http.get("/api/rooms/log/messages", params={"after": ids[0], "before": ids[3]})
+        assert [m["text"] for m in resp.json()["messages"]] == ["line 1", "line 2"]
+        resp = await stack.http.get("/api/rooms/log/messages", params={"after": "2000-01-01T00:00:00Z", "limit": 1})
+        assert [m["text"] for m in resp.json()["messages"]] == ["line 0"]
+
+        assert (await stack.http.get("/api/rooms/log/messages", params={"limit": 0})).status_code == 422
+        assert (await stack.http.get("/api/rooms/log/messages", params={"limit": "x"})).status_code == 422
+        resp = await stack.http.get("/api/rooms/log/messages", params={"before": "no spaces allowed"})
+        assert resp.status_code == 400
+        resp = await stack.http.get("/api/rooms/log/messages", params={"before": "unknown-id"})
+        assert resp.status_code == 400
+        assert "refused" in resp.json()["detail"]
+        # an empty room that still has history (everyone left) is readable
+        await alice.send("PART #log")
+        await alice.expect("PART")
+        resp = await stack.http.get("/api/rooms/log/messages", params={"limit": 1})
+        assert [m["text"] for m in resp.json()["messages"]] == ["waves"]
+    finally:
+        await stop_stack(stack)
+
+
+# ---- admin API ---------------------------------------------------------------------------------
+async def test_connections_need_admin_auth(stack: Stack) -> None:
+    resp = await stack.http.get("/api/admin/connections")
+    assert resp.status_code == 401
+    assert resp.headers["www-authenticate"].startswith("Basic")
+    resp = await stack.http.get("/api/admin/connections", auth=httpx.BasicAuth("admin", "nope"))
+    assert resp.status_code == 401
+    resp = await stack.http.get("/api/admin/connections", headers=BEARER)
+    assert resp.status_code == 401
+    resp = await stack.http.delete("/api/admin/connections/1")
+    assert resp.status_code == 401
+
+
+async def test_connections_list_every_socket_with_totals(stack: Stack) -> None:
+    alice = await tcp(stack, "alice", "#lobby")
+    raw = await RawClient.connect(stack.chat.port)  # not registered yet: listed too
+    await raw.send("NICK half")
+    await alice.send("PRIVMSG #lobby :hi")
+    local_port = alice.writer.get_extra_info("sockname")[1]
+    resp = await stack.http.get("/api/admin/connections", auth=BASIC)
+    assert resp.status_code == 200
+    data = resp.json()
+    by_nick = {c["nick"]: c for c in data["connections"]}
+    assert {"alice", "tcpchat-admin"} <= set(by_nick)
+    a = by_nick["alice"]
+    assert a["ip"] == "127.0.0.1" and a["port"] == local_port
+    assert a["address"] == f"127.0.0.1:{local_port}"
+    assert a["transport"] == "tcp" and a["registered"] is True
+    assert a["channels"] == ["#lobby"]
+    assert a["messages_in"] >= 3 and a["bytes_in"] > 0 and a["bytes_out"] > 0
+    assert by_nick["tcpchat-admin"]["admin_link"] is True and by_nick["tcpchat-admin"]["oper"] is True
+    unregistered = [c for c in data["connections"] if not c["registered"]]
+    assert len(unregistered) == 1
+    t = data["totals"]
+    assert t["connections"] == len(data["connections"])
+    assert t["registered"] == len(data["connections"]) - 1
+    assert t["bytes_in"] == sum(c["bytes_in"] for c in data["connections"])
+    assert t["by_transport"]["tcp"] >= 3
+    await raw.close()
+
+
+async def test_web_users_show_their_real_address_and_web_transport(stack: Stack) -> None:
+    async with websockets.connect(stack.gateway.ws_url) as ws:
+        await ws.send(json.dumps({"type": "hello", "nick": "webby"}))
+        while json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT)).get("state") != "connected":
+            pass
+        data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+        webby = next(c for c in data["connections"] if c["nick"] == "webby")
+        assert webby["transport"] == "web"
+        assert webby["ip"] == "127.0.0.1"
+        assert webby["gateway"]
+
+
+async def test_kill_disconnects_with_reason_and_the_list_forgets_it(stack: Stack) -> None:
+    bob = await tcp(stack, "bob", "#lobby")
+    data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+    bob_id = next(c["id"] for c in data["connections"] if c["nick"] == "bob")
+    resp = await stack.http.delete(f"/api/admin/connections/{bob_id}", params={"reason": "spamming"}, auth=BASIC)
+    assert resp.status_code == 200
+    assert resp.json() == {"id": bob_id, "nick": "bob", "reason": "spamming"}
+    # gone from the list at once (no waiting)
+    data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+    assert "bob" not in {c["nick"] for c in data["connections"]}
+    lines = await bob.read_until_closed()
+    error = next(m for m in lines if m.command == "ERROR")
+    assert "spamming" in error.params[0]
+
+
+async def test_kill_errors_404_409_422(stack: Stack) -> None:
+    resp = await stack.http.delete("/api/admin/connections/99999", auth=BASIC)
+    assert resp.status_code == 404
+    assert "no connection with id 99999" in resp.json()["detail"]
+    data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+    own = next(c["id"] for c in data["connections"] if c["admin_link"])
+    resp = await stack.http.delete(f"/api/admin/connections/{own}", auth=BASIC)
+    assert resp.status_code == 409
+    for bad in ("abc", "0", "-1"):
+        assert (await stack.http.delete(f"/api/admin/connections/{bad}", auth=BASIC)).status_code == 422
+    resp = await stack.http.delete(f"/api/admin/connections/{own}", params={"reason": "a\nb"}, auth=BASIC)
+    assert resp.status_code == 422
+
+
+async def test_basic_auth_failures_are_rate_limited(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, admin_login_attempts=3)
+    try:
+        wrong = httpx.BasicAuth("admin", "guess")
+        codes = [(await stack.http.get("/api/admin/connections", auth=wrong)).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        resp = await stack.http.get("/api/admin/connections", auth=BASIC)
+        assert resp.status_code == 429  # even the right password waits out the window
+        assert int(resp.headers["retry-after"]) >= 1
+    finally:
+        await stop_stack(stack)
+
+
+async def test_admin_api_is_403_when_admin_is_off(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, admin_password=None)
+    try:
+        resp = await stack.http.get("/api/admin/connections", auth=BASIC)
+        assert resp.status_code == 403
+        assert "TCPCHAT_ADMIN_PASSWORD" in resp.json()["detail"]
+    finally:
+        await stop_stack(stack)
+
+
+async def test_admin_data_is_503_without_operator_credentials(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, oper_password=None)
+    try:
+        resp = await stack.http.get("/api/admin/connections", auth=BASIC)
+        assert resp.status_code == 503
+        assert "TCPCHAT_OPER_PASSWORD" in resp.json()["detail"]
+        assert (await stack.http.get("/api/rooms")).status_code == 200  # LIST works for anyone
+    finally:
+        await stop_stack(stack)
+
+
+async def test_wrong_operator_password_is_503_with_reason(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, oper_password="not-the-servers")
+    try:
+        resp = await stack.http.get("/api/admin/connections", auth=BASIC)
+        assert resp.status_code == 503
+        assert "refused the gateway's OPER" in resp.json()["detail"]
+        health = await stack.http.get("/api/health")
+        assert health.status_code == 503
+        assert "OPER" in health.json()["irc"]["reason"]
+    finally:
+        await stop_stack(stack)
+
+
+# ---- gateway metrics and schema ------------------------------------------------------------------
+async def test_gateway_metrics(stack: Stack) -> None:
+    bob = await tcp(stack, "bob", "#lobby")
+    assert (await stack.http.post("/api/rooms/lobby/messages", json={"text": "x"}, headers=BEARER)).status_code == 201
+    await stack.http.get("/api/rooms/nowhere")
+    resp = await stack.http.get("/metrics")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/plain")
+    text = resp.text
+    assert "tcpchat_gateway_api_messages_posted_total 1.0" in text
+    assert 'tcpchat_gateway_http_requests_total{method="GET",route="/api/rooms/{room}",status="404"} 1.0' in text
+    assert 'tcpchat_gateway_irc_link_up{link="oper"} 1.0' in text
+    await bob.close()
+
+
+async def test_openapi_schema_lists_the_api(stack: Stack) -> None:
+    schema = (await stack.http.get("/api/openapi.json")).json()
+    paths = schema["paths"]
+    for path in (
+        "/api/health", "/api/rooms", "/api/rooms/{room}", "/api/rooms/{room}/messages",
+        "/api/admin/connections", "/api/admin/connections/{conn_id}",
+    ):
+        assert path in paths, path
+    assert "post" in paths["/api/rooms/{room}/messages"]
+    assert "delete" in paths["/api/admin/connections/{conn_id}"]
+    assert not any(p.startswith("/admin") for p in paths)

@@ -1,0 +1,222 @@
+"""Admin authentication: password check, server-side sessions, CSRF tokens, login rate limit.
+
+Only a salted scrypt hash of ``TCPCHAT_ADMIN_PASSWORD`` is kept in memory. A session is a random
+id kept server-side (so logout really ends it) and sent in a signed cookie that is HttpOnly and
+SameSite=Strict. Each session has its own CSRF token, required on every state-changing request
+made with the cookie. Failed logins (form or HTTP Basic) are counted per client address; over the
+limit the address gets 429 until the window passes, whatever password it sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ..settings import GatewaySettings
+
+USER = "admin"
+"""The one admin user name (DESIGN.md)."""
+SESSION_COOKIE = "tcpchat_admin"
+LOGIN_CSRF_COOKIE = "tcpchat_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+MAX_SESSIONS = 64
+"""Live admin sessions kept; the oldest is dropped beyond this."""
+MAX_TRACKED_ADDRESSES = 10_000
+"""Addresses whose failed logins are remembered; bounds the limiter's memory."""
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+"""scrypt cost for the admin password (about 16 MiB and tens of milliseconds per check)."""
+ADMIN_OFF = "the admin page is off: set TCPCHAT_ADMIN_PASSWORD (user 'admin') and restart the gateway"
+
+
+def _hash(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, **SCRYPT)
+
+
+class FailureLimiter:
+    """At most ``attempts`` failures per address per ``window`` seconds (bounded memory)."""
+
+    def __init__(self, attempts: int, window: float) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, addr: str, now: float) -> deque[float]:
+        times = self._failures.get(addr)
+        if times is None:
+            return deque()
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if not times:
+            del self._failures[addr]
+        return times
+
+    def retry_after(self, addr: str) -> int:
+        """Seconds until ``addr`` may try again (0 = it may try now)."""
+        now = time.monotonic()
+        times = self._recent(addr, now)
+        if len(times) < self.attempts:
+            return 0
+        return max(1, int(self.window - (now - times[0]) + 0.999))
+
+    def fail(self, addr: str) -> None:
+        """Record one failed attempt from ``addr``."""
+        now = time.monotonic()
+        times = self._recent(addr, now)
+        self._failures[addr] = times
+        self._failures.move_to_end(addr)
+        times.append(now)
+        while len(times) > self.attempts:
+            times.popleft()
+        while len(self._failures) > MAX_TRACKED_ADDRESSES:
+            self._failures.popitem(last=False)
+
+
+@dataclass
+class Session:
+    sid: str
+    csrf: str
+    expires: float
+
+
+class AdminAuth:
+    """The admin credentials, sessions and login limiter of one gateway app."""
+
+    def __init__(self, settings: GatewaySettings, secret: str) -> None:
+        self.enabled = settings.admin_password is not None
+        self._salt = secrets.token_bytes(16)
+        self._digest = (
+            _hash(settings.admin_password.get_secret_value(), self._salt)
+            if settings.admin_password is not None
+            else b""
+        )
+        self.max_age = settings.admin_session_max_age
+        self.limiter = FailureLimiter(settings.admin_login_attempts, settings.admin_login_window)
+        self._signer = URLSafeTimedSerializer(secret, salt="tcpchat-admin-session")
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+
+    def check(self, user: str, password: str) -> bool:
+        """Constant-time comparison of the credentials with the stored hash."""
+        if not self.enabled:
+            return False
+        ok_user = hmac.compare_digest(user.encode(), USER.encode())
+        ok_pass = hmac.compare_digest(_hash(password, self._salt), self._digest)
+        return ok_user and ok_pass
+
+    # ---- sessions --------------------------------------------------------------------------
+    def open_session(self) -> tuple[str, Session]:
+        """A new session and the signed cookie value that names it."""
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), time.time() + self.max_age)
+        self._sessions[session.sid] = session
+        while len(self._sessions) > MAX_SESSIONS:
+            self._sessions.popitem(last=False)
+        return self._signer.dumps(session.sid), session
+
+    def session_of(self, request: Request) -> Session | None:
+        """The live session named by the request's cookie, if any."""
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw or not self.enabled:
+            return None
+        try:
+            sid = self._signer.loads(raw, max_age=self.max_age)
+        except BadSignature:
+            return None
+        session = self._sessions.get(sid) if isinstance(sid, str) else None
+        if session is None or session.expires < time.time():
+            return None
+        return session
+
+    def close_session(self, session: Session) -> None:
+        self._sessions.pop(session.sid, None)
+
+    # ---- login CSRF (before a session exists: double-submit cookie) ------------------------
+    def login_token(self) -> tuple[str, str]:
+        """(cookie value, form value) for the login form."""
+        token = secrets.token_urlsafe(24)
+        return self._signer.dumps(["login", token]), token
+
+    def login_token_ok(self, request: Request, form_value: str) -> bool:
+        raw = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        try:
+            kind, token = self._signer.loads(raw, max_age=self.max_age)
+        except (BadSignature, ValueError, TypeError):
+            return False
+        return kind == "login" and hmac.compare_digest(str(token), form_value)
+
+
+def client_addr(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def too_many(retry: int) -> HTTPException:
+    return HTTPException(
+        429,
+        f"too many failed admin logins from this address; try again in {retry} s",
+        headers={"Retry-After": str(retry)},
+    )
+
+
+def auth_of(request: Request) -> AdminAuth:
+    """The app's AdminAuth, created on first use (settings and secret come from ``create_app``)."""
+    state = request.app.state
+    auth = getattr(state, "admin_auth", None)
+    if auth is None:
+        secret = getattr(state, "session_secret", None) or secrets.token_hex(32)
+        auth = state.admin_auth = AdminAuth(state.settings, secret)
+    return auth  # type: ignore[no-any-return]
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return ("", "")
+    return user, password
+
+
+def require_admin(request: Request) -> Session | None:
+    """FastAPI dependency for admin API calls: the session cookie (plus CSRF header on changes)
+    or HTTP Basic ``admin:<password>``. Returns the session (None for Basic)."""
+    auth = auth_of(request)
+    if not auth.enabled:
+        raise HTTPException(403, ADMIN_OFF)
+    session = auth.session_of(request)
+    if session is not None:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), session.csrf.encode()):
+                raise HTTPException(403, f"missing or wrong CSRF token (send the {CSRF_HEADER} header)")
+        return session
+    addr = client_addr(request)
+    creds = _basic(request)
+    if creds is not None:
+        retry = auth.limiter.retry_after(addr)
+        if retry:
+            raise too_many(retry)
+        if auth.check(*creds):
+            return None
+        auth.limiter.fail(addr)
+        raise HTTPException(401, "wrong admin user or password", headers=_challenge(request))
+    raise HTTPException(
+        401,
+        "admin login required: log in at /admin or send HTTP Basic admin:<password>",
+        headers=_challenge(request),
+    )
+
+
+def _challenge(request: Request) -> dict[str, str]:
+    """Ask for Basic credentials, except from the admin page's own scripts (no browser dialog)."""
+    if request.headers.get("x-requested-with") == "tcpchat-admin":
+        return {}
+    return {"WWW-Authenticate": 'Basic realm="tcpchat admin"'}

@@ -1,0 +1,188 @@
+"""The admin pages: ``/admin`` (connections and rooms), login, logout, and the no-JS kill form.
+
+The page is rendered with the server's current data, then ``static/admin.js`` refreshes it by
+short polling of the JSON API every ``admin_poll_interval`` seconds. Every form that changes state
+carries a CSRF token; the login form uses a signed double-submit cookie, the others the session's
+own token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..api.service import service_of
+from ..metrics import metrics_of
+from .auth import (
+    ADMIN_OFF,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    USER,
+    Session,
+    auth_of,
+    client_addr,
+)
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+ADMIN_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+"""Own scripts and styles only, never framed, never cached (the page shows addresses)."""
+FIELD_MAX = 1024
+"""Longest login/kill form field accepted."""
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response = request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
+    response.headers.update(ADMIN_HEADERS)
+    return response  # type: ignore[no-any-return]
+
+
+def _off(request: Request) -> HTMLResponse:
+    return _page(request, "admin_off.html", 403, message=ADMIN_OFF)
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _login_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
+    cookie, token = auth_of(request).login_token()
+    response = _page(request, "admin_login.html", status, csrf=token, error=error)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/admin"
+    )
+    return response
+
+
+def _to(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+@router.get("", response_class=HTMLResponse)
+async def admin_page(request: Request, error: str = "") -> Response:
+    """The admin page (logged in), else a redirect to the login form."""
+    auth = auth_of(request)
+    if not auth.enabled:
+        return _off(request)
+    session = auth.session_of(request)
+    if session is None:
+        return _to("/admin/login")
+    svc = service_of(request.app)
+    problem = error[:200]
+    connections = rooms = None
+    try:
+        connections = await svc.connections()
+        rooms = await svc.rooms()
+    except HTTPException as exc:
+        problem = str(exc.detail)
+    return _page(
+        request,
+        "admin.html",
+        csrf=session.csrf,
+        poll_ms=int(request.app.state.settings.admin_poll_interval * 1000),
+        connections=connections,
+        rooms=rooms,
+        problem=problem,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    auth = auth_of(request)
+    if not auth.enabled:
+        return _off(request)
+    if auth.session_of(request) is not None:
+        return _to("/admin")
+    return _login_page(request)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=FIELD_MAX)] = "",
+    password: Annotated[str, Form(max_length=FIELD_MAX)] = "",
+    csrf: Annotated[str, Form(max_length=FIELD_MAX)] = "",
+) -> Response:
+    """Check the credentials (rate limited per address) and open a session."""
+    auth = auth_of(request)
+    if not auth.enabled:
+        return _off(request)
+    metrics = metrics_of(request.app).admin_logins
+    addr = client_addr(request)
+    retry = auth.limiter.retry_after(addr)
+    if retry:
+        metrics.labels("limited").inc()
+        response = _login_page(request, 429, f"Too many failed logins. Try again in {retry} s.")
+        response.headers["Retry-After"] = str(retry)
+        return response
+    if not auth.login_token_ok(request, csrf):
+        metrics.labels("bad_csrf").inc()
+        return _login_page(request, 403, "The form expired. Please try again.")
+    if not auth.check(username or USER, password):
+        auth.limiter.fail(addr)
+        metrics.labels("failed").inc()
+        return _login_page(request, 401, "Wrong user or password.")
+    metrics.labels("ok").inc()
+    cookie, _ = auth.open_session()
+    response = _to("/admin")
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=auth.max_age,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    return response
+
+
+def _form_session(request: Request, csrf: str) -> Session | None:
+    session = auth_of(request).session_of(request)
+    if session is None or not hmac.compare_digest(csrf.encode(), session.csrf.encode()):
+        return None
+    return session
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=FIELD_MAX)] = "") -> Response:
+    session = _form_session(request, csrf)
+    if session is None:
+        raise HTTPException(403, "missing or wrong CSRF token")
+    auth_of(request).close_session(session)
+    response = _to("/admin/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/kill")
+async def kill_form(
+    request: Request,
+    conn_id: Annotated[int, Form(ge=1, le=2**62)],
+    reason: Annotated[str, Form(max_length=300)] = "",
+    csrf: Annotated[str, Form(max_length=FIELD_MAX)] = "",
+) -> Response:
+    """The no-JavaScript kill button: KILL, then back to the page (which no longer lists it)."""
+    if not auth_of(request).enabled:
+        return _off(request)
+    if _form_session(request, csrf) is None:
+        raise HTTPException(403, "missing or wrong CSRF token (reload the admin page)")
+    reason = " ".join(reason.split()) or "Disconnected by an administrator"
+    try:
+        await service_of(request.app).kill(conn_id, reason)
+    except HTTPException as exc:
+        return _to("/admin?" + urlencode({"error": str(exc.detail)[:200]}))
+    return _to("/admin")

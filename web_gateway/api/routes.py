@@ -1,0 +1,146 @@
+"""The HTTP API routes (``/api/...``): thin wrappers over ``ChatService``; documented in OpenAPI."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..admin.auth import Session, require_admin
+from .models import (
+    ConnectionList,
+    ErrorBody,
+    Health,
+    Killed,
+    MessagePage,
+    Posted,
+    PostMessage,
+    RoomDetail,
+    RoomList,
+)
+from .replies import BadInput, history_ref, normalize_room
+from .service import ChatService, service_of
+
+router = APIRouter(prefix="/api")
+
+ROOM = Path(
+    description="Room name; the leading # may be left out (lobby = #lobby) or sent as %23",
+    max_length=200,
+)
+DEFAULT_LIMIT = 50
+KILL_REASON_MAX = 300
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
+    text = {
+        400: "Bad input (room name, before/after)",
+        401: "Credentials missing or wrong",
+        403: "Not allowed (feature off, CSRF, or the server refused)",
+        404: "No such room or connection",
+        409: "Conflicts with the gateway's own operator link",
+        422: "Invalid parameters or body",
+        429: "Rate limited; see Retry-After",
+        503: "The TCP server is unreachable, history is off, or the operator link is not an operator",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
+def service(request: Request) -> ChatService:
+    return service_of(request.app)
+
+
+Service = Annotated[ChatService, Depends(service)]
+
+
+def room_name(svc: ChatService, raw: str) -> str:
+    try:
+        return normalize_room(raw, svc.channel_len)
+    except BadInput as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """``Authorization: Bearer <TCPCHAT_API_TOKEN>`` (posting is off without a token configured)."""
+    token = request.app.state.settings.api_token
+    if token is None:
+        raise HTTPException(403, "posting through the API is off: set TCPCHAT_API_TOKEN on the gateway")
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not value:
+        raise HTTPException(
+            401, "send Authorization: Bearer <TCPCHAT_API_TOKEN>", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not hmac.compare_digest(value.strip().encode(), token.get_secret_value().encode()):
+        raise HTTPException(401, "wrong API token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+@router.get("/health", response_model=Health, responses=_errors(503))
+async def health(svc: Service) -> JSONResponse:
+    """Liveness of the gateway and of its operator link to the TCP server (503 when the link is down)."""
+    result = await svc.health()
+    return JSONResponse(result.model_dump(), status_code=200 if result.status == "ok" else 503)
+
+
+@router.get("/rooms", response_model=RoomList, responses=_errors(503))
+async def rooms(svc: Service) -> RoomList:
+    """Every room with member count, topic, modes and message rate."""
+    return RoomList(rooms=await svc.rooms())
+
+
+@router.get("/rooms/{room}", response_model=RoomDetail, responses=_errors(400, 404, 503))
+async def room(svc: Service, room: Annotated[str, ROOM]) -> RoomDetail:
+    """One room with its members."""
+    return await svc.room(room_name(svc, room))
+
+
+@router.get("/rooms/{room}/messages", response_model=MessagePage, responses=_errors(400, 404, 503))
+async def messages(
+    svc: Service,
+    room: Annotated[str, ROOM],
+    before: Annotated[str | None, Query(description="Messages before this msgid or ISO 8601 time", max_length=128)] = None,
+    after: Annotated[str | None, Query(description="Messages after this msgid or ISO 8601 time", max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most messages returned")] = DEFAULT_LIMIT,
+) -> MessagePage:
+    """The room's stored history (CHATHISTORY on the server); 503 when history is off."""
+    name = room_name(svc, room)
+    try:
+        before_ref = history_ref(before) if before else None
+        after_ref = history_ref(after) if after else None
+    except BadInput as exc:
+        raise HTTPException(400, str(exc)) from None
+    limit = min(limit, svc.settings.api_history_max)
+    return await svc.history(name, before_ref, after_ref, limit)
+
+
+@router.post(
+    "/rooms/{room}/messages",
+    response_model=Posted,
+    status_code=201,
+    dependencies=[Depends(require_token)],
+    responses=_errors(400, 401, 403, 404, 422, 429, 503),
+)
+async def post_message(svc: Service, room: Annotated[str, ROOM], body: PostMessage) -> Posted:
+    """Post a message as the API user (nick ``api_nick``, default ``api``); TCP and web users see it."""
+    return await svc.post(room_name(svc, room), body.text)
+
+
+@router.get("/admin/connections", response_model=ConnectionList, responses=_errors(401, 403, 429, 503))
+async def connections(svc: Service, _: Annotated[Session | None, Depends(require_admin)]) -> ConnectionList:
+    """Every connection the TCP server holds (STATS l), with totals. Admin only."""
+    return await svc.connections()
+
+
+@router.delete(
+    "/admin/connections/{conn_id}", response_model=Killed, responses=_errors(401, 403, 404, 409, 422, 429, 503)
+)
+async def kill(
+    svc: Service,
+    _: Annotated[Session | None, Depends(require_admin)],
+    conn_id: Annotated[int, Path(ge=1, le=2**62, description="Connection id from the list")],
+    reason: Annotated[
+        str, Query(min_length=1, max_length=KILL_REASON_MAX, pattern=r"^[^\r\n\x00]+$")
+    ] = "Disconnected by an administrator",
+) -> Killed:
+    """Disconnect a connection (KILL) with a reason the client sees. Admin only."""
+    return await svc.kill(conn_id, reason)

@@ -1,0 +1,295 @@
+"""What the admin page and the HTTP API ask of the TCP server, over the two upstream links.
+
+The operator link answers the queries (``STATS l``, ``LIST``, ``NAMES``, ``KILL``,
+``CHATHISTORY``); the poster link (nick ``api_nick``, an ordinary user) posts messages, joining a
+room the first time it posts there and staying in it. Failures become ``HTTPException`` with the
+status and a message the caller can act on; an unreachable server is always 503 with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from fastapi import HTTPException
+
+from tcp_server.protocol import Message, casefold
+from tcp_server.protocol import numerics as N
+
+from ..metrics import metrics_of
+from ..oper_link import UpstreamError, UpstreamLink, oper_link, poster_link
+from ..security import TokenBucket
+from ..settings import GatewaySettings
+from .models import ConnectionList, Health, IrcStatus, Killed, MessagePage, Posted, Room, RoomDetail
+from .replies import (
+    DEFAULT_CHANNEL_LEN,
+    failure,
+    parse_connections,
+    parse_history,
+    parse_names,
+    parse_rooms,
+)
+
+RATE_WINDOW = 60.0
+"""Seconds of LIST samples the message rate is computed over."""
+RATE_MIN_SPAN = 1.0
+"""Samples closer together than this give no rate yet (too noisy)."""
+JOIN_REFUSALS = {
+    "471": "the room is full (+l)",
+    "473": "the room is invite-only (+i)",
+    "474": "the API user is banned from the room",
+    "475": "the room has a key (+k)",
+    N.ERR_TOOMANYCHANNELS: "the API user is in too many rooms",
+}
+NOT_OPER = (
+    "the gateway's operator link is not an IRC operator: set TCPCHAT_OPER_PASSWORD "
+    "(the same value for the server and the gateway)"
+)
+HISTORY_OFF = "history is off on the TCP server (it runs with --no-history), so there are no stored messages"
+
+
+def _is(*commands: str):  # type: ignore[no-untyped-def]
+    def until(msg: Message) -> bool:
+        return msg.command in commands
+
+    return until
+
+
+class RateTracker:
+    """Messages per minute per room from successive LIST samples of the room's message counter."""
+
+    def __init__(self) -> None:
+        self._samples: dict[str, deque[tuple[float, int]]] = {}
+
+    def observe(self, rooms: list[Room]) -> None:
+        now = time.monotonic()
+        seen = set()
+        for room in rooms:
+            if room.messages is None:
+                continue
+            key = casefold(room.name)
+            seen.add(key)
+            samples = self._samples.setdefault(key, deque())
+            if samples and room.messages < samples[-1][1]:
+                samples.clear()  # the room was emptied and created again
+            samples.append((now, room.messages))
+            while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW:
+                samples.popleft()
+            (t0, c0), (t1, c1) = samples[0], samples[-1]
+            if t1 - t0 >= RATE_MIN_SPAN:
+                room.messages_per_minute = round((c1 - c0) * 60.0 / (t1 - t0), 2)
+        for key in set(self._samples) - seen:
+            del self._samples[key]
+
+
+class ChatService:
+    """The upstream links of one gateway app and the queries built on them."""
+
+    def __init__(self, settings: GatewaySettings, app: Any) -> None:
+        self.settings = settings
+        self.app = app
+        self.oper = oper_link(settings)
+        self.poster = poster_link(settings)
+        app.state.oper_link = self.oper
+        app.state.poster_link = self.poster
+        self.rates = RateTracker()
+        self.post_bucket = TokenBucket(settings.api_post_rate, settings.api_post_burst)
+        self._joined: set[str] = set()
+        self._joined_generation = -1
+
+    async def close(self) -> None:
+        await self.oper.close()
+        await self.poster.close()
+
+    def _unavailable(self, exc: UpstreamError) -> HTTPException:
+        metrics_of(self.app).upstream_errors.inc()
+        return HTTPException(503, exc.reason)
+
+    async def _ask(self, link: UpstreamLink, messages: list[Message], until: Any) -> list[Message]:
+        try:
+            return await link.request(messages, until)
+        except UpstreamError as exc:
+            raise self._unavailable(exc) from None
+
+    @property
+    def channel_len(self) -> int:
+        """CHANNELLEN from the server's 005 (a default until the link has registered)."""
+        reg = self.oper.registered
+        value = reg.isupport.get("CHANNELLEN", "") if reg else ""
+        return int(value) if value.isdigit() else DEFAULT_CHANNEL_LEN
+
+    # ---- health ------------------------------------------------------------------------------
+    async def health(self) -> Health:
+        try:
+            await self.oper.ensure()
+        except UpstreamError:
+            pass
+        reg = self.oper.registered
+        s = self.settings
+        irc = IrcStatus(
+            connected=self.oper.connected,
+            server=f"{s.irc_host}:{s.irc_port}",
+            nick=reg.nick if reg else None,
+            operator=bool(reg and self.oper.oper),
+            history=bool(reg and "draft/chathistory" in reg.caps),
+            reason=None if self.oper.connected else self.oper.last_error,
+        )
+        return Health(status="ok" if irc.connected else "degraded", irc=irc)
+
+    # ---- rooms -------------------------------------------------------------------------------
+    async def rooms(self) -> list[Room]:
+        lines = await self._ask(self.oper, [Message("LIST")], _is(N.RPL_LISTEND))
+        rooms = parse_rooms(lines)
+        self.rates.observe(rooms)
+        return rooms
+
+    async def room(self, name: str) -> RoomDetail:
+        lines = await self._ask(
+            self.oper, [Message("LIST", (name,)), Message("NAMES", (name,))], _is(N.RPL_ENDOFNAMES)
+        )
+        rooms = parse_rooms(lines)
+        if not rooms:
+            raise HTTPException(404, f"no room named {name} (a room exists while someone is in it)")
+        return RoomDetail(**rooms[0].model_dump(), members=parse_names(lines))
+
+    async def history(self, name: str, before: str | None, after: str | None, limit: int) -> MessagePage:
+        try:
+            await self.oper.ensure()
+        except UpstreamError as exc:
+            raise self._unavailable(exc) from None
+        reg = self.oper.registered
+        if reg is None or "draft/chathistory" not in reg.caps:
+            raise HTTPException(503, HISTORY_OFF)
+        server_max = reg.isupport.get("CHATHISTORY", "")
+        if server_max.isdigit() and int(server_max) > 0:
+            limit = min(limit, int(server_max))
+        if before and after:
+            params: tuple[str, ...] = ("BETWEEN", name, after, before, str(limit))
+        elif before:
+            params = ("BEFORE", name, before, str(limit))
+        elif after:
+            params = ("AFTER", name, after, str(limit))
+        else:
+            params = ("LATEST", name, "*", str(limit))
+
+        def until(msg: Message) -> bool:
+            if msg.command == "BATCH" and msg.param(0).startswith("-"):
+                return True
+            return msg.command == "FAIL" or (msg.command.isdigit() and msg.command[0] in "45")
+
+        lines = await self._ask(self.oper, [Message("CHATHISTORY", params)], until)
+        err = failure(lines)
+        if err is not None:
+            raise _history_error(err, name)
+        return MessagePage(room=name, messages=parse_history(lines))
+
+    # ---- posting -----------------------------------------------------------------------------
+    async def post(self, name: str, text: str) -> Posted:
+        if not self.post_bucket.allow():
+            raise HTTPException(
+                429,
+                f"the API posts at most {self.settings.api_post_rate:g} messages per second; slow down",
+                headers={"Retry-After": "1"},
+            )
+        for attempt in range(2):
+            await self._join(name)
+            lines = await self._ask(self.poster, [Message("PRIVMSG", (name, text))], self._echo_or_error(name))
+            err = failure(lines)
+            if err is None:
+                metrics_of(self.app).api_posts.inc()
+                echo = lines[-1]
+                return Posted(
+                    room=name, id=echo.tags.get("msgid"), time=echo.tags.get("time"),
+                    from_=self.poster.nick, text=text, kind="privmsg",
+                )
+            if err.command == N.ERR_CANNOTSENDTOCHAN and attempt == 0:
+                self._joined.discard(casefold(name))  # kicked since we joined: join again
+                continue
+            break
+        raise HTTPException(403, f"the server refused the message: {err.params[-1] if err.params else err.command}")
+
+    def _echo_or_error(self, name: str):  # type: ignore[no-untyped-def]
+        folded = casefold(name)
+
+        def until(msg: Message) -> bool:
+            if msg.command == "PRIVMSG" and casefold(msg.param(0)) == folded:
+                return casefold((msg.source or "").split("!", 1)[0]) == casefold(self.poster.nick)
+            return msg.command == "FAIL" or (msg.command.isdigit() and msg.command[0] in "45")
+
+        return until
+
+    async def _join(self, name: str) -> None:
+        try:
+            await self.poster.ensure()
+        except UpstreamError as exc:
+            raise self._unavailable(exc) from None
+        if self._joined_generation != self.poster.generation:
+            self._joined, self._joined_generation = set(), self.poster.generation
+        folded = casefold(name)
+        if folded in self._joined:
+            return
+        listed = await self._ask(self.oper, [Message("LIST", (name,))], _is(N.RPL_LISTEND))
+        if not parse_rooms(listed):
+            raise HTTPException(404, f"no room named {name}: the API posts only to rooms that exist")
+
+        try:  # the PING barrier also covers "already in the room", which has no reply at all
+            lines = await self.poster.barrier([Message("JOIN", (name,))])
+        except UpstreamError as exc:
+            raise self._unavailable(exc) from None
+        for msg in lines:
+            if msg.command in JOIN_REFUSALS:
+                raise HTTPException(403, f"the API user cannot join {name}: {JOIN_REFUSALS[msg.command]}")
+            if msg.command in (N.ERR_NOSUCHCHANNEL, "476"):
+                raise HTTPException(400, f"the server refused the room name {name}")
+        self._joined.add(folded)
+
+    # ---- connections (operators) -------------------------------------------------------------
+    async def connections(self) -> ConnectionList:
+        lines = await self._ask(self.oper, [Message("STATS", ("l",))], _is(N.RPL_ENDOFSTATS, N.ERR_NOPRIVILEGES))
+        if lines[-1].command == N.ERR_NOPRIVILEGES:
+            raise HTTPException(503, NOT_OPER)
+        return parse_connections(lines, self.oper.nick)
+
+    async def kill(self, conn_id: int, reason: str) -> Killed:
+        listing = await self.connections()
+        target = next((c for c in listing.connections if c.id == conn_id), None)
+        if target is None:
+            raise HTTPException(404, f"no connection with id {conn_id} (it may have closed already)")
+        if target.admin_link:
+            raise HTTPException(409, "refusing to kill the gateway's own operator link")
+        try:
+            lines = await self.oper.barrier(
+                [Message("KILL", (f"id={conn_id}", reason))], _is(N.ERR_NOSUCHNICK, N.ERR_NOPRIVILEGES)
+            )
+        except UpstreamError as exc:
+            raise self._unavailable(exc) from None
+        err = failure(lines)
+        if err is not None and err.command == N.ERR_NOSUCHNICK:
+            raise HTTPException(404, f"no connection with id {conn_id} (it closed before the kill)")
+        if err is not None:
+            raise HTTPException(503, NOT_OPER)
+        metrics_of(self.app).admin_kills.inc()
+        return Killed(id=conn_id, nick=target.nick, reason=reason)
+
+
+def _history_error(err: Message, name: str) -> HTTPException:
+    if err.command == N.ERR_UNKNOWNCOMMAND:
+        return HTTPException(503, HISTORY_OFF)
+    if err.command == "FAIL":
+        code = err.param(1)
+        text = err.params[-1] if err.params else code
+        if code == "INVALID_TARGET":
+            return HTTPException(404, f"no history for {name}: {text}")
+        if code in ("INVALID_PARAMS", "INVALID_MSGREFTYPE", "NEED_MORE_PARAMS"):
+            return HTTPException(400, f"the server refused the history query: {text}")
+        return HTTPException(503, f"the server could not read the history: {text}")
+    return HTTPException(400, f"the server refused the history query: {err.params[-1] if err.params else err.command}")
+
+
+def service_of(app: Any) -> ChatService:
+    """The app's ChatService, created on first use (closed by the API router's lifespan)."""
+    service = getattr(app.state, "chat_service", None)
+    if service is None:
+        service = app.state.chat_service = ChatService(app.state.settings, app)
+    return service  # type: ignore[no-any-return]

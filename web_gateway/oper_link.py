@@ -1,0 +1,273 @@
+"""The gateway's request/response connections to the TCP server (the operator link, the API poster).
+
+The admin page and the HTTP API ask the server, never a shadow copy (DESIGN.md): each query is
+sent on a registered IRC connection and the reply lines are collected up to their end marker.
+Queries are serialised per connection (the server answers in order, so replies never interleave),
+every wait is bounded by ``api_timeout``, and a link that is down is reconnected on the next query;
+when that fails the caller gets ``UpstreamError`` with a reason (the API answers 503), never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+
+from tcp_client.link import Link, tls_context
+from tcp_client.registration import Registered, RegistrationError, register
+from tcp_server.protocol import Message
+
+from .settings import GatewaySettings
+
+log = logging.getLogger("tcpchat.gateway.oper")
+
+OPER_CAPS = ("message-tags", "server-time", "batch", "draft/chathistory")
+"""Caps the operator link asks for: vendor tags on STATS/LIST, and history batches."""
+POSTER_CAPS = ("message-tags", "server-time", "echo-message")
+"""Caps the API poster asks for: echo-message is its acknowledgement (with msgid and time)."""
+PING_INTERVAL = 60.0
+"""Seconds of upstream silence before the link PINGs the server (keepalive)."""
+
+Until = Callable[[Message], bool]
+
+
+class UpstreamError(Exception):
+    """The TCP server could not answer; ``reason`` says why in words an operator can act on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Pending:
+    """One query in flight: the lines collected so far and the future resolved at the end marker."""
+
+    def __init__(self, until: Until) -> None:
+        self.until = until
+        self.lines: list[Message] = []
+        self.done: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
+
+    def feed(self, msg: Message) -> None:
+        if self.done.done():
+            return
+        self.lines.append(msg)
+        if self.until(msg):
+            self.done.set_result(self.lines)
+
+    def fail(self, reason: str) -> None:
+        if not self.done.done():
+            self.done.set_exception(UpstreamError(reason))
+
+
+class UpstreamLink:
+    """One registered connection to the TCP server used for request/response queries."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        nick: str,
+        *,
+        caps: Sequence[str],
+        oper: tuple[str, str] | None = None,
+        realname: str = "tcpchat gateway",
+    ) -> None:
+        self.settings = settings
+        self.wanted_nick = nick
+        self.caps = tuple(caps)
+        self.oper = oper
+        self.realname = realname
+        self.registered: Registered | None = None
+        self.last_error: str | None = None
+        self.generation = 0
+        """Bumped on every new connection, so callers can forget per-connection state (joins)."""
+        self._link: Link | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: _Pending | None = None
+        self._lock = asyncio.Lock()
+        self._tokens = itertools.count(1)
+
+    @property
+    def connected(self) -> bool:
+        """True while the link is registered and its reader runs."""
+        return self._link is not None and not self._link.closed and self.registered is not None
+
+    @property
+    def nick(self) -> str:
+        """The nick the server gave us (may differ from the wanted one after a collision)."""
+        return self.registered.nick if self.registered else self.wanted_nick
+
+    async def _connect(self) -> None:
+        s = self.settings
+        try:
+            link = await Link.open(
+                s.irc_host,
+                s.irc_port,
+                tls=tls_context(verify=True) if s.irc_tls else None,
+                ping_interval=PING_INTERVAL,
+                ping_timeout=s.api_timeout,
+            )
+        except OSError as exc:
+            raise UpstreamError(
+                f"cannot reach the TCP chat server at {s.irc_host}:{s.irc_port}: {exc.strerror or exc}"
+            ) from None
+        try:
+            self.registered = await register(
+                link,
+                self.wanted_nick,
+                username="tcpchat",
+                realname=self.realname,
+                password=None,
+                webirc=None,
+                want_caps=self.caps,
+                nick_fallback=True,
+                oper=self.oper,
+                on_message=lambda _msg: None,
+            )
+        except RegistrationError as exc:
+            link.close()
+            if self.oper and exc.numeric in ("464", "491", "481"):
+                raise UpstreamError(
+                    "the TCP server refused the gateway's OPER (check TCPCHAT_OPER_NAME/TCPCHAT_OPER_PASSWORD)"
+                ) from None
+            raise UpstreamError(f"the TCP server refused the gateway's connection: {exc}") from None
+        except (ConnectionError, OSError) as exc:
+            link.close()
+            raise UpstreamError(f"the TCP server closed the connection during registration: {exc}") from None
+        except BaseException:
+            link.close()
+            raise
+        self._link = link
+        self.generation += 1
+        self.last_error = None
+        self._reader = asyncio.create_task(self._read(link))
+        log.info("upstream link %s registered as %s", self.wanted_nick, self.registered.nick)
+
+    async def _read(self, link: Link) -> None:
+        reason = "the TCP server closed the connection"
+        try:
+            while True:
+                msg = await link.next_message(keepalive=True)
+                if msg is None:
+                    break
+                if msg.command == "PING":
+                    link.write(Message("PONG", msg.params))
+                elif msg.command == "ERROR":
+                    reason = f"the TCP server closed the link: {msg.param(0)}"
+                if self._pending is not None and self._link is link:
+                    self._pending.feed(msg)
+        except (ConnectionError, OSError) as exc:
+            reason = f"lost the link to the TCP server: {exc}"
+        finally:
+            link.close()
+            if self._link is link:
+                self._drop(reason)
+
+    def _drop(self, reason: str) -> None:
+        self.last_error = reason
+        self.registered = None
+        if self._pending is not None:
+            self._pending.fail(reason)
+        log.warning("upstream link %s down: %s", self.wanted_nick, reason)
+
+    async def ensure(self) -> None:
+        """Connect and register unless already connected (bounded by ``api_timeout``)."""
+        async with self._turn():
+            if not self.connected:
+                await self._connect()
+
+    @contextlib.asynccontextmanager
+    async def _turn(self):  # type: ignore[no-untyped-def]
+        """Hold the link for one query; waiting for it and using it are each bounded in time."""
+        timeout = self.settings.api_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise UpstreamError("the gateway is busy: too many queries are waiting for the TCP server") from None
+        try:
+            async with asyncio.timeout(timeout):
+                yield
+        except TimeoutError:
+            self.last_error = f"the TCP server did not answer within {timeout:g} s"
+            self._abort()
+            raise UpstreamError(self.last_error) from None
+        except UpstreamError as exc:
+            self.last_error = exc.reason
+            raise
+        finally:
+            self._lock.release()
+
+    def _abort(self) -> None:
+        """Forget a link whose reply stream is in an unknown state; the next query reconnects."""
+        link, self._link = self._link, None
+        self.registered = None
+        if link is not None:
+            link.close()
+
+    async def request(self, messages: Sequence[Message], until: Until) -> list[Message]:
+        """Send ``messages`` and collect every line up to the first one ``until`` accepts."""
+        async with self._turn():
+            if not self.connected:
+                await self._connect()
+            link = self._link
+            assert link is not None
+            pending = self._pending = _Pending(until)
+            try:
+                for msg in messages:
+                    link.write(msg)
+                await link.drain()
+                return await pending.done
+            except (ConnectionError, OSError) as exc:
+                self._abort()
+                raise UpstreamError(f"lost the link to the TCP server: {exc}") from None
+            finally:
+                self._pending = None
+
+    async def barrier(self, messages: Sequence[Message], stop: Until | None = None) -> list[Message]:
+        """Send ``messages`` then a PING; return the lines before its PONG (or before ``stop``).
+
+        For commands that answer nothing on success (KILL): the server handles lines in order,
+        so once the PONG is back the commands have taken effect.
+        """
+        token = f"tcpchat-barrier-{next(self._tokens)}"
+
+        def until(msg: Message) -> bool:
+            if msg.command == "PONG" and msg.params and msg.params[-1] == token:
+                return True
+            return stop is not None and stop(msg)
+
+        lines = await self.request([*messages, Message("PING", (token,))], until)
+        if lines and lines[-1].command == "PONG":
+            lines.pop()
+        return lines
+
+    async def close(self) -> None:
+        """Say goodbye and close (idempotent)."""
+        link, self._link = self._link, None
+        self.registered = None
+        if link is not None and not link.closed:
+            link.write(Message("QUIT", ("gateway shutting down",)))
+            with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await link.drain()
+            link.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+            self._reader = None
+
+
+def oper_link(settings: GatewaySettings) -> UpstreamLink:
+    """The operator link: OPERs with the shared credentials (none configured: a plain link)."""
+    oper = None
+    if settings.oper_password is not None:
+        oper = (settings.oper_name, settings.oper_password.get_secret_value())
+    return UpstreamLink(settings, settings.oper_nick, caps=OPER_CAPS, oper=oper, realname="tcpchat admin link")
+
+
+def poster_link(settings: GatewaySettings) -> UpstreamLink:
+    """The HTTP API's posting identity (``api_nick``): an ordinary user, not an operator."""
+    return UpstreamLink(settings, settings.api_nick, caps=POSTER_CAPS, realname="tcpchat HTTP API")
