@@ -1,0 +1,1 @@
+"""Load generator and benchmark scenarios for tcpchat (``python -m bench all --quick``)."""

@@ -1,0 +1,182 @@
+"""One simulated IRC user of the load generator: registration, CAP, PING/PONG, counting receipt.
+
+Messages carry a stamp ``<sender> <seq> <send-ns>`` in their text. A *full* receiver parses every
+line (order check, latency, tag check); a *light* receiver only counts PRIVMSG lines with
+``bytes.count`` so that 500 receivers do not make the generator the bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+PRIVMSG = b" PRIVMSG "
+REQ_CAPS = "message-tags server-time"
+"""Capabilities a *tagged* client asks for (so the server must add msgid/time tags for it)."""
+
+
+@dataclass
+class Shared:
+    """State the clients of one measurement share (the generator is a single process)."""
+
+    senders: int = 0
+    acked: list[int] = field(default_factory=list)
+    """Highest sequence of each sender seen by any full receiver (drives the send window)."""
+    ack_events: list[asyncio.Event] = field(default_factory=list)
+    latencies_ns: list[int] = field(default_factory=list)
+    out_of_order: int = 0
+    bad_tags: int = 0
+    last_rx_ns: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def set_senders(self, n: int) -> None:
+        self.senders = n
+        self.acked = [0] * n
+        self.ack_events = [asyncio.Event() for _ in range(n)]
+
+
+class LoadClient(asyncio.Protocol):
+    """An IRC connection driven by the benchmark; futures mark registration and joins."""
+
+    def __init__(self, nick: str, shared: Shared, *, full: bool, tagged: bool) -> None:
+        loop = asyncio.get_running_loop()
+        self.nick = nick
+        self.shared = shared
+        self.full = full
+        self.tagged = tagged
+        self.transport: asyncio.Transport | None = None
+        self.rest = b""
+        self.count = 0
+        self.setup = True
+        self.registered: asyncio.Future[None] = loop.create_future()
+        self.joined: asyncio.Future[None] = loop.create_future()
+        self.last_seq: dict[int, int] = {}
+        self.closed = False
+        self.tags_on = False
+        """True once the server ACKed message-tags (ngircd, for one, does not)."""
+
+    # ---- asyncio.Protocol --------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        nick = self.nick
+        hello = f"NICK {nick}\r\nUSER {nick} 0 * :bench {nick}\r\n"
+        if self.tagged:
+            hello = f"CAP LS 302\r\nCAP REQ :{REQ_CAPS}\r\n" + hello
+        transport.write(hello.encode())  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        end = data.rfind(b"\n")
+        if end < 0:
+            self.rest += data
+            return
+        if self.rest:
+            data = self.rest + data
+            end += len(self.rest)
+        self.rest = data[end + 1 :]
+        if self.setup or self.full:
+            self._lines(data[: end + 1].split(b"\r\n"))
+            return
+        end += 1
+        n = data.count(PRIVMSG, 0, end)
+        if n:
+            self.count += n
+            self.shared.last_rx_ns = time.monotonic_ns()
+        if data.find(b"PING ", 0, end) >= 0 or data.find(b"ERROR ", 0, end) >= 0:
+            self._lines(line for line in data[:end].split(b"\r\n") if PRIVMSG not in line)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        error = ConnectionError(f"{self.nick}: connection closed ({exc})")
+        for fut in (self.registered, self.joined):
+            if not fut.done():
+                fut.set_exception(error)
+                fut.exception()  # mark retrieved; the caller may have given up already
+
+    # ---- lines -------------------------------------------------------------------------
+    def _lines(self, lines: object) -> None:
+        now = 0
+        shared = self.shared
+        for line in lines:  # type: ignore[attr-defined]
+            if not line:
+                continue
+            if PRIVMSG in line:
+                if not now:
+                    now = time.monotonic_ns()
+                    shared.last_rx_ns = now
+                self._privmsg(line, now)
+            else:
+                self._control(line)
+
+    def _privmsg(self, line: bytes, now: int) -> None:
+        self.count += 1
+        if not self.full:
+            return
+        shared = self.shared
+        head = line.find(PRIVMSG)
+        text = line.find(b" :", head + 9)
+        try:
+            sender_b, seq_b, sent_b = line[text + 2 :].split(b" ", 3)[:3]
+            sender, seq, sent = int(sender_b), int(seq_b), int(sent_b)
+        except ValueError:
+            return  # not one of ours
+        if self.tags_on:
+            if not (line.startswith(b"@") and b"msgid=" in line[:head] and b"time=" in line[:head]):
+                shared.bad_tags += 1
+        elif line.startswith(b"@"):
+            shared.bad_tags += 1
+        last = self.last_seq.get(sender, 0)
+        if seq != last + 1:
+            shared.out_of_order += 1
+        if seq > last:
+            self.last_seq[sender] = seq
+        shared.latencies_ns.append(now - sent)
+        if sender < shared.senders and seq > shared.acked[sender]:
+            shared.acked[sender] = seq
+            shared.ack_events[sender].set()
+
+    def _control(self, line: bytes) -> None:
+        if line.startswith(b"@"):
+            line = line.split(b" ", 1)[-1]
+        if line.startswith(b"PING"):
+            self.send(b"PONG" + line[4:] + b"\r\n")
+            return
+        if line.startswith(b"ERROR"):
+            self.shared.errors.append(f"{self.nick}: {line.decode(errors='replace')}")
+            return
+        parts = line.split(b" ", 3)
+        if len(parts) < 2:
+            return
+        code = parts[1]
+        if code == b"CAP" and len(parts) > 3 and parts[3][:4] in (b"ACK ", b"NAK "):
+            self.tags_on = parts[3].startswith(b"ACK") and b"message-tags" in parts[3]
+            self.send(b"CAP END\r\n")
+        elif code in (b"376", b"422"):
+            if not self.registered.done():
+                self.registered.set_result(None)
+        elif code == b"366":
+            if not self.joined.done():
+                self.joined.set_result(None)
+        elif code in (b"433", b"432", b"465", b"471", b"473", b"474", b"475", b"405"):
+            self.shared.errors.append(f"{self.nick}: {line.decode(errors='replace')}")
+
+    # ---- actions -----------------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    async def join(self, room: str) -> None:
+        """JOIN ``room`` and wait for the end of its NAMES reply."""
+        loop = asyncio.get_running_loop()
+        self.joined = loop.create_future()
+        self.send(f"JOIN {room}\r\n".encode())
+        await self.joined
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def stamp(sender: int, seq: int, sent_ns: int, pad: str) -> str:
+    """The text of a benchmark message: who sent it, its sequence number and when."""
+    return f"{sender} {seq} {sent_ns} {pad}"

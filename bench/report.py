@@ -1,0 +1,100 @@
+"""Check the issue's targets against one run's results, and render the README table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Result = dict[str, Any]
+
+
+def _get(summary: Result, target: str, key: str) -> Any:
+    return summary.get("results", {}).get(target, {}).get(key)
+
+
+def _ratio(summary: Result, other: str, key: str) -> float | None:
+    return summary.get("ratios", {}).get(f"ours/{other}", {}).get(key)
+
+
+def check_targets(summaries: dict[str, Result]) -> list[dict[str, Any]]:
+    """One row per target of issue 7: the measured value and whether it is met."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, ok: bool | None) -> None:
+        rows.append({"target": name, "value": value, "met": ok})
+
+    f = summaries.get("fanout")
+    if f:
+        r = _ratio(f, "ngircd", "deliveries_per_s")
+        add("fanout deliveries/s >= 1.5x ngircd", r, None if r is None else r >= 1.5)
+        cpu = _get(f, "ours", "server_cpu_us_per_delivery")
+        add("fanout server CPU <= 0.5 us/delivery", cpu, None if cpu is None else cpu <= 0.5)
+        lost, ooo = _get(f, "ours", "lost"), _get(f, "ours", "out_of_order")
+        bad = _get(f, "ours", "bad_tags")
+        add("fanout zero loss, in order, tags", {"lost": lost, "out_of_order": ooo, "bad_tags": bad},
+            lost == 0 and ooo == 0 and bad == 0)
+    r_ = summaries.get("rooms")
+    if r_:
+        r = _ratio(r_, "ngircd", "deliveries_per_s")
+        lost = _get(r_, "ours", "lost")
+        add("rooms deliveries/s >= 1.0x ngircd, zero loss", {"ratio": r, "lost": lost},
+            None if r is None else (r >= 1.0 and lost == 0))
+    lat = summaries.get("latency")
+    if lat:
+        p99 = _get(lat, "ours", "p99_ms")
+        add("latency p99 <= 5 ms", p99, None if p99 is None else p99 <= 5)
+    c = summaries.get("connect")
+    if c:
+        r = _ratio(c, "ngircd", "conns_per_s")
+        failed = _get(c, "ours", "failed")
+        add("connect all registered, >= 3x ngircd rate", {"ratio": r, "failed": failed},
+            None if r is None else (r >= 3 and failed == 0))
+        rss = _get(c, "ours", "rss_per_conn_kib")
+        add("connect RSS <= 4 KiB/conn", rss, None if rss is None else rss <= 4)
+    i = summaries.get("idle")
+    if i:
+        cpu = _get(i, "ours", "server_cpu_pct")
+        add(f"idle {_get(i, 'ours', 'clients')} clients < 2% CPU", cpu, None if cpu is None else cpu < 2)
+    h = summaries.get("history")
+    if h:
+        on = _get(h, "history_on", "deliveries_per_s")
+        off = _get(h, "history_off", "deliveries_per_s")
+        ratio = round(on / off, 3) if on and off else None
+        ok = None if ratio is None or not h.get("history_store") else ratio >= 0.7
+        add("history on costs <= 30% of fanout deliveries/s", {"on/off": ratio,
+            "store": h.get("history_store")}, ok)
+    return rows
+
+
+COLUMNS = {
+    "fanout": ("deliveries_per_s", "server_cpu_us_per_delivery", "p99_ms", "lost"),
+    "rooms": ("deliveries_per_s", "server_cpu_us_per_delivery", "server_cpu_pct", "lost"),
+    "latency": ("p50_ms", "p99_ms", "max_ms", "lost"),
+    "connect": ("conns_per_s", "rss_per_conn_kib", "failed"),
+    "idle": ("rss_per_conn_kib", "server_cpu_pct", "registered"),
+    "history": ("deliveries_per_s", "server_cpu_us_per_delivery", "lost"),
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown(summaries: dict[str, Result]) -> str:
+    """A markdown table: one row per scenario and server, with the ratio to ours."""
+    lines = ["| scenario | server | " + " | ".join(["metrics", "ours ÷ this"]) + " |", "|---|---|---|---|"]
+    for scenario, summary in summaries.items():
+        cols = COLUMNS.get(scenario, ())
+        for target, res in summary.get("results", {}).items():
+            metrics = ", ".join(f"{k}={_fmt(res.get(k))}" for k in cols if k in res)
+            if "failed" in res:
+                metrics = f"failed: {res['failed']}"
+            ratio = summary.get("ratios", {}).get(f"ours/{target}", {})
+            rtext = ", ".join(f"{k}={v}" for k, v in ratio.items() if k in cols) or ""
+            lines.append(f"| {scenario} | {target} | {metrics} | {rtext} |")
+    return "\n".join(lines)

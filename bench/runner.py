@@ -1,0 +1,201 @@
+"""Run scenarios against several servers in the same run, take medians, compute ratios."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from .scenarios import SCENARIOS, Params
+from .targets import (
+    OUR_RELAY_FLAGS,
+    ROOT,
+    Running,
+    Worktree,
+    ngircd_available,
+    start_ngircd,
+    start_ours,
+)
+
+Result = dict[str, Any]
+Starter = Callable[[], Running]
+
+
+def _run_loop(coro: Coroutine[Any, Any, Result]) -> Result:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def measure(scenario: str, start: Starter, params: Params) -> Result:
+    """Start a fresh server, run one scenario against it (bounded by params.timeout), stop it."""
+    server = start()
+    try:
+        fn = SCENARIOS[scenario]
+
+        async def bounded() -> Result:
+            return await asyncio.wait_for(fn(server.port, server.pid, params), params.timeout)
+
+        try:
+            result = _run_loop(bounded())
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            result = {"failed": f"{type(exc).__name__}: {exc}"}
+        result["server_alive"] = server.alive()
+        return result
+    finally:
+        server.stop()
+
+
+def chathistory_advertised(start: Starter) -> bool:
+    """True when the server lists draft/chathistory in CAP LS (that is, it has a history store)."""
+    import socket
+
+    server = start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), 5) as sock:
+            sock.sendall(b"CAP LS 302\r\n")
+            data = b""
+            while b"\n" not in data:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return b"draft/chathistory" in data
+    finally:
+        server.stop()
+
+
+def median_result(runs: list[Result]) -> Result:
+    """Median of every numeric field over runs; other fields from the first run."""
+    ok = [r for r in runs if "failed" not in r] or runs
+    out: Result = dict(ok[0])
+    for key, value in ok[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = [r[key] for r in ok if isinstance(r.get(key), (int, float))]
+            med = statistics.median(values)
+            out[key] = round(med, 3) if isinstance(med, float) else med
+    out["runs"] = len(runs)
+    out["failed_runs"] = len(runs) - len([r for r in runs if "failed" not in r])
+    return out
+
+
+RATIO_KEYS = (
+    "deliveries_per_s",
+    "server_cpu_us_per_delivery",
+    "p99_ms",
+    "conns_per_s",
+    "rss_per_conn_kib",
+    "server_cpu_pct",
+)
+
+
+def ratios(results: dict[str, Result], base: str = "ours") -> dict[str, dict[str, float]]:
+    """``base / other`` for the headline fields present in both."""
+    out: dict[str, dict[str, float]] = {}
+    mine = results.get(base, {})
+    for name, other in results.items():
+        if name == base:
+            continue
+        r = {}
+        for key in RATIO_KEYS:
+            a, b = mine.get(key), other.get(key)
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b:
+                r[key] = round(a / b, 3)
+        out[f"{base}/{name}"] = r
+    return out
+
+
+class Targets:
+    """Starters for the servers compared in this run; owns the previous-commit worktree."""
+
+    def __init__(self, names: list[str], prev_ref: str | None) -> None:
+        self.starters: dict[str, Starter] = {}
+        self.worktree: Worktree | None = None
+        self.notes: dict[str, str] = {}
+        for name in names:
+            if name == "ours":
+                self.starters["ours"] = lambda: start_ours("ours", ROOT)
+            elif name == "ngircd":
+                if ngircd_available():
+                    self.starters["ngircd"] = start_ngircd
+                else:
+                    self.notes["ngircd"] = "not installed (apt-get install ngircd)"
+            elif name == "prev":
+                if prev_ref is None:
+                    self.notes["prev"] = "no previous commit"
+                    continue
+                self.worktree = Worktree(prev_ref)
+                self.starters["prev"] = functools.partial(start_ours, "prev", self.worktree.path)
+                self.notes["prev"] = f"{prev_ref} = {self.worktree.commit}"
+            else:
+                raise SystemExit(f"unknown target {name!r} (ours, prev, ngircd)")
+
+    def close(self) -> None:
+        if self.worktree is not None:
+            self.worktree.close()
+
+
+def run_scenario(scenario: str, targets: Targets, params: Params, runs: int) -> Result:
+    """``runs`` rounds, each round measuring every target once (interleaved against drift)."""
+    per_target: dict[str, list[Result]] = {name: [] for name in targets.starters}
+    for i in range(runs):
+        for name, start in targets.starters.items():
+            res = measure(scenario, start, params)
+            per_target[name].append(res)
+            print(f"# {scenario} run {i + 1}/{runs} {name}: {_brief(res)}", file=sys.stderr, flush=True)
+    results = {name: median_result(rs) for name, rs in per_target.items()}
+    return {
+        "scenario": scenario,
+        "results": results,
+        "ratios": ratios(results),
+        "notes": targets.notes,
+    }
+
+
+def run_history(params: Params, runs: int) -> Result:
+    """Our fan-out with the history store on (SQLite) versus off, in the same run."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-history-"))
+    flags_on = ("--flood-rate", "0", "--history", "--data-dir", str(tmp), "--log-level", "WARNING")
+
+    def on() -> Running:
+        return start_ours("history_on", ROOT, flags_on)
+
+    def off() -> Running:
+        return start_ours("history_off", ROOT, OUR_RELAY_FLAGS)
+
+    try:
+        store = chathistory_advertised(on)
+        per: dict[str, list[Result]] = {"history_on": [], "history_off": []}
+        for i in range(runs):
+            for name, start in (("history_off", off), ("history_on", on)):
+                res = measure("fanout", start, params)
+                per[name].append(res)
+                print(f"# history run {i + 1}/{runs} {name}: {_brief(res)}", file=sys.stderr, flush=True)
+        results = {name: median_result(rs) for name, rs in per.items()}
+        return {
+            "scenario": "history",
+            "history_store": store,
+            "results": results,
+            "ratios": ratios(results, base="history_on"),
+            "notes": {} if store else {"history_on": "no draft/chathistory in CAP LS: no store yet"},
+        }
+    finally:
+        with contextlib.suppress(OSError):
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _brief(res: Result) -> str:
+    keys = ("deliveries_per_s", "server_cpu_us_per_delivery", "lost", "p99_ms", "conns_per_s",
+            "rss_per_conn_kib", "server_cpu_pct", "failed")
+    return " ".join(f"{k}={res[k]}" for k in keys if k in res)
