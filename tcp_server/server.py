@@ -10,6 +10,7 @@ import sys
 import time
 
 from .commands.history import install as install_history_hooks
+from .history.base import HistoryError
 from .history.factory import open_history
 from .settings import ServerSettings
 from .state import ServerState
@@ -40,7 +41,12 @@ class ChatServer:
         loop = asyncio.get_running_loop()
         self.flusher = OutputFlusher(loop)
         s = self.settings
-        self.state.history = await open_history(s)
+        try:
+            self.state.history = await open_history(s)
+        except HistoryError as exc:
+            raise StartupError(
+                f"setting data_dir/database_url (--data-dir/--database-url, or --no-history): {exc}"
+            ) from exc
         install_history_hooks(self.state)
         try:
             await self._listen(s.host, s.port, "tcp", None)

@@ -114,3 +114,14 @@ async def test_default_server_keeps_history_in_dot_data(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
+
+
+def test_unusable_history_settings_are_a_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    for flags in (["--database-url", "mysql://db/x"], ["--data-dir", str(blocker / "data")]):
+        proc = subprocess.run([sys.executable, "-m", "tcpchat", "server", "--port", "0", *flags],
+                              cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2
+        assert proc.stderr.startswith("error: setting data_dir/database_url"), proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1

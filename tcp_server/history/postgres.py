@@ -88,7 +88,18 @@ class PostgresStore(HistoryStore):
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise HistoryError(f"cannot connect to the history database: {exc}") from exc
-        async with self._pool.acquire() as con, con.transaction():
+        try:
+            await self._migrate(self._pool)
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, asyncpg.PostgresError):
+                raise HistoryError(f"cannot set up the history database: {exc}") from exc
+            raise
+        if self.max_age_days or self.max_rows_per_target:
+            self._retention = asyncio.get_running_loop().create_task(self._retention_loop())
+
+    async def _migrate(self, pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as con, con.transaction():
             await con.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
             await con.execute("CREATE TABLE IF NOT EXISTS tcpchat_schema (version INT NOT NULL)")
             version = await con.fetchval("SELECT max(version) FROM tcpchat_schema") or 0
@@ -99,8 +110,6 @@ class PostgresStore(HistoryStore):
                     await con.execute(statement)
                 await con.execute("INSERT INTO tcpchat_schema (version) VALUES ($1)", number)
                 log.info("history: migrated PostgreSQL schema to version %d", number)
-        if self.max_age_days or self.max_rows_per_target:
-            self._retention = asyncio.get_running_loop().create_task(self._retention_loop())
 
     async def close(self) -> None:
         """Commit what is queued, stop retention, close the pool."""

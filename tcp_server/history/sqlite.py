@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -85,6 +86,19 @@ class SQLiteStore(HistoryStore):
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         """Create the directory and file if needed, migrate, start background retention."""
+        try:
+            await self._open()
+        except HistoryError:
+            await self.close()
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            await self.close()
+            raise HistoryError(f"cannot open the history database {self.path}: {exc}") from exc
+        if self.max_age_days or self.max_rows_per_target:
+            self._retention = asyncio.get_running_loop().create_task(self._retention_loop())
+        log.info("history: sqlite %s (synchronous=%s)", self.path, self.synchronous)
+
+    async def _open(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         new = not self.path.exists()
         self._writer = await aiosqlite.connect(self.path)
@@ -96,9 +110,6 @@ class SQLiteStore(HistoryStore):
         await self._migrate(self._writer)
         self._reader = await aiosqlite.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
         await self._reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        if self.max_age_days or self.max_rows_per_target:
-            self._retention = asyncio.get_running_loop().create_task(self._retention_loop())
-        log.info("history: sqlite %s (synchronous=%s)", self.path, self.synchronous)
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         async with db.execute("PRAGMA user_version") as cur:
