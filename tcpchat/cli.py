@@ -31,6 +31,22 @@ app.command(
 )(settings_command(ServerSettings, _run_server))  # type: ignore[arg-type]
 
 
+from .connect import connect_command  # noqa: E402
+
+app.command(
+    "connect", help="Chat in a terminal: full-screen on a TTY, one line per event with --plain."
+)(connect_command)
+
+
+from .gateway_cmd import HELP as GATEWAY_HELP  # noqa: E402
+from .gateway_cmd import gateway_command  # noqa: E402
+from .up import HELP as UP_HELP  # noqa: E402
+from .up import up_command  # noqa: E402
+
+app.command("gateway", help=GATEWAY_HELP)(gateway_command)
+app.command("up", help=UP_HELP)(up_command)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
