@@ -287,3 +287,53 @@ async def test_sqlite_file_is_wal_private_and_versioned(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="newer"):
         await newer.start()
     await newer.close()
+
+
+async def test_a_failed_commit_reports_the_error_and_the_store_recovers(backend: Backend) -> None:
+    store = await backend.open(write_timeout=0.3)
+    assert await append_all(store, [msg(0)]) == [None]
+    if backend.kind == "sqlite":  # another process holds the write lock
+        blocker = sqlite3.connect(backend.where, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        release = blocker.execute
+    else:  # another session locks the table against writers
+        import asyncpg
+
+        con = await asyncpg.connect(backend.where)
+        tx = con.transaction()
+        await tx.start()
+        await con.execute("LOCK TABLE messages IN EXCLUSIVE MODE")
+    try:
+        errors = await append_all(store, [msg(1), msg(2)])
+        assert all(isinstance(e, HistoryError) for e in errors), errors
+        assert texts(await store.select("#room", (), 10, False)) == ["message 0"]  # reads still work
+    finally:
+        if backend.kind == "sqlite":
+            release("ROLLBACK")
+            blocker.close()
+        else:
+            await tx.rollback()
+            await con.close()
+    assert await append_all(store, [msg(3)]) == [None]
+    assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 3"]
+
+
+async def test_server_on_postgres_acks_after_commit_and_serves_chathistory(
+    pg_socket_dir: tuple[str, int], make_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from .support import RawClient
+
+    url = await fresh_pg_url(pg_socket_dir)
+    server = await make_server(history=True, database_url=url, data_dir=tmp_path)
+    alice = await RawClient.connect(server.port)
+    await alice.register("alice", "message-tags server-time echo-message batch draft/chathistory")
+    await alice.join("#pg")
+    for i in range(5):
+        await alice.send(f"PRIVMSG #pg :pg {i}")
+        await alice.expect("PRIVMSG", lambda m, i=i: m.params[1] == f"pg {i}")
+    await alice.send("CHATHISTORY LATEST #PG * 3")
+    await alice.expect("BATCH")
+    got = [await alice.expect("PRIVMSG") for _ in range(3)]
+    assert [m.params[1] for m in got] == ["pg 2", "pg 3", "pg 4"]
+    assert not list(tmp_path.iterdir())  # nothing written to the data dir
+    await alice.close()

@@ -30,6 +30,8 @@ log = logging.getLogger("tcpchat.history")
 POOL_SIZE = 4
 """Connections: one for the group commit, the rest for concurrent CHATHISTORY queries."""
 CONNECT_TIMEOUT = 10.0
+WRITE_TIMEOUT = 5.0
+"""Seconds a statement may wait (e.g. on a lock) before it is cancelled and senders get FAIL."""
 RETENTION_INTERVAL = 60.0
 RETENTION_CHUNK = 2000
 MIGRATION_LOCK = 0x7C4A7
@@ -71,11 +73,13 @@ class PostgresStore(HistoryStore):
         commit_interval: float = 0.002,
         max_age_days: float = 0,
         max_rows_per_target: int = 0,
+        write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         super().__init__()
         self.url = url
         self.max_age_days = max_age_days
         self.max_rows_per_target = max_rows_per_target
+        self.write_timeout = write_timeout
         self._committer = GroupCommitter(self._write_batch, commit_interval)
         self._pool: asyncpg.Pool | None = None
         self._retention: asyncio.Task[None] | None = None
@@ -84,7 +88,11 @@ class PostgresStore(HistoryStore):
         """Connect, migrate, start background retention."""
         try:
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_TIMEOUT
+                self.url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_TIMEOUT,
+                command_timeout=self.write_timeout,
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise HistoryError(f"cannot connect to the history database: {exc}") from exc

@@ -23,8 +23,8 @@ from .sql import insert_sql, qmark, record_row, row_message, select_sql, targets
 log = logging.getLogger("tcpchat.history")
 
 DB_FILENAME = "history.db"
-BUSY_TIMEOUT_MS = 2000
-"""How long a commit waits for a lock held by someone else before it fails (and senders get FAIL)."""
+WRITE_TIMEOUT = 2.0
+"""Seconds a commit waits for a lock held by someone else before it fails (senders get FAIL)."""
 RETENTION_INTERVAL = 60.0
 """Seconds between background retention passes."""
 RETENTION_CHUNK = 2000
@@ -69,6 +69,7 @@ class SQLiteStore(HistoryStore):
         max_age_days: float = 0,
         max_rows_per_target: int = 0,
         synchronous: str = "FULL",
+        write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         super().__init__()
         if synchronous.upper() not in SYNCHRONOUS:
@@ -77,6 +78,7 @@ class SQLiteStore(HistoryStore):
         self.synchronous = synchronous.upper()
         self.max_age_days = max_age_days
         self.max_rows_per_target = max_rows_per_target
+        self._busy_ms = max(1, round(write_timeout * 1000))
         self._committer = GroupCommitter(self._write_batch, commit_interval)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
@@ -106,10 +108,10 @@ class SQLiteStore(HistoryStore):
             os.chmod(self.path, 0o600)
         await self._writer.execute("PRAGMA journal_mode=WAL")
         await self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
-        await self._writer.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await self._writer.execute(f"PRAGMA busy_timeout={self._busy_ms}")
         await self._migrate(self._writer)
         self._reader = await aiosqlite.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
-        await self._reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await self._reader.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         async with db.execute("PRAGMA user_version") as cur:
