@@ -273,3 +273,106 @@ async def test_reconnects_after_server_restart_and_rejoins(tmp_path, sessions):
         await wait_for(s, is_msg("PRIVMSG", "typed while down"))  # the echo of the queued line
     finally:
         proc.stop()
+
+
+class Proxy:
+    """A real TCP relay in front of the server that can cut every link and refuse new ones."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.open = True
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, ConnectionError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        """Drop every relayed connection and refuse new ones until ``open`` is set again."""
+        self.open = False
+        for w in self.writers:
+            w.transport.abort()
+        self.writers.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_gap_after_a_dropped_link_is_filled_once_and_in_order(make_server, sessions, tmp_path):
+    srv = await make_server(history=True, data_dir=tmp_path)
+    proxy = Proxy(srv.port)
+    try:
+        s = sessions(await proxy.start(), "alice")
+        await s.start()
+        assert s.has_history()
+        await s.join("#lobby")
+        await wait_for(s, is_msg("366"))
+        bob = await RawClient.connect(srv.port)
+        await bob.register("bob", caps="echo-message")
+        await bob.join("#lobby")
+        await bob.send("PRIVMSG #lobby :m1")
+        await wait_for(s, is_msg("PRIVMSG", "m1"))
+        proxy.cut()
+        await wait_for(s, is_status("reconnecting"))
+        for i in (2, 3, 4):  # said while alice is away; each echo means it is stored
+            await bob.send(f"PRIVMSG #lobby :m{i}")
+            await bob.expect("PRIVMSG", lambda m, i=i: m.params[-1] == f"m{i}")
+        proxy.open = True
+        seen: list[str] = []
+        async with asyncio.timeout(15):
+            while True:
+                ev = await s.next_event()
+                if isinstance(ev, Message) and ev.command == "PRIVMSG":
+                    seen.append(ev.params[-1])
+                if is_status("connected")(ev):
+                    break
+        assert seen == ["m2", "m3", "m4"]  # the gap, before "connected"
+        await bob.send("PRIVMSG #lobby :m5")
+        await wait_for(s, is_msg("PRIVMSG", "m5"))
+        await bob.close()
+    finally:
+        await proxy.close()
+
+
+async def test_history_on_join_replays_recent_messages(make_server, sessions, tmp_path):
+    srv = await make_server(history=True, data_dir=tmp_path)
+    bob = await RawClient.connect(srv.port)
+    await bob.register("bob", caps="echo-message")
+    await bob.join("#old")
+    for i in range(60):
+        await bob.send(f"PRIVMSG #old :old {i}")
+    await bob.expect("PRIVMSG", lambda m: m.params[-1] == "old 59")
+    s = sessions(srv.port, "alice", history_on_join=50)
+    await s.start()
+    await s.join("#old")
+    texts: list[str] = []
+    async with asyncio.timeout(10):
+        while len(texts) < 50:
+            ev = await s.next_event()
+            if isinstance(ev, Message) and ev.command == "PRIVMSG":
+                assert "batch" in ev.tags and "msgid" in ev.tags
+                texts.append(ev.params[-1])
+    assert texts == [f"old {i}" for i in range(10, 60)]
+    await bob.close()
