@@ -2,19 +2,30 @@
 
 Output is never written line by line: ``send`` appends to the connection's buffer, and one
 ``OutputFlusher`` callback per event-loop turn writes each dirty connection's buffer in one call.
-The send queue (our buffer plus the transport's) is bounded by ``settings.sendq``; a client over it
-is dropped with "SendQ exceeded" and nobody else waits for it.
+The send queue (what the kernel would not take, left in the transport's buffer) is bounded by
+``settings.sendq``; a client over it is dropped with "SendQ exceeded" and nobody else waits for it.
+A labelled command's output is still in our buffer when dispatch returns, so labeled-response
+is applied here (``protocol.label_response``) without the handlers knowing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import socket
 from typing import TYPE_CHECKING
 
 from .commands import dispatch
-from .protocol import LINE_TOO_LONG, LineBuffer, ProtocolError, parse_line
+from .protocol import (
+    LINE_TOO_LONG,
+    MAX_LABEL_BYTES,
+    LineBuffer,
+    Message,
+    ProtocolError,
+    label_response,
+    parse_line,
+)
 from .protocol import numerics as N
 
 if TYPE_CHECKING:
@@ -25,6 +36,7 @@ log = logging.getLogger("tcpchat.server")
 
 CLOSE_TIMEOUT = 5.0
 """Seconds a closing socket may take to flush its last bytes before it is aborted."""
+_label_batches = itertools.count(1)
 
 
 class OutputFlusher:
@@ -145,13 +157,42 @@ class Connection(asyncio.Protocol):
             except ProtocolError as exc:
                 state.numeric(client, exc.numeric, str(exc))
                 continue
-            try:
-                dispatch(state, client, msg)
-            except Exception:  # a bug in one handler must not take the connection down
-                log.exception("handler failed id=%s command=%s", client.id, msg.command)
-                state.send_from_server(
-                    client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error"
-                )
+            if msg.tags and "label" in msg.tags and "labeled-response" in client.caps:
+                self._dispatch_labelled(client, msg, msg.tags["label"])
+                continue
+            self._dispatch(client, msg)
+
+    def _dispatch(self, client: Client, msg: Message) -> None:
+        try:
+            dispatch(self.state, client, msg)
+        except Exception:  # a bug in one handler must not take the connection down
+            log.exception("handler failed id=%s command=%s", client.id, msg.command)
+            self.state.send_from_server(
+                client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error"
+            )
+
+    def _dispatch_labelled(self, client: Client, msg: Message, label: str) -> None:
+        """Dispatch, then label exactly the output it produced (ACK, one line, or a batch)."""
+        if not label or len(label.encode()) > MAX_LABEL_BYTES:
+            self._dispatch(client, msg)
+            return
+        start = len(self.out)
+        flush_at, self.flush_at = self.flush_at, 1 << 62  # keep the response here to wrap it
+        client.label = label
+        try:
+            self._dispatch(client, msg)
+        finally:
+            self.flush_at = flush_at
+        taken = client.label is None  # a handler answering later owns the label
+        client.label = None
+        if taken or self.closing or self.overflowed or client.gone or len(self.out) < start:
+            return
+        chunks = self.out[start:]
+        del self.out[start:]
+        self.out_bytes -= sum(len(c) for c in chunks)
+        batch_id = f"lr{next(_label_batches)}" if "batch" in client.caps else None
+        for line in label_response(chunks, label, self.state.name, batch_id):
+            self.send(line)
 
     def eof_received(self) -> bool:
         """The client half-closed: it is gone, but can still read why (``ERROR``) before we close."""

@@ -42,10 +42,11 @@ async def test_sigint_also_exits_cleanly():
     proc = ServerProcess("--no-history").start()
     client = await RawClient.connect(proc.port)
     await client.register("x")
-    assert proc.stop(signal.SIGINT) == 0
+    proc.proc.send_signal(signal.SIGINT)
     tail = await client.read_until_closed()
     assert tail[-1].command == "ERROR"
     await client.close()
+    assert proc.stop() == 0
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..history.base import StoredMessage
-from ..protocol import Message, casefold, format_line, is_channel_name
+from ..protocol import Message, add_tag, casefold, format_line, is_channel_name
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
 from .table import command
@@ -30,23 +30,25 @@ def _echo_after_commit(
         if echo:
             client.outbox.send(variants[client.tag_level])
         return
+    label = client.take_label() if echo else None  # the delayed echo carries the label
 
     def committed(error: BaseException | None) -> None:
         if client.gone:
             return
         if error is not None:
-            client.outbox.send(
-                format_line(
-                    Message(
-                        "FAIL",
-                        (record.command, "MESSAGE_NOT_STORED", record.target,
-                         f"Message could not be stored: {error}"),
-                        state.name,
-                    )
+            line = format_line(
+                Message(
+                    "FAIL",
+                    (record.command, "MESSAGE_NOT_STORED", record.target,
+                     f"Message could not be stored: {error}"),
+                    state.name,
                 )
             )
         elif echo:
-            client.outbox.send(variants[client.tag_level])
+            line = variants[client.tag_level]
+        else:
+            return
+        client.outbox.send(line if label is None else add_tag(line, "label", label))
 
     state.history.append(record, committed)
 

@@ -16,7 +16,7 @@ log = logging.getLogger("tcpchat.server")
 
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
-    "batch",
+    "batch", "labeled-response",
 )
 HISTORY_CAPS = ("draft/chathistory",)
 

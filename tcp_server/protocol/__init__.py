@@ -6,6 +6,7 @@ No asyncio, no sockets: bytes in, messages out (a test asserts this).
 from .casemap import CASEMAPPING, CHANTYPES, casefold, is_channel_name, is_valid_channel, is_valid_nick
 from .errors import BadCharacter, InputTooLong, MalformedLine, ProtocolError
 from .framing import LINE_TOO_LONG, LineBuffer, LineTooLong
+from .labels import MAX_LABEL_BYTES, add_tag, label_response
 from .message import (
     MAX_LINE_BYTES,
     MAX_TAG_BYTES,
@@ -23,6 +24,7 @@ __all__ = [
     "CASEMAPPING",
     "CHANTYPES",
     "LINE_TOO_LONG",
+    "MAX_LABEL_BYTES",
     "MAX_LINE_BYTES",
     "MAX_TAG_BYTES",
     "BadCharacter",
@@ -32,6 +34,7 @@ __all__ = [
     "MalformedLine",
     "Message",
     "ProtocolError",
+    "add_tag",
     "casefold",
     "escape_tag_value",
     "format_line",
@@ -40,6 +43,7 @@ __all__ = [
     "is_channel_name",
     "is_valid_channel",
     "is_valid_nick",
+    "label_response",
     "parse_line",
     "parse_tags",
     "unescape_tag_value",

@@ -36,7 +36,7 @@ class Client:
         "nick", "folded", "user", "realname", "registered", "cap_negotiating",
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
-        "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account",
+        "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
     )
 
     def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
@@ -73,6 +73,8 @@ class Client:
         self.gone = False
         self.prefix = "*"
         self.account: str | None = None
+        self.label: str | None = None
+        """The ``label`` tag of the command being dispatched (labeled-response), if any."""
 
     def set_nick(self, nick: str, folded: str) -> None:
         """Change the nick and the cached ``nick!user@host`` source."""
@@ -93,6 +95,15 @@ class Client:
             self.tag_level = TAGS_TIME
         else:
             self.tag_level = TAGS_NONE
+
+    def take_label(self) -> str | None:
+        """Own the current command's label, for a handler that answers after dispatch returns.
+
+        The transport then leaves the synchronous output unlabelled (and sends no ``ACK``); the
+        handler puts the label on its later reply (``protocol.add_tag``).
+        """
+        label, self.label = self.label, None
+        return label
 
     @property
     def is_oper(self) -> bool:
