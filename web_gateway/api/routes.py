@@ -118,7 +118,7 @@ async def messages(
     response_model=Posted,
     status_code=201,
     dependencies=[Depends(require_token)],
-    responses=_errors(400, 401, 403, 404, 422, 429, 503),
+    responses=_errors(400, 401, 403, 404, 429, 503),
 )
 async def post_message(svc: Service, room: Annotated[str, ROOM], body: PostMessage) -> Posted:
     """Post a message as the API user (nick ``api_nick``, default ``api``); TCP and web users see it."""
@@ -132,7 +132,7 @@ async def connections(svc: Service, _: Annotated[Session | None, Depends(require
 
 
 @router.delete(
-    "/admin/connections/{conn_id}", response_model=Killed, responses=_errors(401, 403, 404, 409, 422, 429, 503)
+    "/admin/connections/{conn_id}", response_model=Killed, responses=_errors(401, 403, 404, 409, 429, 503)
 )
 async def kill(
     svc: Service,
