@@ -10,7 +10,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from .loadclient import LoadClient, Shared, stamp
+from .loadclient import LoadClient, Shared, keepalive, stamp
 from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes
 
 HOST = "127.0.0.1"
@@ -205,7 +205,9 @@ def _relay_result(
     return res
 
 
-def _close(clients: list[LoadClient]) -> None:
+def _close(clients: list[LoadClient], task: asyncio.Task[None] | None = None) -> None:
+    if task is not None:
+        task.cancel()
     for c in clients:
         c.close()
 
@@ -218,6 +220,7 @@ async def fanout(port: int, pid: int, p: Params) -> dict[str, object]:
     clients = await open_clients(
         port, p.clients, shared, prefix="f", tagged_fraction=p.tagged_fraction, full=full
     )
+    pinger = asyncio.create_task(keepalive(clients))
     try:
         await join_all(clients, ["#bench"] * len(clients))
         await asyncio.sleep(SETTLE)
@@ -237,7 +240,7 @@ async def fanout(port: int, pid: int, p: Params) -> dict[str, object]:
         res.update(clients=p.clients, senders=p.senders, light=p.light)
         return res
     finally:
-        _close(clients)
+        _close(clients, pinger)
 
 
 async def rooms(port: int, pid: int, p: Params) -> dict[str, object]:
@@ -250,6 +253,7 @@ async def rooms(port: int, pid: int, p: Params) -> dict[str, object]:
     clients = await open_clients(
         port, p.clients, shared, prefix="r", tagged_fraction=p.tagged_fraction, full=full
     )
+    pinger = asyncio.create_task(keepalive(clients))
     try:
         await join_all(clients, names)
         await asyncio.sleep(SETTLE)
@@ -269,7 +273,7 @@ async def rooms(port: int, pid: int, p: Params) -> dict[str, object]:
         res.update(clients=p.clients, rooms=p.rooms, light=p.light)
         return res
     finally:
-        _close(clients)
+        _close(clients, pinger)
 
 
 async def latency(port: int, pid: int, p: Params) -> dict[str, object]:
@@ -280,6 +284,7 @@ async def latency(port: int, pid: int, p: Params) -> dict[str, object]:
     clients = await open_clients(
         port, n, shared, prefix="l", tagged_fraction=p.tagged_fraction, full=None
     )
+    pinger = asyncio.create_task(keepalive(clients))
     try:
         await join_all(clients, ["#lat"] * n)
         await asyncio.sleep(SETTLE)
@@ -305,7 +310,7 @@ async def latency(port: int, pid: int, p: Params) -> dict[str, object]:
         res.update(clients=n, offered_per_s=p.latency_rate)
         return res
     finally:
-        _close(clients)
+        _close(clients, pinger)
 
 
 async def connect(port: int, pid: int, p: Params) -> dict[str, object]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -79,7 +80,8 @@ class Running:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            # A profiler wrapper (BENCH_SERVER_WRAP) writes its report on SIGINT.
+            self.proc.send_signal(signal.SIGINT if os.environ.get("BENCH_SERVER_WRAP") else signal.SIGTERM)
             try:
                 self.proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -126,8 +128,11 @@ def start_ours(name: str, tree: Path, extra: tuple[str, ...] = OUR_RELAY_FLAGS) 
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
     # stderr goes to a file, not a pipe nobody drains: a chatty server must never block on it.
     with tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False) as log:
+        # BENCH_SERVER_WRAP="py-spy record -o prof.svg --" profiles our server (CPU figures then
+        # include the wrapper's pid, so use it for profiles only).
+        wrap = shlex.split(os.environ.get("BENCH_SERVER_WRAP", ""))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tcpchat", "server", "--port", "0", *extra],
+            [*wrap, sys.executable, "-m", "tcpchat", "server", "--port", "0", *extra],
             cwd=tree,
             env=env,
             stdout=subprocess.PIPE,
