@@ -62,8 +62,9 @@ class RateTracker:
     def __init__(self) -> None:
         self._samples: dict[str, deque[tuple[float, int]]] = {}
 
-    def observe(self, rooms: list[Room]) -> None:
-        now = time.monotonic()
+    def observe(self, rooms: list[Room], now: float | None = None) -> None:
+        """Record each room's counter and fill in ``messages_per_minute`` where known."""
+        now = time.monotonic() if now is None else now
         seen = set()
         for room in rooms:
             if room.messages is None:

@@ -1,0 +1,138 @@
+"""Sans-I/O pieces of the admin/API layer: reply lines in, models out; inputs to IRC parameters;
+the message-rate tracker and the login limiter."""
+
+from __future__ import annotations
+
+import pytest
+
+from tcp_server.protocol import parse_line
+from web_gateway.admin.auth import FailureLimiter
+from web_gateway.api.models import Room
+from web_gateway.api.replies import (
+    BadInput,
+    failure,
+    history_ref,
+    normalize_room,
+    parse_connections,
+    parse_history,
+    parse_names,
+    parse_rooms,
+)
+from web_gateway.api.service import RateTracker
+
+V = "tcpchat.example/"
+
+
+def line(text: str):  # type: ignore[no-untyped-def]
+    return parse_line(text.encode())
+
+
+def link_line(ident: int, nick: str, transport: str = "tcp", ip: str = "127.0.0.1", **extra: str):  # type: ignore[no-untyped-def]
+    tags = {
+        "id": str(ident), "nick": nick, "transport": transport, "ip": ip, "port": "40000",
+        "registered": "1", "channels": "#a,#b", "idle": "5", "signon": "1700000000", "sendq": "10",
+        "bytes-in": "100", "bytes-out": "2000", "oper": "0", "gateway": "", **extra,
+    }
+    tag_text = ";".join(f"{V}{k}={v}" for k, v in tags.items())
+    return line(f"@{tag_text} :srv 211 me {nick}[u@h] 10 7 1 3 0 42")
+
+
+def test_normalize_room() -> None:
+    assert normalize_room("lobby") == "#lobby"
+    assert normalize_room("#Lobby") == "#Lobby"
+    assert normalize_room("&local") == "&local"
+    for bad in ("", "#", "a b", "a,b", "a:b", "a\x07b", "x" * 64, "tab\there"):
+        with pytest.raises(BadInput):
+            normalize_room(bad)
+
+
+def test_history_ref_accepts_msgids_and_iso_times() -> None:
+    assert history_ref("01HX-abc_123") == "msgid=01HX-abc_123"
+    assert history_ref("2026-01-02T03:04:05Z") == "timestamp=2026-01-02T03:04:05.000Z"
+    assert history_ref("2026-01-02T04:04:05.250+01:00") == "timestamp=2026-01-02T03:04:05.250Z"
+    assert history_ref("2026-01-02") == "timestamp=2026-01-02T00:00:00.000Z"
+    for bad in ("has space", "semi;colon", "x" * 200, "new\nline"):
+        with pytest.raises(BadInput):
+            history_ref(bad)
+
+
+def test_parse_connections_and_totals() -> None:
+    lines = [
+        link_line(1, "gw-admin", oper="1"),
+        link_line(2, "webby", transport="web", ip="203.0.113.9", gateway="tcpchat-web"),
+        link_line(3, "v6", ip="::1"),
+        line(":srv 211 me untagged[u@h] 0 0 0 0 0 1"),  # no vendor tags: ignored
+        line(":srv 219 me l :End of /STATS report"),
+    ]
+    data = parse_connections(lines, own_nick="gw-admin")
+    assert [c.id for c in data.connections] == [1, 2, 3]
+    admin, webby, v6 = data.connections
+    assert admin.admin_link and admin.oper and not webby.admin_link
+    assert webby.transport == "web" and webby.ip == "203.0.113.9" and webby.gateway == "tcpchat-web"
+    assert webby.channels == ["#a", "#b"]
+    assert (webby.messages_out, webby.messages_in, webby.connected_seconds) == (7, 3, 42)
+    assert v6.address == "[::1]:40000"
+    assert data.totals.connections == 3
+    assert data.totals.by_transport == {"tcp": 2, "web": 1}
+    assert data.totals.bytes_out == 6000 and data.totals.sendq == 30
+
+
+def test_parse_rooms_with_and_without_vendor_tags() -> None:
+    rooms = parse_rooms([
+        line(":srv 321 me Channel :Users  Name"),
+        line(f"@{V}messages=12;{V}modes=+nst;{V}created=5 :srv 322 me #b 3 :a topic"),
+        line(":srv 322 me #A 1 :"),
+        line(":srv 323 me :End of /LIST"),
+    ])
+    assert [r.name for r in rooms] == ["#A", "#b"]
+    plain, tagged = rooms
+    assert plain.modes is None and plain.messages is None and plain.topic == ""
+    assert (tagged.member_count, tagged.topic, tagged.modes, tagged.messages, tagged.created) == (
+        3, "a topic", "+nst", 12, 5,
+    )
+
+
+def test_parse_names_and_history() -> None:
+    members = parse_names([line(":srv 353 me = #a :@op +voiced plain"), line(":srv 366 me #a :End")])
+    assert [(m.nick, m.prefix) for m in members] == [("op", "@"), ("plain", ""), ("voiced", "+")]
+    batch = [
+        line(":srv BATCH +x chathistory #a"),
+        line("@batch=x;msgid=m1;time=2026-01-01T00:00:00.000Z :al!u@h PRIVMSG #a :hello"),
+        line("@batch=x;msgid=m2;time=2026-01-01T00:00:01.000Z :al!u@h PRIVMSG #a :\x01ACTION waves\x01"),
+        line("@batch=x;msgid=m3;time=2026-01-01T00:00:02.000Z :bo!u@h NOTICE #a :psst"),
+        line(":srv BATCH -x"),
+    ]
+    got = [(m.id, m.from_, m.text, m.kind) for m in parse_history(batch)]
+    assert got == [("m1", "al", "hello", "privmsg"), ("m2", "al", "waves", "action"), ("m3", "bo", "psst", "notice")]
+
+
+def test_failure_finds_errors() -> None:
+    assert failure([line(":srv 366 me #a :End")]) is None
+    assert failure([line(":srv FAIL CHATHISTORY INVALID_TARGET #a :no")]).command == "FAIL"  # type: ignore[union-attr]
+    assert failure([line(":srv 404 me #a :Cannot send")]).command == "404"  # type: ignore[union-attr]
+
+
+def test_rate_tracker_computes_messages_per_minute() -> None:
+    tracker = RateTracker()
+    first = [Room(name="#a", member_count=1, topic="", messages=10)]
+    tracker.observe(first, now=100.0)
+    assert first[0].messages_per_minute is None  # one sample is no rate
+    second = [Room(name="#a", member_count=1, topic="", messages=40)]
+    tracker.observe(second, now=130.0)
+    assert second[0].messages_per_minute == 60.0
+    recreated = [Room(name="#A", member_count=1, topic="", messages=2)]
+    tracker.observe(recreated, now=131.0)  # the counter went back: the room was recreated
+    assert recreated[0].messages_per_minute is None
+    untagged = [Room(name="#b", member_count=1, topic="")]
+    tracker.observe(untagged, now=200.0)
+    assert untagged[0].messages_per_minute is None
+
+
+def test_failure_limiter_counts_per_address() -> None:
+    limiter = FailureLimiter(attempts=2, window=60)
+    assert limiter.retry_after("a") == 0
+    limiter.fail("a")
+    assert limiter.retry_after("a") == 0
+    limiter.fail("a")
+    assert 1 <= limiter.retry_after("a") <= 60
+    assert limiter.retry_after("b") == 0
