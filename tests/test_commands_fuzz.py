@@ -1,0 +1,76 @@
+"""Random command sequences from several in-memory clients: no handler raises, state stays consistent."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tcp_server.commands import dispatch
+from tcp_server.protocol import casefold, parse_line
+
+from .support import MemoryServer
+
+NICKS = ["alice", "bob", "Carol", "d[x]", "D{X}", "9bad", ""]
+CHANNELS = ["#a", "#A", "#b", "&c", "#", "nochan", "#a,#b", "0"]
+TEXT = ["hi", "", ":)", "two words", "x" * 50]
+MODES = ["+o", "-o", "+v", "-v", "+k", "-k", "+l", "-l", "+imnst", "-imnst", "+b", "+Z", "", "+kl", "o"]
+ARGS = NICKS + ["key", "3", "-1", "0", "abc"]
+
+pick = st.sampled_from
+line = st.one_of(
+    st.builds("NICK {}".format, pick(NICKS)),
+    st.builds("USER {} 0 * :real".format, pick(["u", "x y"])),
+    st.just("CAP LS 302"),
+    st.builds("CAP REQ :{}".format, pick(["message-tags", "echo-message multi-prefix", "-message-tags", "bogus"])),
+    st.just("CAP END"),
+    st.builds("JOIN {} {}".format, pick(CHANNELS), pick(["", "key", "key,key"])),
+    st.builds("PART {} :{}".format, pick(CHANNELS), pick(TEXT)),
+    st.builds("PRIVMSG {} :{}".format, pick(CHANNELS + NICKS), pick(TEXT)),
+    st.builds("NOTICE {} :{}".format, pick(CHANNELS + NICKS), pick(TEXT)),
+    st.builds("@+typing=active TAGMSG {}".format, pick(CHANNELS + NICKS)),
+    st.builds("TOPIC {} :{}".format, pick(CHANNELS), pick(TEXT)),
+    st.builds("TOPIC {}".format, pick(CHANNELS)),
+    st.builds("MODE {} {} {} {}".format, pick(CHANNELS + NICKS), pick(MODES), pick(ARGS), pick(ARGS)),
+    st.builds("KICK {} {} :{}".format, pick(CHANNELS), pick(NICKS + ["alice,bob"]), pick(TEXT)),
+    st.builds("INVITE {} {}".format, pick(NICKS), pick(CHANNELS)),
+    st.builds("{} {}".format, pick(["NAMES", "LIST", "WHO", "WHOIS", "ISON", "USERHOST"]), pick(CHANNELS + NICKS)),
+    st.builds("AWAY :{}".format, pick(TEXT)),
+    st.builds("OPER {} {}".format, pick(["admin", "x"]), pick(["pw", "wrong"])),
+    st.builds("KILL {} :{}".format, pick(NICKS + ["id=1", "id=2", "id=x"]), pick(TEXT)),
+    st.builds("STATS {}".format, pick(["l", "u", "x"])),
+    st.builds("QUIT :{}".format, pick(TEXT)),
+    st.sampled_from(["PING x", "PONG x", "LUSERS", "MOTD", "VERSION", "TIME", "FROB", "JOIN", "MODE"]),
+)
+steps = st.lists(st.tuples(st.integers(0, 3), line), min_size=1, max_size=40)
+
+
+def check_invariants(srv: MemoryServer) -> None:
+    state = srv.state
+    for folded, client in state.nicks.items():
+        assert client.folded == folded == casefold(client.nick)
+        assert state.clients.get(client.id) is client and not client.gone
+    for folded, channel in state.channels.items():
+        assert channel.members, f"empty channel {channel.name} kept"
+        assert channel.folded == folded
+        for member in channel.members:
+            assert member.channels.get(folded) is channel and not member.gone
+            assert member.registered
+    for client in state.clients.values():
+        for folded, channel in client.channels.items():
+            assert state.channels.get(folded) is channel and client in channel.members
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps)
+def test_random_command_sequences_never_raise_and_keep_state_consistent(script):
+    srv = MemoryServer(oper_password="pw", max_channels_per_client=3)
+    conns = [srv.connect("alice"), srv.connect("bob"), srv.connect(), srv.connect()]
+    for i, text in script:
+        conn = conns[i]
+        if conn.closed:
+            continue
+        dispatch(srv.state, conn.client, parse_line(text))
+        for c in conns:
+            for msg in c.take():  # every reply parses, is one line, and names a command
+                assert msg.command
+        check_invariants(srv)
