@@ -249,9 +249,11 @@ class ChatApp(App[int]):
         await self._leave("Leaving")
 
     async def _leave(self, reason: str) -> None:
-        self.error = ""
+        lost = self.session.closed and bool(self.error)  # it had ended by itself before
+        if not lost:
+            self.error = ""
         await self.session.close(reason)
-        self.exit(EXIT_OK)
+        self.exit(EXIT_CONNECT if lost else EXIT_OK)
 
 
 def run_tui(session: ClientSession, join: list[str], max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> int:

@@ -24,8 +24,8 @@ class PlainClient:
         self.lines: list[str] = []
 
     @classmethod
-    async def start(cls, port: int, nick: str, *args: str) -> PlainClient:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TCPCHAT_")}
+    async def start(cls, port: int, nick: str, *args: str, env: dict[str, str] | None = None) -> PlainClient:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("TCPCHAT_")}, **(env or {})}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tcpchat", "connect", "--plain", "--port", str(port), "--nick", nick,
             "--backoff-max", "0.5", *args,
@@ -73,8 +73,8 @@ class PlainClient:
 async def plain():
     started: list[PlainClient] = []
 
-    async def factory(port: int, nick: str, *args: str) -> PlainClient:
-        client = await PlainClient.start(port, nick, *args)
+    async def factory(port: int, nick: str, *args: str, env: dict[str, str] | None = None) -> PlainClient:
+        client = await PlainClient.start(port, nick, *args, env=env)
         started.append(client)
         return client
 
@@ -197,3 +197,41 @@ async def test_reconnects_after_server_restart_and_keeps_typed_input():
         if alice is not None:
             alice.kill()
         proc.stop()
+
+
+async def test_tls_verified_with_a_trusted_cert_and_refused_without(make_server, plain, tmp_path):
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    srv = await make_server(tls_port=0, tls_cert=cert, tls_key=key)
+    tls_port = next(p for _, p, kind in srv.addresses if kind == "tls")
+    untrusted = await plain(tls_port, "alice", "--tls")
+    code, err = await untrusted.finish()
+    assert code == 1 and "certificate verify failed" in err
+    # the child trusts our certificate through OpenSSL's standard variable
+    trusted = await plain(tls_port, "alice", "--tls", "--join", "#sec", env={"SSL_CERT_FILE": str(cert)})
+    await trusted.expect(r"#sec -- alice joined #sec")
+    await trusted.send("/quit")
+    assert (await trusted.finish())[0] == 0
+    insecure = await plain(tls_port, "bob", "--tls", "--insecure", "--join", "#sec")
+    await insecure.expect(r"#sec -- bob joined #sec")
+
+
+async def test_recent_history_is_shown_on_join(make_server, plain, tmp_path):
+    srv = await make_server(history=True, data_dir=tmp_path)
+    bob = await RawClient.connect(srv.port)
+    await bob.register("bob", caps="echo-message")
+    await bob.join("#lobby")
+    for i in range(55):
+        await bob.send(f"PRIVMSG #lobby :earlier {i}")
+    await bob.expect("PRIVMSG", lambda m: m.params[-1] == "earlier 54")
+    alice = await plain(srv.port, "alice", "--join", "#lobby")
+    first = await alice.expect(r"<bob> earlier")
+    assert first.endswith("<bob> earlier 5")  # the last 50 of 55
+    await alice.expect(r"<bob> earlier 54$")
+    await bob.close()

@@ -376,3 +376,32 @@ async def test_history_on_join_replays_recent_messages(make_server, sessions, tm
                 texts.append(ev.params[-1])
     assert texts == [f"old {i}" for i in range(10, 60)]
     await bob.close()
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A throwaway self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+async def test_tls_verifies_by_default_and_insecure_skips(make_server, sessions, self_signed):
+    import ssl
+
+    cert, key = self_signed
+    srv = await make_server(tls_port=0, tls_cert=cert, tls_key=key)
+    tls_port = next(p for _, p, kind in srv.addresses if kind == "tls")
+    strict = sessions(tls_port, "alice", tls=True)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await strict.start()
+    loose = sessions(tls_port, "alice", tls=True, tls_verify=False)
+    await loose.start()
+    assert {c.transport for c in srv.state.clients.values()} == {"tls"}
