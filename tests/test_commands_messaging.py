@@ -186,3 +186,18 @@ def test_duplicate_targets_deliver_once():
     _, alice, bob = pair()
     alice.send("PRIVMSG #room,#ROOM,bob,BOB :once")
     assert [m.params[0] for m in bob.take()] == ["#room", "bob"]
+
+
+def test_broadcast_encodes_once_and_shares_the_bytes():
+    srv = MemoryServer()
+    conns = [srv.connect(n, caps=caps) for n, caps in
+             [("alice", ""), ("bob", ""), ("carol", ""), ("dave", "message-tags"), ("erin", "message-tags")]]
+    for c in conns:
+        c.send("JOIN #room")
+    for c in conns:
+        c.take()
+    conns[0].send("PRIVMSG #room :shared")
+    plain = [c.outbox.sent[-1] for c in conns[1:3]]
+    tagged = [c.outbox.sent[-1] for c in conns[3:]]
+    assert plain[0] is plain[1] and tagged[0] is tagged[1]  # the same object, not equal copies
+    assert plain[0] != tagged[0]

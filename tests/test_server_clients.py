@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from .support import RawClient, sync
 
@@ -148,3 +149,16 @@ async def test_oper_stats_and_kill_over_the_wire(make_server):
     assert tail[-1].command == "ERROR" and "bye" in tail[-1].params[0]
     for c in (admin, target):
         await c.close()
+
+
+async def test_connect_and_disconnect_log_one_line_each_with_address_and_reason(connect, caplog):
+    caplog.set_level(logging.INFO, logger="tcpchat.server")
+    client = await connect("logme")
+    addr = f"127.0.0.1:{client.writer.get_extra_info('sockname')[1]}"
+    await client.send("QUIT :done here")
+    await client.read_until_closed()
+    lines = [r.getMessage() for r in caplog.records if addr in r.getMessage()]
+    connects = [ln for ln in lines if ln.startswith("connect ")]
+    disconnects = [ln for ln in lines if ln.startswith("disconnect ")]
+    assert len(connects) == 1 and len(disconnects) == 1, lines
+    assert "done here" in disconnects[0] and "nick=logme" in disconnects[0]
