@@ -85,6 +85,10 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
     state.counters.messages += 1
+    if state.history is None:  # nothing to commit: the echo (if asked for) goes out right away
+        if "echo-message" in client.caps:
+            client.outbox.send(variants[client.tag_level])
+        return
     record = StoredMessage(
         msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
     )
@@ -101,7 +105,11 @@ def _message(state: ServerState, client: Client, msg: Message) -> None:
         if not notice:
             state.numeric(client, N.ERR_NOTEXTTOSEND, "No text to send")
         return
-    targets = list({casefold(t): t for t in msg.params[0].split(",") if t}.values())
+    raw_targets = msg.params[0]
+    if "," in raw_targets:  # duplicates (in any case) get the message once
+        targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
+    else:
+        targets = [raw_targets]
     if len(targets) > state.settings.max_targets:
         if not notice:
             state.numeric(client, N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")

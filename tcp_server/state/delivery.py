@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import time
 from datetime import UTC, datetime
@@ -10,10 +11,37 @@ from datetime import UTC, datetime
 from ..protocol import escape_tag_value, format_params
 
 
+class _SecondCache:
+    """The formatted date and second of the last timestamp: formatting it costs microseconds,
+    and a busy server stamps thousands of messages within the same second."""
+
+    __slots__ = ("second", "text")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.text = ""
+
+
+_second = _SecondCache()
+
+
 def server_time(ts: float | None = None) -> str:
-    """An IRCv3 ``server-time`` value (UTC, millisecond precision)."""
-    dt = datetime.fromtimestamp(time.time() if ts is None else ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """An IRCv3 ``server-time`` value (UTC, millisecond precision).
+
+    Rounds exactly as ``datetime.fromtimestamp`` does (to the microsecond, half to even), so the
+    history store's microsecond times agree with the millisecond a client saw.
+    """
+    frac, whole = math.modf(time.time() if ts is None else ts)
+    micros = round(frac * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1
+    second = int(whole)
+    cache = _second
+    if second != cache.second:
+        cache.text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        cache.second = second
+    return f"{cache.text}{micros // 1000:03d}Z"
 
 
 class MsgIdGenerator:
