@@ -201,3 +201,18 @@ def test_broadcast_encodes_once_and_shares_the_bytes():
     tagged = [c.outbox.sent[-1] for c in conns[3:]]
     assert plain[0] is plain[1] and tagged[0] is tagged[1]  # the same object, not equal copies
     assert plain[0] != tagged[0]
+
+
+def test_unregistered_nick_holders_are_invisible_but_the_nick_is_reserved():
+    srv = MemoryServer()
+    half = srv.connect()
+    half.send("NICK ghost")  # no USER yet
+    alice = srv.connect("alice")
+    assert cmds(alice.send("PRIVMSG ghost :boo")) == ["401"]
+    assert cmds(alice.send("WHOIS ghost")) == ["401", "318"]
+    assert alice.send("ISON ghost")[0].params[1] == ""
+    assert alice.send("USERHOST ghost")[0].params[1] == ""
+    assert half.take() == []
+    assert cmds(alice.send("NICK ghost")) == ["433"]
+    assert cmds(half.send("USER g 0 * :g"))[0] == "001"
+    assert cmds(alice.send("WHOIS ghost"))[0] == "311"

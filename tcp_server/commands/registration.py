@@ -155,11 +155,9 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
     if new == client.nick:
         return
     old_prefix = client.prefix
-    same_person = casefold(new) == client.folded
-    if not same_person and state.find_nick(new) is not None:
+    if not state.claim_nick(client, new):
         state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
-    state.claim_nick(client, new)
     if client.registered:
         line = f":{old_prefix} NICK {new}\r\n".encode()
         client.outbox.send(line)

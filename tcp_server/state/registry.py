@@ -114,8 +114,13 @@ class ServerState:
 
     # ---- nicks -------------------------------------------------------------------------
     def find_nick(self, nick: str) -> Client | None:
-        """The registered client using ``nick``, if any."""
-        return self.nicks.get(casefold(nick))
+        """The registered client using ``nick``, if any.
+
+        A connection still registering holds its nick (``claim_nick`` refuses it to others) but
+        is no target yet: it has no user name to show and must not receive messages.
+        """
+        client = self.nicks.get(casefold(nick))
+        return client if client is not None and client.registered else None
 
     def claim_nick(self, client: Client, nick: str) -> bool:
         """Give ``nick`` to ``client`` unless someone else holds it; frees the old nick."""
