@@ -70,7 +70,7 @@ def split_text(text: str, budget: int) -> list[str]:
         # Longest prefix of text whose encoding fits the budget.
         cut = len(text.encode()[:budget].decode("utf-8", "ignore"))
         space = text.rfind(" ", 0, cut + 1)
-        if space > 0:
+        if 0 < space < len(text) - 1:  # a break space is dropped only when text follows it
             pieces.append(text[:space])
             text = text[space + 1 :]
         else:

@@ -192,6 +192,9 @@ class ClientSession(CommandsMixin):
                 if next_link is None:
                     return
                 link, restoring = next_link, True
+        except Exception as exc:  # a bug must end the session visibly, not leave it hanging
+            log.exception("client session failed")
+            self._finish(f"internal error: {exc!r}")
         finally:
             link.close()
 
@@ -269,6 +272,7 @@ class ClientSession(CommandsMixin):
         except (OSError, ConnectionError) as exc:
             return str(exc) or type(exc).__name__
         finally:
+            link.close()  # later requests on this link fail at once instead of timing out
             for col in self._collectors:
                 if not col.future.done():
                     col.future.set_exception(ConnectionError("connection lost"))
@@ -297,7 +301,11 @@ class ClientSession(CommandsMixin):
             if is_channel_name(target):
                 folded = casefold(target)
                 if folded in self._filling and "batch" not in msg.tags:
-                    self._filling[folded].append(msg)
+                    held = self._filling[folded]
+                    if len(held) >= self.queue_size:
+                        self._emit_overflow()
+                        return
+                    held.append(msg)
                     return
                 self.last_msgid[folded] = msgid
         self._emit(msg)
@@ -335,10 +343,13 @@ class ClientSession(CommandsMixin):
         if self._closed:
             return
         if not self._events.put(event):
-            log.warning("event queue overflow (%d events): closing the session", len(self._events))
-            self._finish("event queue overflow")
-            if self._link is not None:
-                self._link.close()
+            self._emit_overflow()
+
+    def _emit_overflow(self) -> None:
+        log.warning("event queue overflow (%d events): closing the session", len(self._events))
+        self._finish("event queue overflow")
+        if self._link is not None:
+            self._link.close()
 
     def _finish(self, reason: str) -> None:
         """Mark closed, fail pending requests, queue the final ``closed`` status (once)."""
@@ -392,18 +403,20 @@ class ClientSession(CommandsMixin):
 
         Every message is still delivered as an event too. ``match`` (optional) keeps only the
         replies it accepts. Raises ``TimeoutError`` when the end marker does not come in time,
-        ``ConnectionError`` when the link drops first.
+        ``ConnectionError`` when not connected (e.g. reconnecting) or the link drops first.
         """
         future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
         col = _Collector(until, match, future, [])
         self._collectors.append(col)
         try:
             msg = as_message(msg)
-            if self._link is not None and not self._link.closed:
-                self._link.write(msg)  # direct: requests bypass the typed-ahead queue
-                await self._link.drain()
-            else:
-                await self.send(msg)
+            link = self._link
+            if self._closed or self._stopping:
+                raise SessionClosed("the session is closed")
+            if link is None or link.closed:
+                raise ConnectionError("not connected")
+            link.write(msg)  # direct: requests bypass the typed-ahead queue
+            await link.drain()
             return await asyncio.wait_for(future, timeout)
         finally:
             self._collectors.remove(col)
