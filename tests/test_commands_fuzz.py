@@ -44,6 +44,16 @@ line = st.one_of(
 steps = st.lists(st.tuples(st.integers(0, 3), line), min_size=1, max_size=40)
 
 
+def assert_well_formed(raw: bytes) -> None:
+    """One CRLF-terminated line whose middle parameters are never empty (no double spaces)."""
+    assert raw.endswith(b"\r\n") and raw.count(b"\n") == 1, raw
+    line = raw[:-2]
+    if line.startswith(b"@"):
+        line = line.split(b" ", 1)[1]
+    head = line.split(b" :", 1)[0]
+    assert b"  " not in head and not head.endswith(b" "), raw
+
+
 def check_invariants(srv: MemoryServer) -> None:
     state = srv.state
     for folded, client in state.nicks.items():
@@ -71,6 +81,8 @@ def test_random_command_sequences_never_raise_and_keep_state_consistent(script):
             continue
         dispatch(srv.state, conn.client, parse_line(text))
         for c in conns:
-            for msg in c.take():  # every reply parses, is one line, and names a command
+            for raw in c.outbox.sent:
+                assert_well_formed(raw)
+            for msg in c.take():  # every reply parses and names a command
                 assert msg.command
         check_invariants(srv)
