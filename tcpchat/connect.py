@@ -7,11 +7,20 @@ Settings come from flags and ``TCPCHAT_*`` variables (one model, turned into fla
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tomllib
+from pathlib import Path
+from typing import Any
 
 import typer
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from tcp_server.protocol import is_channel_name, is_valid_nick
 
@@ -19,6 +28,27 @@ from .options import settings_command
 
 NICK_SYNTAX_MAX = 200
 """Upper bound for the local nick syntax check; the server enforces its own NICKLEN."""
+DEFAULT_CONFIG = Path("~/.config/tcpchat/connect.toml")
+"""Read when present and no --config is given: ``nick = "bob"``, ``join = "#lobby"``, ..."""
+
+
+class ConfigFileError(Exception):
+    """The config file named by --config / TCPCHAT_CONFIG (or the default one) is unusable."""
+
+
+def _config_path(init: PydanticBaseSettingsSource) -> Path | None:
+    given: Any = getattr(init, "init_kwargs", {}).get("config") or os.environ.get("TCPCHAT_CONFIG")
+    path = Path(given).expanduser() if given else DEFAULT_CONFIG.expanduser()
+    if not path.is_file():
+        if given:
+            raise ConfigFileError(f"config file {path} does not exist")
+        return None
+    try:
+        with path.open("rb") as f:
+            tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigFileError(f"config file {path}: {exc}") from None
+    return path
 
 
 class ConnectSettings(BaseSettings):
@@ -26,6 +56,7 @@ class ConnectSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TCPCHAT_", extra="ignore", frozen=True)
 
+    config: Path | None = Field(None, description=f"TOML file with these settings (default: {DEFAULT_CONFIG})")
     nick: str = Field(description="Your nick")
     host: str = Field("127.0.0.1", description="IRC server address")
     port: int = Field(6667, ge=1, le=65535, description="IRC server port")
@@ -44,6 +75,21 @@ class ConnectSettings(BaseSettings):
     reconnect: bool = Field(True, description="Reconnect when the connection drops")
     backoff_max: float = Field(30.0, gt=0, description="Longest wait between reconnect attempts (s)")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags win over ``TCPCHAT_*`` variables, which win over the config file."""
+        path = _config_path(init_settings)
+        if path is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
 
     @field_validator("nick")
     @classmethod
@@ -103,4 +149,16 @@ def run_connect(settings: ConnectSettings) -> None:
     raise typer.Exit(code)
 
 
-connect_command = settings_command(ConnectSettings, run_connect)  # type: ignore[arg-type]
+_command = settings_command(ConnectSettings, run_connect)  # type: ignore[arg-type]
+
+
+def connect_command(**kwargs: Any) -> None:
+    """The typer command: settings from flags, env and the config file, then ``run_connect``."""
+    try:
+        _command(**kwargs)
+    except ConfigFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+connect_command.__signature__ = _command.__signature__  # type: ignore[attr-defined]

@@ -235,3 +235,16 @@ async def test_recent_history_is_shown_on_join(make_server, plain, tmp_path):
     assert first.endswith("<bob> earlier 5")  # the last 50 of 55
     await alice.expect(r"<bob> earlier 54$")
     await bob.close()
+
+
+async def test_config_file_settings_with_flags_taking_precedence(server, plain, tmp_path):
+    conf = tmp_path / "connect.toml"
+    conf.write_text('nick = "fromfile"\njoin = "#fromfile"\n')
+    alice = await plain(server.port, "alice", "--config", str(conf))  # --nick alice wins
+    await alice.expect(r"#fromfile -- alice joined #fromfile")
+    await alice.send("/quit")
+    assert (await alice.finish())[0] == 0
+    conf.write_text("nick = [broken\n")
+    broken = await plain(server.port, "bob", "--config", str(conf))
+    code, err = await broken.finish()
+    assert code == 2 and err.startswith(f"error: config file {conf}:") and err.count("\n") == 1
