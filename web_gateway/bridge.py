@@ -59,7 +59,10 @@ class Bridge:
             event = await self.out.get()
             if event is None:
                 return
-            await self.ws.send_json(event)
+            try:
+                await self.ws.send_json(event)
+            except (RuntimeError, WebSocketDisconnect, ConnectionError):
+                return  # the browser went away while we were sending: the bridge is ending anyway
 
     # -- browser -> upstream ----------------------------------------------------------------
 

@@ -23,6 +23,9 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         "log_level": settings.log_level.lower(),
         "lifespan": "on",
         "ws_max_size": max(WS_TRANSPORT_LIMIT, settings.ws_max_frame * 4),
+        # Chat events are small: compressing each costs CPU and ~64 KiB of zlib state per socket,
+        # and compressing secrets next to attacker-chosen text invites CRIME-style guessing.
+        "ws_per_message_deflate": False,
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
         "server_header": False,

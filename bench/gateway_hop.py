@@ -1,0 +1,182 @@
+"""The added latency of the web gateway hop: TCP -> TCP vs TCP -> WebSocket through the gateway.
+
+``python -m bench.gateway_hop [--users 200] [--messages 300] [--rate 30]`` starts ``tcpchat server``
+and ``tcpchat gateway`` as child processes on free loopback ports, puts ``--users`` WebSocket users
+(JSON ``/ws``, one upstream IRC connection each) and one TCP receiver in one room, and has a TCP
+sender post ``--messages`` lines at ``--rate`` per second. Each line's latency is measured at the
+TCP receiver (the reference, same run) and at every WebSocket user. Prints one JSON line:
+p50/p99 of both paths, the difference (what the hop adds), deliveries and losses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOM = "#hop"
+START_TIMEOUT = 30.0
+DRAIN_SECONDS = 5.0
+"""How long after the last send to wait for stragglers before counting losses."""
+_LISTENING = re.compile(rb"listening on [^ ]+:(\d+)")
+
+
+def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tcpchat", *args], stdout=subprocess.PIPE, env=env, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = _LISTENING.search(line)
+        if match:
+            return proc, int(match.group(1))
+    proc.kill()
+    raise RuntimeError(f"tcpchat {args[0]} did not start")
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _tcp(port: int, nick: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
+    writer.write(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\nJOIN {ROOM}\r\n".encode())
+    while b" 366 " not in await reader.readline():
+        pass
+    return reader, writer
+
+
+async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
+    ws = await websockets.connect(url, max_size=2**22)
+    await ws.send(json.dumps({"type": "hello", "nick": nick}))
+    await ws.send(json.dumps({"type": "join", "room": ROOM}))
+    while True:
+        event = json.loads(await ws.recv())
+        if event["type"] == "names":
+            return ws
+        if event["type"] == "error":
+            raise RuntimeError(f"{nick}: {event}")
+
+
+async def run(users: int, messages: int, rate: float) -> dict[str, object]:
+    env = {
+        **os.environ,
+        "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16),
+        "TCPCHAT_LOG_LEVEL": "WARNING",
+    }
+    server, irc_port = _start(["server", "--port", "0", "--flood-rate", "0", "--no-history"], env)
+    gateway = None
+    try:
+        gateway, web_port = _start(
+            ["gateway", "--port", "0", "--irc-port", str(irc_port), "--ws-rate", "0",
+             "--ws-queue", "4096"],
+            env,
+        )
+        url = f"ws://127.0.0.1:{web_port}/ws"
+        sockets = []
+        for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
+            sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
+        tcp_reader, tcp_writer = await _tcp(irc_port, "tcprecv")
+        _, sender = await _tcp(irc_port, "sender")
+
+        sent_at: dict[int, float] = {}
+        tcp_lat: list[float] = []
+        ws_lat: list[float] = []
+        ws_got = [0]
+
+        async def read_tcp() -> None:
+            while True:
+                line = await tcp_reader.readline()
+                if not line:
+                    return
+                if b" PRIVMSG " in line:
+                    seq = int(line.rsplit(b":", 1)[1].split()[0])
+                    tcp_lat.append(time.perf_counter() - sent_at[seq])
+                elif line.startswith(b"PING"):
+                    tcp_writer.write(b"PONG" + line[4:])
+
+        async def read_ws(ws: websockets.ClientConnection) -> None:
+            async for frame in ws:
+                now = time.perf_counter()
+                event = json.loads(frame)
+                if event.get("type") == "message":
+                    ws_lat.append(now - sent_at[int(event["text"].split()[0])])
+                    ws_got[0] += 1
+
+        readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
+        interval = 1.0 / rate
+        t0 = time.perf_counter()
+        for seq in range(messages):
+            delay = t0 + seq * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent_at[seq] = time.perf_counter()
+            sender.write(f"PRIVMSG {ROOM} :{seq} hop\r\n".encode())
+        expected = messages * users
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        for task in readers:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+        tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
+        ws_p50, ws_p99 = _pct(ws_lat, 0.5) * 1000, _pct(ws_lat, 0.99) * 1000
+        return {
+            "scenario": "gateway_hop",
+            "ws_users": users,
+            "messages": messages,
+            "rate_per_s": rate,
+            "tcp_p50_ms": round(tcp_p50, 3),
+            "tcp_p99_ms": round(tcp_p99, 3),
+            "ws_p50_ms": round(ws_p50, 3),
+            "ws_p99_ms": round(ws_p99, 3),
+            "added_p50_ms": round(ws_p50 - tcp_p50, 3),
+            "added_p99_ms": round(ws_p99 - tcp_p99, 3),
+            "ws_mean_ms": round(statistics.fmean(ws_lat) * 1000, 3) if ws_lat else None,
+            "ws_deliveries": ws_got[0],
+            "ws_lost": expected - ws_got[0],
+            "tcp_lost": messages - len(tcp_lat),
+        }
+    finally:
+        for proc in (gateway, server):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.gateway_hop", description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=200, help="WebSocket users in the room")
+    ap.add_argument("--messages", type=int, default=300, help="lines the TCP sender posts")
+    ap.add_argument("--rate", type=float, default=30.0, help="lines per second")
+    args = ap.parse_args(argv)
+    if args.users < 1 or args.messages < 1 or args.rate <= 0:
+        ap.error("users, messages and rate must be positive")
+    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
