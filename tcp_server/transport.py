@@ -112,7 +112,11 @@ class Connection(asyncio.Protocol):
         refuse = None
         if settings.max_clients and len(state.clients) >= settings.max_clients:
             refuse = "Server is full"
-        elif settings.max_clients_per_ip and state.clients_from_ip(ip) >= settings.max_clients_per_ip:
+        elif (
+            settings.max_clients_per_ip
+            and not (settings.webirc_password and ip in settings.webirc_allowed)  # checked at WEBIRC
+            and state.clients_from_ip(ip) >= settings.max_clients_per_ip
+        ):
             refuse = "Too many connections from your address"
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)

@@ -197,3 +197,39 @@ def test_webirc_disabled_without_password():
     conn = MemoryServer().connect()
     conn.send("WEBIRC anything gw h 203.0.113.7")
     assert conn.closed and conn.client.transport == "tcp"
+
+
+def test_ipv6_address_never_starts_a_parameter_with_a_colon():
+    srv = MemoryServer()
+    v6 = srv.connect(ip="::1")
+    v6.send("NICK six", "USER six 0 * :Six")
+    alice = srv.connect("alice")
+    whois = alice.send("WHOIS six")[0]
+    assert whois.params[1:4] == ("six", "~six", "0::1")
+    assert v6.client.prefix == "six!~six@0::1"
+
+
+def test_webirc_validates_the_address_and_hostname():
+    srv = MemoryServer(webirc_password="pw", webirc_hosts="127.0.0.1")
+    bad_ip = srv.connect()
+    bad_ip.send("WEBIRC pw gw host.example not-an-ip")
+    assert bad_ip.closed and bad_ip.client.transport == "tcp"
+    odd_host = srv.connect()
+    odd_host.send("WEBIRC pw gw weird!host 2001:db8::7")
+    assert not odd_host.closed
+    assert odd_host.client.ip == "2001:db8::7" and odd_host.client.host == "2001:db8::7"
+    v6 = srv.connect()
+    v6.send("WEBIRC pw gw bad!name 0::1")
+    assert v6.client.host == "0::1"
+
+
+def test_webirc_users_count_against_max_clients_per_ip_by_their_real_address():
+    srv = MemoryServer(webirc_password="pw", webirc_hosts="127.0.0.1", max_clients_per_ip=1)
+    first = srv.connect()
+    first.send("WEBIRC pw gw h1 203.0.113.5")
+    second = srv.connect()
+    second.send("WEBIRC pw gw h2 203.0.113.5")
+    other = srv.connect()
+    other.send("WEBIRC pw gw h3 203.0.113.6")
+    assert not first.closed and not other.closed
+    assert second.closed and b"Too many connections" in second.closed

@@ -182,3 +182,18 @@ async def test_max_clients_per_ip(make_server):
     assert "Too many connections" in tail[0].params[0]
     for c in (first, second):
         await c.close()
+
+
+async def test_trusted_gateway_is_not_limited_per_ip_but_its_users_are(make_server):
+    server = await make_server(max_clients_per_ip=1, webirc_password="pw", webirc_hosts="127.0.0.1")
+    users = []
+    for i, real_ip in enumerate(["198.51.100.1", "198.51.100.2", "198.51.100.1"]):
+        c = await RawClient.connect(server.port)
+        await c.send(f"WEBIRC pw gw host{i} {real_ip}")
+        users.append(c)
+    await users[0].register("web0")
+    await users[1].register("web1")
+    tail = await users[2].read_until_closed()
+    assert "Too many connections" in tail[-1].params[0]
+    for c in users:
+        await c.close()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
+import re
 import time
 
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
-from ..state import VERSION, Client, ServerState
+from ..state import VERSION, Client, ServerState, display_host
 from .queries import send_lusers, send_motd
 from .table import command
 
@@ -19,6 +21,8 @@ BASE_CAPS = (
     "batch", "labeled-response",
 )
 HISTORY_CAPS = ("draft/chathistory",)
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
+"""A host name WEBIRC may set (else the address is shown): letters, digits, dots, dashes."""
 
 
 def supported_caps(state: ServerState) -> tuple[str, ...]:
@@ -134,10 +138,19 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
     if not state.check_webirc(password, client.ip):
         state.disconnect(client, "WEBIRC authentication failed")
         return
+    try:
+        ip = str(ipaddress.ip_address(ip))
+    except ValueError:
+        state.disconnect(client, "WEBIRC: invalid IP address")
+        return
+    limit = state.settings.max_clients_per_ip
+    if limit and state.clients_from_ip(ip) >= limit:
+        state.disconnect(client, "Too many connections from your address")
+        return
     log.info("webirc id=%s gateway=%s real_ip=%s", client.id, gateway, ip)
     client.gateway = f"{gateway}@{client.ip}"
     client.ip = ip
-    client.host = hostname if hostname and " " not in hostname else ip
+    client.host = hostname if _HOSTNAME.match(hostname) else display_host(ip)
     client.transport = "web"
     client.update_prefix()
 

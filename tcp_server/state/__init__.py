@@ -1,7 +1,7 @@
 """Server state (clients, channels) kept apart from asyncio I/O: plain objects, no awaits."""
 
 from .channel import Channel
-from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, Client, Outbox
+from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .registry import VERSION, ServerState
 
@@ -16,5 +16,6 @@ __all__ = [
     "Outbox",
     "ServerState",
     "build_variants",
+    "display_host",
     "server_time",
 ]

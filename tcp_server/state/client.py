@@ -23,6 +23,11 @@ class Outbox(Protocol):
         """Bytes queued but not yet written to the socket."""
 
 
+def display_host(ip: str) -> str:
+    """The address as a host name in replies: ``::1`` becomes ``0::1`` (no parameter may start with ':')."""
+    return "0" + ip if ip.startswith(":") else ip
+
+
 TAGS_NONE = 0
 TAGS_TIME = 1
 TAGS_ALL = 2
@@ -44,7 +49,7 @@ class Client:
         self.id = client_id
         self.outbox = outbox
         self.ip = ip
-        self.host = ip
+        self.host = display_host(ip)
         self.port = port
         self.transport = transport
         self.gateway: str | None = None
