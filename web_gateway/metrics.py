@@ -8,6 +8,7 @@ path, so label cardinality stays bounded.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,6 +99,17 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             metrics_of(scope["app"]).http_requests.labels(scope["method"], template, str(status)).inc()
+
+
+@contextlib.contextmanager
+def count_websocket(app: Any, kind: str) -> Iterator[None]:
+    """Count an open browser WebSocket (``kind`` = json | irc) for as long as the block runs."""
+    gauge = metrics_of(app).websockets.labels(kind)
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
 
 
 def install(app: FastAPI) -> None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from .bridge import run_bridge
+from .metrics import count_websocket
 from .raw_irc import SUBPROTOCOLS, run_raw_irc
 from .security import origin_allowed
 from .settings import GatewaySettings
@@ -54,7 +55,8 @@ async def ws_json(websocket: WebSocket) -> None:
     if not origin_allowed(websocket, _settings(websocket)):
         await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
         return
-    await run_bridge(websocket, _settings(websocket))
+    with count_websocket(websocket.app, "json"):
+        await run_bridge(websocket, _settings(websocket))
 
 
 @router.websocket("/ws/irc")
@@ -65,4 +67,5 @@ async def ws_irc(websocket: WebSocket) -> None:
         return
     offered = websocket.scope.get("subprotocols") or []
     chosen = next((p for p in offered if p in SUBPROTOCOLS), None)
-    await run_raw_irc(websocket, _settings(websocket), chosen)
+    with count_websocket(websocket.app, "irc"):
+        await run_raw_irc(websocket, _settings(websocket), chosen)
