@@ -10,11 +10,11 @@ from tcp_server.protocol import casefold, parse_line
 
 from .support import MemoryServer
 
-NICKS = ["alice", "bob", "Carol", "d[x]", "D{X}", "9bad", ""]
-CHANNELS = ["#a", "#A", "#b", "&c", "#", "nochan", "#a,#b", "0"]
+NICKS = ["alice", "bob", "Carol", "d[x]", "D{X}", "9bad", "", "bob,:x"]
+CHANNELS = ["#a", "#A", "#b", "&c", "#", "nochan", "#a,#b", "0", "#a,:x", "#a,,#b"]
 TEXT = ["hi", "", ":)", "two words", "x" * 50]
 MODES = ["+o", "-o", "+v", "-v", "+k", "-k", "+l", "-l", "+imnst", "-imnst", "+b", "+Z", "", "+kl", "o"]
-ARGS = NICKS + ["key", "3", "-1", "0", "abc"]
+ARGS = NICKS + ["key", "3", "-1", "0", "abc", "::k", "a,b"]
 
 pick = st.sampled_from
 line = st.one_of(

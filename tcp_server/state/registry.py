@@ -30,6 +30,13 @@ def hash_password(password: str, salt: bytes | None = None) -> tuple[bytes, byte
     return salt, hashlib.scrypt(password.encode(), salt=salt, n=2**11, r=8, p=1)
 
 
+def _middle(param: str) -> str:
+    """``param`` made safe as a middle parameter (non-empty, no space, no leading ':')."""
+    if param and param[0] != ":" and " " not in param:
+        return param
+    return param.replace(" ", "").lstrip(":") or "*"
+
+
 class Counters:
     """Totals the metrics endpoint exports."""
 
@@ -172,8 +179,14 @@ class ServerState:
 
     # ---- output ------------------------------------------------------------------------
     def numeric(self, client: Client, code: str, *params: str) -> None:
-        """Send numeric ``code`` to ``client`` (its nick, or ``*`` before registration)."""
-        client.outbox.send(format_line(Message(code, (client.nick, *params), self.name)))
+        """Send numeric ``code`` to ``client`` (its nick, or ``*`` before registration).
+
+        Numerics echo what the client typed (``PRIVMSG a,:b`` -> 401 ``:b``); a middle parameter
+        that is empty, has a space or starts with ':' would shift the others, so it is cleaned.
+        """
+        *middle, last = (client.nick, *params)
+        middle = [_middle(p) for p in middle]
+        client.outbox.send(format_line(Message(code, (*middle, last), self.name)))
 
     def send_from_server(self, client: Client, command: str, *params: str) -> None:
         """Send a server-sourced command such as NOTICE or CAP."""
