@@ -85,6 +85,8 @@ class ChatServer:
             backlog=self.settings.listen_backlog,
             reuse_address=True,
             ssl=ctx,
+            # a TLS client is not a Connection until its handshake ends: bound that wait too
+            ssl_handshake_timeout=self.settings.registration_timeout if ctx else None,
         )
         self.listeners.append(server)
         for sock in server.sockets:

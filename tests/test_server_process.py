@@ -102,3 +102,12 @@ async def test_plaintext_on_tls_port_is_dropped_without_crashing(make_server, se
     ok = await RawClient.connect(server.port)
     await ok.register("fine")
     await ok.close()
+
+
+async def test_tls_client_that_never_handshakes_is_closed(make_server, self_signed):
+    cert, key = self_signed
+    server = await make_server(tls_port=0, tls_cert=cert, tls_key=key, registration_timeout=0.3)
+    tls_port = next(p for _, p, kind in server.addresses if kind == "tls")
+    reader, writer = await asyncio.open_connection("127.0.0.1", tls_port)
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # closed well before the 60 s default
+    writer.close()
