@@ -11,31 +11,94 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tcp_server.protocol import Message
 
 from .support import ROOT, RawClient, ServerProcess
 
 CAPS = "message-tags server-time echo-message batch draft/chathistory"
 ACKED_BEFORE_KILL = 400
+FLOOD_WINDOW = 500
+"""Messages a writer keeps in flight: enough that the kill always lands mid-flood."""
+FLOOD_BATCH = 20
+SOAK = {"small": (2, 2, 300), "full": (5, 4, 2000)}
+"""TCPCHAT_SOAK_SCALE -> (crash cycles, writers, acknowledgements per cycle before the kill)."""
 
 
-async def _flood(client: RawClient, stop: asyncio.Event) -> None:
-    i = 0
+async def _flood(
+    client: RawClient, name: str, start: int, stop: asyncio.Event, acked: list[tuple[str, str]]
+) -> None:
+    """Send as fast as the window of unacknowledged messages allows (like a real client would)."""
+    sent = 0
     try:
         while not stop.is_set():
-            client.writer.write(b"".join(f"PRIVMSG #flood :{i + k}\r\n".encode() for k in range(20)))
-            i += 20
+            room = FLOOD_WINDOW - (sent - len(acked))
+            if room < FLOOD_BATCH:
+                await asyncio.sleep(0.001)
+                continue
+            client.writer.write(
+                b"".join(f"PRIVMSG #flood :{name} {start + sent + k}\r\n".encode() for k in range(room))
+            )
+            sent += room
             await client.writer.drain()
-            await asyncio.sleep(0)
     except (ConnectionError, OSError):
         pass
+
+
+async def _read_acks(client: RawClient, acked: list[tuple[str, str]], until: int | None) -> None:
+    """Collect the client's echoes (msgid, text); stop at ``until`` of them, or at EOF/reset.
+
+    Only its own messages are acknowledgements: other writers' lines are fan-out, which does not
+    wait for the commit.
+    """
+    own = f"{client.nick}!"
+    try:
+        while until is None or len(acked) < until:
+            m = await client.recv()
+            if m is None:
+                return
+            if m.command == "PRIVMSG" and (m.source or "").startswith(own):
+                acked.append((m.tags["msgid"], m.params[1]))
+    except (ConnectionError, OSError):
+        pass
+
+
+async def _crash_cycle(args: tuple[str, ...], writers: int, acks: int, start: int) -> list[tuple[str, str]]:
+    """Start the server, flood #flood from ``writers`` clients, SIGKILL it once each writer has
+    ``acks`` echoes; return every echo received (the ones written before the kill included)."""
+    server = ServerProcess(*args).start()
+    try:
+        clients = []
+        for w in range(writers):
+            client = await RawClient.connect(server.port)
+            await client.register(f"writer{w}", CAPS)
+            await client.join("#flood")
+            clients.append(client)
+        stop = asyncio.Event()
+        acked: list[list[tuple[str, str]]] = [[] for _ in clients]
+        floods = [
+            asyncio.create_task(_flood(c, f"w{w}", start, stop, acked[w])) for w, c in enumerate(clients)
+        ]
+        await asyncio.gather(*(_read_acks(c, a, acks) for c, a in zip(clients, acked, strict=True)))
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGKILL)  # mid-flood: every writer is still sending
+        server.proc.wait(10)
+        stop.set()
+        await asyncio.gather(*(_read_acks(c, a, None) for c, a in zip(clients, acked, strict=True)))
+        await asyncio.gather(*floods)
+        for c in clients:
+            await c.close()
+    finally:
+        server.stop(signal.SIGKILL)
+    return [a for per_writer in acked for a in per_writer]
 
 
 async def _all_history(port: int) -> list[Message]:
     reader = await RawClient.connect(port)
     await reader.register("reader", CAPS)
     await reader.join("#flood")
-    await reader.send("CHATHISTORY LATEST #flood * 100000")
+    await reader.send("CHATHISTORY LATEST #flood * 1000000")
     start = await reader.expect("BATCH")
     got = []
     while (m := await reader.recv()) is not None:
@@ -47,52 +110,46 @@ async def _all_history(port: int) -> list[Message]:
     return got
 
 
-async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
-    args = ("--data-dir", str(tmp_path / "data"), "--flood-rate", "0", "--chathistory-max", "100000",
-            "--no-use-uvloop")
-    server = ServerProcess(*args).start()
-    try:
-        writer = await RawClient.connect(server.port)
-        await writer.register("writer", CAPS)
-        await writer.join("#flood")
-        stop = asyncio.Event()
-        flood = asyncio.create_task(_flood(writer, stop))
-        acked: list[tuple[str, str]] = []
-        while len(acked) < ACKED_BEFORE_KILL:
-            m = await writer.recv()
-            assert m is not None
-            if m.command == "PRIVMSG":
-                acked.append((m.tags["msgid"], m.params[1]))
-        assert server.proc is not None
-        server.proc.send_signal(signal.SIGKILL)  # mid-flood: the writer is still sending
-        server.proc.wait(10)
-        stop.set()
-        # echoes the server wrote before dying are acknowledgements too (until the reset)
-        try:
-            while (m := await writer.recv()) is not None:
-                if m.command == "PRIVMSG":
-                    acked.append((m.tags["msgid"], m.params[1]))
-        except (ConnectionError, OSError):
-            pass
-        await flood
-        await writer.close()
-    finally:
-        server.stop(signal.SIGKILL)
-
+async def _check_history(args: tuple[str, ...], acked: list[tuple[str, str]]) -> int:
+    """Restart the server: every acknowledged message is stored once, each writer's in order."""
     restarted = ServerProcess(*args).start()
     try:
         stored = [(m.tags["msgid"], m.params[1]) for m in await _all_history(restarted.port)]
     finally:
         restarted.stop()
-    assert len(stored) == len(set(stored)), "duplicates in history"
-    numbers = [int(text) for _, text in stored]
-    assert numbers == sorted(numbers), "history out of order"
+    assert len(stored) == len({msgid for msgid, _ in stored}), "duplicates in history"
+    per_writer: dict[str, list[int]] = {}
+    for _, text in stored:
+        name, n = text.split()
+        per_writer.setdefault(name, []).append(int(n))
+    for name, numbers in per_writer.items():
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), f"{name} out of order"
     position = {msgid: i for i, (msgid, _) in enumerate(stored)}
     missing = [a for a in acked if a[0] not in position]
     assert not missing, f"{len(missing)} acknowledged messages lost, first {missing[:3]}"
-    assert [position[msgid] for msgid, _ in acked] == sorted(position[msgid] for msgid, _ in acked)
+    return len(stored)
+
+
+def _args(tmp_path: Path) -> tuple[str, ...]:
+    return ("--data-dir", str(tmp_path / "data"), "--flood-rate", "0", "--chathistory-max", "1000000",
+            "--no-use-uvloop")
+
+
+async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
+    acked = await _crash_cycle(_args(tmp_path), writers=1, acks=ACKED_BEFORE_KILL, start=0)
     assert len(acked) >= ACKED_BEFORE_KILL
-    print(f"acked {len(acked)}, stored {len(stored)}")
+    stored = await _check_history(_args(tmp_path), acked)
+    assert stored >= len(acked)
+
+
+@pytest.mark.slow
+async def test_repeated_crashes_lose_no_acknowledged_message(tmp_path: Path) -> None:
+    cycles, writers, acks = SOAK[os.environ.get("TCPCHAT_SOAK_SCALE", "full")]
+    acked: list[tuple[str, str]] = []
+    for cycle in range(cycles):
+        acked += await _crash_cycle(_args(tmp_path), writers, acks, start=cycle * 10_000_000)
+    assert len(acked) >= cycles * writers * acks
+    await _check_history(_args(tmp_path), acked)
 
 
 async def test_default_server_keeps_history_in_dot_data(tmp_path: Path) -> None:
