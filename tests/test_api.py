@@ -207,6 +207,26 @@ async def test_post_after_being_kicked_rejoins(stack: Stack) -> None:
     await alice.expect("PRIVMSG", lambda m: m.params[1] == "back")
 
 
+async def test_post_survives_the_api_user_being_killed(stack: Stack) -> None:
+    bob = await tcp(stack, "bob", "#lobby")
+    assert (await stack.http.post("/api/rooms/lobby/messages", json={"text": "1"}, headers=BEARER)).status_code == 201
+    data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+    api_id = next(c["id"] for c in data["connections"] if c["nick"] == "api")
+    assert (await stack.http.delete(f"/api/admin/connections/{api_id}", auth=BASIC)).status_code == 200
+    await bob.expect("QUIT", lambda m: m.source.startswith("api!"))
+    resp = await stack.http.post("/api/rooms/lobby/messages", json={"text": "2"}, headers=BEARER)
+    assert resp.status_code == 201, resp.text
+    await bob.expect("PRIVMSG", lambda m: m.params[1] == "2" and m.source.startswith("api!"))
+
+
+async def test_post_when_the_api_nick_is_taken_uses_a_fallback(stack: Stack) -> None:
+    squatter = await tcp(stack, "api", "#lobby")
+    resp = await stack.http.post("/api/rooms/lobby/messages", json={"text": "hi"}, headers=BEARER)
+    assert resp.status_code == 201
+    assert resp.json()["from"] == "api_"
+    await squatter.expect("PRIVMSG", lambda m: m.source.startswith("api_!"))
+
+
 async def test_post_rate_limit_is_429(make_server) -> None:  # type: ignore[no-untyped-def]
     stack = await start_stack(make_server, api_post_rate=0.01, api_post_burst=2)
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -71,8 +70,12 @@ def _to(path: str) -> RedirectResponse:
 
 
 @router.get("", response_class=HTMLResponse)
-async def admin_page(request: Request, error: str = "") -> Response:
+async def admin_page(request: Request) -> Response:
     """The admin page (logged in), else a redirect to the login form."""
+    return await _admin_page(request, "")
+
+
+async def _admin_page(request: Request, error: str) -> Response:
     auth = auth_of(request)
     if not auth.enabled:
         return _off(request)
@@ -80,7 +83,7 @@ async def admin_page(request: Request, error: str = "") -> Response:
     if session is None:
         return _to("/admin/login")
     svc = service_of(request.app)
-    problem = error[:200]
+    problem = error
     connections = rooms = None
     try:
         connections = await svc.connections()
@@ -184,5 +187,5 @@ async def kill_form(
     try:
         await service_of(request.app).kill(conn_id, reason)
     except HTTPException as exc:
-        return _to("/admin?" + urlencode({"error": str(exc.detail)[:200]}))
+        return await _admin_page(request, f"kill failed: {exc.detail}")
     return _to("/admin")
