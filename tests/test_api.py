@@ -73,6 +73,33 @@ async def test_tcp_server_down_gives_503_with_a_reason_not_a_hang(make_server) -
         await gw.stop()
 
 
+async def test_a_server_that_never_answers_gives_503_within_the_timeout() -> None:
+    """A TCP server that accepts and then says nothing (stopped, wedged): bounded, not a hang."""
+    from .browser import start_gateway
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    mute = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = mute.sockets[0].getsockname()[1]
+    gw = await start_gateway(port, oper_password="x", admin_password="pw", api_token="t", api_timeout=1.0)
+    try:
+        async with httpx.AsyncClient(base_url=gw.http_url, timeout=10) as http:
+            for path in ("/api/health", "/api/rooms", "/api/rooms/lobby/messages"):
+                resp = await http.get(path)
+                assert resp.status_code == 503, path
+                assert "did not answer within 1 s" in json.dumps(resp.json()), path
+            resp = await http.post("/api/rooms/lobby/messages", json={"text": "hi"}, headers={"Authorization": "Bearer t"})
+            assert resp.status_code == 503
+    finally:
+        await gw.stop()
+        for writer in held:
+            writer.close()
+        mute.close()
+
+
 async def test_tcp_server_restart_is_survived(make_server) -> None:  # type: ignore[no-untyped-def]
     stack = await start_stack(make_server)
     try:

@@ -5,6 +5,12 @@ sent on a registered IRC connection and the reply lines are collected up to thei
 Queries are serialised per connection (the server answers in order, so replies never interleave),
 every wait is bounded by ``api_timeout``, and a link that is down is reconnected on the next query;
 when that fails the caller gets ``UpstreamError`` with a reason (the API answers 503), never a hang.
+
+Built on ``tcp_client``'s ``Link`` and ``register`` (the same handshake ``ClientSession`` runs)
+rather than on ``ClientSession`` itself: these links only ask and collect, so they need no event
+queue to drain (a session closes itself when its queue fills, and the poster sits in busy rooms),
+no background reconnect loop (a query reconnects on demand and fails at once when the server
+refuses), and one query at a time so that replies of concurrent queries never mix.
 """
 
 from __future__ import annotations

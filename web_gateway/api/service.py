@@ -18,7 +18,7 @@ from tcp_server.protocol import Message, casefold
 from tcp_server.protocol import numerics as N
 
 from ..metrics import metrics_of
-from ..oper_link import UpstreamError, UpstreamLink, oper_link, poster_link
+from ..oper_link import Until, UpstreamError, UpstreamLink, oper_link, poster_link
 from ..security import TokenBucket
 from ..settings import GatewaySettings
 from .models import ConnectionList, Health, IrcStatus, Killed, MessagePage, Posted, Room, RoomDetail
@@ -49,7 +49,9 @@ NOT_OPER = (
 HISTORY_OFF = "history is off on the TCP server (it runs with --no-history), so there are no stored messages"
 
 
-def _is(*commands: str):  # type: ignore[no-untyped-def]
+def _is(*commands: str) -> Until:
+    """An end marker: the first reply whose command is one of ``commands``."""
+
     def until(msg: Message) -> bool:
         return msg.command in commands
 
@@ -107,7 +109,7 @@ class ChatService:
         metrics_of(self.app).upstream_errors.inc()
         return HTTPException(503, exc.reason)
 
-    async def _ask(self, link: UpstreamLink, messages: list[Message], until: Any) -> list[Message]:
+    async def _ask(self, link: UpstreamLink, messages: list[Message], until: Until) -> list[Message]:
         try:
             return await link.request(messages, until)
         except UpstreamError as exc:
@@ -210,7 +212,8 @@ class ChatService:
             break
         raise HTTPException(403, f"the server refused the message: {err.params[-1] if err.params else err.command}")
 
-    def _echo_or_error(self, name: str):  # type: ignore[no-untyped-def]
+    def _echo_or_error(self, name: str) -> Until:
+        """Our own PRIVMSG echoed back (echo-message: the server accepted it), or an error."""
         folded = casefold(name)
 
         def until(msg: Message) -> bool:
