@@ -118,3 +118,17 @@ async def test_group_commit_queue_is_bounded_and_closed_store_refuses() -> None:
     assert results[2:] == [None, None, None]
     gc.append(record(9), results.append)
     assert "closed" in str(results[-1])
+
+
+async def test_group_commit_splits_a_backlog_into_bounded_transactions() -> None:
+    sizes: list[int] = []
+
+    async def write(rows: list[StoredMessage]) -> None:
+        sizes.append(len(rows))
+
+    gc = GroupCommitter(write, interval=0.001, max_batch=40)
+    acks: list[BaseException | None] = []
+    for i in range(100):
+        gc.append(record(i), acks.append)
+    await gc.close()
+    assert sizes == [40, 40, 20] and acks == [None] * 100

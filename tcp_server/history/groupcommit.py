@@ -19,6 +19,8 @@ log = logging.getLogger("tcpchat.history")
 
 DEFAULT_MAX_PENDING = 100_000
 """Rows waiting for a commit before appends are refused (memory bound when the disk stalls)."""
+DEFAULT_MAX_BATCH = 5_000
+"""Rows per transaction: under a backlog, echoes keep flowing batch by batch."""
 
 WriteBatch = Callable[[list[StoredMessage]], Awaitable[None]]
 
@@ -27,11 +29,16 @@ class GroupCommitter:
     """Batches appends for ``write_batch`` (one transaction per call)."""
 
     def __init__(
-        self, write_batch: WriteBatch, interval: float, max_pending: int = DEFAULT_MAX_PENDING
+        self,
+        write_batch: WriteBatch,
+        interval: float,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         self._write_batch = write_batch
         self._interval = interval
         self._max_pending = max_pending
+        self._max_batch = max_batch
         self._pending: list[tuple[StoredMessage, CommitCallback]] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -53,9 +60,10 @@ class GroupCommitter:
     async def _run(self) -> None:
         try:
             while self._pending:
-                if self._interval and not self._closed:
-                    await asyncio.sleep(self._interval)
-                batch, self._pending = self._pending, []
+                if self._interval and not self._closed and len(self._pending) < self._max_batch:
+                    await asyncio.sleep(self._interval)  # let the window fill
+                n = self._max_batch
+                batch, self._pending = self._pending[:n], self._pending[n:]
                 await self._commit(batch)
         finally:
             self._task = None
