@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -29,6 +30,10 @@ log = logging.getLogger("tcpchat.gateway")
 
 CLOSE_TOO_SLOW = 1008
 QUIT_REASON = "Web client closed"
+SESSION_QUEUE_MIN = 256
+"""The upstream session's event queue holds at least the welcome burst (MOTD, 005, LUSERS)."""
+RATE_WARNING_INTERVAL = 1.0
+"""Seconds between two ``rate_limited`` errors on one socket."""
 
 
 class Bridge:
@@ -69,19 +74,25 @@ class Bridge:
     async def browser_pump(self) -> None:
         s = self.settings
         bucket = TokenBucket(s.ws_rate, s.ws_burst)
+        warned_at = -RATE_WARNING_INTERVAL
         while True:
             frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
+            if not bucket.allow():
+                # Every frame counts, valid or not; one error per refused frame would let a flood
+                # fill the queue, so the refusals are reported at most once per second.
+                now = time.monotonic()
+                if now - warned_at >= RATE_WARNING_INTERVAL:
+                    warned_at = now
+                    self.emit(error_event("rate_limited", "too many messages; some were dropped"))
+                continue
             data = frame.get("text")
             if data is None:
                 data = frame.get("bytes") or b""
             cmd = C.parse_command(data, s.ws_max_frame)
             if isinstance(cmd, C.CommandError):
                 self.emit(error_event(cmd.code, cmd.message))
-                continue
-            if not bucket.allow():
-                self.emit(error_event("rate_limited", "too many messages; this one was dropped"))
                 continue
             await self.handle(cmd)
 
@@ -124,7 +135,7 @@ class Bridge:
             backoff_initial=s.reconnect_initial,
             backoff_max=s.reconnect_max,
             connect_timeout=s.connect_timeout,
-            queue_size=s.ws_queue,
+            queue_size=max(s.ws_queue, SESSION_QUEUE_MIN),
             history_on_join=s.history_on_join,
         )
         try:
