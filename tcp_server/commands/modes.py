@@ -32,7 +32,7 @@ def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
             (client.modes.add if adding else client.modes.discard)("i")
             applied += ("+" if adding else "-") + "i"
         elif ch == "o" and not adding and client.is_oper:
-            client.modes.discard("o")
+            state.set_oper(client, False)
             applied += "-o"
         elif ch not in "io":
             state.numeric(client, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")

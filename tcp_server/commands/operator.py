@@ -27,7 +27,7 @@ def oper(state: ServerState, client: Client, msg: Message) -> None:
         log.warning("oper failed id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
         state.numeric(client, N.ERR_PASSWDMISMATCH, "Password incorrect")
         return
-    client.modes.add("o")
+    state.set_oper(client, True)
     log.info("oper id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
     state.numeric(client, N.RPL_YOUREOPER, "You are now an IRC operator")
     client.outbox.send(f":{client.prefix} MODE {client.nick} +o\r\n".encode())

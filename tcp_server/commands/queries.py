@@ -12,9 +12,9 @@ from .table import command
 
 def send_lusers(state: ServerState, client: Client) -> None:
     """RPL_LUSER* (251-255): user, operator, unknown and channel counts."""
-    users = sum(1 for c in state.clients.values() if c.registered)
+    users = state.registered_count
     unknown = len(state.clients) - users
-    opers = sum(1 for c in state.clients.values() if c.is_oper)
+    opers = state.oper_count
     state.numeric(client, N.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
     state.numeric(client, N.RPL_LUSEROP, str(opers), "operator(s) online")
     state.numeric(client, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")

@@ -61,7 +61,7 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         state.numeric(client, N.ERR_PASSWDMISMATCH, "Password incorrect")
         state.disconnect(client, "Bad password")
         return
-    client.registered = True
+    state.mark_registered(client)
     client.update_prefix()
     log.info(
         "register id=%s nick=%s addr=%s:%s transport=%s",

@@ -62,6 +62,10 @@ class ServerState:
         self.created = time.time()
         self.history = history
         self.counters = Counters()
+        self.registered_count = 0
+        """Registered clients, kept as a count: LUSERS answers every registration, and scanning
+        every client for it made a burst of N registrations cost O(N²)."""
+        self.oper_count = 0
         self.new_msgid = MsgIdGenerator(settings.node_id)
         self._next_id = 1
         self._oper_hash = (
@@ -100,6 +104,10 @@ class ServerState:
         if client.gone:
             return
         client.gone = True
+        if client.registered:
+            self.registered_count -= 1
+        if client.is_oper:
+            self.oper_count -= 1
         text = quit_message if quit_message is not None else reason
         if client.registered and not self.shutting_down:
             line = format_line(Message("QUIT", (text,), client.prefix))
@@ -118,6 +126,21 @@ class ServerState:
         )
         error = f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode("utf-8", "replace")
         client.outbox.close(error)
+
+    def mark_registered(self, client: Client) -> None:
+        """``client`` finished registration (counted for LUSERS)."""
+        if not client.registered:
+            client.registered = True
+            self.registered_count += 1
+
+    def set_oper(self, client: Client, on: bool) -> None:
+        """Give or take user mode +o (counted for LUSERS)."""
+        if on and not client.is_oper:
+            client.modes.add("o")
+            self.oper_count += 1
+        elif not on and client.is_oper:
+            client.modes.discard("o")
+            self.oper_count -= 1
 
     # ---- nicks -------------------------------------------------------------------------
     def find_nick(self, nick: str) -> Client | None:
