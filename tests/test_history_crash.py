@@ -131,8 +131,7 @@ async def _check_history(args: tuple[str, ...], acked: list[tuple[str, str]]) ->
 
 
 def _args(tmp_path: Path) -> tuple[str, ...]:
-    return ("--data-dir", str(tmp_path / "data"), "--flood-rate", "0", "--chathistory-max", "1000000",
-            "--no-use-uvloop")
+    return ("--data-dir", str(tmp_path / "data"), "--flood-rate", "0", "--chathistory-max", "1000000")
 
 
 async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
