@@ -81,15 +81,16 @@ def _send_batch(
 
 
 def _budget(state: ServerState) -> int:
+    """Bytes of history a client may have queued before the rest waits."""
     return min(PACE_BUDGET, state.settings.sendq // 2)
 
 
 def _deliver(client: Client, lines: list[bytes], budget: int, waited: float = 0.0) -> None:
     """Send ``lines`` paced by the client's send queue, so a big batch does not trip the sendq.
 
-    Lines go out while the queue is under ``budget`` bytes (at most half the sendq); the rest waits for the socket
-    to drain. A client that does not read for ``PACE_TIMEOUT`` gets everything at once and is
-    dropped by the sendq like any slow reader.
+    Lines go out while the queue is under ``budget`` bytes (at most half the sendq); the rest
+    waits for the socket to drain. A client that does not read for ``PACE_TIMEOUT`` gets
+    everything at once and is dropped by the sendq like any slow reader.
     """
     i = 0
     while i < len(lines) and not client.gone:
