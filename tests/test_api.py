@@ -152,6 +152,28 @@ async def test_missing_room_is_404_and_bad_name_is_400(stack: Stack) -> None:
         assert "invalid room name" in resp.json()["detail"]
 
 
+async def test_secret_rooms_are_for_admins_only(make_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, server={"history": True, "data_dir": tmp_path})
+    try:
+        alice = await tcp(stack, "alice", "#open", "#hidden")
+        await alice.send("MODE #hidden +s", "PRIVMSG #hidden :secret plans")
+        await alice.expect("MODE")
+        anon = [r["name"] for r in (await stack.http.get("/api/rooms")).json()["rooms"]]
+        assert anon == ["#open"]
+        admin = [r["name"] for r in (await stack.http.get("/api/rooms", auth=BASIC)).json()["rooms"]]
+        assert admin == ["#hidden", "#open"]
+        assert (await stack.http.get("/api/rooms/hidden")).status_code == 404
+        assert (await stack.http.get("/api/rooms/hidden", auth=BASIC)).status_code == 200
+        resp = await stack.http.get("/api/rooms/hidden/messages")
+        assert resp.status_code == 404 and "secret" not in resp.text
+        resp = await stack.http.get("/api/rooms/hidden/messages", auth=BASIC)
+        assert [m["text"] for m in resp.json()["messages"]] == ["secret plans"]
+        wrong = httpx.BasicAuth("admin", "wrong")
+        assert (await stack.http.get("/api/rooms", auth=wrong)).status_code == 401
+    finally:
+        await stop_stack(stack)
+
+
 # ---- posting -----------------------------------------------------------------------------------
 async def test_posted_message_reaches_tcp_and_websocket_users(stack: Stack) -> None:
     bob = await tcp(stack, "bob", "#lobby")
@@ -324,10 +346,18 @@ async def test_history_latest_before_after_and_bad_input(make_server, tmp_path) 
         resp = await stack.http.get("/api/rooms/log/messages", params={"before": "unknown-id"})
         assert resp.status_code == 400
         assert "refused" in resp.json()["detail"]
-        # an empty room that still has history (everyone left) is readable
+        # a members-only room's history is for admins; so is a room everyone has left
+        await alice.send("MODE #log +i")
+        await alice.expect("MODE")
+        assert (await stack.http.get("/api/rooms/log/messages")).status_code == 404
+        resp = await stack.http.get("/api/rooms/log/messages", params={"limit": 1}, auth=BASIC)
+        assert [m["text"] for m in resp.json()["messages"]] == ["waves"]
         await alice.send("PART #log")
         await alice.expect("PART")
         resp = await stack.http.get("/api/rooms/log/messages", params={"limit": 1})
+        assert resp.status_code == 404
+        assert "no public room" in resp.json()["detail"]
+        resp = await stack.http.get("/api/rooms/log/messages", params={"limit": 1}, auth=BASIC)
         assert [m["text"] for m in resp.json()["messages"]] == ["waves"]
     finally:
         await stop_stack(stack)

@@ -220,3 +220,17 @@ def _challenge(request: Request) -> dict[str, str]:
     if request.headers.get("x-requested-with") == "tcpchat-admin":
         return {}
     return {"WWW-Authenticate": 'Basic realm="tcpchat admin"'}
+
+
+def is_admin(request: Request) -> bool:
+    """For endpoints open to everyone that show more to admins: True with a valid session or
+    Basic credentials, False without credentials; wrong Basic credentials still fail (401/429)."""
+    auth = auth_of(request)
+    if not auth.enabled:
+        return False
+    if auth.session_of(request) is not None:
+        return True
+    if _basic(request) is None:
+        return False
+    require_admin(request)
+    return True

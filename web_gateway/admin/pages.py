@@ -87,7 +87,7 @@ async def _admin_page(request: Request, error: str) -> Response:
     connections = rooms = None
     try:
         connections = await svc.connections()
-        rooms = await svc.rooms()
+        rooms = await svc.rooms(admin=True)
     except HTTPException as exc:
         problem = str(exc.detail)
     return _page(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..admin.auth import Session, require_admin
+from ..admin.auth import Session, is_admin, require_admin
 from .models import (
     ConnectionList,
     ErrorBody,
@@ -52,6 +52,8 @@ def service(request: Request) -> ChatService:
 
 
 Service = Annotated[ChatService, Depends(service)]
+Admin = Annotated[bool, Depends(is_admin)]
+"""Optional admin credentials: anonymous callers see public rooms only."""
 
 
 def room_name(svc: ChatService, raw: str) -> str:
@@ -82,27 +84,31 @@ async def health(svc: Service) -> JSONResponse:
     return JSONResponse(result.model_dump(), status_code=200 if result.status == "ok" else 503)
 
 
-@router.get("/rooms", response_model=RoomList, responses=_errors(503))
-async def rooms(svc: Service) -> RoomList:
-    """Every room with member count, topic, modes and message rate."""
-    return RoomList(rooms=await svc.rooms())
+@router.get("/rooms", response_model=RoomList, responses=_errors(401, 429, 503))
+async def rooms(svc: Service, admin: Admin) -> RoomList:
+    """Rooms with member count, topic, modes and message rate (secret/private ones: admins only)."""
+    return RoomList(rooms=await svc.rooms(admin))
 
 
-@router.get("/rooms/{room}", response_model=RoomDetail, responses=_errors(400, 404, 503))
-async def room(svc: Service, room: Annotated[str, ROOM]) -> RoomDetail:
-    """One room with its members."""
-    return await svc.room(room_name(svc, room))
+@router.get("/rooms/{room}", response_model=RoomDetail, responses=_errors(400, 401, 404, 429, 503))
+async def room(svc: Service, admin: Admin, room: Annotated[str, ROOM]) -> RoomDetail:
+    """One room with its members (secret/private ones: admins only)."""
+    return await svc.room(room_name(svc, room), admin)
 
 
-@router.get("/rooms/{room}/messages", response_model=MessagePage, responses=_errors(400, 404, 503))
+@router.get("/rooms/{room}/messages", response_model=MessagePage, responses=_errors(400, 401, 404, 429, 503))
 async def messages(
     svc: Service,
+    admin: Admin,
     room: Annotated[str, ROOM],
     before: Annotated[str | None, Query(description="Messages before this msgid or ISO 8601 time", max_length=128)] = None,
     after: Annotated[str | None, Query(description="Messages after this msgid or ISO 8601 time", max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most messages returned")] = DEFAULT_LIMIT,
 ) -> MessagePage:
-    """The room's stored history (CHATHISTORY on the server); 503 when history is off."""
+    """The room's stored history (CHATHISTORY), oldest first; 503 when history is off.
+
+    Anonymous callers read existing public rooms only (not +s, +p, +i or +k); admins any room,
+    including one that everyone has left."""
     name = room_name(svc, room)
     try:
         before_ref = history_ref(before) if before else None
@@ -110,7 +116,7 @@ async def messages(
     except BadInput as exc:
         raise HTTPException(400, str(exc)) from None
     limit = min(limit, svc.settings.api_history_max)
-    return await svc.history(name, before_ref, after_ref, limit)
+    return await svc.history(name, before_ref, after_ref, limit, admin)
 
 
 @router.post(

@@ -46,6 +46,10 @@ NOT_OPER = (
     "the gateway's operator link is not an IRC operator: set TCPCHAT_OPER_PASSWORD "
     "(the same value for the server and the gateway)"
 )
+HIDDEN_MODES = frozenset("sp")
+"""Rooms with these modes are left out for anonymous callers, as LIST leaves them out."""
+MEMBERS_ONLY_MODES = frozenset("spik")
+"""Rooms whose history only members (and admins) may read."""
 HISTORY_OFF = "history is off on the TCP server (it runs with --no-history), so there are no stored messages"
 
 
@@ -56,6 +60,14 @@ def _is(*commands: str) -> Until:
         return msg.command in commands
 
     return until
+
+
+def _hidden(room: Room, modes: frozenset[str], unknown: bool = False) -> bool:
+    """True when ``room`` has one of ``modes``; ``unknown`` when its modes are not known (the
+    link is no operator, so LIST carried no modes)."""
+    if room.modes is None:
+        return unknown
+    return bool(modes & set(room.modes))
 
 
 class RateTracker:
@@ -141,22 +153,27 @@ class ChatService:
         return Health(status="ok" if irc.connected else "degraded", irc=irc)
 
     # ---- rooms -------------------------------------------------------------------------------
-    async def rooms(self) -> list[Room]:
+    async def rooms(self, admin: bool = False) -> list[Room]:
+        """Every room; without ``admin`` only those an ordinary LIST shows (not +s/+p)."""
         lines = await self._ask(self.oper, [Message("LIST")], _is(N.RPL_LISTEND))
         rooms = parse_rooms(lines)
         self.rates.observe(rooms)
-        return rooms
+        return rooms if admin else [r for r in rooms if not _hidden(r, HIDDEN_MODES)]
 
-    async def room(self, name: str) -> RoomDetail:
+    async def room(self, name: str, admin: bool = False) -> RoomDetail:
         lines = await self._ask(
             self.oper, [Message("LIST", (name,)), Message("NAMES", (name,))], _is(N.RPL_ENDOFNAMES)
         )
         rooms = parse_rooms(lines)
-        if not rooms:
+        if not rooms or (not admin and _hidden(rooms[0], HIDDEN_MODES)):
             raise HTTPException(404, f"no room named {name} (a room exists while someone is in it)")
         return RoomDetail(**rooms[0].model_dump(), members=parse_names(lines))
 
-    async def history(self, name: str, before: str | None, after: str | None, limit: int) -> MessagePage:
+    async def history(
+        self, name: str, before: str | None, after: str | None, limit: int, admin: bool = False
+    ) -> MessagePage:
+        """Stored messages; without ``admin`` only of an existing public room (what anyone could
+        join and read), never of a secret, private, invite-only or keyed one."""
         try:
             await self.oper.ensure()
         except UpstreamError as exc:
@@ -164,6 +181,12 @@ class ChatService:
         reg = self.oper.registered
         if reg is None or "draft/chathistory" not in reg.caps:
             raise HTTPException(503, HISTORY_OFF)
+        if not admin:
+            listed = parse_rooms(await self._ask(self.oper, [Message("LIST", (name,))], _is(N.RPL_LISTEND)))
+            if not listed or _hidden(listed[0], MEMBERS_ONLY_MODES, unknown=True):
+                raise HTTPException(
+                    404, f"no public room named {name} (admins can read the history of any room)"
+                )
         server_max = reg.isupport.get("CHATHISTORY", "")
         if server_max.isdigit() and int(server_max) > 0:
             limit = min(limit, int(server_max))
