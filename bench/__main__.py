@@ -13,17 +13,18 @@ import sys
 
 from .procstat import raise_fd_limit
 from .report import check_targets, markdown
-from .runner import Targets, run_history, run_scenario
+from .runner import Targets, run_gateway, run_history, run_scenario
 from .scenarios import SCENARIOS, Params
 from .targets import resolve_prev_ref
 
-ALL = ("fanout", "rooms", "latency", "connect", "idle", "history")
+ALL = ("fanout", "rooms", "latency", "connect", "idle", "history", "gateway")
 QUICK = {
     "messages": 150,
     "room_messages": 20,
     "latency_seconds": 2.0,
     "idle_clients": 10_000,
     "idle_seconds": 2.0,
+    "gateway_messages": 150,
     "timeout": 45.0,
 }
 """``--quick``: the issue's client counts with fewer messages, so the suite takes ~2 minutes."""
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios:
             if scenario == "history":
                 summary = run_history(params, args.runs)
+            elif scenario == "gateway":
+                summary = run_gateway(params, args.runs)
             else:
                 assert scenario in SCENARIOS
                 summary = run_scenario(scenario, targets, params, args.runs)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine
@@ -195,7 +197,29 @@ def run_history(params: Params, runs: int) -> Result:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+GATEWAY_TIMEOUT = 240.0
+"""Seconds the gateway scenario (its own child processes, 200 WebSocket users) may take."""
+
+
+def run_gateway(params: Params, runs: int) -> Result:
+    """The fan-out through WebSocket users of the gateway (``bench.gateway_hop``), which measures
+    a plain TCP receiver in the same room as the reference: the difference is the hop."""
+    rows: list[Result] = []
+    for i in range(runs):
+        cmd = [sys.executable, "-m", "bench.gateway_hop", "--users", str(params.gateway_users),
+               "--messages", str(params.gateway_messages)]
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=GATEWAY_TIMEOUT)
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+            res = json.loads(lines[-1]) if lines else {"failed": proc.stderr[-500:]}
+        except subprocess.TimeoutExpired:
+            res = {"failed": f"timed out after {GATEWAY_TIMEOUT:.0f} s"}
+        rows.append(res)
+        print(f"# gateway run {i + 1}/{runs}: {_brief(res)}", file=sys.stderr, flush=True)
+    return {"scenario": "gateway", "results": {"ours": median_result(rows)}, "ratios": {}, "notes": {}}
+
+
 def _brief(res: Result) -> str:
     keys = ("deliveries_per_s", "server_cpu_us_per_delivery", "lost", "p99_ms", "conns_per_s",
-            "rss_per_conn_kib", "server_cpu_pct", "failed")
+            "rss_per_conn_kib", "not_registered", "server_cpu_pct", "added_p99_ms", "ws_lost", "failed")
     return " ".join(f"{k}={res[k]}" for k in keys if k in res)

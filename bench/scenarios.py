@@ -54,6 +54,8 @@ class Params:
     """Registrations not finished by then count as failed (a small listen backlog drops SYNs)."""
     idle_clients: int = 10_000
     idle_seconds: float = 3.0
+    gateway_users: int = 200
+    gateway_messages: int = 300
     timeout: float = 60.0
     """Hard bound on one measurement, setup included."""
 
@@ -335,7 +337,7 @@ async def connect(port: int, pid: int, p: Params) -> dict[str, object]:
         res.update(
             clients=n,
             registered=len(clients),
-            failed=n - len(clients),
+            not_registered=n - len(clients),
             conns_per_s=round(len(clients) / elapsed) if elapsed > 0 else 0,
             rss_per_conn_kib=round((rss - rss0) / 1024 / max(1, len(clients)), 2),
             errors=shared.errors[:5] + sorted({repr(r) for r in results if isinstance(r, BaseException)})[:3],
