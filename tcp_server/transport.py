@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import logging
 import socket
+from collections import deque
 from typing import TYPE_CHECKING
 
 from .commands import dispatch
@@ -21,6 +22,7 @@ from .protocol import (
     LINE_TOO_LONG,
     MAX_LABEL_BYTES,
     LineBuffer,
+    LineTooLong,
     Message,
     ProtocolError,
     label_response,
@@ -70,6 +72,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
+        "held", "throttled", "paused",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -94,6 +97,9 @@ class Connection(asyncio.Protocol):
         self.flood_rate = settings.flood_rate
         self.flood_burst = float(settings.flood_burst)
         self.loop = asyncio.get_running_loop()
+        self.held: deque[bytes | LineTooLong] = deque()  # lines waiting for flood allowance
+        self.throttled = False
+        self.paused = False
 
     # ---- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -139,32 +145,84 @@ class Connection(asyncio.Protocol):
         client.bytes_in += len(data)
         client.last_recv = now
         client.ping_sent_at = 0.0
-        state = self.state
-        rate = self.flood_rate
-        for line in self.lines.feed(data):
+        lines = self.lines.feed(data)
+        if self.flood_rate:
+            self.held.extend(lines)
+            if self.throttled:
+                self._check_held(client)
+            else:
+                self._release_held()
+            return
+        for line in lines:
             if self.closing or client.gone:
                 return
-            if rate:
-                tokens = client.flood_tokens + (now - client.flood_at) * rate
-                client.flood_tokens = (tokens if tokens < self.flood_burst else self.flood_burst) - 1
-                client.flood_at = now
-                if client.flood_tokens < 0 and not client.is_oper:
-                    state.counters.floods += 1
-                    state.disconnect(client, "Excess Flood")
-                    return
-            client.msgs_in += 1
-            if line is LINE_TOO_LONG:
-                state.numeric(client, N.ERR_INPUTTOOLONG, "Input line was too long")
-                continue
-            try:
-                msg = parse_line(line)  # type: ignore[arg-type]
-            except ProtocolError as exc:
-                state.numeric(client, exc.numeric, str(exc))
-                continue
-            if msg.tags and "label" in msg.tags and "labeled-response" in client.caps:
-                self._dispatch_labelled(client, msg, msg.tags["label"])
-                continue
-            self._dispatch(client, msg)
+            self._handle(client, line)
+
+    def _handle(self, client: Client, line: bytes | LineTooLong) -> None:
+        """Parse and dispatch one line."""
+        state = self.state
+        client.msgs_in += 1
+        if line is LINE_TOO_LONG:
+            state.numeric(client, N.ERR_INPUTTOOLONG, "Input line was too long")
+            return
+        try:
+            msg = parse_line(line)  # type: ignore[arg-type]
+        except ProtocolError as exc:
+            state.numeric(client, exc.numeric, str(exc))
+            return
+        if msg.tags and "label" in msg.tags and "labeled-response" in client.caps:
+            self._dispatch_labelled(client, msg, msg.tags["label"])
+            return
+        self._dispatch(client, msg)
+
+    # ---- flood control -----------------------------------------------------------------
+    def _release_held(self) -> None:
+        """Handle held lines while the client has allowance (token bucket); throttle when out.
+
+        A client over its allowance is slowed, not dropped: reading pauses and its lines wait,
+        handled at ``flood_rate``. Only more than ``flood_burst`` waiting lines is "Excess Flood",
+        so a client joining many channels at once is delayed rather than disconnected.
+        """
+        self.throttled = False
+        client = self.client
+        held = self.held
+        if client is None:
+            return
+        rate, burst, now = self.flood_rate, self.flood_burst, self.loop.time()
+        while held:
+            if self.closing or client.gone:
+                held.clear()
+                return
+            tokens = client.flood_tokens + (now - client.flood_at) * rate
+            client.flood_at = now
+            if tokens > burst:
+                tokens = burst
+            if tokens < 1 and not client.is_oper:
+                client.flood_tokens = tokens
+                self.throttled = True
+                if self._check_held(client):
+                    self._pause()
+                    self.loop.call_later((1 - tokens) / rate, self._release_held)
+                return
+            client.flood_tokens = tokens - 1 if tokens >= 1 else 0.0
+            self._handle(client, held.popleft())
+        if self.paused and not self.closing and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+
+    def _check_held(self, client: Client) -> bool:
+        """Drop the client when too many lines wait for allowance; True while it may stay."""
+        if len(self.held) <= self.flood_burst:
+            return True
+        self.held.clear()
+        self.state.counters.floods += 1
+        self.state.disconnect(client, "Excess Flood")
+        return False
+
+    def _pause(self) -> None:
+        if not self.paused and not self.closing and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
 
     def _dispatch(self, client: Client, msg: Message) -> None:
         try:
@@ -264,6 +322,9 @@ class Connection(asyncio.Protocol):
         transport.write(b"".join(self.out))
         self.out.clear()
         self.out_bytes = 0
+        if self.paused:  # drain (and discard) the rest of its input while closing
+            self.paused = False
+            transport.resume_reading()
         self._hang_up(transport)
 
     def _hang_up(self, transport: asyncio.BaseTransport) -> None:

@@ -197,3 +197,32 @@ async def test_trusted_gateway_is_not_limited_per_ip_but_its_users_are(make_serv
     assert "Too many connections" in tail[-1].params[0]
     for c in users:
         await c.close()
+
+
+async def test_burst_over_the_allowance_is_slowed_not_dropped(make_server):
+    server = await make_server(flood_rate=50, flood_burst=5)
+    peer = await RawClient.connect(server.port)
+    await peer.register("peer")
+    await peer.join("#room")
+    eager = await RawClient.connect(server.port)
+    await eager.register("eager")
+    await eager.join("#room")
+    await asyncio.sleep(0.2)  # refill the bucket after registering
+    await eager.send(*[f"PRIVMSG #room :line {i}" for i in range(9)])  # 5 at once, 4 wait
+    got = [(await peer.expect("PRIVMSG")).params[1] for _ in range(9)]
+    assert got == [f"line {i}" for i in range(9)]
+    assert [m.command for m in await sync(eager)] == []  # still connected, nothing dropped
+    assert server.state.counters.floods == 0
+    for c in (peer, eager):
+        await c.close()
+
+
+async def test_default_flood_settings_let_a_client_join_40_channels_line_by_line(make_server):
+    server = await make_server(flood_rate=8, flood_burst=30)  # the shipped defaults
+    client = await RawClient.connect(server.port)
+    await client.register("joiner")
+    await client.send(*[f"JOIN #room{i}" for i in range(40)])
+    ends = [(await client.expect("366")).params[1] for _ in range(40)]
+    assert ends == [f"#room{i}" for i in range(40)]
+    assert server.state.counters.floods == 0
+    await client.close()

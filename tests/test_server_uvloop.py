@@ -27,6 +27,7 @@ uvloop = pytest.importorskip("uvloop")
 TESTS = [
     limits.test_client_that_never_reads_is_dropped_others_get_everything_in_order,
     limits.test_flood_disconnects_with_excess_flood,
+    limits.test_burst_over_the_allowance_is_slowed_not_dropped,
     limits.test_oversized_line_gets_417_and_connection_keeps_working,
     limits.test_max_clients_refuses_with_a_clear_error,
     clients.test_quit_reaches_each_peer_exactly_once,
