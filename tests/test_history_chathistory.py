@@ -310,3 +310,37 @@ async def test_a_batch_larger_than_the_sendq_is_paced_not_dropped(
     assert [int(m.params[1].split()[0]) for m in got] == list(range(300))
     assert await sync(alice) == []  # still connected
     await alice.close()
+
+
+async def test_plain_clients_get_plain_lines_and_notices_stay_notices(open_client) -> None:  # type: ignore[no-untyped-def]
+    alice = await open_client("alice")
+    await alice.join("#room")
+    await say(alice, "#room", "a privmsg")
+    await alice.send("NOTICE #room :a notice")
+    await alice.expect("NOTICE")
+    plain = await open_client("plain", caps="draft/chathistory")  # no batch, no tags
+    await plain.join("#room")
+    await plain.send("CHATHISTORY LATEST #room * 10")
+    got = [await plain.recv() for _ in range(2)]
+    assert [(m.command, m.params[1], m.tags) for m in got if m] == [
+        ("PRIVMSG", "a privmsg", {}), ("NOTICE", "a notice", {}),
+    ]
+
+
+async def test_operators_may_read_any_channel_for_the_admin_api(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    server = await make_server(history=True, data_dir=tmp_path, oper_password="s3cret")
+    alice = await (await RawClient.connect(server.port)).register("alice", CAPS)
+    await alice.join("#hidden")
+    await alice.send("MODE #hidden +s")
+    await say(alice, "#hidden", "for members")
+    admin = await (await RawClient.connect(server.port)).register("admin", CAPS)
+    assert (await fail(admin, "CHATHISTORY LATEST #hidden * 10")).params[1] == "INVALID_TARGET"
+    await admin.send("OPER admin s3cret")
+    await admin.expect("381")
+    assert [m.params[1] for m in await history(admin, "CHATHISTORY LATEST #hidden * 10")] == ["for members"]
+    await alice.send("QUIT")
+    await alice.read_until_closed()  # the channel is gone, its history is not
+    assert [m.params[1] for m in await history(admin, "CHATHISTORY LATEST #HIDDEN * 10")] == ["for members"]
+    await admin.close()
