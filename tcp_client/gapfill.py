@@ -7,6 +7,7 @@ msgid and holds live lines of the channel until the fill is done, so order is ke
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from tcp_server.protocol import Message, casefold
@@ -14,6 +15,8 @@ from tcp_server.protocol import numerics as N
 
 if TYPE_CHECKING:
     from .session import ClientSession
+
+log = logging.getLogger("tcpchat.client")
 
 GAP_FILL_LIMIT = 500
 """Messages asked for per CHATHISTORY request (capped by the server's ``CHATHISTORY`` token)."""
@@ -89,6 +92,7 @@ async def fill_gap(session: ClientSession, channel: str, after: str) -> int:
         )
         lines = [m for m in replies if watch.inside(m) and m.command in ("PRIVMSG", "NOTICE")]
         total += len(lines)
+        log.info("gap fill %s after %s: %d messages", channel, after, len(lines))
         newest = lines[-1].tags.get("msgid") if lines else None
         if len(lines) < limit or not newest:
             break

@@ -48,10 +48,19 @@ def as_message(line: Message | str) -> Message:
     return line
 
 
+def scrub(text: str) -> str:
+    """``text`` with lone surrogates (possible in JSON from a browser) replaced by U+FFFD."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
 def text_budget(command: str, target: str, prefix: str | None) -> int:
     """Bytes of text that fit in one ``COMMAND target :text`` line as relayed by the server."""
-    prefix_len = len(prefix.encode()) + 1 if prefix else PREFIX_RESERVE
-    overhead = prefix_len + 1 + len(command) + 1 + len(target.encode()) + 2 + 2
+    prefix_len = len(prefix.encode(errors="replace")) + 1 if prefix else PREFIX_RESERVE
+    overhead = prefix_len + 1 + len(command) + 1 + len(target.encode(errors="replace")) + 2 + 2
     return MAX_LINE_BYTES - overhead
 
 
@@ -65,6 +74,7 @@ def split_text(text: str, budget: int) -> list[str]:
         raise LineError("target too long to send any text")
     if any(ch in text for ch in FORBIDDEN):
         raise LineError("text must not contain CR, LF or NUL")
+    text = scrub(text)
     pieces: list[str] = []
     while len(text.encode()) > budget:
         # Longest prefix of text whose encoding fits the budget.

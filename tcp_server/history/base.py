@@ -137,6 +137,9 @@ class HistoryStore(ABC):
 
         async def run() -> None:
             try:
+                committer = getattr(self, "_committer", None)
+                if committer is not None:  # read after the rows already queued are stored
+                    await committer.barrier()
                 result = await work()
             except asyncio.CancelledError:
                 raise

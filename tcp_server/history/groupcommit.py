@@ -44,6 +44,9 @@ class GroupCommitter:
         self._closed = False
         self.batches = 0
         self.rows = 0
+        self._appended = 0  # rows ever queued; batches commit in order, so a count is a position
+        self._settled = 0  # rows committed or failed
+        self._barriers: list[tuple[int, asyncio.Future[None]]] = []
 
     def append(self, record: StoredMessage, on_commit: CommitCallback) -> None:
         """Queue ``record``; ``on_commit`` runs after its batch commits (or fails)."""
@@ -54,6 +57,7 @@ class GroupCommitter:
             on_commit(HistoryError("history store is overloaded"))
             return
         self._pending.append((record, on_commit))
+        self._appended += 1
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -83,13 +87,35 @@ class GroupCommitter:
             error = HistoryError(str(exc) or type(exc).__name__)
         self._ack(batch, error)
 
-    @staticmethod
-    def _ack(batch: list[tuple[StoredMessage, CommitCallback]], error: BaseException | None) -> None:
+    def _ack(self, batch: list[tuple[StoredMessage, CommitCallback]], error: BaseException | None) -> None:
         for _, on_commit in batch:
             try:
                 on_commit(error)
             except Exception:  # one broken callback must not starve the others
                 log.exception("history commit callback failed")
+        self._settled += len(batch)
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for target, waiter in self._barriers:
+            if target <= self._settled:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((target, waiter))
+        self._barriers = still
+
+    async def barrier(self) -> None:
+        """Wait until every row queued before this call has settled (committed or failed).
+
+        Queries run after it, so a reader sees every message that was already relayed: a client
+        that JOINs and then asks CHATHISTORY for the gap does not miss a message still in the
+        commit window.
+        """
+        target = self._appended
+        if target <= self._settled:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._barriers.append((target, waiter))
+        await waiter
 
     async def close(self) -> None:
         """Refuse new rows and commit the queued ones."""
