@@ -24,6 +24,7 @@ from .support import RawClient, ServerProcess
 pytestmark = [pytest.mark.browser, requires_chromium]
 
 WAIT_MS = 15_000
+OPER_PASSWORD = "test-oper-secret"
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ async def server_proc(tmp_path: Path) -> AsyncIterator[ServerProcess]:
     proc = ServerProcess(
         "--data-dir", str(tmp_path / "data"),
         env={"TCPCHAT_WEBIRC_PASSWORD": WEBIRC_PASSWORD, "TCPCHAT_FLOOD_RATE": "0",
+             "TCPCHAT_OPER_PASSWORD": OPER_PASSWORD,
              "TCPCHAT_USE_UVLOOP": "false", "TCPCHAT_LOG_LEVEL": "WARNING"},
     ).start()
     yield proc
@@ -234,3 +236,49 @@ async def test_narrow_mobile_viewport_and_gateway_restart(
     finally:
         await second.stop()
     await asyncio.sleep(0)
+
+
+async def test_earlier_messages_and_an_operator_kill(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    ops = await RawClient.connect(server_proc.port)
+    await ops.register("ops", caps="echo-message")
+    await ops.join("#lobby")
+    for i in range(60):
+        await ops.send(f"PRIVMSG #lobby :line {i:02d}")
+    await ops.expect("PRIVMSG", lambda m: m.params[1] == "line 59")  # echoed = stored
+
+    page = await new_page(browser, gateway.http_url)
+    await sign_in(page, "hal")
+    await wait_in_room(page, "#lobby")
+    await wait_text(page, "line 59")
+    count = "() => [...document.querySelectorAll('#messages .message .text')].filter(n => n.textContent.startsWith('line ')).length"
+    await page.wait_for_function(f"{count} === 50", timeout=WAIT_MS)  # history_on_join
+    await page.click("#older-button")
+    await page.wait_for_function(f"{count} === 60", timeout=WAIT_MS)
+    first = await page.eval_on_selector("#messages .message .text", "n => n.textContent")
+    assert first == "line 00"
+
+    # An operator disconnects hal: the page says why and does not come back by itself.
+    await ops.send(f"OPER admin {OPER_PASSWORD}")
+    await ops.expect("381")
+    await ops.send("KILL hal :spamming")
+    await page.wait_for_function(
+        "() => document.getElementById('login-error').textContent.includes('spamming')", timeout=WAIT_MS
+    )
+    assert await page.is_visible("#login")
+    await asyncio.sleep(1.0)
+    assert "hal" not in {c for c in await _nicks(ops)}
+    # Signing in again restores the rooms.
+    await page.press("#nick-input", "Enter")
+    await ops.expect("JOIN", lambda m: m.source.startswith("hal!"))
+    await page.wait_for_selector("#login", state="hidden", timeout=WAIT_MS)
+    assert page.console_errors == []
+    await ops.close()
+
+
+async def _nicks(client: RawClient) -> set[str]:
+    await client.send("NAMES #lobby")
+    reply = await client.expect("353")
+    await client.expect("366")
+    return {n.lstrip("@+") for n in reply.params[-1].split()}

@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const SAVED = "tcpchat.session"; // sessionStorage: nick and rooms, so a reload restores them
 const HELLO_RETRIES = 8; // a page reconnecting may find its old nick still held for a moment
 const HELLO_RETRY_MS = 1500;
+const PENDING_TIMEOUT_MS = 15000; // own lines not echoed by then are marked as not delivered
 const NICK_ERRORS = ["431", "432", "433", "436"];
 
 const store = new Store();
@@ -19,6 +20,7 @@ let signedIn = false; // the user has been accepted once: reconnects restore sil
 let freshSession = false; // hello accepted; rooms to (re)join once "connected" arrives
 let helloRetries = 0;
 let roomsToRestore = [];
+let upstreamLost = false; // the gateway said "reconnecting" and has not said "connected" since
 
 const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const maxDelay = Number(document.body.dataset.reconnectMax || 15) * 1000;
@@ -114,15 +116,32 @@ const handlers = {
       if (!freshSession) {
         freshSession = true; // a new upstream session: it is in no room yet
         restoreRooms();
+      } else if (upstreamLost) {
+        for (const conv of store.rooms()) system(conv, "Reconnected to the chat server.");
       }
+      upstreamLost = false;
       $("my-nick").textContent = store.nick;
       save();
     } else if (ev.state === "reconnecting") {
+      if (!upstreamLost) {
+        upstreamLost = true;
+        for (const conv of store.rooms()) system(conv, "Lost the chat server; reconnecting…");
+      }
       view.showStatus(`Chat server connection lost (${ev.reason || "reconnecting"}); reconnecting…`, "warn");
     } else if (ev.state === "connecting") {
       if (signedIn) view.showStatus("Connecting to the chat server…", "info");
-    } else if (ev.state === "closed" && signedIn) {
-      view.showStatus(`Disconnected from the chat server: ${ev.reason || "closed"}`, "error");
+    } else if (ev.state === "closed" && signedIn && freshSession) {
+      // The session ended for good (for example an operator disconnected us): do not come back
+      // by ourselves; the user may sign in again and the rooms are restored.
+      conn.close();
+      signedIn = false;
+      freshSession = false;
+      roomsToRestore = store.rooms().map((c) => c.name);
+      view.showStatus("", "ok");
+      $("chat").hidden = true;
+      $("login").hidden = false;
+      $("login-button").disabled = false;
+      view.showError("login-error", `Disconnected: ${ev.reason || "the chat server closed the connection"}`);
     }
   },
 
@@ -161,9 +180,7 @@ const handlers = {
   history(ev) {
     const conv = ev.room ? store.get("room", ev.room, false) : store.get("dm", ev.nick);
     if (!conv) return;
-    for (const m of ev.messages) {
-      if (!(m.self && conv.confirm(m))) conv.add(m);
-    }
+    conv.merge(ev.messages, (m) => conv.confirm(m));
     if (store.active === conv.key) view.renderMessages(conv);
   },
 
@@ -273,7 +290,7 @@ $("login-form").addEventListener("submit", (e) => {
   }
   const room = $("login-room").value.trim();
   wantedNick = nick;
-  roomsToRestore = room ? [roomName(room)] : [];
+  roomsToRestore = [...new Set([...roomsToRestore, ...(room ? [roomName(room)] : [])])];
   pendingOpen = room ? fold(roomName(room)) : null;
   view.showError("login-error", "");
   $("login-button").disabled = true;
@@ -282,7 +299,7 @@ $("login-form").addEventListener("submit", (e) => {
     freshSession = false;
     conn.send({ type: "hello", nick });
   } else {
-    conn.open();
+    conn.open(); // onOpen sends hello
   }
 });
 
@@ -306,8 +323,15 @@ $("send-form").addEventListener("submit", (e) => {
   if (cmd.type === "send") {
     const target = cmd.room ? store.get("room", cmd.room) : store.get("dm", cmd.nick);
     if (result.local && result.local.openDm) store.setActive(target);
-    target.add({ id: null, time: new Date().toISOString(), from: store.nick, text: cmd.text,
-      kind: cmd.kind || "privmsg", self: true, pending: true });
+    const line = { id: null, time: new Date().toISOString(), from: store.nick, text: cmd.text,
+      kind: cmd.kind || "privmsg", self: true, pending: true };
+    target.add(line);
+    setTimeout(() => {
+      if (line.pending) {
+        line.failed = true; // not echoed: the server refused it or the connection is down
+        if (store.active === target.key) view.renderMessages(target);
+      }
+    }, PENDING_TIMEOUT_MS);
     renderAll();
   }
 });
@@ -332,6 +356,15 @@ $("leave-button").addEventListener("click", () => {
     renderAll();
     save();
   }
+});
+
+$("older-button").addEventListener("click", () => {
+  const conv = store.activeConversation();
+  if (!conv || conv.type !== "room") return;
+  const oldest = conv.messages.find((m) => m.id && !m.system);
+  const request = { type: "history", room: conv.name, limit: Math.min(historyLimit || 50, 200) };
+  if (oldest) request.before = oldest.id;
+  conn.send(request);
 });
 
 $("members-toggle").addEventListener("click", () => {
@@ -365,4 +398,3 @@ if (saved && saved.nick) {
   $("nick-input").value = saved.nick;
 }
 conn.open();
-void historyLimit; // the gateway asks for the last messages on join (history_on_join)

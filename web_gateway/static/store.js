@@ -44,12 +44,27 @@ export class Conversation {
     return i === list.length - 1;
   }
 
+  /** Merge a history batch (oldest first). An older page goes in as a block before the oldest
+   * message we have, so lines with equal timestamps keep the server's order. */
+  merge(batch, confirmOwn) {
+    const fresh = batch.filter((m) => !(m.id && this.ids.has(m.id)) && !(m.self && confirmOwn(m)));
+    if (!fresh.length) return;
+    const anchor = this.messages.findIndex((m) => m.id && !m.system && !m.pending);
+    const lastTime = fresh[fresh.length - 1].time;
+    if (anchor >= 0 && lastTime && lastTime <= this.messages[anchor].time) {
+      for (const m of fresh) if (m.id) this.ids.add(m.id);
+      this.messages.splice(anchor, 0, ...fresh);
+      return;
+    }
+    for (const m of fresh) this.add(m);
+  }
+
   /** Our own line came back from the server: the oldest matching pending line is confirmed. */
   confirm(event) {
     const i = this.messages.findIndex((m) => m.pending && m.kind === event.kind && m.text === event.text);
     if (i < 0) return null;
     const message = this.messages[i];
-    Object.assign(message, { pending: false, id: event.id, time: event.time });
+    Object.assign(message, { pending: false, failed: false, id: event.id, time: event.time });
     if (event.id) this.ids.add(event.id);
     return message;
   }

@@ -33,6 +33,10 @@ export function messageItem(message) {
     item.append(el("span", "author", message.from), el("span", "text", message.text));
   }
   if (message.pending) item.title = "sending…";
+  if (message.failed) {
+    item.classList.add("failed");
+    item.title = "not confirmed by the server";
+  }
   return item;
 }
 
@@ -81,6 +85,7 @@ export function renderHeader(conv) {
   $("room-title").textContent = conv ? (conv.type === "dm" ? `Private: ${conv.name}` : conv.name) : "No room open";
   $("room-topic").textContent = conv && conv.type === "room" ? conv.topic : "";
   $("leave-button").hidden = !conv;
+  $("older-button").hidden = !conv || conv.type !== "room";
   $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
   $("message-input").placeholder = conv
     ? `Message ${conv.name} (/me /nick /join /part /topic /msg)`
