@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ..admin.auth import Session, is_admin, require_admin
 from .models import (
@@ -30,6 +30,8 @@ ROOM = Path(
     max_length=200,
 )
 DEFAULT_LIMIT = 50
+NO_STORE = {"Cache-Control": "no-store"}
+"""Admin data (addresses) is never cached by browsers or proxies."""
 KILL_REASON_MAX = 300
 
 
@@ -132,9 +134,10 @@ async def post_message(svc: Service, room: Annotated[str, ROOM], body: PostMessa
 
 
 @router.get("/admin/connections", response_model=ConnectionList, responses=_errors(401, 403, 429, 503))
-async def connections(svc: Service, _: Annotated[Session | None, Depends(require_admin)]) -> ConnectionList:
+async def connections(svc: Service, _: Annotated[Session | None, Depends(require_admin)]) -> Response:
     """Every connection the TCP server holds (STATS l), with totals. Admin only."""
-    return await svc.connections()
+    listing = await svc.connections()  # already validated: serialise once, skip re-validation
+    return Response(listing.model_dump_json(), media_type="application/json", headers=NO_STORE)
 
 
 @router.delete(
