@@ -169,3 +169,17 @@ async def test_page_shows_the_reason_when_the_server_is_down(make_server) -> Non
         assert "cannot reach the TCP chat server" in page.text or "closed" in page.text
     finally:
         await stop_stack(stack)
+
+
+async def test_page_without_operator_credentials_still_shows_rooms(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, oper_password=None)
+    try:
+        alice = await (await RawClient.connect(stack.chat.port)).register("alice")
+        await alice.join("#visible")
+        await login(stack.http)
+        page = (await stack.http.get("/admin")).text
+        assert "TCPCHAT_OPER_PASSWORD" in page
+        assert 'data-room="#visible"' in page
+        await alice.close()
+    finally:
+        await stop_stack(stack)

@@ -83,13 +83,17 @@ async def _admin_page(request: Request, error: str) -> Response:
     if session is None:
         return _to("/admin/login")
     svc = service_of(request.app)
-    problem = error
+    problems = [error] if error else []
     connections = rooms = None
     try:
         connections = await svc.connections()
+    except HTTPException as exc:
+        problems.append(str(exc.detail))
+    try:
         rooms = await svc.rooms(admin=True)
     except HTTPException as exc:
-        problem = str(exc.detail)
+        if str(exc.detail) not in problems:
+            problems.append(str(exc.detail))
     return _page(
         request,
         "admin.html",
@@ -97,7 +101,7 @@ async def _admin_page(request: Request, error: str) -> Response:
         poll_ms=int(request.app.state.settings.admin_poll_interval * 1000),
         connections=connections,
         rooms=rooms,
-        problem=problem,
+        problem=" ".join(problems),
     )
 
 

@@ -128,17 +128,24 @@ function renderRooms(data) {
 
 async function refresh() {
   clearTimeout(timer);
-  try {
-    const [conns, rooms] = await Promise.all([api("/api/admin/connections"), api("/api/rooms")]);
-    renderConnections(conns);
-    renderRooms(rooms);
-    showProblem("");
-    $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-  } catch (err) {
-    if (err.message !== "logged out") showProblem(err.message);
+  if (document.hidden) {  // a background tab does not poll; it refreshes when shown again
+    timer = setTimeout(refresh, POLL_MS);
+    return;
   }
+  const [conns, rooms] = await Promise.allSettled([api("/api/admin/connections"), api("/api/rooms")]);
+  const problems = [];
+  for (const [result, render] of [[conns, renderConnections], [rooms, renderRooms]]) {
+    if (result.status === "fulfilled") render(result.value);
+    else if (result.reason.message !== "logged out") problems.push(result.reason.message);
+  }
+  showProblem([...new Set(problems)].join(" "));
+  if (problems.length === 0) $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   timer = setTimeout(refresh, POLL_MS);
 }
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) refresh();
+});
 
 async function kill(form) {
   const id = form.elements.conn_id.value;
