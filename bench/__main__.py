@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--runs", type=int, default=1, help="runs per target; medians are reported")
     ap.add_argument("--targets", default="ours,ngircd,prev", help="comma list of ours, ngircd, prev")
     ap.add_argument("--prev-ref", default=None, help="git ref for 'prev' (default HEAD~1)")
+    ap.add_argument("--ours-ref", default=None, help="run 'ours' from this commit (default: working tree)")
     ap.add_argument("--table", action="store_true", help="also print a markdown table")
     ap.add_argument("--full", action="store_true", help="every receiver parses every line (no light mode)")
     for f in dataclasses.fields(Params):
@@ -61,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = ALL if args.scenario == "all" else (args.scenario,)
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
     summaries = {}
-    targets = Targets(names, resolve_prev_ref(args.prev_ref) if "prev" in names else None)
+    targets = Targets(
+        names, resolve_prev_ref(args.prev_ref) if "prev" in names else None, args.ours_ref
+    )
     try:
         for scenario in scenarios:
             if scenario == "history":

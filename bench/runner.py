@@ -119,13 +119,20 @@ def ratios(results: dict[str, Result], base: str = "ours") -> dict[str, dict[str
 class Targets:
     """Starters for the servers compared in this run; owns the previous-commit worktree."""
 
-    def __init__(self, names: list[str], prev_ref: str | None) -> None:
+    def __init__(self, names: list[str], prev_ref: str | None, ours_ref: str | None = None) -> None:
         self.starters: dict[str, Starter] = {}
         self.worktree: Worktree | None = None
+        self.ours_tree: Worktree | None = None
         self.notes: dict[str, str] = {}
         for name in names:
-            if name == "ours":
+            if name == "ours" and ours_ref:
+                # A fixed commit instead of the working tree (which others may be editing).
+                self.ours_tree = Worktree(ours_ref)
+                self.starters["ours"] = functools.partial(start_ours, "ours", self.ours_tree.path)
+                self.notes["ours"] = f"{ours_ref} = {self.ours_tree.commit}"
+            elif name == "ours":
                 self.starters["ours"] = lambda: start_ours("ours", ROOT)
+                self.notes["ours"] = "working tree"
             elif name == "ngircd":
                 if ngircd_available():
                     self.starters["ngircd"] = start_ngircd
@@ -142,8 +149,9 @@ class Targets:
                 raise SystemExit(f"unknown target {name!r} (ours, prev, ngircd)")
 
     def close(self) -> None:
-        if self.worktree is not None:
-            self.worktree.close()
+        for tree in (self.worktree, self.ours_tree):
+            if tree is not None:
+                tree.close()
 
 
 def run_scenario(scenario: str, targets: Targets, params: Params, runs: int) -> Result:
