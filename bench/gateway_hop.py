@@ -87,7 +87,7 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
     try:
         gateway, web_port = _start(
             ["gateway", "--port", "0", "--irc-port", str(irc_port), "--ws-rate", "0",
-             "--ws-queue", "4096"],
+             "--ws-queue", "4096", "--ws-max-per-ip", "0"],
             env,
         )
         url = f"ws://127.0.0.1:{web_port}/ws"

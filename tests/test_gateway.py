@@ -464,3 +464,25 @@ async def test_no_message_lost_or_doubled_across_a_server_restart(
     finally:
         await alice.close()
         await gw.stop()
+
+
+async def test_connections_per_address_are_limited(chat: ChatServer) -> None:
+    gw = await start_gateway(chat.port, ws_max_per_ip=2)
+    try:
+        first = await websockets.connect(gw.ws_url)
+        second = await websockets.connect(gw.ws_url + "/irc", subprotocols=["text.ircv3.net"])
+        with pytest.raises(InvalidStatus) as info:
+            await websockets.connect(gw.ws_url)
+        assert info.value.response.status_code == 403
+        await first.close()
+        for _ in range(100):  # the slot is free again once the bridge has ended
+            if not gw.app.state.ws_counter.open.get("127.0.0.1", 0) > 1:
+                break
+            await asyncio.sleep(0.02)
+        third = await websockets.connect(gw.ws_url)
+        await third.send(json.dumps({"type": "nope"}))
+        assert json.loads(await third.recv())["code"] == "bad_type"
+        await third.close()
+        await second.close()
+    finally:
+        await gw.stop()

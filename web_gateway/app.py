@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from .metrics import install as install_metrics
 from .routes import router
+from .security import ConnectionCounter
 from .settings import GatewaySettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,6 +35,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.state.ws_counter = ConnectionCounter(settings.ws_max_per_ip)
     app.state.session_secret = (
         settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
     )

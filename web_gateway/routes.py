@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from .bridge import run_bridge
-from .metrics import count_websocket
 from .raw_irc import SUBPROTOCOLS, run_raw_irc
-from .security import origin_allowed
+from .security import ConnectionCounter, client_ip, origin_allowed
 from .settings import GatewaySettings
 
 router = APIRouter()
@@ -49,23 +50,32 @@ async def healthz() -> str:
     return "ok"
 
 
+async def _guarded(websocket: WebSocket, serve: Callable[[], Awaitable[None]]) -> None:
+    """Refuse foreign origins and addresses over ``ws_max_per_ip`` (HTTP 403), then serve."""
+    settings = _settings(websocket)
+    if not origin_allowed(websocket, settings):
+        await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
+        return
+    counter: ConnectionCounter = websocket.app.state.ws_counter
+    ip = client_ip(websocket)
+    if not counter.acquire(ip):
+        await websocket.close(code=POLICY_VIOLATION, reason="too many connections from this address")
+        return
+    try:
+        await serve()
+    finally:
+        counter.release(ip)
+
+
 @router.websocket("/ws")
 async def ws_json(websocket: WebSocket) -> None:
     """The page's JSON protocol (DESIGN.md, "Browser JSON protocol"); see bridge.py and events.py."""
-    if not origin_allowed(websocket, _settings(websocket)):
-        await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
-        return
-    with count_websocket(websocket.app, "json"):
-        await run_bridge(websocket, _settings(websocket))
+    await _guarded(websocket, lambda: run_bridge(websocket, _settings(websocket)))
 
 
 @router.websocket("/ws/irc")
 async def ws_irc(websocket: WebSocket) -> None:
     """Raw IRC over WebSocket (IRCv3 subprotocols ``text.ircv3.net`` / ``binary.ircv3.net``)."""
-    if not origin_allowed(websocket, _settings(websocket)):
-        await websocket.close(code=POLICY_VIOLATION, reason="origin not allowed")
-        return
     offered = websocket.scope.get("subprotocols") or []
     chosen = next((p for p in offered if p in SUBPROTOCOLS), None)
-    with count_websocket(websocket.app, "irc"):
-        await run_raw_irc(websocket, _settings(websocket), chosen)
+    await _guarded(websocket, lambda: run_raw_irc(websocket, _settings(websocket), chosen))

@@ -41,6 +41,29 @@ def client_ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "0.0.0.0"
 
 
+class ConnectionCounter:
+    """Open WebSockets per address, so one address cannot open unbounded upstream connections."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: dict[str, int] = {}
+
+    def acquire(self, ip: str) -> bool:
+        """Count a new connection from ``ip``; False (and not counted) when over the limit."""
+        count = self.open.get(ip, 0)
+        if self.limit and count >= self.limit:
+            return False
+        self.open[ip] = count + 1
+        return True
+
+    def release(self, ip: str) -> None:
+        count = self.open.get(ip, 0) - 1
+        if count > 0:
+            self.open[ip] = count
+        else:
+            self.open.pop(ip, None)
+
+
 class TokenBucket:
     """Allow ``burst`` messages at once and ``rate`` per second after that (rate 0 = unlimited)."""
 

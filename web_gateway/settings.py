@@ -30,6 +30,9 @@ class GatewaySettings(BaseSettings):
     ws_rate: float = Field(5.0, ge=0, description="Messages per second per WebSocket (0 = unlimited)")
     ws_burst: int = Field(20, ge=1, description="Burst of messages per WebSocket")
     ws_queue: int = Field(512, ge=16, description="Events queued per WebSocket before it is dropped")
+    ws_max_per_ip: int = Field(
+        20, ge=0, description="WebSockets (each one IRC connection) per browser address (0 = unlimited)"
+    )
     history_on_join: int = Field(50, ge=0, description="Messages of history shown on join")
     reconnect_initial: float = Field(0.5, gt=0, description="First reconnect delay (seconds)")
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")

@@ -19,6 +19,7 @@ let wantedNick = "";
 let signedIn = false; // the user has been accepted once: reconnects restore silently
 let freshSession = false; // hello accepted; rooms to (re)join once "connected" arrives
 let helloRetries = 0;
+let upstreamRetries = 0;
 let roomsToRestore = [];
 let upstreamLost = false; // the gateway said "reconnecting" and has not said "connected" since
 
@@ -111,6 +112,7 @@ const handlers = {
     if (ev.nick) store.nick = ev.nick;
     if (ev.state === "connected") {
       helloRetries = 0;
+      upstreamRetries = 0;
       view.showStatus("", "ok");
       if (!signedIn) enterChat();
       if (!freshSession) {
@@ -161,6 +163,13 @@ const handlers = {
       view.showError("login-error", errorText(ev));
       $("login-button").disabled = false;
       $("nick-input").focus();
+      return;
+    }
+    if (awaitingHello && signedIn && ev.code === "upstream") {
+      // Back on the gateway but the chat server is away: keep trying, like the gateway does.
+      const wait = Math.min(HELLO_RETRY_MS * 2 ** Math.min(upstreamRetries++, 4), maxDelay);
+      view.showStatus(`The chat server is unreachable; retrying in ${Math.ceil(wait / 1000)}s…`, "warn");
+      setTimeout(() => conn.send({ type: "hello", nick: wantedNick }), wait);
       return;
     }
     view.showError(signedIn ? "chat-error" : "login-error", errorText(ev));
