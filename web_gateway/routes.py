@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from .bridge import run_bridge
+from .metrics import count_websocket
 from .raw_irc import SUBPROTOCOLS, run_raw_irc
 from .security import ConnectionCounter, client_ip, origin_allowed
 from .settings import GatewaySettings
@@ -61,8 +62,10 @@ async def _guarded(websocket: WebSocket, serve: Callable[[], Awaitable[None]]) -
     if not counter.acquire(ip):
         await websocket.close(code=POLICY_VIOLATION, reason="too many connections from this address")
         return
+    kind = "irc" if websocket.url.path.endswith("/irc") else "json"
     try:
-        await serve()
+        with count_websocket(websocket.app, kind):  # gateway /metrics: open WebSockets by kind
+            await serve()
     finally:
         counter.release(ip)
 

@@ -13,9 +13,11 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -47,6 +49,7 @@ class FailureLimiter:
         self.attempts = attempts
         self.window = window
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()  # sync dependencies run in FastAPI's thread pool
 
     def _recent(self, addr: str, now: float) -> deque[float]:
         times = self._failures.get(addr)
@@ -55,28 +58,30 @@ class FailureLimiter:
         while times and now - times[0] >= self.window:
             times.popleft()
         if not times:
-            del self._failures[addr]
+            self._failures.pop(addr, None)
         return times
 
     def retry_after(self, addr: str) -> int:
         """Seconds until ``addr`` may try again (0 = it may try now)."""
         now = time.monotonic()
-        times = self._recent(addr, now)
-        if len(times) < self.attempts:
-            return 0
-        return max(1, int(self.window - (now - times[0]) + 0.999))
+        with self._lock:
+            times = self._recent(addr, now)
+            if len(times) < self.attempts:
+                return 0
+            return max(1, int(self.window - (now - times[0]) + 0.999))
 
     def fail(self, addr: str) -> None:
         """Record one failed attempt from ``addr``."""
         now = time.monotonic()
-        times = self._recent(addr, now)
-        self._failures[addr] = times
-        self._failures.move_to_end(addr)
-        times.append(now)
-        while len(times) > self.attempts:
-            times.popleft()
-        while len(self._failures) > MAX_TRACKED_ADDRESSES:
-            self._failures.popitem(last=False)
+        with self._lock:
+            times = self._recent(addr, now)
+            self._failures[addr] = times
+            self._failures.move_to_end(addr)
+            times.append(now)
+            while len(times) > self.attempts:
+                times.popleft()
+            while len(self._failures) > MAX_TRACKED_ADDRESSES:
+                self._failures.popitem(last=False)
 
 
 @dataclass
@@ -101,9 +106,13 @@ class AdminAuth:
         self.limiter = FailureLimiter(settings.admin_login_attempts, settings.admin_login_window)
         self._signer = URLSafeTimedSerializer(secret, salt="tcpchat-admin-session")
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
 
     def check(self, user: str, password: str) -> bool:
-        """Constant-time comparison of the credentials with the stored hash."""
+        """Constant-time comparison of the credentials with the stored hash.
+
+        Costs one scrypt (tens of milliseconds of CPU): call it off the event loop (sync
+        dependencies already run in the thread pool; async routes use ``asyncio.to_thread``)."""
         if not self.enabled:
             return False
         ok_user = hmac.compare_digest(user.encode(), USER.encode())
@@ -114,9 +123,10 @@ class AdminAuth:
     def open_session(self) -> tuple[str, Session]:
         """A new session and the signed cookie value that names it."""
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), time.time() + self.max_age)
-        self._sessions[session.sid] = session
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
+        with self._lock:
+            self._sessions[session.sid] = session
+            while len(self._sessions) > MAX_SESSIONS:
+                self._sessions.popitem(last=False)
         return self._signer.dumps(session.sid), session
 
     def session_of(self, request: Request) -> Session | None:
@@ -134,7 +144,8 @@ class AdminAuth:
         return session
 
     def close_session(self, session: Session) -> None:
-        self._sessions.pop(session.sid, None)
+        with self._lock:
+            self._sessions.pop(session.sid, None)
 
     # ---- login CSRF (before a session exists: double-submit cookie) ------------------------
     def login_token(self) -> tuple[str, str]:
@@ -165,11 +176,20 @@ def too_many(retry: int) -> HTTPException:
 
 def auth_of(request: Request) -> AdminAuth:
     """The app's AdminAuth, created on first use (settings and secret come from ``create_app``)."""
-    state = request.app.state
-    auth = getattr(state, "admin_auth", None)
-    if auth is None:
-        secret = getattr(state, "session_secret", None) or secrets.token_hex(32)
-        auth = state.admin_auth = AdminAuth(state.settings, secret)
+    return install_auth(request.app)
+
+
+_CREATE_LOCK = threading.Lock()
+
+
+def install_auth(app: Any) -> AdminAuth:
+    """Create the app's AdminAuth once (at startup; lazily, under a lock, if startup was skipped)."""
+    state = app.state
+    with _CREATE_LOCK:
+        auth = getattr(state, "admin_auth", None)
+        if auth is None:
+            secret = getattr(state, "session_secret", None) or secrets.token_hex(32)
+            auth = state.admin_auth = AdminAuth(state.settings, secret)
     return auth  # type: ignore[no-any-return]
 
 

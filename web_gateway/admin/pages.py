@@ -8,6 +8,7 @@ own token.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Annotated, Any
 
@@ -137,7 +138,7 @@ async def login(
     if not auth.login_token_ok(request, csrf):
         metrics.labels("bad_csrf").inc()
         return _login_page(request, 403, "The form expired. Please try again.")
-    if not auth.check(username or USER, password):
+    if not await asyncio.to_thread(auth.check, username or USER, password):
         auth.limiter.fail(addr)
         metrics.labels("failed").inc()
         return _login_page(request, 401, "Wrong user or password.")

@@ -1,6 +1,6 @@
 """The HTTP API (``/api/...``); ``router`` is included by ``create_app``.
 
-Its lifespan closes the upstream links when the app stops.
+Its lifespan creates the upstream links' owner at startup and closes the links when the app stops.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from .routes import router as _routes
+from .service import service_of
 
 
 @asynccontextmanager
 async def _lifespan(app: Any) -> AsyncIterator[None]:
+    service_of(app)  # the upstream links connect on first use
     yield
     service = getattr(app.state, "chat_service", None)
     if service is not None:
