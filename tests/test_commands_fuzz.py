@@ -12,7 +12,7 @@ from .support import MemoryServer
 
 NICKS = ["alice", "bob", "Carol", "d[x]", "D{X}", "9bad", "", "bob,:x"]
 CHANNELS = ["#a", "#A", "#b", "&c", "#", "nochan", "#a,#b", "0", "#a,:x", "#a,,#b"]
-TEXT = ["hi", "", ":)", "two words", "x" * 50]
+TEXT = ["hi", "", ":)", "two words", "x" * 50, "y" * 470, "é" * 235]
 MODES = ["+o", "-o", "+v", "-v", "+k", "-k", "+l", "-l", "+imnst", "-imnst", "+b", "+Z", "", "+kl", "o"]
 ARGS = NICKS + ["key", "3", "-1", "0", "abc", "::k", "a,b"]
 
@@ -52,6 +52,7 @@ def assert_well_formed(raw: bytes) -> None:
         line = line.split(b" ", 1)[1]
     head = line.split(b" :", 1)[0]
     assert b"  " not in head and not head.endswith(b" "), raw
+    assert len(line) + 2 <= 512, raw  # every client can parse it
 
 
 def check_invariants(srv: MemoryServer) -> None:

@@ -216,3 +216,26 @@ def test_unregistered_nick_holders_are_invisible_but_the_nick_is_reserved():
     assert cmds(alice.send("NICK ghost")) == ["433"]
     assert cmds(half.send("USER g 0 * :g"))[0] == "001"
     assert cmds(alice.send("WHOIS ghost"))[0] == "311"
+
+
+def test_relayed_lines_fit_512_bytes_so_every_client_can_parse_them():
+    """A 510-byte PRIVMSG gains the sender's prefix when relayed: the text is cut to fit."""
+    srv = MemoryServer(nick_len=30, channel_len=64)
+    nick = "n" * 30
+    chan = "#" + "c" * 63
+    sender, peer = srv.connect(nick, caps="echo-message"), srv.connect("peer")
+    sender.send(f"JOIN {chan}")
+    peer.send(f"JOIN {chan}")
+    sender.take()
+    line = f"PRIVMSG {chan} :"
+    text = "é" * ((510 - len(line)) // 2)  # a full line of two-byte characters
+    echo = sender.send(line + text)
+    raw = peer.outbox.sent[-1]
+    assert len(raw) <= 512
+    got = peer.take()[-1].params[1]
+    assert text.startswith(got) and len(got) > 150  # cut at a character boundary, not dropped
+    assert echo[-1].params[1] == got  # the echo says what was actually delivered
+    for command in (f"TOPIC {chan} :" + "t" * 390, f"KICK {chan} peer :" + "k" * 390, "QUIT :" + "q" * 450):
+        sender.send(command)
+        assert all(len(b) <= 512 for b in peer.outbox.sent), command
+        peer.take()

@@ -265,3 +265,15 @@ def test_state_package_does_no_io():
         text = path.read_text()
         assert "import asyncio" not in text and "import socket" not in text, path
         assert "await " not in text, path
+
+
+def test_fit_text_cuts_at_character_boundaries_to_512_bytes():
+    from tcp_server.protocol import fit_text
+
+    src, cmd, mid = "nick!~user@host", "PRIVMSG", "#chan"
+    assert fit_text(src, cmd, mid, "short") == "short"
+    cut = fit_text(src, cmd, mid, "é" * 400)
+    line = format_line(Message(cmd, (mid, cut), src))
+    assert 510 <= len(line) <= 512 and 200 < len(cut) < 400 and cut == "é" * len(cut)
+    ascii_cut = fit_text(src, cmd, mid, "a" * 600)
+    assert len(format_line(Message(cmd, (mid, ascii_cut), src))) in (511, 512)  # ":" only if needed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..history.base import StoredMessage
-from ..protocol import Message, add_tag, casefold, format_line, is_channel_name
+from ..protocol import Message, add_tag, casefold, fit_text, format_line, is_channel_name
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
 from .table import command
@@ -69,6 +69,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             if not notice:
                 state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
             return
+        text = fit_text(client.prefix, command_, channel.name, text)
         variants = build_variants(client.prefix, command_, (channel.name, text), server_time(now), tags)
         state.relay(channel.members, variants, skip=client)
         channel.messages += 1
@@ -79,6 +80,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             if not notice:
                 state.numeric(client, N.ERR_NOSUCHNICK, target_name, "No such nick/channel")
             return
+        text = fit_text(client.prefix, command_, target.nick, text)
         variants = build_variants(client.prefix, command_, (target.nick, text), server_time(now), tags)
         target.outbox.send(variants[target.tag_level])
         if target.away and not notice:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from ..protocol import Message, format_line
+from ..protocol import Message, fit_text, format_line
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState
 from .table import command
@@ -56,7 +56,8 @@ def kill(state: ServerState, client: Client, msg: Message) -> None:
     )
     text = f"Killed ({client.nick} ({reason}))"
     if target is not client:
-        target.outbox.send(f":{client.prefix} KILL {target.nick} :{reason}\r\n".encode("utf-8", "replace"))
+        shown = fit_text(client.prefix, "KILL", target.nick, reason)
+        target.outbox.send(f":{client.prefix} KILL {target.nick} :{shown}\r\n".encode("utf-8", "replace"))
     state.disconnect(target, text, text)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..protocol import Message, is_channel_name
+from ..protocol import Message, fit_text, is_channel_name
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState
 from .table import command
@@ -141,7 +141,8 @@ def away(state: ServerState, client: Client, msg: Message) -> None:
     client.away = text[:390] or None
     if client.away:
         state.numeric(client, N.RPL_NOWAWAY, "You have been marked as being away")
-        line = f":{client.prefix} AWAY :{client.away}\r\n".encode("utf-8", "replace")
+        away_text = fit_text(client.prefix, "AWAY", "", client.away)
+        line = f":{client.prefix} AWAY :{away_text}\r\n".encode("utf-8", "replace")
     else:
         state.numeric(client, N.RPL_UNAWAY, "You are no longer marked as being away")
         line = f":{client.prefix} AWAY\r\n".encode()

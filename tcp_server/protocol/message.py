@@ -147,6 +147,18 @@ def format_params(params: tuple[str, ...] | list[str]) -> str:
     return _one_line(" ".join((*middle, last)))
 
 
+def fit_text(source: str, command: str, middle: str, text: str) -> str:
+    """``text`` cut at a character boundary so ``:source command middle :text`` fits 512 bytes.
+
+    Relayed lines gain the sender's prefix, so a client's 510-byte line can come out longer than
+    any client (ours included) accepts; the server cuts the last parameter instead.
+    """
+    budget = MAX_LINE_BYTES - 7 - len(source.encode()) - len(command) - len(middle.encode())
+    if len(text) <= budget and (text.isascii() or len(text.encode()) <= budget):
+        return text
+    return text.encode()[: max(budget, 0)].decode("utf-8", "ignore")
+
+
 def format_line(message: Message) -> bytes:
     """Format a ``Message`` as wire bytes ending in CRLF (never more than one line)."""
     parts: list[str] = []

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import Message, casefold, format_line
+from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox
 from .delivery import MsgIdGenerator, server_time
@@ -110,7 +110,7 @@ class ServerState:
             self.oper_count -= 1
         text = quit_message if quit_message is not None else reason
         if client.registered and not self.shutting_down:
-            line = format_line(Message("QUIT", (text,), client.prefix))
+            line = format_line(Message("QUIT", (fit_text(client.prefix, "QUIT", "", text),), client.prefix))
             for peer in self.peers_of(client):
                 peer.outbox.send(line)
         for channel in list(client.channels.values()):
@@ -124,7 +124,8 @@ class ServerState:
             "disconnect id=%s nick=%s addr=%s:%s transport=%s reason=%r",
             client.id, client.nick, client.ip, client.port, client.transport, reason,
         )
-        error = f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode("utf-8", "replace")
+        closing = fit_text("", "ERROR", "", f"Closing Link: {client.host} ({reason})")
+        error = f"ERROR :{closing}\r\n".encode("utf-8", "replace")
         client.outbox.close(error)
 
     def mark_registered(self, client: Client) -> None:
@@ -209,7 +210,11 @@ class ServerState:
         """
         *middle, last = (client.nick, *params)
         middle = [_middle(p) for p in middle]
-        client.outbox.send(format_line(Message(code, (*middle, last), self.name)))
+        line = format_line(Message(code, (*middle, last), self.name))
+        if len(line) > MAX_LINE_BYTES:
+            last = fit_text(self.name, code, " ".join(middle), last)
+            line = format_line(Message(code, (*middle, last), self.name))
+        client.outbox.send(line)
 
     def send_from_server(self, client: Client, command: str, *params: str) -> None:
         """Send a server-sourced command such as NOTICE or CAP."""
