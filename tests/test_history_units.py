@@ -132,3 +132,23 @@ async def test_group_commit_splits_a_backlog_into_bounded_transactions() -> None
         gc.append(record(i), acks.append)
     await gc.close()
     assert sizes == [40, 40, 20] and acks == [None] * 100
+
+
+async def test_barrier_waits_for_rows_queued_before_it_only() -> None:
+    gate = asyncio.Event()
+    written: list[str] = []
+
+    async def write(rows: list[StoredMessage]) -> None:
+        await gate.wait()
+        written.extend(r.msgid for r in rows)
+
+    gc = GroupCommitter(write, interval=0)
+    await gc.barrier()  # nothing queued: returns at once
+    gc.append(record(0), lambda err: None)
+    waiter = asyncio.create_task(gc.barrier())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()  # row 0 is still being written
+    gate.set()
+    await asyncio.wait_for(waiter, 5)
+    assert written == ["id0"]
+    await gc.close()
