@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from tcp_server.commands import dispatch
+from tcp_server.protocol import parse_line
+
 from .support import MemoryServer
 
 
@@ -254,3 +257,31 @@ def test_user_modes():
 def test_empty_mode_string_is_a_query():
     _, (alice,) = room("alice")
     assert cmds(alice.send("MODE #room :")) == ["324", "329"]
+
+
+def raw_replies(conn, line):
+    """The raw bytes ``line`` produced (before parsing), for checking sizes on the wire."""
+    conn.take()
+    dispatch(conn.server.state, conn.client, parse_line(line))
+    raw, conn.outbox.sent = conn.outbox.sent, []
+    return raw
+
+
+def test_big_names_reply_is_split_into_lines_within_512_bytes():
+    srv = MemoryServer(nick_len=30)
+    nicks = [f"member{i:03d}_" + "x" * 18 for i in range(150)]
+    conns = [srv.connect(n) for n in nicks]
+    for c in conns:
+        c.send("JOIN #big")
+    raw = raw_replies(conns[0], "NAMES #big")
+    lines = [parse_line(b) for b in raw if b" 353 " in b]
+    assert len(lines) > 1 and all(len(b) <= 512 for b in raw)
+    assert sorted(n.lstrip("@+") for m in lines for n in m.params[-1].split()) == sorted(nicks)
+
+
+def test_every_line_of_the_welcome_burst_fits_512_bytes():
+    srv = MemoryServer(motd="x" * 400)
+    conn = srv.connect()
+    conn.send("NICK " + "n" * 30)
+    raw = raw_replies(conn, "USER u 0 * :" + "r" * 300)
+    assert len(raw) > 10 and all(len(b) <= 512 for b in raw)
