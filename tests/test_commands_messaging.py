@@ -239,3 +239,14 @@ def test_relayed_lines_fit_512_bytes_so_every_client_can_parse_them():
         sender.send(command)
         assert all(len(b) <= 512 for b in peer.outbox.sent), command
         peer.take()
+
+
+def test_client_tags_over_4094_bytes_get_417_and_are_not_relayed():
+    _, alice, bob = pair(caps_a="message-tags", caps_b="message-tags")
+    ok = "+big=" + "v" * 4000
+    alice.send(f"@{ok} PRIVMSG #room :fits")
+    assert bob.take()[0].tags["+big"] == "v" * 4000
+    huge = "+big=" + "v" * 4100
+    assert cmds(alice.send(f"@{huge} PRIVMSG #room :too much")) == ["417"]
+    assert cmds(alice.send(f"@{huge} TAGMSG #room")) == ["417"]
+    assert bob.take() == []

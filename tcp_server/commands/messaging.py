@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 
 from ..history.base import StoredMessage
-from ..protocol import Message, add_tag, casefold, fit_text, format_line, is_channel_name
+from ..protocol import (
+    MAX_CLIENT_TAG_BYTES,
+    Message,
+    add_tag,
+    casefold,
+    client_tag_bytes,
+    fit_text,
+    format_line,
+    is_channel_name,
+)
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
 from .table import command
@@ -16,6 +25,14 @@ def _client_tags(client: Client, msg: Message) -> dict[str, str]:
     if client.tag_level != TAGS_ALL or not msg.tags:
         return {}
     return {k: v for k, v in msg.tags.items() if k.startswith("+")}
+
+
+def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
+    """417 when the client-only tags exceed 4094 bytes (relayed, they would pass 8191)."""
+    if msg.tags and client_tag_bytes(msg.tags) > MAX_CLIENT_TAG_BYTES:
+        state.numeric(client, N.ERR_INPUTTOOLONG, "Input line too long (client tags)")
+        return True
+    return False
 
 
 def _echo_after_commit(
@@ -107,6 +124,8 @@ def _message(state: ServerState, client: Client, msg: Message) -> None:
         if not notice:
             state.numeric(client, N.ERR_NOTEXTTOSEND, "No text to send")
         return
+    if msg.tags and _tags_too_long(state, client, msg):
+        return
     raw_targets = msg.params[0]
     if "," in raw_targets:  # duplicates (in any case) get the message once
         targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
@@ -137,7 +156,7 @@ def notice(state: ServerState, client: Client, msg: Message) -> None:
 def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
     """TAGMSG target: client-only tags (typing, reactions) relayed to message-tags clients."""
     tags = _client_tags(client, msg)
-    if not tags:
+    if not tags or _tags_too_long(state, client, msg):
         return
     name = msg.params[0]
     tags = {"msgid": state.new_msgid(), **tags}

@@ -8,9 +8,11 @@ from .errors import BadCharacter, InputTooLong, MalformedLine, ProtocolError
 from .framing import LINE_TOO_LONG, LineBuffer, LineTooLong
 from .labels import MAX_LABEL_BYTES, add_tag, label_response
 from .message import (
+    MAX_CLIENT_TAG_BYTES,
     MAX_LINE_BYTES,
     MAX_TAG_BYTES,
     Message,
+    client_tag_bytes,
     escape_tag_value,
     fit_text,
     format_line,
@@ -25,6 +27,7 @@ __all__ = [
     "CASEMAPPING",
     "CHANTYPES",
     "LINE_TOO_LONG",
+    "MAX_CLIENT_TAG_BYTES",
     "MAX_LABEL_BYTES",
     "MAX_LINE_BYTES",
     "MAX_TAG_BYTES",
@@ -37,6 +40,7 @@ __all__ = [
     "ProtocolError",
     "add_tag",
     "casefold",
+    "client_tag_bytes",
     "escape_tag_value",
     "fit_text",
     "format_line",

@@ -15,6 +15,8 @@ MAX_LINE_BYTES = 512
 """RFC 1459 line limit, CRLF included, tags excluded."""
 MAX_TAG_BYTES = 8191
 """IRCv3 limit on the tag section, the leading '@' and trailing space included."""
+MAX_CLIENT_TAG_BYTES = 4094
+"""IRCv3 limit on the client-only (``+``) tag data a client sends, so relays stay under 8191."""
 
 _TAG_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
 _TAG_ESCAPE = str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
@@ -67,6 +69,13 @@ def parse_tags(raw: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         tags[key] = unescape_tag_value(value) if sep else ""
     return tags
+
+
+def client_tag_bytes(tags: Mapping[str, str]) -> int:
+    """Wire size of the client-only (``+``) tags in ``tags``, separators included."""
+    return sum(
+        len(k.encode()) + 1 + len(escape_tag_value(v).encode()) for k, v in tags.items() if k[:1] == "+"
+    )
 
 
 def format_tags(tags: Mapping[str, str]) -> str:
