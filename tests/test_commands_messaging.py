@@ -250,3 +250,10 @@ def test_client_tags_over_4094_bytes_get_417_and_are_not_relayed():
     assert cmds(alice.send(f"@{huge} PRIVMSG #room :too much")) == ["417"]
     assert cmds(alice.send(f"@{huge} TAGMSG #room")) == ["417"]
     assert bob.take() == []
+
+
+def test_whois_channels_show_prefixes_multi_prefix_aware():
+    srv, alice, bob = pair(caps_b="multi-prefix")
+    alice.send("MODE #room +v alice")
+    assert next(m for m in bob.send("WHOIS alice") if m.command == "319").params[-1] == "@+#room"
+    assert next(m for m in alice.send("WHOIS alice") if m.command == "319").params[-1] == "@#room"

@@ -94,7 +94,7 @@ def whois(state: ServerState, client: Client, msg: Message) -> None:
         return
     state.numeric(client, N.RPL_WHOISUSER, target.nick, target.user, target.host, "*", target.realname)
     chans = [
-        ch.member_prefix(target, False) + ch.name
+        ch.member_prefix(target, "multi-prefix" in client.caps) + ch.name
         for ch in target.channels.values()
         if "s" not in ch.modes or client in ch.members
     ]
