@@ -337,3 +337,34 @@ async def test_server_on_postgres_acks_after_commit_and_serves_chathistory(
     assert [m.params[1] for m in got] == ["pg 2", "pg 3", "pg 4"]
     assert not list(tmp_path.iterdir())  # nothing written to the data dir
     await alice.close()
+
+
+async def test_server_reports_database_errors_and_recovers_on_postgres(
+    pg_socket_dir: tuple[str, int], make_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    import asyncpg
+
+    from .support import RawClient, sync
+
+    url = await fresh_pg_url(pg_socket_dir)
+    server = await make_server(history=True, database_url=url, data_dir=tmp_path)
+    alice = await RawClient.connect(server.port)
+    await alice.register("alice", "message-tags server-time echo-message batch draft/chathistory")
+    await alice.join("#pg")
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute("ALTER TABLE messages RENAME TO messages_away")  # the schema breaks
+        await alice.send("PRIVMSG #pg :lost")
+        assert (await alice.expect("FAIL")).params[:2] == ("PRIVMSG", "MESSAGE_NOT_STORED")
+        await alice.send("CHATHISTORY LATEST #pg * 10")
+        assert (await alice.expect("FAIL")).params[:2] == ("CHATHISTORY", "MESSAGE_ERROR")
+        assert await sync(alice) == []  # still connected and served
+    finally:
+        await admin.execute("ALTER TABLE messages_away RENAME TO messages")
+        await admin.close()
+    await alice.send("PRIVMSG #pg :kept")
+    await alice.expect("PRIVMSG", lambda m: m.params[1] == "kept")
+    await alice.send("CHATHISTORY LATEST #pg * 10")
+    await alice.expect("BATCH")
+    assert (await alice.expect("PRIVMSG")).params[1] == "kept"
+    await alice.close()
