@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import ssl
 import subprocess
@@ -52,6 +53,8 @@ async def test_sigint_also_exits_cleanly():
 @pytest.fixture(scope="module")
 def self_signed(tmp_path_factory):
     """A throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl CLI is not installed (scripts/system-deps installs it)")
     d = tmp_path_factory.mktemp("tls")
     cert, key = d / "cert.pem", d / "key.pem"
     subprocess.run(
