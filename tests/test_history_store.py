@@ -368,3 +368,20 @@ async def test_server_reports_database_errors_and_recovers_on_postgres(
     await alice.expect("BATCH")
     assert (await alice.expect("PRIVMSG")).params[1] == "kept"
     await alice.close()
+
+
+async def test_sqlite_migration_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tcp_server.history import sqlite as sqlite_store
+
+    path = tmp_path / "history.db"
+    broken = [(*sqlite_store.MIGRATIONS[0], "CREATE TABLE oops (")]  # fails after the real DDL
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", broken)
+    with pytest.raises(HistoryError):
+        await SQLiteStore(path).start()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
+    monkeypatch.undo()
+    store = SQLiteStore(path)  # a later start migrates cleanly
+    await store.start()
+    await store.close()

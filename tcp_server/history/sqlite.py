@@ -123,10 +123,15 @@ class SQLiteStore(HistoryStore):
                 f"({len(MIGRATIONS)}); upgrade tcpchat"
             )
         for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in statements:
-                await db.execute(statement)
-            await db.execute(f"PRAGMA user_version = {number}")
-            await db.commit()
+            await db.execute("BEGIN IMMEDIATE")  # one migration is all or nothing
+            try:
+                for statement in statements:
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
             log.info("history: migrated %s to schema version %d", self.path, number)
 
     async def close(self) -> None:
