@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import secrets
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from .api.limits import JsonTooLarge
 from .metrics import install as install_metrics
 from .routes import router
 from .security import ConnectionCounter
@@ -19,6 +21,7 @@ from .settings import GatewaySettings
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
+log = logging.getLogger("tcpchat.gateway")
 OPTIONAL_ROUTERS = ("web_gateway.admin", "web_gateway.api")
 """Routers owned by the admin/API work, included when their modules exist."""
 
@@ -34,6 +37,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",  # the HTTP API's schema (web_gateway/api); no docs UI
     )
     app.state.settings = settings
+    if settings.webirc_password is None:
+        log.warning(
+            "TCPCHAT_WEBIRC_PASSWORD is unset: the chat server will see every web user as the "
+            "gateway's own address; set the same password on server and gateway"
+        )
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     app.state.ws_counter = ConnectionCounter(settings.ws_max_per_ip)
     app.state.session_secret = (
@@ -46,5 +54,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             if extra is not None:  # a package still being written has no router yet
                 app.include_router(extra)
     install_metrics(app)  # GET /metrics and request counts (web_gateway/metrics.py)
+    app.add_middleware(JsonTooLarge)  # bodies over the API/admin limits: 413 in JSON (api/limits.py)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app
