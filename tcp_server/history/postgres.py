@@ -94,13 +94,13 @@ class PostgresStore(HistoryStore):
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=self.write_timeout,
             )
-        except (OSError, asyncpg.PostgresError) as exc:
+        except Exception as exc:  # bad URL, refused, auth, timeout: one clear error
             raise HistoryError(f"cannot connect to the history database: {exc}") from exc
         try:
             await self._migrate(self._pool)
         except BaseException as exc:
             await self.close()
-            if isinstance(exc, asyncpg.PostgresError):
+            if isinstance(exc, Exception) and not isinstance(exc, HistoryError):
                 raise HistoryError(f"cannot set up the history database: {exc}") from exc
             raise
         if self.max_age_days or self.max_rows_per_target:
