@@ -236,6 +236,20 @@ async def test_post_errors_404_422_and_403(stack: Stack) -> None:
     assert "invite-only" in resp.json()["detail"]
 
 
+async def test_oversized_bodies_are_413_without_being_read(stack: Stack) -> None:
+    bob = await tcp(stack, "bob", "#lobby")
+    big = b'{"text": "' + b"x" * 100_000 + b'"}'
+    resp = await stack.http.post(
+        "/api/rooms/lobby/messages", content=big, headers={**BEARER, "content-type": "application/json"}
+    )
+    assert resp.status_code == 413
+    assert resp.json() == {"detail": "request body too large: at most 16384 bytes"}
+    resp = await stack.http.post("/admin/login", data={"password": "x" * 100_000})
+    assert resp.status_code == 413
+    assert "too large" in resp.json()["detail"]
+    await bob.close()
+
+
 async def test_post_moderated_room_is_403(stack: Stack) -> None:
     alice = await tcp(stack, "alice", "#quiet")
     assert (await stack.http.post("/api/rooms/quiet/messages", json={"text": "a"}, headers=BEARER)).status_code == 201

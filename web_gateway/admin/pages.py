@@ -27,7 +27,9 @@ from .auth import (
     client_addr,
 )
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+FORM_MAX_BODY = 8 * 1024
+"""Largest form body the admin pages read (bytes)."""
+router = APIRouter(prefix="/admin", include_in_schema=False, max_body_size=FORM_MAX_BODY)
 
 ADMIN_HEADERS = {
     "Content-Security-Policy": (

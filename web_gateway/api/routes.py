@@ -23,7 +23,9 @@ from .models import (
 from .replies import BadInput, history_ref, normalize_room
 from .service import ChatService, service_of
 
-router = APIRouter(prefix="/api")
+API_MAX_BODY = 16 * 1024
+"""Largest request body the API reads (bytes); beyond it 413 before the body is buffered."""
+router = APIRouter(prefix="/api", max_body_size=API_MAX_BODY)
 
 ROOM = Path(
     description="Room name; the leading # may be left out (lobby = #lobby) or sent as %23",
@@ -42,6 +44,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
         403: "Not allowed (feature off, CSRF, or the server refused)",
         404: "No such room or connection",
         409: "Conflicts with the gateway's own operator link",
+        413: f"Request body over {API_MAX_BODY} bytes",
         422: "Invalid parameters or body",
         429: "Rate limited; see Retry-After",
         503: "The TCP server is unreachable, history is off, or the operator link is not an operator",
@@ -126,7 +129,7 @@ async def messages(
     response_model=Posted,
     status_code=201,
     dependencies=[Depends(require_token)],
-    responses=_errors(400, 401, 403, 404, 429, 503),
+    responses=_errors(400, 401, 403, 404, 413, 429, 503),
 )
 async def post_message(svc: Service, room: Annotated[str, ROOM], body: PostMessage) -> Posted:
     """Post a message as the API user (nick ``api_nick``, default ``api``); TCP and web users see it."""
