@@ -2,7 +2,9 @@
 
 The handler checks everything it can synchronously (subcommand, counts, limit, references, who
 may read the target), then hands the query to the store with ``fetch``; the reply (a ``batch``)
-is sent when the rows arrive. Who may read what:
+is sent when the rows arrive. Errors use the spec's three codes: INVALID_PARAMS (anything
+malformed, an unknown subcommand, an unknown msgid), INVALID_TARGET (no such target, or one the
+client may not read) and MESSAGE_ERROR (the store failed). Who may read what:
 
 - a channel: its members (and IRC operators, for the admin API); others get INVALID_TARGET;
 - a private conversation: only messages since the asking connection signed on, unless it is
@@ -144,10 +146,10 @@ def chathistory(state: ServerState, client: Client, msg: Message) -> None:
     sub = msg.params[0].upper()
     needed = WINDOW_ARGS.get(sub)
     if needed is None:
-        _fail(state, client, "UNKNOWN_COMMAND", msg.params[0], "Unknown CHATHISTORY subcommand")
+        _fail(state, client, "INVALID_PARAMS", msg.params[0], "Unknown CHATHISTORY subcommand")
         return
     if len(msg.params) < needed:
-        _fail(state, client, "NEED_MORE_PARAMS", sub, "Missing parameters")
+        _fail(state, client, "INVALID_PARAMS", sub, "Missing parameters")
         return
     limit = _parse_limit(msg.params[needed - 1], state.settings.chathistory_max)
     if limit is None:
