@@ -68,6 +68,7 @@ class ClientSession(CommandsMixin):
     ) -> None:
         self.host, self.port = host, port
         self.nick = nick
+        self.wanted_nick = nick  # the nick the user chose; reclaimed after a fallback to nick_
         self.username = username or nick
         self.realname = realname or nick
         self._password, self._webirc, self._oper = password, webirc, oper
@@ -159,7 +160,7 @@ class ClientSession(CommandsMixin):
             try:
                 self._error = ""
                 done = await register(
-                    link, self.nick, username=self.username, realname=self.realname,
+                    link, self.wanted_nick, username=self.username, realname=self.realname,
                     password=self._password, webirc=self._webirc, want_caps=self.want_caps,
                     nick_fallback=self.nick_fallback if nick_fallback is None else nick_fallback,
                     oper=self._oper, on_message=self._deliver,
@@ -313,6 +314,13 @@ class ClientSession(CommandsMixin):
     def _is_me(self, source: str | None) -> bool:
         return bool(source) and casefold(source.split("!", 1)[0]) == casefold(self.nick)
 
+    def _frees_wanted_nick(self, source: str | None) -> bool:
+        """True when ``source`` holds the nick we want while we use a fallback (nick_)."""
+        wanted = casefold(self.wanted_nick)
+        return (
+            bool(source) and casefold(source.split("!", 1)[0]) == wanted and casefold(self.nick) != wanted
+        )
+
     def _observe(self, msg: Message) -> None:
         """Keep nick, channels, PONGs and disconnect reasons up to date."""
         cmd, link = msg.command, self._link
@@ -321,8 +329,10 @@ class ClientSession(CommandsMixin):
         elif cmd == "ERROR":
             self._error = msg.param(0, "closed by server")
         elif cmd == "NICK" and self._is_me(msg.source):
-            self.nick = msg.param(0, self.nick)
+            self.nick = self.wanted_nick = msg.param(0, self.nick)
             self.prefix = None
+        elif cmd in ("QUIT", "NICK") and self._frees_wanted_nick(msg.source) and link is not None:
+            link.write(Message("NICK", (self.wanted_nick,)))  # our stale connection is gone
         elif cmd == "JOIN" and self._is_me(msg.source):
             name = msg.param(0)
             self._channels[casefold(name)] = name

@@ -282,6 +282,8 @@ class Proxy:
         self.target_port = target_port
         self.open = True
         self.writers: list[asyncio.StreamWriter] = []
+        self.upstream: list[asyncio.StreamWriter] = []
+        self.ghosts: list[asyncio.StreamWriter] = []
         self.server: asyncio.Server | None = None
 
     async def start(self) -> int:
@@ -298,6 +300,7 @@ class Proxy:
             writer.close()
             return
         self.writers += [writer, up_writer]
+        self.upstream.append(up_writer)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
@@ -307,19 +310,34 @@ class Proxy:
             except (OSError, ConnectionError):
                 pass
             finally:
-                dst.close()
+                if dst not in self.ghosts:
+                    dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
-    def cut(self) -> None:
-        """Drop every relayed connection and refuse new ones until ``open`` is set again."""
+    def cut(self, ghost: bool = False) -> None:
+        """Drop every relayed connection and refuse new ones until ``open`` is set again.
+
+        With ``ghost``, only the client side is dropped: the server keeps a stale connection
+        (as after a network failure) until ``bury()``.
+        """
         self.open = False
         for w in self.writers:
+            if ghost and w in self.upstream:
+                self.ghosts.append(w)
+                continue
             w.transport.abort()
         self.writers.clear()
 
+    def bury(self) -> None:
+        """Close the stale server-side connections left by ``cut(ghost=True)``."""
+        for w in self.ghosts:
+            w.transport.abort()
+        self.ghosts.clear()
+
     async def close(self) -> None:
         self.cut()
+        self.bury()
         if self.server is not None:
             self.server.close()
 
@@ -409,3 +427,25 @@ async def test_tls_verifies_by_default_and_insecure_skips(make_server, sessions,
     loose = sessions(tls_port, "alice", tls=True, tls_verify=False)
     await loose.start()
     assert {c.transport for c in srv.state.clients.values()} == {"tls"}
+
+
+async def test_stale_connection_holds_the_nick_then_it_is_reclaimed(server, sessions, connect):
+    proxy = Proxy(server.port)
+    try:
+        s = sessions(await proxy.start(), "alice")
+        await s.start()
+        await s.join("#lobby")
+        await wait_for(s, is_msg("366"))
+        proxy.cut(ghost=True)  # the server still thinks the old alice is here
+        await wait_for(s, is_status("reconnecting"))
+        proxy.open = True
+        await wait_for(s, is_status("connected"))
+        assert s.nick == "alice_" and s.channels == {"#lobby"}
+        proxy.bury()  # the stale connection finally drops: its QUIT frees the nick
+        await wait_for(s, lambda ev: is_msg("NICK")(ev) and ev.params[0] == "alice")
+        assert s.nick == "alice"
+        bob = await connect("bob")
+        await bob.send("PRIVMSG alice :found you")
+        await wait_for(s, is_msg("PRIVMSG", "found you"))
+    finally:
+        await proxy.close()
