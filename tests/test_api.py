@@ -430,6 +430,31 @@ async def test_web_users_show_their_real_address_and_web_transport(stack: Stack)
         assert webby["gateway"]
 
 
+async def test_tls_users_are_listed_with_tls_transport(make_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    stack = await start_stack(make_server, server={"tls_port": 0, "tls_cert": cert, "tls_key": key})
+    try:
+        tls_port = next(p for _, p, kind in stack.chat.addresses if kind == "tls")
+        ctx = ssl.create_default_context(cafile=str(cert))
+        reader, writer = await asyncio.open_connection("127.0.0.1", tls_port, ssl=ctx)
+        secure = await RawClient(reader, writer).register("secure")
+        data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+        entry = next(c for c in data["connections"] if c["nick"] == "secure")
+        assert entry["transport"] == "tls"
+        assert data["totals"]["by_transport"]["tls"] == 1
+        await secure.close()
+    finally:
+        await stop_stack(stack)
+
+
 async def test_kill_disconnects_with_reason_and_the_list_forgets_it(stack: Stack) -> None:
     bob = await tcp(stack, "bob", "#lobby")
     data = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
