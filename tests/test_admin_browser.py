@@ -41,6 +41,14 @@ async def test_login_watch_and_kill_in_the_browser(make_server: Callable[..., Aw
             await page.locator('#rooms tr[data-room="#lobby"]').wait_for(timeout=WAIT_MS)
             await screenshot(page, "admin-list.png")
 
+            # ...and one that leaves by itself goes away by itself
+            leaver = await (await RawClient.connect(stack.chat.port)).register("leaver")
+            leaving = page.locator('#connections tr[data-nick="leaver"]')
+            await leaving.wait_for(timeout=WAIT_MS)
+            await leaver.send("QUIT :done")
+            await leaver.read_until_closed()
+            await leaving.wait_for(state="detached", timeout=WAIT_MS)
+
             await page.fill("#kill-reason", "bye from the admin page")
             await row.locator("button", has_text="Kill").click()
             await row.wait_for(state="detached", timeout=WAIT_MS)
