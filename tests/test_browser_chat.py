@@ -97,6 +97,7 @@ async def test_two_pages_and_a_tcp_user_chat_and_survive_a_server_restart(
         "() => document.getElementById('login-error').textContent.includes('already in use')", timeout=WAIT_MS
     )
     assert await bea.is_visible("#login")
+    await screenshot(bea, "login-nick-in-use.png")
     await sign_in(bea, "bea")
     await wait_in_room(bea, "#lobby")
 
