@@ -1,4 +1,4 @@
-"""Rejoin and gap fill after a reconnect (IRCv3 draft/chathistory).
+"""Rejoin and gap fill after a reconnect (IRCv3 draft/chathistory): the session's restore step.
 
 ``CHATHISTORY AFTER <chan> msgid=<last seen> <limit>`` returns the messages we missed in a
 ``chathistory`` batch; we repeat while a batch comes back full. The session drops duplicates by
@@ -8,10 +8,14 @@ msgid and holds live lines of the channel until the fill is done, so order is ke
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING
 
 from tcp_server.protocol import Message, casefold
 from tcp_server.protocol import numerics as N
+
+from .events import Event, SessionStatus
+from .link import Link
 
 if TYPE_CHECKING:
     from .session import ClientSession
@@ -98,3 +102,67 @@ async def fill_gap(session: ClientSession, channel: str, after: str) -> int:
             break
         after = f"msgid={newest}"
     return total
+
+
+class RestoreMixin:
+    """The reconnect restore step of ``ClientSession`` (kept here, next to the gap fill)."""
+
+    nick: str
+    last_msgid: dict[str, str]
+    _channels: dict[str, str]
+    _keys: dict[str, str]
+    _filling: dict[str, list[Message]]
+    _outbox: deque[Message]
+    _restoring: bool
+    _last_time: str | None
+
+    def has_history(self) -> bool:  # pragma: no cover - provided by the session
+        raise NotImplementedError
+
+    def _emit(self, event: Event) -> None:  # pragma: no cover - provided by the session
+        raise NotImplementedError
+
+    async def _restore(self, link: Link) -> None:
+        """Rejoin channels, fill each one's gap, flush typed-ahead lines, then say ``connected``."""
+        self._restoring = True
+        try:
+            for name in list(self._channels.values()):
+                folded = casefold(name)
+                gap_from = self._gap_start(folded)
+                if gap_from:
+                    self._filling[folded] = []
+                try:
+                    key = self._keys.get(folded, "")
+                    if not await join_and_wait(self, name, key):  # type: ignore[arg-type]
+                        self._channels.pop(folded, None)
+                    elif gap_from:
+                        await fill_gap(self, name, gap_from)  # type: ignore[arg-type]
+                except TimeoutError:
+                    log.warning("rejoining %s: no answer in time", name)
+                finally:
+                    self._release(folded)
+            while self._outbox and not link.closed:
+                link.write(self._outbox.popleft())
+            await link.drain()
+        except (OSError, ConnectionError) as exc:
+            log.info("restoring the session failed: %s", exc)
+            return
+        finally:
+            self._restoring = False
+        if not link.closed:
+            self._emit(SessionStatus("connected", self.nick))
+
+    def _gap_start(self, folded: str) -> str | None:
+        """Where a channel's gap begins: its last msgid, else the newest server time we saw."""
+        if not self.has_history():
+            return None
+        if msgid := self.last_msgid.get(folded):
+            return f"msgid={msgid}"
+        return f"timestamp={self._last_time}" if self._last_time else None
+
+    def _release(self, folded: str) -> None:
+        """End a channel's gap fill: deliver the live lines held meanwhile, in arrival order."""
+        for msg in self._filling.pop(folded, []):
+            self.last_msgid[folded] = msg.tags.get("msgid", self.last_msgid.get(folded, ""))
+            self._emit(msg)
+

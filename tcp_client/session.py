@@ -22,7 +22,7 @@ from tcp_server.protocol import Message, casefold, is_channel_name
 
 from .commands import CommandsMixin
 from .events import Event, EventQueue, SessionClosed, SessionStatus
-from .gapfill import fill_gap, join_and_wait
+from .gapfill import RestoreMixin
 from .lines import LineError, as_message
 from .link import Link, tls_context
 from .registration import RegistrationError, WebIrc, register, update_isupport
@@ -54,7 +54,7 @@ class _Collector:
     lines: list[Message]
 
 
-class ClientSession(CommandsMixin):
+class ClientSession(RestoreMixin, CommandsMixin):
     """A reconnecting IRC client connection with a bounded event queue."""
 
     def __init__(
@@ -215,49 +215,6 @@ class ClientSession(CommandsMixin):
             except (OSError, ConnectionError) as exc:
                 log.info("reconnect failed: %s", exc)
         return None
-
-    async def _restore(self, link: Link) -> None:
-        """Rejoin channels, fill each one's gap, flush typed-ahead lines, then say ``connected``."""
-        self._restoring = True
-        try:
-            for name in list(self._channels.values()):
-                folded = casefold(name)
-                gap_from = self._gap_start(folded)
-                if gap_from:
-                    self._filling[folded] = []
-                try:
-                    if not await join_and_wait(self, name, self._keys.get(folded, "")):
-                        self._channels.pop(folded, None)
-                    elif gap_from:
-                        await fill_gap(self, name, gap_from)
-                except TimeoutError:
-                    log.warning("rejoining %s: no answer in time", name)
-                finally:
-                    self._release(folded)
-            while self._outbox and not link.closed:
-                link.write(self._outbox.popleft())
-            await link.drain()
-        except (OSError, ConnectionError) as exc:
-            log.info("restoring the session failed: %s", exc)
-            return
-        finally:
-            self._restoring = False
-        if not link.closed:
-            self._emit(SessionStatus("connected", self.nick))
-
-    def _gap_start(self, folded: str) -> str | None:
-        """Where a channel's gap begins: its last msgid, else the newest server time we saw."""
-        if not self.has_history():
-            return None
-        if msgid := self.last_msgid.get(folded):
-            return f"msgid={msgid}"
-        return f"timestamp={self._last_time}" if self._last_time else None
-
-    def _release(self, folded: str) -> None:
-        """End a channel's gap fill: deliver the live lines held meanwhile, in arrival order."""
-        for msg in self._filling.pop(folded, []):
-            self.last_msgid[folded] = msg.tags.get("msgid", self.last_msgid.get(folded, ""))
-            self._emit(msg)
 
     async def _read_loop(self, link: Link) -> str:
         """Deliver messages until the link ends; return why it ended."""
