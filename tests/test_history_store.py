@@ -100,7 +100,7 @@ class Backend:
         return store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "sqlite":
         b = Backend("sqlite", str(tmp_path / "sub" / "history.db"))
@@ -318,6 +318,7 @@ async def test_a_failed_commit_reports_the_error_and_the_store_recovers(backend:
     assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 3"]
 
 
+@pytest.mark.postgres
 async def test_server_on_postgres_acks_after_commit_and_serves_chathistory(
     pg_socket_dir: tuple[str, int], make_server, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
@@ -339,6 +340,7 @@ async def test_server_on_postgres_acks_after_commit_and_serves_chathistory(
     await alice.close()
 
 
+@pytest.mark.postgres
 async def test_server_reports_database_errors_and_recovers_on_postgres(
     pg_socket_dir: tuple[str, int], make_server, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
