@@ -486,3 +486,26 @@ async def test_connections_per_address_are_limited(chat: ChatServer) -> None:
         await second.close()
     finally:
         await gw.stop()
+
+
+async def test_a_kill_ends_the_bridge_and_the_browser_learns_why(
+    make_server: Callable[..., Awaitable[ChatServer]],
+) -> None:
+    chat = await make_server(webirc_password=WEBIRC_PASSWORD, oper_password="op-secret")
+    gw = await start_gateway(chat.port)
+    alice = await WsClient.open(gw.ws_url)
+    oper = await RawClient.connect(chat.port)
+    try:
+        await alice.hello("alice")
+        await oper.register("oper")
+        await oper.send("OPER admin op-secret")
+        await oper.expect("381")
+        await oper.send("KILL alice :flooding")
+        closed = await alice.expect("status", lambda e: e["state"] == "closed")
+        assert "flooding" in closed["reason"]
+        with pytest.raises(ConnectionClosed):
+            await alice.expect("never")
+    finally:
+        await alice.close()
+        await oper.close()
+        await gw.stop()

@@ -30,6 +30,8 @@ log = logging.getLogger("tcpchat.gateway")
 
 CLOSE_TOO_SLOW = 1008
 QUIT_REASON = "Web client closed"
+FLUSH_TIMEOUT = 2.0
+"""Seconds the last events (the ``closed`` status) get to reach the browser after the session ends."""
 SESSION_QUEUE_MIN = 256
 """The upstream session's event queue holds at least the welcome burst (MOTD, 005, LUSERS)."""
 RATE_WARNING_INTERVAL = 1.0
@@ -176,17 +178,20 @@ class Bridge:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        tasks = [
-            asyncio.create_task(self.browser_pump()),
-            asyncio.create_task(self.writer()),
-            asyncio.create_task(self.done.wait()),
-        ]
+        writer = asyncio.create_task(self.writer())
+        upstream_ended = asyncio.create_task(self.done.wait())
+        tasks = [asyncio.create_task(self.browser_pump()), writer, upstream_ended]
         try:
             finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in finished:
                 exc = task.exception()
                 if exc is not None and not isinstance(exc, WebSocketDisconnect | ConnectionError):
                     log.warning("bridge for %s ended: %r", self.ip, exc)
+            if upstream_ended in finished and not writer.done() and not self.out.full():
+                # The session ended (e.g. KILL): let the browser read why before the socket closes.
+                self.out.put_nowait(None)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
         finally:
             if self.upstream_task is not None:
                 tasks.append(self.upstream_task)
