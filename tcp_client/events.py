@@ -64,12 +64,13 @@ class EventQueue:
 
     async def get(self, timeout: float | None = None) -> Event:
         """The next event; ``TimeoutError`` after ``timeout``, ``SessionClosed`` after the last one."""
-        async with asyncio.timeout(timeout):
-            while not self._items:
-                if self._final_delivered:
-                    raise SessionClosed("the session is closed")
-                self._wake.clear()
-                await self._wake.wait()
+        if not self._items:  # the fast path (events already waiting) needs no timer
+            async with asyncio.timeout(timeout):
+                while not self._items:
+                    if self._final_delivered:
+                        raise SessionClosed("the session is closed")
+                    self._wake.clear()
+                    await self._wake.wait()
         event = self._items.popleft()
         if not self._items and self._final_queued:
             self._final_delivered = True
