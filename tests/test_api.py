@@ -497,6 +497,19 @@ async def test_basic_auth_failures_are_rate_limited(make_server) -> None:  # typ
         await stop_stack(stack)
 
 
+async def test_api_queries_are_rate_limited_per_address(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, api_read_rate=0.01, api_read_burst=3)
+    try:
+        codes = [(await stack.http.get("/api/rooms")).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        resp = await stack.http.get("/api/health")
+        assert resp.status_code == 429
+        assert int(resp.headers["retry-after"]) >= 1
+        assert "too many API queries" in resp.json()["detail"]
+    finally:
+        await stop_stack(stack)
+
+
 async def test_admin_api_is_403_when_admin_is_off(make_server) -> None:  # type: ignore[no-untyped-def]
     stack = await start_stack(make_server, admin_password=None)
     try:

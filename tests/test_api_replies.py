@@ -7,6 +7,7 @@ import pytest
 
 from tcp_server.protocol import parse_line
 from web_gateway.admin.auth import FailureLimiter
+from web_gateway.api.limits import PerClientLimiter
 from web_gateway.api.models import Room
 from web_gateway.api.replies import (
     BadInput,
@@ -126,6 +127,25 @@ def test_rate_tracker_computes_messages_per_minute() -> None:
     untagged = [Room(name="#b", member_count=1, topic="")]
     tracker.observe(untagged, now=200.0)
     assert untagged[0].messages_per_minute is None
+
+
+def test_rate_tracker_memory_is_bounded_under_fast_polling() -> None:
+    tracker = RateTracker()
+    for i in range(10_000):  # 100 polls a second for 100 s
+        tracker.observe([Room(name="#a", member_count=1, topic="", messages=i)], now=i / 100)
+    assert len(tracker._samples["#a"]) <= 70
+    rooms = [Room(name="#a", member_count=1, topic="", messages=10_000)]
+    tracker.observe(rooms, now=100.0)
+    assert rooms[0].messages_per_minute is not None
+    assert 5900 <= rooms[0].messages_per_minute <= 6100  # 100 messages a second
+
+
+def test_per_client_limiter() -> None:
+    limiter = PerClientLimiter(rate=1.0, burst=2)
+    assert [limiter.retry_after("a") for _ in range(2)] == [0.0, 0.0]
+    assert 0 < limiter.retry_after("a") <= 1.0
+    assert limiter.retry_after("b") == 0.0
+    assert PerClientLimiter(rate=0, burst=1).retry_after("a") == 0.0
 
 
 def test_failure_limiter_counts_per_address() -> None:

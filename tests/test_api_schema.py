@@ -62,7 +62,7 @@ class LiveStack:
             await chat.start()
             gw = await start_gateway(
                 chat.port, oper_password=OPER_PASSWORD, admin_password=ADMIN_PASSWORD, api_token=API_TOKEN,
-                api_timeout=3.0, api_post_rate=50.0, api_post_burst=50, admin_login_attempts=1000,
+                api_timeout=3.0, api_post_rate=50.0, api_post_burst=50, admin_login_attempts=1000, api_read_rate=0,
             )
             resident = await (await RawClient.connect(chat.port)).register("resident")
             await resident.join("#lobby")

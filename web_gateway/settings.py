@@ -19,6 +19,9 @@ class GatewaySettings(BaseSettings):
     allowed_origins: str = Field(
         "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"
     )
+    password: SecretStr | None = Field(
+        None, description="The chat server's connection password (PASS), if it has one"
+    )
     webirc_password: SecretStr | None = Field(None, description="WEBIRC password shared with the server")
     webirc_gateway_name: str = Field("tcpchat-web", description="Gateway name sent in WEBIRC")
     oper_name: str = Field("admin", description="Operator name the admin link OPERs with")
@@ -44,6 +47,10 @@ class GatewaySettings(BaseSettings):
     api_post_rate: float = Field(2.0, gt=0, description="Messages per second the HTTP API may post")
     api_post_burst: int = Field(10, ge=1, description="Burst of messages the HTTP API may post")
     api_history_max: int = Field(200, ge=1, description="Most messages one history API call returns")
+    api_read_rate: float = Field(
+        20.0, ge=0, description="API queries per second per client address (0 = unlimited)"
+    )
+    api_read_burst: int = Field(40, ge=1, description="Burst of API queries per client address")
     admin_login_attempts: int = Field(5, ge=1, description="Failed admin logins per address per window")
     admin_login_window: float = Field(60.0, gt=0, description="Admin login rate-limit window (seconds)")
     admin_session_max_age: int = Field(8 * 3600, ge=60, description="Admin session lifetime (seconds)")

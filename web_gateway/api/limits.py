@@ -1,6 +1,8 @@
-"""Oversized request bodies answered in JSON like every other API error.
+"""Request limits of the API: queries per client address, and oversized bodies answered in JSON.
 
-The routers cap bodies with FastAPI's ``max_body_size`` (the body is refused before it is
+Every API query costs a round trip on the one operator link, so each client address gets a token
+bucket (``api_read_rate``/``api_read_burst``); beyond it, 429 with ``Retry-After`` instead of a
+queue that would starve the admin page. The routers cap bodies with FastAPI's ``max_body_size`` (the body is refused before it is
 buffered), but Starlette words that refusal as a plain-text 413; this ASGI middleware rewrites
 exactly that response as ``{"detail": ...}``. Everything else passes through untouched.
 """
@@ -8,6 +10,9 @@ exactly that response as ``{"detail": ...}``. Everything else passes through unt
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,3 +53,31 @@ class JsonTooLarge:
             await send(message)
 
         await self.app(scope, receive, send_json)
+
+
+MAX_TRACKED_CLIENTS = 10_000
+"""Client addresses whose buckets are remembered; the least recently seen is forgotten first."""
+
+
+class PerClientLimiter:
+    """A token bucket per client address (``rate`` per second, ``burst`` at once; rate 0 = off)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # addr -> (tokens, stamp)
+        self._lock = threading.Lock()
+
+    def retry_after(self, addr: str) -> float:
+        """Take one token for ``addr``: 0 when allowed, else seconds until the next token."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, stamp = self._buckets.pop(addr, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - stamp) * self.rate)
+            allowed = tokens >= 1
+            self._buckets[addr] = (tokens - 1 if allowed else tokens, now)
+            while len(self._buckets) > MAX_TRACKED_CLIENTS:
+                self._buckets.popitem(last=False)
+        return 0.0 if allowed else (1 - tokens) / self.rate

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..admin.auth import Session, is_admin, require_admin
+from .limits import PerClientLimiter
 from .models import (
     ConnectionList,
     ErrorBody,
@@ -23,9 +25,24 @@ from .models import (
 from .replies import BadInput, history_ref, normalize_room
 from .service import ChatService, service_of
 
+
+async def read_limit(request: Request) -> None:
+    """429 when this client address asks more than ``api_read_rate`` queries per second."""
+    limiter = getattr(request.app.state, "api_read_limiter", None)
+    if limiter is None:
+        s = request.app.state.settings
+        limiter = request.app.state.api_read_limiter = PerClientLimiter(s.api_read_rate, s.api_read_burst)
+    wait = limiter.retry_after(request.client.host if request.client else "unknown")
+    if wait:
+        retry = max(1, math.ceil(wait))
+        raise HTTPException(
+            429, f"too many API queries from this address; retry in {retry} s", headers={"Retry-After": str(retry)}
+        )
+
+
 API_MAX_BODY = 16 * 1024
 """Largest request body the API reads (bytes); beyond it 413 before the body is buffered."""
-router = APIRouter(prefix="/api", max_body_size=API_MAX_BODY)
+router = APIRouter(prefix="/api", max_body_size=API_MAX_BODY, dependencies=[Depends(read_limit)])
 
 ROOM = Path(
     description="Room name; the leading # may be left out (lobby = #lobby) or sent as %23",
@@ -82,7 +99,7 @@ def require_token(request: Request, authorization: Annotated[str | None, Header(
         raise HTTPException(401, "wrong API token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-@router.get("/health", response_model=Health, responses=_errors(503))
+@router.get("/health", response_model=Health, responses=_errors(429, 503))
 async def health(svc: Service) -> JSONResponse:
     """Liveness of the gateway and of its operator link to the TCP server (503 when the link is down)."""
     result = await svc.health()

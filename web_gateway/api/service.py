@@ -88,7 +88,10 @@ class RateTracker:
             samples = self._samples.setdefault(key, deque())
             if samples and room.messages < samples[-1][1]:
                 samples.clear()  # the room was emptied and created again
-            samples.append((now, room.messages))
+            if len(samples) >= 2 and now - samples[-2][0] < RATE_MIN_SPAN:
+                samples[-1] = (now, room.messages)  # polled again within a second: keep one sample
+            else:
+                samples.append((now, room.messages))
             while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW:
                 samples.popleft()
             (t0, c0), (t1, c1) = samples[0], samples[-1]
