@@ -509,3 +509,14 @@ async def test_a_kill_ends_the_bridge_and_the_browser_learns_why(
         await alice.close()
         await oper.close()
         await gw.stop()
+
+
+async def test_gateway_sends_the_server_password(make_server: Callable[..., Awaitable[ChatServer]]) -> None:
+    chat = await make_server(webirc_password=WEBIRC_PASSWORD, password="letmein")
+    gw = await start_gateway(chat.port, password="letmein")
+    alice = await WsClient.open(gw.ws_url)
+    try:
+        assert (await alice.hello("alice"))["nick"] == "alice"
+    finally:
+        await alice.close()
+        await gw.stop()

@@ -132,6 +132,7 @@ class Bridge:
             s.irc_port,
             nick,
             webirc=webirc,
+            password=s.password.get_secret_value() if s.password else None,
             reconnect=True,
             nick_fallback=False,
             backoff_initial=s.reconnect_initial,
