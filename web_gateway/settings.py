@@ -47,6 +47,10 @@ class GatewaySettings(BaseSettings):
     api_post_rate: float = Field(2.0, gt=0, description="Messages per second the HTTP API may post")
     api_post_burst: int = Field(10, ge=1, description="Burst of messages the HTTP API may post")
     api_history_max: int = Field(200, ge=1, description="Most messages one history API call returns")
+    api_read_rate: float = Field(
+        20.0, ge=0, description="API queries per second per client address (0 = unlimited)"
+    )
+    api_read_burst: int = Field(40, ge=1, description="Burst of API queries per client address")
     admin_login_attempts: int = Field(5, ge=1, description="Failed admin logins per address per window")
     admin_login_window: float = Field(60.0, gt=0, description="Admin login rate-limit window (seconds)")
     admin_session_max_age: int = Field(8 * 3600, ge=60, description="Admin session lifetime (seconds)")
