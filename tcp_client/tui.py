@@ -103,6 +103,7 @@ class ChatApp(App[int]):
         self.model = ChatModel(session.nick)
         self.current = SERVER_ROOM  # casefolded key of the room in view
         self.error = ""  # why the app ended, printed after the screen closes
+        self._shown: dict[str, object] = {}  # what the panes show now (skip identical redraws)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -176,31 +177,41 @@ class ChatApp(App[int]):
     def room_label(self, room: Room) -> str:
         """The room list entry: name plus unread count, ``!`` when you were mentioned."""
         name = room.name if room.name != SERVER_ROOM else self.session.host
+        if room.is_channel and not room.joined:
+            name += " (left)"
         if room.unread:
             return f"{name} ({room.unread}{'!' if room.mentioned else ''})"
         return name
 
     def _refresh_panes(self) -> None:
-        rooms = self.query_one("#rooms", OptionList)
+        """Redraw the room list, members and status line -- only the parts that changed."""
         keys = list(self.model.rooms)
-        rooms.clear_options()
-        rooms.add_options([Option(self.room_label(self.model.rooms[k]), id=k) for k in keys])
-        if self.current in keys:
-            rooms.highlighted = keys.index(self.current)
+        labels = [(k, self.room_label(self.model.rooms[k])) for k in keys]
+        if labels != self._shown.get("rooms"):
+            self._shown["rooms"] = labels
+            rooms = self.query_one("#rooms", OptionList)
+            rooms.clear_options()
+            rooms.add_options([Option(label, id=k) for k, label in labels])
+            if self.current in keys:
+                rooms.highlighted = keys.index(self.current)
         room = self.model.rooms[self.current]
-        members = sorted(room.members.values(), key=lambda n: casefold(n.lstrip("@+")))
-        self.query_one("#members", Static).update("\n".join(members))
+        members = "\n".join(sorted(room.members.values(), key=lambda n: casefold(n.lstrip("@+"))))
+        if members != self._shown.get("members"):
+            self._shown["members"] = members
+            self.query_one("#members", Static).update(members)
         state = {"reconnecting": "reconnecting…"}.get(self.model.state, self.model.state)
         topic = f" · {room.topic}" if room.topic else ""
-        self.query_one("#status", Static).update(
-            f"{self.session.host}:{self.session.port} · {self.model.nick} · {state} · {room.name}{topic}"
-        )
+        status = f"{self.session.host}:{self.session.port} · {self.model.nick} · {state} · {room.name}{topic}"
+        if status != self._shown.get("status"):
+            self._shown["status"] = status
+            self.query_one("#status", Static).update(status)
 
     def switch_to(self, name: str) -> None:
         """Show room ``name`` (created if new) and clear its unread marks."""
         room = self.model.room(name)
         self.current = casefold(room.name)
         room.unread, room.mentioned = 0, False
+        self._shown.pop("rooms", None)  # redraw the list so the highlight follows
         log = self.query_one("#messages", RichLog)
         log.clear()
         for line in room.lines:

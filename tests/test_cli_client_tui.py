@@ -83,6 +83,9 @@ async def test_messages_from_others_appear_and_unread_marks_update(server, conne
         assert "<bob> two, alice: look" in log_text(app)
         await type_line(pilot, "/join #lobby")
         await until(pilot, lambda: app.current == "#lobby")
+        await type_line(pilot, "/part")
+        await until(pilot, lambda: "#lobby (left)" in room_labels(app))
+        await bob.expect("PART")
 
 
 async def test_history_completion_and_private_rooms(server, connect):
