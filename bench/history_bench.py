@@ -122,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.history_bench", description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per server; medians reported")
     ap.add_argument("--quick", action="store_true", help="150 messages per sender instead of 300")
-    ap.add_argument("--clients", type=int, default=500)
+    ap.add_argument("--clients", type=int, default=500, help="clients in the fan-out room")
+    ap.add_argument("--listeners", type=int, default=EchoParams.listeners, help="room size for echo latency")
+    ap.add_argument("--closed-loop", type=int, default=EchoParams.closed_loop, help="one-at-a-time messages")
+    ap.add_argument("--per-sender", type=int, default=EchoParams.per_sender, help="messages per loaded sender")
     args = ap.parse_args(argv)
     params = Params(clients=args.clients, messages=150 if args.quick else 300, timeout=60.0)
-    echo = EchoParams()
+    echo = EchoParams(listeners=args.listeners, closed_loop=args.closed_loop, per_sender=args.per_sender)
     fanout: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     latency: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     for i in range(args.runs):
