@@ -544,6 +544,21 @@ async def test_wrong_operator_password_is_503_with_reason(make_server) -> None: 
         await stop_stack(stack)
 
 
+async def test_server_connection_password_is_used_and_its_absence_explained(make_server) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, server={"password": "letmein"}, password="letmein")
+    try:
+        assert (await stack.http.get("/api/admin/connections", auth=BASIC)).status_code == 200
+    finally:
+        await stop_stack(stack)
+    stack = await start_stack(make_server, server={"password": "letmein"})
+    try:
+        resp = await stack.http.get("/api/rooms")
+        assert resp.status_code == 503
+        assert "TCPCHAT_PASSWORD" in resp.json()["detail"]
+    finally:
+        await stop_stack(stack)
+
+
 # ---- gateway metrics and schema ------------------------------------------------------------------
 async def test_gateway_metrics(stack: Stack) -> None:
     bob = await tcp(stack, "bob", "#lobby")

@@ -124,7 +124,7 @@ class UpstreamLink:
                 self.wanted_nick,
                 username="tcpchat",
                 realname=self.realname,
-                password=None,
+                password=s.password.get_secret_value() if s.password else None,
                 webirc=None,
                 want_caps=self.caps,
                 nick_fallback=True,
@@ -133,7 +133,12 @@ class UpstreamLink:
             )
         except RegistrationError as exc:
             link.close()
-            if self.oper and exc.numeric in ("464", "491", "481"):
+            oper_refused = exc.message.startswith("OPER refused")
+            if exc.numeric == "464" and not oper_refused:
+                raise UpstreamError(
+                    "the TCP server refused the gateway's connection password (check TCPCHAT_PASSWORD)"
+                ) from None
+            if oper_refused:
                 raise UpstreamError(
                     "the TCP server refused the gateway's OPER (check TCPCHAT_OPER_NAME/TCPCHAT_OPER_PASSWORD)"
                 ) from None
