@@ -27,6 +27,8 @@ EXIT_REFUSED = 3  # the server refused registration (nick in use, bad password..
 INPUT_QUEUE = 64
 """Input lines read ahead of the session (the reader thread waits beyond this)."""
 READ_CHUNK = 64 * 1024
+EOF_FLUSH_TIMEOUT = 30.0
+"""Seconds to wait at the end of input for lines typed while disconnected to go out."""
 
 
 class TooLong:
@@ -134,9 +136,16 @@ async def run_plain(
     reader = asyncio.create_task(pump_input())
     done, _ = await asyncio.wait({events, reader}, return_when=asyncio.FIRST_COMPLETED)
     if reader in done:
+        code = EXIT_OK
+        if session.queued:  # typed while disconnected: give the reconnect a chance to send it
+            try:
+                await session.flushed(EOF_FLUSH_TIMEOUT)
+            except TimeoutError:
+                print(f"error: {session.queued} typed lines not sent: not connected", file=err, flush=True)
+                code = EXIT_CONNECT
         await session.close(reader.result() if reader.result() != "end of input" else "Client quit")
         await events
-        return EXIT_OK
+        return code
     reader.cancel()
     print(f"error: disconnected: {events.result()}", file=err, flush=True)
     return EXIT_CONNECT

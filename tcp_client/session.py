@@ -44,6 +44,8 @@ SEEN_MSGIDS = 4096
 QUIT_WAIT = 2.0
 """Seconds ``close()`` waits for the server to acknowledge QUIT before dropping the socket."""
 MESSAGE_COMMANDS = ("PRIVMSG", "NOTICE")
+FLUSH_POLL = 0.05
+"""Seconds between checks in ``flushed()``."""
 
 
 @dataclass
@@ -340,6 +342,23 @@ class ClientSession(RestoreMixin, CommandsMixin):
             yield event
 
     # ---- outgoing ----------------------------------------------------------------------
+    @property
+    def queued(self) -> int:
+        """Lines sent while disconnected that still wait for the reconnect."""
+        return len(self._outbox)
+
+    async def flushed(self, timeout: float) -> bool:
+        """Wait until lines queued while disconnected went out; False if the wait timed out.
+
+        A program that is about to ``close()`` calls this so typed-ahead lines are not lost.
+        """
+        async with asyncio.timeout(timeout):
+            while self._outbox or self._restoring or not self.connected:
+                if self._closed or self._stopping:
+                    return not self._outbox
+                await asyncio.sleep(FLUSH_POLL)
+        return True
+
     async def send(self, msg: Message | str) -> None:
         """Send a raw line or a ``Message``; queued while reconnecting, sent after the rejoin.
 

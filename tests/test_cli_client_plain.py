@@ -248,3 +248,23 @@ async def test_config_file_settings_with_flags_taking_precedence(server, plain, 
     broken = await plain(server.port, "bob", "--config", str(conf))
     code, err = await broken.finish()
     assert code == 2 and err.startswith(f"error: config file {conf}:") and err.count("\n") == 1
+
+
+async def test_end_of_input_while_reconnecting_still_delivers_typed_lines():
+    proc = ServerProcess("--no-history", "--flood-rate", "0").start()
+    alice = None
+    try:
+        alice = await PlainClient.start(proc.port, "alice", "--join", "#lobby")
+        await alice.expect(r"alice joined #lobby")
+        proc.stop()
+        await alice.expect(r"reconnecting…")
+        await alice.send("said just before leaving")
+        alice.proc.stdin.close()  # end of input while the server is down
+        proc.start(port=proc.port)
+        await alice.expect(r"#lobby <alice> said just before leaving")  # the server's echo
+        code, err = await alice.finish()
+        assert code == 0, err
+    finally:
+        if alice is not None:
+            alice.kill()
+        proc.stop()
