@@ -38,7 +38,18 @@ async def test_login_watch_and_kill_in_the_browser(make_server: Callable[..., Aw
             await row.wait_for(timeout=WAIT_MS)
             assert f"127.0.0.1:{port}" in await row.locator("td.address").text_content()
             assert "#lobby" in await row.text_content()
-            await page.locator('#rooms tr[data-room="#lobby"]').wait_for(timeout=WAIT_MS)
+            room = page.locator('#rooms tr[data-room="#lobby"]')
+            await room.wait_for(timeout=WAIT_MS)
+            # the rooms view: members, modes, message count and (after two samples) a rate
+            await victim.send("TOPIC #lobby :release day", *[f"PRIVMSG #lobby :m{i}" for i in range(3)])
+            cells = room.locator("td")
+            for _ in range(100):
+                texts = await cells.all_text_contents()
+                if texts[4] == "3" and texts[5] != "…":
+                    break
+                await page.wait_for_timeout(100)
+            assert texts[:5] == ["#lobby", "1", "release day", "+nt", "3"]
+            assert float(texts[5]) >= 0
             await screenshot(page, "admin-list.png")
 
             # ...and one that leaves by itself goes away by itself
