@@ -12,6 +12,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -387,3 +388,19 @@ async def test_sqlite_migration_is_all_or_nothing(tmp_path: Path, monkeypatch: p
     store = SQLiteStore(path)  # a later start migrates cleanly
     await store.start()
     await store.close()
+
+
+def test_a_process_that_dies_without_closing_the_store_still_exits(tmp_path: Path) -> None:
+    code = (
+        "import asyncio, pathlib, sys\n"
+        "from tcp_server.history.sqlite import SQLiteStore\n"
+        "async def main():\n"
+        f"    sys.modules['__main__'].store = SQLiteStore(pathlib.Path({str(tmp_path / 'h.db')!r}))\n"
+        "    await sys.modules['__main__'].store.start()\n"
+        "    raise SystemExit(3)  # an unexpected exit, store still open and referenced\n"
+        "asyncio.run(main())\n"
+    )
+    from .support import ROOT
+
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=30)
+    assert proc.returncode == 3, proc.stderr

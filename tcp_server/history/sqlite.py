@@ -59,6 +59,20 @@ INSERT = insert_sql(qmark, "INSERT OR IGNORE", "")
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
+async def _connect(database: str | Path, **kwargs: object) -> aiosqlite.Connection:
+    """An aiosqlite connection whose worker thread does not keep the process alive.
+
+    aiosqlite's thread is not a daemon, so a server that dies without closing the store would
+    never exit (and its supervisor would never restart it). A daemon thread stopped in the middle
+    of a transaction is just a crash to SQLite: the transaction is rolled back.
+    """
+    conn = aiosqlite.connect(database, **kwargs)  # type: ignore[arg-type]
+    thread = getattr(conn, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    return await conn
+
+
 class SQLiteStore(HistoryStore):
     """History in ``path`` (created, with its directory, on first start)."""
 
@@ -103,14 +117,14 @@ class SQLiteStore(HistoryStore):
     async def _open(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         new = not self.path.exists()
-        self._writer = await aiosqlite.connect(self.path)
+        self._writer = await _connect(self.path)
         if new:
             os.chmod(self.path, 0o600)
         await self._writer.execute("PRAGMA journal_mode=WAL")
         await self._writer.execute(f"PRAGMA synchronous={self.synchronous}")
         await self._writer.execute(f"PRAGMA busy_timeout={self._busy_ms}")
         await self._migrate(self._writer)
-        self._reader = await aiosqlite.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+        self._reader = await _connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
         await self._reader.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
