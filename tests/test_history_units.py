@@ -152,3 +152,19 @@ async def test_barrier_waits_for_rows_queued_before_it_only() -> None:
     await asyncio.wait_for(waiter, 5)
     assert written == ["id0"]
     await gc.close()
+
+
+async def test_closing_a_failing_store_fails_the_backlog_at_once() -> None:
+    calls = 0
+
+    async def broken(rows: list[StoredMessage]) -> None:
+        nonlocal calls
+        calls += 1
+        raise OSError("database is locked")
+
+    gc = GroupCommitter(broken, interval=0, max_batch=10)
+    results: list[BaseException | None] = []
+    for i in range(100):
+        gc.append(record(i), results.append)
+    await gc.close()
+    assert calls == 1 and len(results) == 100 and all(isinstance(e, HistoryError) for e in results)

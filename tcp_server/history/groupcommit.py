@@ -68,11 +68,16 @@ class GroupCommitter:
                     await asyncio.sleep(self._interval)  # let the window fill
                 n = self._max_batch
                 batch, self._pending = self._pending[:n], self._pending[n:]
-                await self._commit(batch)
+                error = await self._commit(batch)
+                if error is not None and self._closed and self._pending:
+                    # shutting down and the store is failing: do not wait out every batch
+                    rest, self._pending = self._pending, []
+                    self._ack(rest, error)
         finally:
             self._task = None
 
-    async def _commit(self, batch: list[tuple[StoredMessage, CommitCallback]]) -> None:
+    async def _commit(self, batch: list[tuple[StoredMessage, CommitCallback]]) -> BaseException | None:
+        """Write one batch and call its callbacks; returns the error, if any."""
         error: BaseException | None = None
         try:
             await self._write_batch([record for record, _ in batch])
@@ -86,6 +91,7 @@ class GroupCommitter:
             log.error("history commit of %d rows failed: %r", len(batch), exc)
             error = HistoryError(str(exc) or type(exc).__name__)
         self._ack(batch, error)
+        return error
 
     def _ack(self, batch: list[tuple[StoredMessage, CommitCallback]], error: BaseException | None) -> None:
         for _, on_commit in batch:
