@@ -71,6 +71,10 @@ class ServerSettings(BaseSettings):
     oper_name: str = Field("admin", description="Operator name for OPER")
     oper_password: SecretStr | None = Field(None, description="Operator password (unset = no OPER)")
     webirc_password: SecretStr | None = Field(None, description="WEBIRC password (unset = off)")
+    cloak_hosts: bool = Field(
+        True, description="Show users a keyed hash instead of each other's IP (operators see the IP)"
+    )
+    cloak_secret: SecretStr | None = Field(None, description="Key for host cloaks (unset = random per start)")
     webirc_hosts: str = Field(
         "127.0.0.1,::1", description="Comma-separated addresses allowed to send WEBIRC"
     )

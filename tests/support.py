@@ -188,7 +188,8 @@ class MemoryServer:
         from tcp_server.settings import ServerSettings
         from tcp_server.state import ServerState
 
-        settings = ServerSettings(**{"history": False, "flood_rate": 0, **overrides})
+        base = {"history": False, "flood_rate": 0, "cloak_hosts": False}  # tests read real hosts
+        settings = ServerSettings(**{**base, **overrides})
         self.state = ServerState(settings)
 
     def connect(

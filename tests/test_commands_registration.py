@@ -233,3 +233,34 @@ def test_webirc_users_count_against_max_clients_per_ip_by_their_real_address():
     other.send("WEBIRC pw gw h3 203.0.113.6")
     assert not first.closed and not other.closed
     assert second.closed and b"Too many connections" in second.closed
+
+
+def test_hosts_are_cloaked_by_default_operators_and_self_see_the_ip():
+    from tcp_server.settings import ServerSettings
+
+    assert ServerSettings().cloak_hosts  # the shipped default (the harness turns it off)
+    srv = MemoryServer(oper_password="pw", webirc_password="gw", webirc_hosts="127.0.0.1", cloak_hosts=True)
+    web = srv.connect()
+    web.send("WEBIRC gw gateway user.example 203.0.113.9", "NICK webby", "USER w 0 * :w")
+    same_ip = srv.connect()
+    same_ip.send("WEBIRC gw gateway other.example 203.0.113.9", "NICK twin", "USER t 0 * :t")
+    peer = srv.connect("peer")
+    whois = {m.command: m for m in peer.send("WHOIS webby")}
+    host = whois["311"].params[3]
+    assert "203.0.113" not in host and "user.example" not in host
+    assert "338" not in whois  # the real address is for operators and the user
+    assert srv.state.find_nick("twin").host == host  # the same address, the same cloak
+    assert "203.0.113.9" not in web.client.prefix
+    peer.send("OPER admin pw")
+    as_oper = {m.command: m for m in peer.send("WHOIS webby")}
+    assert as_oper["338"].params[2] == "203.0.113.9" and as_oper["311"].params[3] == "user.example"
+    as_self = {m.command: m for m in web.send("WHOIS webby")}
+    assert as_self["338"].params[2] == "203.0.113.9" and as_self["311"].params[3] == "user.example"
+
+
+def test_cloaks_are_stable_for_a_configured_secret_and_can_be_turned_off():
+    a = MemoryServer(cloak_hosts=True, cloak_secret="k").connect("a", ip="198.51.100.4").client.host
+    b = MemoryServer(cloak_hosts=True, cloak_secret="k").connect("b", ip="198.51.100.4").client.host
+    c = MemoryServer(cloak_hosts=True, cloak_secret="x").connect("c", ip="198.51.100.4").client.host
+    assert a == b != c
+    assert MemoryServer(cloak_hosts=False).connect("d", ip="198.51.100.4").client.host == "198.51.100.4"

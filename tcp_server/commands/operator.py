@@ -62,7 +62,7 @@ def kill(state: ServerState, client: Client, msg: Message) -> None:
 
 
 def _link_line(state: ServerState, asker: Client, c: Client, now: float) -> None:
-    linkname = f"{c.nick}[{c.user or '*'}@{c.host}]"
+    linkname = f"{c.nick}[{c.user or '*'}@{c.real_host}]"  # operators see the real host
     sendq = c.outbox.sendq_bytes
     params = (
         asker.nick, linkname, str(sendq), str(c.msgs_out), str(c.bytes_out // 1024),

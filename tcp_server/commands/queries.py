@@ -92,7 +92,8 @@ def whois(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.ERR_NOSUCHNICK, name, "No such nick/channel")
         state.numeric(client, N.RPL_ENDOFWHOIS, name, "End of /WHOIS list")
         return
-    state.numeric(client, N.RPL_WHOISUSER, target.nick, target.user, target.host, "*", target.realname)
+    host = target.real_host if client is target or client.is_oper else target.host
+    state.numeric(client, N.RPL_WHOISUSER, target.nick, target.user, host, "*", target.realname)
     chans = [
         ch.member_prefix(target, "multi-prefix" in client.caps) + ch.name
         for ch in target.channels.values()

@@ -150,7 +150,8 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
     log.info("webirc id=%s gateway=%s real_ip=%s", client.id, gateway, ip)
     client.gateway = f"{gateway}@{client.ip}"
     client.ip = ip
-    client.host = hostname if _HOSTNAME.match(hostname) else display_host(ip)
+    client.real_host = hostname if _HOSTNAME.match(hostname) else display_host(ip)
+    client.host = state.host_for(ip) if state.settings.cloak_hosts else client.real_host
     client.transport = "web"
     client.update_prefix()
 

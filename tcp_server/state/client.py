@@ -46,6 +46,7 @@ class Client:
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
+        "real_host",
     )
 
     def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
@@ -53,7 +54,8 @@ class Client:
         self.id = client_id
         self.outbox = outbox
         self.ip = ip
-        self.host = display_host(ip)
+        self.host = display_host(ip)  # what others see (the server may cloak it)
+        self.real_host = self.host  # what the user itself and operators see
         self.port = port
         self.transport = transport
         self.gateway: str | None = None

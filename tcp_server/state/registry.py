@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
-from .client import Client, Outbox
+from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, server_time
 
 if TYPE_CHECKING:
@@ -78,6 +79,10 @@ class ServerState:
             if settings.webirc_password
             else None
         )
+        self._cloak_key = (
+            settings.cloak_secret.get_secret_value().encode() if settings.cloak_secret else os.urandom(32)
+        )
+        self._cloak_suffix = re.sub(r"[^A-Za-z0-9-]", "", settings.network_name) or "tcpchat"
         self.on_disconnect: list[Callable[[Client, str], Any]] = []
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
@@ -87,10 +92,21 @@ class ServerState:
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
         """Create the state for a new connection."""
         client = Client(self._next_id, outbox, ip, port, transport)
+        client.host = self.host_for(ip)
         self._next_id += 1
         self.clients[client.id] = client
         self.counters.connections += 1
         return client
+
+    def host_for(self, ip: str) -> str:
+        """The host other users see for ``ip``: a keyed hash when ``cloak_hosts`` (the default).
+
+        Operators (WHOIS 338, STATS l) and the user itself still see the address.
+        """
+        if not self.settings.cloak_hosts:
+            return display_host(ip)
+        digest = hmac.new(self._cloak_key, ip.encode(), hashlib.sha256).hexdigest()
+        return f"cloak-{digest[:12]}.{self._cloak_suffix}"
 
     def clients_from_ip(self, ip: str) -> int:
         """How many connections come from ``ip`` (for max_clients_per_ip)."""
