@@ -118,6 +118,50 @@ def echo_latency(start: Running, p: EchoParams) -> dict[str, object]:
         start.stop()
 
 
+async def _store_throughput(rows: int) -> dict[str, object]:
+    """The SQLite store alone, in this process: rows/s through group commit, and the latency of
+    one append -> commit callback when idle (the commit window plus one fsync'd transaction)."""
+    from pathlib import Path
+
+    from tcp_server.history.base import StoredMessage
+    from tcp_server.history.sqlite import SQLiteStore
+
+    store = SQLiteStore(Path(tempfile.mkdtemp(prefix="bench-store-")) / "history.db")
+    await store.start()
+    loop = asyncio.get_running_loop()
+    try:
+        records = [
+            StoredMessage(f"b{i}", time.time(), "PRIVMSG", "a!~a@h", "a", f"#room{i % 10}", "x" * 64, {})
+            for i in range(rows)
+        ]
+        done = loop.create_future()
+        left = [rows]
+
+        def ack(err: BaseException | None) -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                done.set_result(None)
+
+        t0 = time.perf_counter()
+        for i in range(0, rows, 1000):
+            for record in records[i : i + 1000]:
+                store.append(record, ack)
+            await asyncio.sleep(0)
+        await asyncio.wait_for(done, TIMEOUT)
+        elapsed = time.perf_counter() - t0
+        single: list[float] = []
+        for i in range(200):
+            fut = loop.create_future()
+            t = time.perf_counter()
+            store.append(StoredMessage(f"s{i}", time.time(), "PRIVMSG", "a!~a@h", "a", "#r", "x", {}),
+                         fut.set_result)
+            await fut
+            single.append((time.perf_counter() - t) * 1000)
+        return {"rows": rows, "rows_per_s": round(rows / elapsed), "idle_commit": _percentiles(single)}
+    finally:
+        await store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.history_bench", description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per server; medians reported")
@@ -126,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--listeners", type=int, default=EchoParams.listeners, help="room size for echo latency")
     ap.add_argument("--closed-loop", type=int, default=EchoParams.closed_loop, help="one-at-a-time messages")
     ap.add_argument("--per-sender", type=int, default=EchoParams.per_sender, help="messages per loaded sender")
+    ap.add_argument("--store-rows", type=int, default=100_000, help="rows for the store-only throughput")
     args = ap.parse_args(argv)
     params = Params(clients=args.clients, messages=150 if args.quick else 300, timeout=60.0)
     echo = EchoParams(listeners=args.listeners, closed_loop=args.closed_loop, per_sender=args.per_sender)
@@ -153,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
                 vals.append(float(v))
         return round(statistics.median(vals), 3) if vals else float("nan")
 
+    store = asyncio.run(_store_throughput(args.store_rows))
     summary = {
         "scenario": "history_bench",
+        "store_only": store,
         "clients": params.clients, "senders": params.senders, "messages_per_sender": params.messages,
         "runs": args.runs,
         "deliveries_per_s": {n: med(fanout[n], "deliveries_per_s") for n in fanout},
