@@ -3,7 +3,12 @@ the message-rate tracker and the login limiter."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta, timezone
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tcp_server.protocol import parse_line
 from web_gateway.admin.auth import FailureLimiter
@@ -156,3 +161,43 @@ def test_failure_limiter_counts_per_address() -> None:
     limiter.fail("a")
     assert 1 <= limiter.retry_after("a") <= 60
     assert limiter.retry_after("b") == 0
+
+
+@given(st.text(max_size=100))
+def test_any_room_text_is_accepted_as_a_valid_channel_or_refused_cleanly(raw: str) -> None:
+    from tcp_server.protocol import is_valid_channel
+
+    try:
+        name = normalize_room(raw)
+    except BadInput as exc:
+        assert "invalid room name" in str(exc)
+    else:
+        assert is_valid_channel(name, 64) and name.isprintable()
+
+
+@given(st.text(max_size=150))
+def test_any_history_reference_becomes_one_irc_parameter_or_is_refused(raw: str) -> None:
+    try:
+        ref = history_ref(raw)
+    except BadInput:
+        return
+    assert ref.startswith(("msgid=", "timestamp="))
+    assert not any(ch in ref for ch in " \r\n\x00,") and ref.isprintable()
+
+
+@given(st.datetimes(), st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)))
+def test_any_iso_time_becomes_a_utc_timestamp_or_is_refused(when: datetime, offset: timedelta) -> None:
+    text = when.replace(tzinfo=timezone(offset)).isoformat()
+    try:
+        ref = history_ref(text)
+    except BadInput as exc:
+        assert "out of the range" in str(exc)
+        return
+    assert re.fullmatch(r"timestamp=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ref), ref
+
+
+def test_odd_numbers_from_the_server_never_crash() -> None:
+    odd = line(f"@{V}id=²;{V}port=٣;{V}nick=x :srv 211 me x[u@h] ¹ ² ³ ⁴ ⁵ ⁶")
+    data = parse_connections([odd], own_nick="me")
+    assert data.connections[0].id == 0 and data.connections[0].messages_in == 0
+    assert parse_rooms([line(":srv 322 me #a ² :t")])[0].member_count == 0

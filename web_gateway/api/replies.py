@@ -47,13 +47,25 @@ def history_ref(value: str) -> str:
         return f"msgid={value}"
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:
+        raise BadInput(f"{value!r} is out of the range of times") from None
+    stamp = f"{when.year:04d}-{when:%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
     return f"timestamp={stamp}"
 
 
+def to_int(text: str, default: int = 0) -> int:
+    """An ASCII decimal from the server, or ``default`` for anything else (never raises)."""
+    return int(text) if text.isascii() and text.lstrip("-").isdigit() else default
+
+
 def _int(tags: dict[str, str], key: str, default: int = 0) -> int:
-    value = tags.get(VENDOR + key, "")
-    return int(value) if value.lstrip("-").isdigit() else default
+    return to_int(tags.get(VENDOR + key, ""), default)
+
+
+def _param(params: tuple[str, ...], index: int) -> int:
+    return to_int(params[index]) if len(params) > index else 0
 
 
 def parse_connections(lines: Iterable[Message], own_nick: str) -> ConnectionList:
@@ -79,10 +91,10 @@ def parse_connections(lines: Iterable[Message], own_nick: str) -> ConnectionList
                 gateway=t.get(VENDOR + "gateway") or None,
                 channels=[c for c in t.get(VENDOR + "channels", "").split(",") if c],
                 signon=_int(t, "signon"),
-                connected_seconds=int(params[7]) if len(params) > 7 and params[7].isdigit() else 0,
+                connected_seconds=_param(params, 7),
                 idle_seconds=_int(t, "idle"),
-                messages_in=int(params[5]) if len(params) > 5 and params[5].isdigit() else 0,
-                messages_out=int(params[3]) if len(params) > 3 and params[3].isdigit() else 0,
+                messages_in=_param(params, 5),
+                messages_out=_param(params, 3),
                 bytes_in=_int(t, "bytes-in"),
                 bytes_out=_int(t, "bytes-out"),
                 sendq=_int(t, "sendq"),
@@ -117,7 +129,7 @@ def parse_rooms(lines: Iterable[Message]) -> list[Room]:
         rooms.append(
             Room(
                 name=msg.params[1],
-                member_count=int(msg.params[2]) if msg.params[2].isdigit() else 0,
+                member_count=to_int(msg.params[2]),
                 topic=msg.param(3),
                 modes=t.get(VENDOR + "modes"),
                 messages=_int(t, "messages") if VENDOR + "messages" in t else None,

@@ -29,6 +29,7 @@ from .replies import (
     parse_history,
     parse_names,
     parse_rooms,
+    to_int,
 )
 
 RATE_WINDOW = 60.0
@@ -135,7 +136,7 @@ class ChatService:
         """CHANNELLEN from the server's 005 (a default until the link has registered)."""
         reg = self.oper.registered
         value = reg.isupport.get("CHANNELLEN", "") if reg else ""
-        return int(value) if value.isdigit() else DEFAULT_CHANNEL_LEN
+        return to_int(value, DEFAULT_CHANNEL_LEN) or DEFAULT_CHANNEL_LEN
 
     # ---- health ------------------------------------------------------------------------------
     async def health(self) -> Health:
@@ -191,8 +192,8 @@ class ChatService:
                     404, f"no public room named {name} (admins can read the history of any room)"
                 )
         server_max = reg.isupport.get("CHATHISTORY", "")
-        if server_max.isdigit() and int(server_max) > 0:
-            limit = min(limit, int(server_max))
+        if to_int(server_max) > 0:
+            limit = min(limit, to_int(server_max))
         if before and after:
             params: tuple[str, ...] = ("BETWEEN", name, after, before, str(limit))
         elif before:
