@@ -226,3 +226,25 @@ async def test_default_flood_settings_let_a_client_join_40_channels_line_by_line
     assert ends == [f"#room{i}" for i in range(40)]
     assert server.state.counters.floods == 0
     await client.close()
+
+
+async def test_a_reply_bigger_than_the_sendq_reaches_a_client_that_reads(make_server):
+    """The sendq bounds what a client leaves unread, not the size of one reply (LIST, NAMES)."""
+    server = await make_server(sendq=16384, max_channels_per_client=1200)
+    owner = await RawClient.connect(server.port)
+    await owner.register("owner")
+    names = [f"#channel-number-{i:04d}" for i in range(1200)]
+    for i in range(0, len(names), 20):  # 20 names fit one 512-byte line
+        await owner.send("JOIN " + ",".join(names[i : i + 20]))
+    await sync(owner)
+    asker = await RawClient.connect(server.port)
+    await asker.register("asker")
+    await asker.send("LIST")
+    listed = []
+    while (msg := await asker.recv()).command != "323":
+        if msg.command == "322":
+            listed.append(msg.params[1])
+    assert sorted(listed) == names  # about 60 KB, nearly four times the sendq
+    assert server.state.counters.sendq_drops == 0
+    for c in (owner, asker):
+        await c.close()

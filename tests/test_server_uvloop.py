@@ -30,6 +30,7 @@ TESTS = [
     limits.test_burst_over_the_allowance_is_slowed_not_dropped,
     limits.test_oversized_line_gets_417_and_connection_keeps_working,
     limits.test_max_clients_refuses_with_a_clear_error,
+    limits.test_a_reply_bigger_than_the_sendq_reaches_a_client_that_reads,
     clients.test_quit_reaches_each_peer_exactly_once,
     clients.test_abrupt_close_propagates_once_and_frees_the_nick,
     clients.test_half_close_by_client_is_a_disconnect,
