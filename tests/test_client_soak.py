@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import pytest
 
@@ -20,6 +21,8 @@ from .test_client_session import Proxy
 
 SOAK = {"small": (1500, 3), "full": (20000, 10)}
 """TCPCHAT_SOAK_SCALE -> (messages sent, link cuts)."""
+FLOOD = {"small": 20000, "full": 200000}
+"""TCPCHAT_SOAK_SCALE -> messages in the ingest flood."""
 
 
 @pytest.mark.slow
@@ -85,3 +88,31 @@ async def test_no_loss_no_duplicates_across_cuts_under_load(make_server, tmp_pat
     await bob.close()
     assert reconnects == cuts
     assert received == [f"m{i}" for i in range(total)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_flood_is_ingested_completely_and_in_order(make_server) -> None:
+    """One session reading a flooded room: every line arrives, in order; prints the rate."""
+    total = FLOOD[os.environ.get("TCPCHAT_SOAK_SCALE", "full")]
+    srv = await make_server(sendq=64 * 1024 * 1024)
+    session = ClientSession("127.0.0.1", srv.port, "alice", queue_size=total + 1000)
+    await session.start()
+    await session.join("#flood")
+    bob = await RawClient.connect(srv.port)
+    await bob.register("bob")
+    await bob.join("#flood")
+    payload = b"".join(b"PRIVMSG #flood :line %d\r\n" % i for i in range(total))
+    started = time.perf_counter()
+    bob.writer.write(payload)
+    expected = 0
+    async with asyncio.timeout(240):
+        while expected < total:
+            ev = await session.next_event()
+            if isinstance(ev, Message) and ev.command == "PRIVMSG":
+                assert ev.params[-1] == f"line {expected}"
+                expected += 1
+    elapsed = time.perf_counter() - started
+    print(f"ingested {total} messages in {elapsed:.2f}s: {total / elapsed:,.0f} msg/s (server in the same loop)")
+    await session.close()
+    await bob.close()
