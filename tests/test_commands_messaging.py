@@ -257,3 +257,18 @@ def test_whois_channels_show_prefixes_multi_prefix_aware():
     alice.send("MODE #room +v alice")
     assert next(m for m in bob.send("WHOIS alice") if m.command == "319").params[-1] == "@+#room"
     assert next(m for m in alice.send("WHOIS alice") if m.command == "319").params[-1] == "@#room"
+
+
+def test_quit_nick_and_away_carry_server_time_for_clients_that_asked():
+    srv = MemoryServer()
+    timed = srv.connect("timed", caps="server-time away-notify")
+    plain = srv.connect("plain", caps="away-notify")
+    actor = srv.connect("actor")
+    for c in (timed, plain, actor):
+        c.send("JOIN #room")
+    timed.take(), plain.take()
+    actor.send("AWAY :brb", "NICK actor2", "QUIT :bye")
+    seen_timed, seen_plain = timed.take(), plain.take()
+    assert [m.command for m in seen_timed] == ["AWAY", "NICK", "QUIT"] == [m.command for m in seen_plain]
+    assert all(m.tags.get("time", "").endswith("Z") for m in seen_timed)
+    assert all(not m.tags for m in seen_plain)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from ..protocol import Message, fit_text, is_channel_name
+from ..protocol import Message, is_channel_name
 from ..protocol import numerics as N
-from ..state import VERSION, Client, ServerState
+from ..state import VERSION, Client, ServerState, build_variants, server_time
 from .table import command
 
 
@@ -142,11 +142,11 @@ def away(state: ServerState, client: Client, msg: Message) -> None:
     client.away = text[:390] or None
     if client.away:
         state.numeric(client, N.RPL_NOWAWAY, "You have been marked as being away")
-        away_text = fit_text(client.prefix, "AWAY", "", client.away)
-        line = f":{client.prefix} AWAY :{away_text}\r\n".encode("utf-8", "replace")
+        params: tuple[str, ...] = (client.away,)
     else:
         state.numeric(client, N.RPL_UNAWAY, "You are no longer marked as being away")
-        line = f":{client.prefix} AWAY\r\n".encode()
+        params = ()
+    variants = build_variants(client.prefix, "AWAY", params, server_time())
     for peer in state.peers_of(client):
         if "away-notify" in peer.caps:
-            peer.outbox.send(line)
+            peer.outbox.send(variants[peer.tag_level])

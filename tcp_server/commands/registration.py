@@ -10,7 +10,7 @@ import time
 
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
-from ..state import VERSION, Client, ServerState, display_host
+from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
 from .queries import send_lusers, send_motd
 from .table import command
 
@@ -173,10 +173,10 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
     if client.registered:
-        line = f":{old_prefix} NICK {new}\r\n".encode()
-        client.outbox.send(line)
+        variants = build_variants(old_prefix, "NICK", (new,), server_time())
+        client.outbox.send(variants[client.tag_level])
         for peer in state.peers_of(client):
-            peer.outbox.send(line)
+            peer.outbox.send(variants[peer.tag_level])
         for channel in client.channels.values():
             channel.invites.discard(casefold(new))
     else:

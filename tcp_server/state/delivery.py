@@ -65,7 +65,10 @@ def build_variants(
     tags: dict[str, str] | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """Encode one relayed line as (no tags, time tag only, all tags), indexed by ``tag_level``."""
-    body = f":{source} {command} {format_params(params)}\r\n".encode("utf-8", "replace")
+    if not params:  # e.g. AWAY without text: no trailing space
+        body = f":{source} {command}\r\n".encode("utf-8", "replace")
+    else:
+        body = f":{source} {command} {format_params(params)}\r\n".encode("utf-8", "replace")
     if len(body) > MAX_LINE_BYTES and params:  # cut the last parameter: every client can parse it
         params = (*params[:-1], fit_text(source, command, " ".join(params[:-1]), params[-1]))
         body = f":{source} {command} {format_params(params)}\r\n".encode("utf-8", "replace")

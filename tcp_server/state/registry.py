@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox, display_host
-from .delivery import MsgIdGenerator, server_time
+from .delivery import MsgIdGenerator, build_variants, server_time
 
 if TYPE_CHECKING:
     from ..history.base import HistoryStore
@@ -126,9 +126,9 @@ class ServerState:
             self.oper_count -= 1
         text = quit_message if quit_message is not None else reason
         if client.registered and not self.shutting_down:
-            line = format_line(Message("QUIT", (fit_text(client.prefix, "QUIT", "", text),), client.prefix))
+            variants = build_variants(client.prefix, "QUIT", (text,), server_time())
             for peer in self.peers_of(client):
-                peer.outbox.send(line)
+                peer.outbox.send(variants[peer.tag_level])
         for channel in list(client.channels.values()):
             self._leave(channel, client)
         if client.folded and self.nicks.get(client.folded) is client:
