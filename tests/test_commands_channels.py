@@ -285,3 +285,13 @@ def test_every_line_of_the_welcome_burst_fits_512_bytes():
     conn.send("NICK " + "n" * 30)
     raw = raw_replies(conn, "USER u 0 * :" + "r" * 300)
     assert len(raw) > 10 and all(len(b) <= 512 for b in raw)
+
+
+def test_at_most_four_parameter_modes_per_command_as_advertised():
+    srv = MemoryServer()
+    users = [srv.connect(n) for n in ("op", "u1", "u2", "u3", "u4", "u5")]
+    for u in users:
+        u.send("JOIN #room")
+    users[0].take()
+    out = users[0].send("MODE #room +vvvvv u1 u2 u3 u4 u5")
+    assert out[0].params == ("#room", "+vvvv", "u1", "u2", "u3", "u4")

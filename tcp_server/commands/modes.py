@@ -11,6 +11,8 @@ from .table import command
 PARAM_ALWAYS = "ovk"
 PARAM_ON_SET = "l"
 LIST_MODES = "beI"
+MAX_PARAM_MODES = 4
+"""Mode changes with a parameter per MODE command (advertised as ``MODES`` in 005)."""
 
 
 def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
@@ -44,12 +46,16 @@ def _apply_channel_modes(
     state: ServerState, client: Client, channel: Channel, modestr: str, args: list[str]
 ) -> tuple[str, list[str]]:
     adding, out, out_args, last_sign = True, "", [], ""
+    budget = MAX_PARAM_MODES
     for ch in modestr:
         if ch in "+-":
             adding = ch == "+"
             continue
         arg = None
         if ch in PARAM_ALWAYS or (ch in PARAM_ON_SET and adding):
+            if budget == 0:  # beyond MODES: ignored, like other servers do
+                continue
+            budget -= 1
             if not args:
                 if ch != "k":
                     state.numeric(client, N.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")

@@ -11,6 +11,7 @@ import time
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
+from .modes import MAX_PARAM_MODES
 from .queries import send_lusers, send_motd
 from .table import command
 
@@ -41,7 +42,7 @@ def isupport_tokens(state: ServerState) -> list[str]:
         f"CHANNELLEN={s.channel_len}",
         f"CHANTYPES={CHANTYPES}",
         "KICKLEN=390",
-        "MODES=4",
+        f"MODES={MAX_PARAM_MODES}",
         f"NETWORK={s.network_name}",
         f"NICKLEN={s.nick_len}",
         "PREFIX=(ov)@+",
