@@ -272,3 +272,21 @@ def test_quit_nick_and_away_carry_server_time_for_clients_that_asked():
     assert [m.command for m in seen_timed] == ["AWAY", "NICK", "QUIT"] == [m.command for m in seen_plain]
     assert all(m.tags.get("time", "").endswith("Z") for m in seen_timed)
     assert all(not m.tags for m in seen_plain)
+
+
+def test_who_masks_match_visible_users_only():
+    srv = MemoryServer()
+    alice = srv.connect("alice")
+    srv.connect("alfred")
+    hidden = srv.connect("alhidden")
+    hidden.send("MODE alhidden +i")
+    srv.connect("bob")
+    found = [m.params[5] for m in alice.send("WHO al*") if m.command == "352"]
+    assert sorted(found) == ["alfred", "alice"]  # +i users are hidden from strangers
+    assert [m.params[5] for m in alice.send("WHO alhidden") if m.command == "352"] == ["alhidden"]
+    hidden.send("JOIN #x")
+    alice.send("JOIN #x")
+    assert "alhidden" in [m.params[5] for m in alice.send("WHO al*") if m.command == "352"]
+    assert len([m for m in alice.send("WHO *") if m.command == "352"]) == 4
+    assert [m.params[5] for m in alice.send("WHO [a]*") if m.command == "352"] == []  # no char classes
+    assert [m.params[5] for m in alice.send("WHO b?b") if m.command == "352"] == ["bob"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 
-from ..protocol import Message, is_channel_name
+from ..protocol import Message, casefold, is_channel_name
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, server_time
 from .table import command
@@ -68,19 +69,38 @@ def _who_line(state: ServerState, asker: Client, target: Client, channel_name: s
 
 @command("WHO")
 def who(state: ServerState, client: Client, msg: Message) -> None:
-    """WHO #channel or WHO nick (masks other than an exact name match nothing)."""
-    mask = msg.param(0, "*")
+    """WHO #channel, WHO nick, or WHO mask (``*`` and ``?`` over nick, user, host, realname).
+
+    A mask lists users the asker may see: not ``+i``, or sharing a channel, or itself (operators
+    see everyone). ``WHO 0`` is ``WHO *``.
+    """
+    mask = msg.param(0, "*") or "*"
     multi = "multi-prefix" in client.caps
     if is_channel_name(mask):
         channel = state.get_channel(mask)
         if channel is not None and ("s" not in channel.modes or client in channel.members):
             for member in channel.members:
                 _who_line(state, client, member, channel.name, channel.member_prefix(member, multi))
+    elif "*" in mask or "?" in mask or mask == "0":
+        pattern = _glob("*" if mask == "0" else mask)
+        peers = state.peers_of(client)
+        for c in list(state.clients.values()):
+            fields = (c.nick, c.user, c.host, c.realname)
+            if not c.registered or not any(pattern.match(casefold(f)) for f in fields):
+                continue
+            if "i" in c.modes and c is not client and c not in peers and not client.is_oper:
+                continue
+            _who_line(state, client, c, "*", "")
     else:
         target = state.find_nick(mask)
         if target is not None:
             _who_line(state, client, target, "*", "")
     state.numeric(client, N.RPL_ENDOFWHO, mask, "End of WHO list")
+
+
+def _glob(mask: str) -> re.Pattern[str]:
+    """An IRC mask (only ``*`` and ``?`` are special; ``[`` is a nick character) as a regex."""
+    return re.compile(re.escape(casefold(mask)).replace(r"\*", ".*").replace(r"\?", ".") + r"\Z")
 
 
 @command("WHOIS", min_params=1)
