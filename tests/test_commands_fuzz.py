@@ -34,6 +34,7 @@ line = st.one_of(
     st.builds("KICK {} {} :{}".format, pick(CHANNELS), pick(NICKS + ["alice,bob"]), pick(TEXT)),
     st.builds("INVITE {} {}".format, pick(NICKS), pick(CHANNELS)),
     st.builds("{} {}".format, pick(["NAMES", "LIST", "WHO", "WHOIS", "ISON", "USERHOST"]), pick(CHANNELS + NICKS)),
+    st.builds("WHO {}".format, pick(["*", "0", "a*", "b?b", "[x]*", "*.*"])),
     st.builds("AWAY :{}".format, pick(TEXT)),
     st.builds("OPER {} {}".format, pick(["admin", "x"]), pick(["pw", "wrong"])),
     st.builds("KILL {} :{}".format, pick(NICKS + ["id=1", "id=2", "id=x"]), pick(TEXT)),
