@@ -114,3 +114,24 @@ async def test_tls_client_that_never_handshakes_is_closed(make_server, self_sign
     reader, writer = await asyncio.open_connection("127.0.0.1", tls_port)
     assert await asyncio.wait_for(reader.read(), 10) == b""  # closed well before the 60 s default
     writer.close()
+
+
+async def test_tls_listener_of_the_real_process_on_uvloop(self_signed):
+    cert, key = self_signed
+    proc = ServerProcess(
+        "--no-history", "--tls-port", "0", "--tls-cert", str(cert), "--tls-key", str(key)
+    ).start()
+    try:
+        line = await asyncio.to_thread(proc.proc.stdout.readline)
+        assert line.startswith("listening on 127.0.0.1:") and line.rstrip().endswith("(tls)")
+        tls_port = int(line.split(":")[1].split()[0])
+        ctx = ssl.create_default_context(cafile=str(cert))
+        reader, writer = await asyncio.open_connection("127.0.0.1", tls_port, ssl=ctx)
+        client = RawClient(reader, writer)
+        await client.register("secure")
+        await client.join("#tls")
+        await client.send("QUIT :done")
+        assert (await client.read_until_closed())[-1].command == "ERROR"
+        await client.close()
+    finally:
+        assert proc.stop() == 0
