@@ -268,3 +268,31 @@ async def test_end_of_input_while_reconnecting_still_delivers_typed_lines():
         if alice is not None:
             alice.kill()
         proc.stop()
+
+
+async def test_messages_said_while_disconnected_are_shown_after_reconnect(make_server, plain, tmp_path):
+    from .test_client_session import Proxy
+
+    srv = await make_server(history=True, data_dir=tmp_path)
+    proxy = Proxy(srv.port)
+    try:
+        alice = await plain(await proxy.start(), "alice", "--join", "#lobby")
+        await alice.expect(r"alice joined #lobby")
+        bob = await RawClient.connect(srv.port)
+        await bob.register("bob", caps="echo-message")
+        await bob.join("#lobby")
+        await bob.send("PRIVMSG #lobby :before")
+        await alice.expect(r"<bob> before$")
+        proxy.cut()
+        await alice.expect(r"reconnecting…")
+        for text in ("while away 1", "while away 2"):
+            await bob.send(f"PRIVMSG #lobby :{text}")
+            await bob.expect("PRIVMSG", lambda m, t=text: m.params[-1] == t)  # stored
+        proxy.open = True
+        await alice.expect(r"#lobby <bob> while away 1$")
+        await alice.expect(r"#lobby <bob> while away 2$")
+        await alice.expect(r"connected as alice")
+        assert sum("<bob> before" in line for line in alice.lines) == 1  # not shown twice
+        await bob.close()
+    finally:
+        await proxy.close()
