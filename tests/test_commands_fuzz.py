@@ -67,6 +67,8 @@ def check_invariants(srv: MemoryServer) -> None:
         for member in channel.members:
             assert member.channels.get(folded) is channel and not member.gone
             assert member.registered
+    for ip in {c.ip for c in state.clients.values()} | {"127.0.0.1"}:
+        assert state.clients_from_ip(ip) == sum(1 for c in state.clients.values() if c.ip == ip)
     for client in state.clients.values():
         for folded, channel in client.channels.items():
             assert state.channels.get(folded) is channel and client in channel.members

@@ -150,7 +150,7 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
         return
     log.info("webirc id=%s gateway=%s real_ip=%s", client.id, gateway, ip)
     client.gateway = f"{gateway}@{client.ip}"
-    client.ip = ip
+    state.set_ip(client, ip)
     client.real_host = hostname if _HOSTNAME.match(hostname) else display_host(ip)
     client.host = state.host_for(ip) if state.settings.cloak_hosts else client.real_host
     client.transport = "web"

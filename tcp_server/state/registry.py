@@ -83,6 +83,7 @@ class ServerState:
             settings.cloak_secret.get_secret_value().encode() if settings.cloak_secret else os.urandom(32)
         )
         self._cloak_suffix = re.sub(r"[^A-Za-z0-9-]", "", settings.network_name) or "tcpchat"
+        self._per_ip: dict[str, int] = {}
         self.on_disconnect: list[Callable[[Client, str], Any]] = []
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
@@ -93,6 +94,7 @@ class ServerState:
         """Create the state for a new connection."""
         client = Client(self._next_id, outbox, ip, port, transport)
         client.host = self.host_for(ip)
+        self._count_ip(ip, 1)
         self._next_id += 1
         self.clients[client.id] = client
         self.counters.connections += 1
@@ -109,8 +111,21 @@ class ServerState:
         return f"cloak-{digest[:12]}.{self._cloak_suffix}"
 
     def clients_from_ip(self, ip: str) -> int:
-        """How many connections come from ``ip`` (for max_clients_per_ip)."""
-        return sum(1 for c in self.clients.values() if c.ip == ip)
+        """How many connections come from ``ip`` (for max_clients_per_ip); O(1)."""
+        return self._per_ip.get(ip, 0)
+
+    def set_ip(self, client: Client, ip: str) -> None:
+        """Record ``client``'s real address (WEBIRC), keeping the per-address counts right."""
+        self._count_ip(client.ip, -1)
+        client.ip = ip
+        self._count_ip(ip, 1)
+
+    def _count_ip(self, ip: str, delta: int) -> None:
+        count = self._per_ip.get(ip, 0) + delta
+        if count > 0:
+            self._per_ip[ip] = count
+        else:
+            self._per_ip.pop(ip, None)
 
     def disconnect(self, client: Client, reason: str, quit_message: str | None = None) -> None:
         """Remove ``client`` everywhere, tell its channel peers once, and close its socket.
@@ -133,7 +148,8 @@ class ServerState:
             self._leave(channel, client)
         if client.folded and self.nicks.get(client.folded) is client:
             del self.nicks[client.folded]
-        self.clients.pop(client.id, None)
+        if self.clients.pop(client.id, None) is not None:
+            self._count_ip(client.ip, -1)
         for hook in self.on_disconnect:
             hook(client, reason)
         log.info(
