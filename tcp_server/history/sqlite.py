@@ -1,13 +1,18 @@
 """The default history store: one SQLite file in WAL mode, written by group commit.
 
 One aiosqlite connection (its own thread) writes; a second, read-only one answers queries, so
-readers never wait for a commit (WAL). Every batch is one transaction; with ``synchronous=FULL``
-(the default) a commit is on disk before any sender sees its echo.
+readers never wait for a commit (WAL). Every batch is one statement, ``INSERT ... SELECT FROM
+json_each(?)`` in autocommit mode: one atomic transaction and a single call into SQLite per batch.
+That matters because the writer thread shares the GIL with the busy event loop: ``executemany``
+releases and re-takes the GIL once per row, and under load each re-take can wait a whole switch
+interval (measured: ~7k rows/s with executemany vs one handoff per batch this way). With
+``synchronous=FULL`` (the default) a batch is on disk before any sender sees its echo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sqlite3
@@ -18,7 +23,7 @@ import aiosqlite
 
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
-from .sql import insert_sql, qmark, record_row, row_message, select_sql, targets_sql
+from .sql import COLUMNS, qmark, record_row, row_message, select_sql, targets_sql
 
 log = logging.getLogger("tcpchat.history")
 
@@ -55,7 +60,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 """Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
 
-INSERT = insert_sql(qmark, "INSERT OR IGNORE", "")
+INSERT_BATCH = (
+    f"INSERT OR IGNORE INTO messages ({COLUMNS}) SELECT "
+    + ", ".join(f"value ->> {i}" for i in range(len(COLUMNS.split(", "))))
+    + " FROM json_each(?) ORDER BY key"
+)
+"""A whole batch (a JSON array of rows in ``record_row`` order) in one statement, in order."""
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
@@ -117,7 +127,7 @@ class SQLiteStore(HistoryStore):
     async def _open(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         new = not self.path.exists()
-        self._writer = await _connect(self.path)
+        self._writer = await _connect(self.path, isolation_level=None)  # autocommit
         if new:
             os.chmod(self.path, 0o600)
         await self._writer.execute("PRAGMA journal_mode=WAL")
@@ -142,9 +152,9 @@ class SQLiteStore(HistoryStore):
                 for statement in statements:
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
-                await db.commit()
+                await db.execute("COMMIT")
             except BaseException:
-                await db.rollback()
+                await db.execute("ROLLBACK")
                 raise
             log.info("history: migrated %s to schema version %d", self.path, number)
 
@@ -168,17 +178,9 @@ class SQLiteStore(HistoryStore):
         db = self._writer
         if db is None:
             raise HistoryError("history store is not open")
-        rows = [record_row(r) for r in records]
+        payload = json.dumps([record_row(r) for r in records])
         async with self._write_lock:
-            try:
-                await db.executemany(INSERT, rows)
-                await db.commit()
-            except BaseException:
-                try:
-                    await db.rollback()
-                except Exception:
-                    pass
-                raise
+            await db.execute(INSERT_BATCH, (payload,))  # autocommit: one atomic transaction
 
     # ---- reading -----------------------------------------------------------------------
     def _db(self) -> aiosqlite.Connection:
@@ -188,16 +190,14 @@ class SQLiteStore(HistoryStore):
 
     async def locate(self, key: str, msgid: str) -> Position | None:
         sql = "SELECT seq, time_us FROM messages WHERE msgid = ? AND target_key = ?"
-        async with self._db().execute(sql, (msgid, key)) as cur:
-            row = await cur.fetchone()
-        return Position(row[0], row[1]) if row else None
+        rows = list(await self._db().execute_fetchall(sql, (msgid, key)))
+        return Position(rows[0][0], rows[0][1]) if rows else None
 
     async def select(
         self, key: str, conds: tuple[Cond, ...], limit: int, newest_first: bool
     ) -> list[StoredMessage]:
         sql, args = select_sql(key, conds, limit, newest_first, qmark)
-        async with self._db().execute(sql, args) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db().execute_fetchall(sql, args)
         messages = [row_message(r) for r in rows]
         if newest_first:
             messages.reverse()
@@ -212,8 +212,7 @@ class SQLiteStore(HistoryStore):
         limit: int,
     ) -> list[TargetActivity]:
         sql, args = targets_sql(channel_keys, nick_key, conds, private_conds, limit, qmark)
-        async with self._db().execute(sql, args) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db().execute_fetchall(sql, args)
         return [TargetActivity(r[0], r[1]) for r in rows]
 
     # ---- retention ---------------------------------------------------------------------
@@ -235,12 +234,7 @@ class SQLiteStore(HistoryStore):
         total = 0
         while db is not None:
             async with self._write_lock:
-                try:
-                    cur = await db.execute(sql, (*args, RETENTION_CHUNK))
-                    await db.commit()
-                except BaseException:
-                    await db.rollback()
-                    raise
+                cur = await db.execute(sql, (*args, RETENTION_CHUNK))  # autocommit
             total += cur.rowcount
             if cur.rowcount < RETENTION_CHUNK:
                 break
