@@ -23,6 +23,8 @@ line = st.one_of(
     st.just("CAP LS 302"),
     st.builds("CAP REQ :{}".format, pick(["message-tags", "echo-message multi-prefix", "-message-tags", "bogus"])),
     st.just("CAP END"),
+    st.builds("WEBIRC {} gate {} {}".format, pick(["gw", "bad"]), pick(["h.example", "x!y"]),
+              pick(["203.0.113.1", "203.0.113.2", "0::1", "nope"])),
     st.builds("JOIN {} {}".format, pick(CHANNELS), pick(["", "key", "key,key"])),
     st.builds("PART {} :{}".format, pick(CHANNELS), pick(TEXT)),
     st.builds("PRIVMSG {} :{}".format, pick(CHANNELS + NICKS), pick(TEXT)),
@@ -77,7 +79,7 @@ def check_invariants(srv: MemoryServer) -> None:
 @settings(max_examples=150, deadline=None)
 @given(steps)
 def test_random_command_sequences_never_raise_and_keep_state_consistent(script):
-    srv = MemoryServer(oper_password="pw", max_channels_per_client=3)
+    srv = MemoryServer(oper_password="pw", max_channels_per_client=3, webirc_password="gw", max_clients_per_ip=3)
     conns = [srv.connect("alice"), srv.connect("bob"), srv.connect(), srv.connect()]
     for i, text in script:
         conn = conns[i]
