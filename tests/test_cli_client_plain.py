@@ -296,3 +296,28 @@ async def test_messages_said_while_disconnected_are_shown_after_reconnect(make_s
         await bob.close()
     finally:
         await proxy.close()
+
+
+async def test_query_commands_print_their_replies(server, connect, plain):
+    bob = await connect("bob")
+    await bob.join("#lobby")
+    alice = await plain(server.port, "alice", "--join", "#lobby")
+    await alice.expect(r"alice joined #lobby")
+    await alice.send("/names")
+    await alice.expect(r"#lobby members: @bob alice|#lobby members: alice @bob")
+    await alice.send("/list")
+    await alice.expect(r"#lobby \(2 users\)")
+    await alice.expect(r"end of room list")
+    await alice.send("/whois bob")
+    await alice.expect(r"bob: ~bob .*bob")
+    await alice.send("/away lunch")
+    await alice.expect(r"marked as being away")
+    await alice.send("/away")
+    await alice.expect(r"no longer marked as being away")
+    await alice.send("/help")
+    await alice.expect(r"/join #room \[key\]")
+    await alice.send("/msg")
+    await alice.expect(r"! usage: /msg nick text")
+    await alice.send("/quote PRIVMSG bob :raw hello")
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ("bob", "raw hello")
