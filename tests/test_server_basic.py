@@ -20,8 +20,12 @@ async def test_two_clients_chat_in_a_room(connect):
 
 
 async def test_nick_in_use_and_quit_frees_it(connect):
-    await connect("carol")
+    carol = await connect("carol")
     dup = await connect()
     await dup.send("NICK carol", "USER x 0 * :x")
     err = await dup.expect("433")
     assert err.params[1] == "carol"
+    await carol.send("QUIT")
+    await carol.read_until_closed()
+    await dup.send("NICK carol")
+    assert (await dup.expect("001")).params[0] == "carol"
