@@ -404,3 +404,14 @@ def test_a_process_that_dies_without_closing_the_store_still_exits(tmp_path: Pat
 
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=30)
     assert proc.returncode == 3, proc.stderr
+
+
+async def test_any_text_round_trips_and_a_lone_surrogate_cannot_poison_history(backend: Backend) -> None:
+    store = await backend.open()
+    fine = StoredMessage("u1", BASE, "PRIVMSG", "a!~a@h", "a", "#room", "é ü 漢字 😀 \x01ACTION waves\x01",
+                         {"msgid": "u1", "+draft/react": "👍; \\ x"})
+    odd = StoredMessage("u2", BASE + 1, "PRIVMSG", "a!~a@h", "a", "#room", "bad \udc80 byte")
+    assert await append_all(store, [fine, odd, msg(3)]) == [None, None, None]
+    got = await store.select("#room", (), 10, False)
+    assert got[0] == fine
+    assert got[1].text == "bad ? byte" and got[2].text == "message 3"

@@ -55,9 +55,14 @@ def record_row(record: StoredMessage) -> tuple[Any, ...]:
         record.source,
         record.sender,
         record.target,
-        record.text,
+        _valid_text(record.text),
         json.dumps(extra, separators=(",", ":")) if extra else "",
     )
+
+
+def _valid_text(text: str) -> str:
+    """``text`` as valid UTF-8 (a lone surrogate would fail a batch or poison reads)."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def row_message(row: Sequence[Any]) -> StoredMessage:
