@@ -5,7 +5,8 @@ and ``tcpchat gateway`` as child processes on free loopback ports, puts ``--user
 (JSON ``/ws``, one upstream IRC connection each) and one TCP receiver in one room, and has a TCP
 sender post ``--messages`` lines at ``--rate`` per second. Each line's latency is measured at the
 TCP receiver (the reference, same run) and at every WebSocket user. Prints one JSON line:
-p50/p99 of both paths, the difference (what the hop adds), deliveries and losses.
+p50/p99 of both paths, the difference (what the hop adds), deliveries and losses, and the CPU
+the gateway (and this load generator, which shares the machine) spent per WebSocket delivery.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import time
 from pathlib import Path
 
 import websockets
+
+from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "#hop"
@@ -122,6 +125,8 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
                     ws_got[0] += 1
 
         readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
+        gw_cpu0, srv_cpu0, own_cpu0 = cpu_seconds(gateway.pid), cpu_seconds(server.pid), own_cpu_seconds()
+        gw_rss = rss_bytes(gateway.pid)
         interval = 1.0 / rate
         t0 = time.perf_counter()
         for seq in range(messages):
@@ -134,6 +139,9 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
         deadline = time.perf_counter() + DRAIN_SECONDS
         while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
+        gw_cpu = cpu_seconds(gateway.pid) - gw_cpu0
+        srv_cpu = cpu_seconds(server.pid) - srv_cpu0
+        own_cpu = own_cpu_seconds() - own_cpu0
         for task in readers:
             task.cancel()
         for ws in sockets:
@@ -155,6 +163,10 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
             "ws_deliveries": ws_got[0],
             "ws_lost": expected - ws_got[0],
             "tcp_lost": messages - len(tcp_lat),
+            "gateway_cpu_us_per_delivery": round(gw_cpu / max(1, ws_got[0]) * 1e6, 1),
+            "client_cpu_us_per_delivery": round(own_cpu / max(1, ws_got[0]) * 1e6, 1),
+            "server_cpu_s": round(srv_cpu, 2),
+            "gateway_rss_kib_per_user": round(gw_rss / 1024 / users, 1),
         }
     finally:
         for proc in (gateway, server):
