@@ -36,7 +36,7 @@ class Line:
 
     time: str
     room: str
-    kind: str  # msg action notice join part quit nick topic info error status
+    kind: str  # msg action notice join part quit nick topic event info error status
     nick: str
     text: str
     own: bool = False
@@ -177,7 +177,44 @@ class ChatModel:
             return [Line(when, room.name, "info", "", f"members: {shown}")]
         if cmd in SILENT:
             return []
+        if cmd in ("MODE", "INVITE", "AWAY"):
+            return self._other(msg, who, when)
         return self._numeric(msg, who, when)
+
+    def _other(self, msg: Message, who: str, when: str) -> list[Line]:
+        """MODE changes, invitations and away-notify, in words."""
+        if msg.command == "MODE":
+            target = msg.param(0)
+            room = self.room(target).name if is_channel_name(target) else SERVER_ROOM
+            if is_channel_name(target):
+                self._apply_modes(self.room(target), msg.params[1:])
+            return [Line(when, room, "event", who, f"{who} sets mode {' '.join(msg.params[1:])}")]
+        if msg.command == "INVITE":
+            return [Line(when, "", "event", who, f"{who} invites you to {msg.param(1)} (/join {msg.param(1)})")]
+        folded = casefold(who)
+        text = f"{who} is away: {msg.param(0)}" if msg.param(0) else f"{who} is back"
+        return [Line(when, r.name, "event", who, text) for r in self.rooms.values() if folded in r.members]
+
+    @staticmethod
+    def _apply_modes(room: Room, params: tuple[str, ...]) -> None:
+        """Keep member prefixes (@ op, + voice) current after ``MODE #room +o nick``."""
+        if not params:
+            return
+        sign, args = "+", list(params[1:])
+        for ch in params[0]:
+            if ch in "+-":
+                sign = ch
+            elif ch in "ov" and args:
+                nick = args.pop(0)
+                shown = room.members.get(casefold(nick))
+                if shown is not None:
+                    bare = shown.lstrip("@+")
+                    marks = set(shown[: len(shown) - len(bare)])
+                    mark = "@" if ch == "o" else "+"
+                    marks = marks | {mark} if sign == "+" else marks - {mark}
+                    room.members[casefold(nick)] = "".join(m for m in "@+" if m in marks) + bare
+            elif ch in "kl" and sign == "+" and args:
+                args.pop(0)
 
     def _chat(self, msg: Message, who: str, when: str, hist: bool) -> list[Line]:
         target, text = msg.param(0), msg.param(1)

@@ -169,3 +169,14 @@ async def test_history_reads_wait_for_rows_still_in_the_commit_window() -> None:
     assert written == ["id0", "id1", "id2"]
     await committer.barrier()  # nothing queued: returns at once
     await committer.close()
+
+
+def test_model_modes_invites_and_away() -> None:
+    m = ChatModel("alice")
+    feed(m, ":alice!~a@h JOIN #a", ":srv 353 alice = #a :@alice bob", ":srv 366 alice #a :End")
+    assert feed(m, ":alice!~a@h MODE #a +o-o+v bob alice bob") == ["#a -- alice sets mode +o-o+v bob alice bob"]
+    assert m.rooms["#a"].members == {"alice": "alice", "bob": "@+bob"}
+    feed(m, ":alice!~a@h MODE #a +k-o secret bob")
+    assert m.rooms["#a"].members["bob"] == "+bob"
+    assert feed(m, ":bob!~b@h AWAY :lunch", ":bob!~b@h AWAY") == ["#a -- bob is away: lunch", "#a -- bob is back"]
+    assert feed(m, ":bob!~b@h INVITE alice #b") == ["* -- bob invites you to #b (/join #b)"]
