@@ -60,6 +60,12 @@ async def test_login_watch_and_kill_in_the_browser(make_server: Callable[..., Aw
             await leaver.read_until_closed()
             await leaving.wait_for(state="detached", timeout=WAIT_MS)
 
+            # the filter narrows the list as the operator types
+            await page.fill("#filter", "vict")
+            assert await page.locator("#connections tbody tr:visible").count() == 1
+            await page.fill("#filter", "")
+            assert await page.locator("#connections tbody tr:visible").count() == 2
+
             await page.fill("#kill-reason", "bye from the admin page")
             await row.locator("button", has_text="Kill").click()
             await row.wait_for(state="detached", timeout=WAIT_MS)

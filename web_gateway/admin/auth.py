@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -23,6 +24,8 @@ from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..settings import GatewaySettings
+
+log = logging.getLogger("tcpchat.gateway.admin")
 
 USER = "admin"
 """The one admin user name (DESIGN.md)."""
@@ -227,6 +230,7 @@ def require_admin(request: Request) -> Session | None:
         if auth.check(*creds):
             return None
         auth.limiter.fail(addr)
+        log.warning("admin Basic auth failed addr=%s path=%s", addr, request.url.path)
         raise HTTPException(401, "wrong admin user or password", headers=_challenge(request))
     raise HTTPException(
         401,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -29,6 +30,7 @@ from .auth import (
 
 FORM_MAX_BODY = 8 * 1024
 """Largest form body the admin pages read (bytes)."""
+log = logging.getLogger("tcpchat.gateway.admin")
 router = APIRouter(prefix="/admin", include_in_schema=False, max_body_size=FORM_MAX_BODY)
 
 ADMIN_HEADERS = {
@@ -134,6 +136,7 @@ async def login(
     retry = auth.limiter.retry_after(addr)
     if retry:
         metrics.labels("limited").inc()
+        log.warning("admin login refused (rate limited) addr=%s", addr)
         response = _login_page(request, 429, f"Too many failed logins. Try again in {retry} s.")
         response.headers["Retry-After"] = str(retry)
         return response
@@ -143,8 +146,10 @@ async def login(
     if not await asyncio.to_thread(auth.check, username or USER, password):
         auth.limiter.fail(addr)
         metrics.labels("failed").inc()
+        log.warning("admin login failed addr=%s", addr)
         return _login_page(request, 401, "Wrong user or password.")
     metrics.labels("ok").inc()
+    log.info("admin login addr=%s", addr)
     cookie, _ = auth.open_session()
     response = _to("/admin")
     response.set_cookie(
@@ -191,6 +196,7 @@ async def kill_form(
     if _form_session(request, csrf) is None:
         raise HTTPException(403, "missing or wrong CSRF token (reload the admin page)")
     reason = " ".join(reason.split()) or "Disconnected by an administrator"
+    log.info("admin kill id=%s reason=%r by addr=%s (form)", conn_id, reason, client_addr(request))
     try:
         await service_of(request.app).kill(conn_id, reason)
     except HTTPException as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 from typing import Annotated
 
@@ -24,6 +25,8 @@ from .models import (
 )
 from .replies import BadInput, history_ref, normalize_room
 from .service import ChatService, service_of
+
+log = logging.getLogger("tcpchat.gateway.admin")
 
 
 async def read_limit(request: Request) -> None:
@@ -164,6 +167,7 @@ async def connections(svc: Service, _: Annotated[Session | None, Depends(require
     "/admin/connections/{conn_id}", response_model=Killed, responses=_errors(401, 403, 404, 409, 429, 503)
 )
 async def kill(
+    request: Request,
     svc: Service,
     _: Annotated[Session | None, Depends(require_admin)],
     conn_id: Annotated[int, Path(ge=1, le=2**62, description="Connection id from the list")],
@@ -172,4 +176,5 @@ async def kill(
     ] = "Disconnected by an administrator",
 ) -> Killed:
     """Disconnect a connection (KILL) with a reason the client sees. Admin only."""
+    log.info("admin kill id=%s reason=%r by addr=%s", conn_id, reason, request.client.host if request.client else "?")
     return await svc.kill(conn_id, reason)

@@ -99,6 +99,7 @@ function renderConnections(data) {
       last.append(killForm(c));
     }
   }
+  applyFilter();
   const t = data.totals;
   const foot = $("#totals");
   foot.replaceChildren();
@@ -110,6 +111,15 @@ function renderConnections(data) {
   cell(foot, String(t.sendq));
   cell(foot, "");
 }
+
+function applyFilter() {
+  const query = $("#filter").value.trim().toLowerCase();
+  for (const row of $("#connections tbody").rows) {
+    row.hidden = Boolean(query) && !row.textContent.toLowerCase().includes(query);
+  }
+}
+
+$("#filter").addEventListener("input", applyFilter);
 
 function renderRooms(data) {
   const body = $("#rooms tbody");
