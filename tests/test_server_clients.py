@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+
+import pytest
 
 from .support import RawClient, sync
 
@@ -162,3 +165,25 @@ async def test_connect_and_disconnect_log_one_line_each_with_address_and_reason(
     disconnects = [ln for ln in lines if ln.startswith("disconnect ")]
     assert len(connects) == 1 and len(disconnects) == 1, lines
     assert "done here" in disconnects[0] and "nick=logme" in disconnects[0]
+
+
+async def test_ipv6_listener_and_clients(make_server):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        server = await make_server(host="::1", cloak_hosts=False)
+    except Exception as exc:  # e.g. IPv6 disabled in this container
+        pytest.skip(f"cannot listen on ::1: {exc}")
+    a = await RawClient.connect(server.port, host="::1")
+    await a.register("six")
+    b = await RawClient.connect(server.port, host="::1")
+    await b.register("seven")
+    await b.send("WHOIS six")
+    user = await b.expect("311")
+    assert user.params[1:4] == ("six", "~six", "0::1")
+    await a.join("#v6")
+    await b.join("#v6")
+    await a.send("PRIVMSG #v6 :over ipv6")
+    assert (await b.expect("PRIVMSG")).source == "six!~six@0::1"
+    for c in (a, b):
+        await c.close()
