@@ -290,3 +290,15 @@ def test_who_masks_match_visible_users_only():
     assert len([m for m in alice.send("WHO *") if m.command == "352"]) == 4
     assert [m.params[5] for m in alice.send("WHO [a]*") if m.command == "352"] == []  # no char classes
     assert [m.params[5] for m in alice.send("WHO b?b") if m.command == "352"] == ["bob"]
+
+
+def test_tagmsg_errors_and_canonical_target():
+    srv, alice, bob = pair(caps_a="message-tags", caps_b="message-tags")
+    assert cmds(alice.send("@+typing=active TAGMSG nobody")) == ["401"]
+    assert cmds(alice.send("@+typing=active TAGMSG #nowhere")) == ["403"]
+    srv.connect("carol").send("JOIN #closed")
+    assert cmds(alice.send("@+typing=active TAGMSG #closed")) == ["404"]
+    alice.send("@+typing=active TAGMSG #ROOM")
+    assert bob.take()[0].params == ("#room",)
+    alice.send("@+typing=active TAGMSG BOB")
+    assert bob.take()[0].params == ("bob",)

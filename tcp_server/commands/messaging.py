@@ -159,16 +159,25 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
     if not tags or _tags_too_long(state, client, msg):
         return
     name = msg.params[0]
-    tags = {"msgid": state.new_msgid(), **tags}
-    variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     if is_channel_name(name):
         channel = state.get_channel(name)
-        if channel is None or not channel.can_speak(client):
+        if channel is None:
+            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
             return
+        if not channel.can_speak(client):
+            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+            return
+        name = channel.name
         recipients = [m for m in channel.members if m.tag_level == TAGS_ALL]
     else:
         target = state.find_nick(name)
-        recipients = [target] if target is not None and target.tag_level == TAGS_ALL else []
+        if target is None:
+            state.numeric(client, N.ERR_NOSUCHNICK, name, "No such nick/channel")
+            return
+        name = target.nick
+        recipients = [target] if target.tag_level == TAGS_ALL else []
+    tags = {"msgid": state.new_msgid(), **tags}
+    variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     state.relay(recipients, variants, skip=client)
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
         client.outbox.send(variants[TAGS_ALL])
