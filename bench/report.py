@@ -71,36 +71,40 @@ def check_targets(summaries: dict[str, Result]) -> list[dict[str, Any]]:
 
 
 COLUMNS = {
-    "fanout": ("deliveries_per_s", "server_cpu_us_per_delivery", "p99_ms", "lost"),
-    "rooms": ("deliveries_per_s", "server_cpu_us_per_delivery", "server_cpu_pct", "lost"),
-    "latency": ("p50_ms", "p99_ms", "max_ms", "lost"),
-    "connect": ("conns_per_s", "rss_per_conn_kib", "not_registered"),
-    "idle": ("rss_per_conn_kib", "server_cpu_pct", "registered"),
-    "history": ("deliveries_per_s", "server_cpu_us_per_delivery", "lost"),
+    "fanout": ("deliveries_per_s", "server_cpu_us_per_delivery", "server_cpu_pct", "p50_ms", "p99_ms", "lost"),
+    "rooms": ("deliveries_per_s", "server_cpu_us_per_delivery", "server_cpu_pct", "p99_ms", "lost"),
+    "latency": ("p50_ms", "p99_ms", "max_ms", "server_cpu_us_per_delivery", "lost"),
+    "connect": ("conns_per_s", "rss_per_conn_kib", "server_cpu_pct", "not_registered"),
+    "idle": ("clients", "rss_per_conn_kib", "server_cpu_pct", "registered"),
+    "history": ("deliveries_per_s", "server_cpu_us_per_delivery", "p99_ms", "lost"),
     "gateway": ("ws_users", "tcp_p99_ms", "ws_p99_ms", "added_p50_ms", "added_p99_ms", "ws_lost"),
 }
+"""The columns of each scenario's table."""
 
 
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
 
 
 def markdown(summaries: dict[str, Result]) -> str:
-    """A markdown table: one row per scenario and server, with the ratio to ours."""
-    lines = ["| scenario | server | " + " | ".join(["metrics", "ours ÷ this"]) + " |", "|---|---|---|---|"]
+    """One markdown table per scenario: a row per server (medians), then ours ÷ that server."""
+    out: list[str] = []
     for scenario, summary in summaries.items():
         cols = COLUMNS.get(scenario, ())
+        out.append(f"\n**{scenario}**\n")
+        out.append("| server | " + " | ".join(cols) + " | ours ÷ this |")
+        out.append("|---" * (len(cols) + 2) + "|")
         for target, res in summary.get("results", {}).items():
-            metrics = ", ".join(f"{k}={_fmt(res.get(k))}" for k in cols if k in res)
+            cells = [_fmt(res.get(k)) for k in cols]
             if "failed" in res:
-                metrics = f"failed: {res['failed']}"
+                cells = [f"failed: {res['failed']}"] + [""] * (len(cols) - 1)
             ratio = summary.get("ratios", {}).get(f"ours/{target}", {})
             rtext = ", ".join(f"{k}={v}" for k, v in ratio.items() if k in cols) or ""
-            lines.append(f"| {scenario} | {target} | {metrics} | {rtext} |")
-    return "\n".join(lines)
+            out.append(f"| {target} | " + " | ".join(cells) + f" | {rtext} |")
+    return "\n".join(out)
