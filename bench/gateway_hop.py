@@ -94,6 +94,8 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
             env,
         )
         url = f"ws://127.0.0.1:{web_port}/ws"
+        await asyncio.sleep(0.5)  # let the gateway finish starting before the baseline
+        rss_before = rss_bytes(gateway.pid)
         sockets = []
         for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
             sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
@@ -166,7 +168,8 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
             "gateway_cpu_us_per_delivery": round(gw_cpu / max(1, ws_got[0]) * 1e6, 1),
             "client_cpu_us_per_delivery": round(own_cpu / max(1, ws_got[0]) * 1e6, 1),
             "server_cpu_s": round(srv_cpu, 2),
-            "gateway_rss_kib_per_user": round(gw_rss / 1024 / users, 1),
+            "gateway_rss_mib": round(gw_rss / 2**20, 1),
+            "gateway_rss_kib_per_user": round((gw_rss - rss_before) / 1024 / users, 1),
         }
     finally:
         for proc in (gateway, server):
