@@ -527,6 +527,21 @@ async def test_admin_data_is_503_without_operator_credentials(make_server) -> No
         assert resp.status_code == 503
         assert "TCPCHAT_OPER_PASSWORD" in resp.json()["detail"]
         assert (await stack.http.get("/api/rooms")).status_code == 200  # LIST works for anyone
+        resp = await stack.http.get("/api/rooms/lobby/messages")
+        assert resp.status_code == 503  # history off here anyway: that is said first
+        assert "history is off" in resp.json()["detail"]
+    finally:
+        await stop_stack(stack)
+
+
+async def test_history_without_operator_credentials_says_so(make_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stack = await start_stack(make_server, server={"history": True, "data_dir": tmp_path}, oper_password=None)
+    try:
+        alice = await tcp(stack, "alice", "#lobby")
+        resp = await stack.http.get("/api/rooms/lobby/messages")
+        assert resp.status_code == 503
+        assert "TCPCHAT_OPER_PASSWORD" in resp.json()["detail"]
+        await alice.close()
     finally:
         await stop_stack(stack)
 

@@ -185,6 +185,8 @@ class ChatService:
         reg = self.oper.registered
         if reg is None or "draft/chathistory" not in reg.caps:
             raise HTTPException(503, HISTORY_OFF)
+        if self.oper.oper is None:  # only an operator may read rooms it is not in
+            raise HTTPException(503, NOT_OPER)
         if not admin:
             listed = parse_rooms(await self._ask(self.oper, [Message("LIST", (name,))], _is(N.RPL_LISTEND)))
             if not listed or _hidden(listed[0], MEMBERS_ONLY_MODES, unknown=True):
