@@ -109,3 +109,22 @@ async def test_metrics_port_closes_on_shutdown(make_server) -> None:
         return
     writer.close()
     raise AssertionError("metrics port still accepting after shutdown")
+
+
+async def test_metrics_port_flag_of_the_real_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from .support import ServerProcess
+
+    proc = ServerProcess("--metrics-port", "0", "--no-history", "--data-dir", str(tmp_path)).start()
+    try:
+        assert proc.proc is not None and proc.proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.proc.stdout.readline), 10)
+        match = re.match(r"metrics listening on 127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        client = await (await RawClient.connect(proc.port)).register("probe")
+        got = await scrape(int(match.group(1)))
+        assert got["tcpchat_registered_clients"] == 1
+        await client.close()
+    finally:
+        assert proc.stop() == 0
