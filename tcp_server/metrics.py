@@ -102,6 +102,10 @@ class StateCollector(Collector):
         yield GaugeMetricFamily(
             "tcpchat_start_time_seconds", "Unix time the server started", value=state.created
         )
+        yield GaugeMetricFamily(
+            "tcpchat_history_enabled", "1 when messages are stored and CHATHISTORY is offered",
+            value=1.0 if state.history is not None else 0.0,
+        )
 
 
 def build_registry(chat: ChatServer) -> CollectorRegistry:

@@ -69,6 +69,7 @@ async def test_metrics_count_connections_messages_bytes_and_kills(make_server) -
     assert after["tcpchat_received_bytes_total"] >= during["tcpchat_received_bytes_total"]
     assert after["tcpchat_chat_messages_total"] == 5
     assert "process_resident_memory_bytes" in after
+    assert after["tcpchat_history_enabled"] == 0
 
 
 async def test_metrics_endpoint_rejects_other_paths_methods_and_garbage(make_server) -> None:
