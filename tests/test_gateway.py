@@ -199,6 +199,9 @@ async def test_nick_in_use_is_an_error_and_another_nick_works(
         await ws.send(type="hello", nick="taken")
         err = await ws.expect("error")
         assert err["code"] == "433" and err["target"] == "taken"
+        await ws.send(type="hello", nick="9lives")
+        bad = await ws.expect("error")
+        assert bad["code"] == "432" and bad["target"] == "9lives"
         status = await ws.hello("free")
         assert status["nick"] == "free"
     finally:
@@ -519,4 +522,24 @@ async def test_gateway_sends_the_server_password(make_server: Callable[..., Awai
         assert (await alice.hello("alice"))["nick"] == "alice"
     finally:
         await alice.close()
+        await gw.stop()
+
+
+async def test_raw_irc_flood_is_cut_off_and_others_carry_on(chat: ChatServer) -> None:
+    gw = await start_gateway(chat.port, ws_rate=1.0, ws_burst=5)
+    bob = await RawClient.connect(chat.port)
+    await bob.register("bob")
+    await bob.join("#lobby")
+    try:
+        async with websockets.connect(gw.ws_url + "/irc", subprotocols=["text.ircv3.net"]) as ws:
+            for i in range(200):
+                await ws.send(f"PRIVMSG #lobby :flood {i}")
+            with pytest.raises(ConnectionClosed) as info:
+                while True:
+                    await asyncio.wait_for(ws.recv(), TIMEOUT)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+        await bob.send("PING :alive")
+        assert (await bob.expect("PONG")).params[-1] == "alive"
+    finally:
+        await bob.close()
         await gw.stop()
