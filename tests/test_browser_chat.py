@@ -203,6 +203,14 @@ async def test_private_messages_unread_counts_and_slash_commands(
     await page.click("#rooms button:has-text('#side')")
     await say(page, "/part")
     assert (await dave.expect("PART")).params[0] == "#side"
+    # A reload comes back as the same nick in the same rooms, without the login form.
+    await page.reload()
+    assert (await dave.expect("JOIN", lambda m: m.source.startswith("erin2!"))).params[0] == "#lobby"
+    await wait_in_room(page, "#lobby")
+    await page.wait_for_function(
+        "() => document.getElementById('my-nick').textContent === 'erin2'", timeout=WAIT_MS
+    )
+    assert not await page.is_visible("#login")
     assert page.console_errors == []
     await dave.close()
 
