@@ -405,5 +405,7 @@ if (saved && saved.nick) {
   roomsToRestore = (saved.rooms || []).filter(isRoom);
   helloRetries = 0;
   $("nick-input").value = saved.nick;
+  $("login-button").disabled = true;
+  view.showStatus(`Signing you back in as ${saved.nick}…`, "info");
 }
 conn.open();
