@@ -295,3 +295,11 @@ def test_at_most_four_parameter_modes_per_command_as_advertised():
     users[0].take()
     out = users[0].send("MODE #room +vvvvv u1 u2 u3 u4 u5")
     assert out[0].params == ("#room", "+vvvv", "u1", "u2", "u3", "u4")
+
+
+def test_names_from_outside_hides_invisible_members():
+    srv, (alice, bob) = room("alice", "bob")
+    bob.send("MODE bob +i")
+    outsider = srv.connect("carol")
+    assert names_of(outsider.send("NAMES #room")) == ["@alice"]
+    assert sorted(names_of(alice.send("NAMES #room"))) == ["@alice", "bob"]

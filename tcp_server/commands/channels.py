@@ -18,15 +18,18 @@ VENDOR = "tcpchat.example/"
 
 
 def send_names(state: ServerState, client: Client, channel: Channel) -> None:
-    """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES."""
+    """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES; +i users only for members."""
     multi = "multi-prefix" in client.caps
-    if client in channel.members or "s" not in channel.modes:
+    inside = client in channel.members
+    if inside or "s" not in channel.modes:
         symbol = "@" if "s" in channel.modes else "*" if "p" in channel.modes else "="
         head = f":{state.name} {N.RPL_NAMREPLY} {client.nick} {symbol} {channel.name} :"
         budget = 510 - len(head.encode())
         batch: list[str] = []
         size = 0
         for member in channel.members:
+            if not inside and "i" in member.modes and not client.is_oper:
+                continue
             entry = channel.member_prefix(member, multi) + member.nick
             if batch and size + len(entry) + 1 > budget:
                 client.outbox.send((head + " ".join(batch) + "\r\n").encode())
