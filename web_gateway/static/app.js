@@ -34,14 +34,6 @@ function save() {
   sessionStorage.setItem(SAVED, JSON.stringify({ nick: store.nick || wantedNick, rooms }));
 }
 
-function load() {
-  try {
-    return JSON.parse(sessionStorage.getItem(SAVED) || "null");
-  } catch {
-    return null;
-  }
-}
-
 // ---- rendering helpers ----------------------------------------------------------------------
 
 function renderAll() {
@@ -160,7 +152,7 @@ const handlers = {
       $("chat").hidden = true;
       $("login").hidden = false;
       view.showStatus("", "ok");
-      view.showError("login-error", errorText(ev));
+      view.showError("login-error", view.errorText(ev));
       $("login-button").disabled = false;
       $("nick-input").focus();
       return;
@@ -172,7 +164,7 @@ const handlers = {
       setTimeout(() => conn.send({ type: "hello", nick: wantedNick }), wait);
       return;
     }
-    view.showError(signedIn ? "chat-error" : "login-error", errorText(ev));
+    view.showError(signedIn ? "chat-error" : "login-error", view.errorText(ev));
     $("login-button").disabled = false;
   },
 
@@ -277,15 +269,6 @@ let pendingOpen = null; // folded room the user asked to join: open it when the 
 function onEvent(ev) {
   const handler = handlers[ev.type];
   if (handler) handler(ev);
-}
-
-function errorText(ev) {
-  const known = {
-    433: `The nick ${ev.target || ""} is already in use; pick another.`,
-    432: `${ev.target || "That nick"} is not a valid nick (letters, digits, - _ [ ] { } | ^ \` ; no spaces).`,
-    rate_limited: "Slow down: you are sending too fast.",
-  };
-  return known[ev.code] || ev.message || `Error ${ev.code}`;
 }
 
 // ---- user input -----------------------------------------------------------------------------
@@ -398,7 +381,13 @@ document.addEventListener("keydown", (e) => {
 
 // ---- start ------------------------------------------------------------------------------------
 
-const saved = load();
+const saved = (() => {
+  try {
+    return JSON.parse(sessionStorage.getItem(SAVED) || "null");
+  } catch {
+    return null; // unreadable: start from the login form
+  }
+})();
 if (saved && saved.nick) {
   // A reload of a signed-in page: come back as the same nick in the same rooms.
   wantedNick = saved.nick;

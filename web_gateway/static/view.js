@@ -117,3 +117,13 @@ export function showStatus(text, tone) {
 export function showError(where, text) {
   $(where).textContent = text || "";
 }
+
+/** A sentence for an ``error`` event (nick errors get their own wording). */
+export function errorText(ev) {
+  const known = {
+    433: `The nick ${ev.target || ""} is already in use; pick another.`,
+    432: `${ev.target || "That nick"} is not a valid nick (letters, digits, - _ [ ] { } | ^ \` ; no spaces).`,
+    rate_limited: "Slow down: you are sending too fast.",
+  };
+  return known[ev.code] || ev.message || `Error ${ev.code}`;
+}
