@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import socket
+
+import pytest
 
 from .support import RawClient, sync
 
@@ -248,3 +252,35 @@ async def test_a_reply_bigger_than_the_sendq_reaches_a_client_that_reads(make_se
     assert server.state.counters.sendq_drops == 0
     for c in (owner, asker):
         await c.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_random_garbage_never_crashes_the_server(make_server, caplog, seed):
+    caplog.set_level(logging.WARNING, logger="tcpchat.server")
+    server = await make_server(flood_rate=0)
+    rng = random.Random(seed)
+    words = [b"NICK", b"USER", b"JOIN", b"PRIVMSG", b"MODE", b"@", b":", b"#", b"\r", b"\n", b" ",
+             b"\x00", b"\xff", b"CAP", b"LS", b"302", b"@label=x", b";", b"=", b"\\", b"*", b","]
+    clients = [await RawClient.connect(server.port) for _ in range(6)]
+    for _ in range(300):
+        c = rng.choice(clients)
+        parts = [
+            rng.choice(words) if rng.random() < 0.7 else rng.randbytes(rng.randint(1, 30))
+            for _ in range(rng.randint(1, 60))
+        ]
+        chunk = b"".join(parts)
+        c.writer.write(chunk)
+    for c in clients:
+        c.writer.write(b"\r\nQUIT\r\n")
+        await c.writer.drain()
+    replies = 0
+    for c in clients:
+        tail = await c.read_until_closed()
+        assert tail[-1].command == "ERROR"
+        replies += len(tail)
+        await c.close()
+    assert replies > 100  # the garbage was read and answered (421, 451, 461, 417, 400 ...)
+    survivor = await RawClient.connect(server.port)
+    await survivor.register("survivor")
+    await survivor.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
