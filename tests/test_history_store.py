@@ -415,3 +415,34 @@ async def test_any_text_round_trips_and_a_lone_surrogate_cannot_poison_history(b
     got = await store.select("#room", (), 10, False)
     assert got[0] == fine
     assert got[1].text == "bad ? byte" and got[2].text == "message 3"
+
+
+async def test_a_dead_sqlite_writer_process_is_replaced(tmp_path: Path) -> None:
+    import signal
+
+    store = SQLiteStore(tmp_path / "h.db")
+    await store.start()
+    try:
+        assert await append_all(store, [msg(0)]) == [None]
+        child = store._process._proc  # type: ignore[attr-defined]
+        os.kill(child.pid, signal.SIGKILL)
+        await child.wait()
+        assert await append_all(store, [msg(1)]) == [None]  # a new writer took over
+        assert store._process._proc.pid != child.pid  # type: ignore[attr-defined]
+        assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 1"]
+    finally:
+        await store.close()
+
+
+async def test_sqlite_writer_process_ignores_ctrl_c_and_exits_when_the_server_closes(tmp_path: Path) -> None:
+    import signal
+
+    store = SQLiteStore(tmp_path / "h.db")
+    await store.start()
+    assert await append_all(store, [msg(0)]) == [None]  # the writer is up and serving
+    child = store._process._proc  # type: ignore[attr-defined]
+    os.kill(child.pid, signal.SIGINT)  # a Ctrl-C reaches the whole process group
+    os.kill(child.pid, signal.SIGTERM)
+    assert await append_all(store, [msg(1)]) == [None]
+    await store.close()
+    assert child.returncode == 0

@@ -1,12 +1,12 @@
 """The default history store: one SQLite file in WAL mode, written by group commit.
 
-One aiosqlite connection (its own thread) writes; a second, read-only one answers queries, so
-readers never wait for a commit (WAL). Every batch is one statement, ``INSERT ... SELECT FROM
-json_each(?)`` in autocommit mode: one atomic transaction and a single call into SQLite per batch.
-That matters because the writer thread shares the GIL with the busy event loop: ``executemany``
-releases and re-takes the GIL once per row, and under load each re-take can wait a whole switch
-interval (measured: ~7k rows/s with executemany vs one handoff per batch this way). With
-``synchronous=FULL`` (the default) a batch is on disk before any sender sees its echo.
+Batches are committed by a writer process (``sqlite_writer.py``), one statement each,
+``INSERT ... SELECT FROM json_each(?)`` in autocommit mode: one atomic transaction per batch.
+A process, because a writer thread shares the GIL with the busy event loop (measured: a thread
+doing ``executemany`` reached ~7k rows/s next to a busy loop, and commit latency grew to tens of
+ms). Migrations, retention and reads use aiosqlite connections (reads on a read-only one, so
+they never wait for a commit: WAL). With ``synchronous=FULL`` (the default) a batch is on disk
+before any sender sees its echo.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import aiosqlite
 
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
-from .sql import COLUMNS, qmark, record_row, row_message, select_sql, targets_sql
+from .sql import qmark, record_row, row_message, select_sql, targets_sql
+from .sqlite_writer import WriterProcess
 
 log = logging.getLogger("tcpchat.history")
 
@@ -60,12 +61,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 """Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
 
-INSERT_BATCH = (
-    f"INSERT OR IGNORE INTO messages ({COLUMNS}) SELECT "
-    + ", ".join(f"value ->> {i}" for i in range(len(COLUMNS.split(", "))))
-    + " FROM json_each(?) ORDER BY key"
-)
-"""A whole batch (a JSON array of rows in ``record_row`` order) in one statement, in order."""
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
@@ -107,6 +102,7 @@ class SQLiteStore(HistoryStore):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._process = WriterProcess(str(self.path), self.synchronous, self._busy_ms)
         self._retention: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -136,6 +132,7 @@ class SQLiteStore(HistoryStore):
         await self._migrate(self._writer)
         self._reader = await _connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
         await self._reader.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+        await self._process.start()
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         async with db.execute("PRAGMA user_version") as cur:
@@ -163,6 +160,7 @@ class SQLiteStore(HistoryStore):
         await self._committer.close()
         if self._retention is not None:
             self._retention.cancel()
+        await self._process.close()
         await super().close()
         for db in (self._reader, self._writer):
             if db is not None:
@@ -178,9 +176,8 @@ class SQLiteStore(HistoryStore):
         db = self._writer
         if db is None:
             raise HistoryError("history store is not open")
-        payload = json.dumps([record_row(r) for r in records])
-        async with self._write_lock:
-            await db.execute(INSERT_BATCH, (payload,))  # autocommit: one atomic transaction
+        payload = json.dumps([record_row(r) for r in records]).encode()
+        await self._process.write(payload)  # one atomic transaction in the writer process
 
     # ---- reading -----------------------------------------------------------------------
     def _db(self) -> aiosqlite.Connection:
