@@ -70,3 +70,24 @@ async def test_labelled_echo_waits_for_history_commit(make_server, tmp_path):
     assert got[-1].tags["label"] == "h1"
     assert [m.command for m in got if m.tags.get("label")] == ["PRIVMSG"]  # no ACK before it
     await me.close()
+
+
+async def test_labelled_chathistory_labels_the_batch_not_an_ack(make_server, tmp_path):
+    server = await make_server(history=True, data_dir=tmp_path)
+    me = await RawClient.connect(server.port)
+    await me.register("me", caps=CAPS + " echo-message draft/chathistory")
+    await me.join("#room")
+    await me.send("PRIVMSG #room :one", "PRIVMSG #room :two")
+    await me.expect("PRIVMSG", lambda m: m.params[1] == "two")
+    await me.send("@label=ch1 CHATHISTORY LATEST #room * 10")
+    start = await me.expect("BATCH")
+    assert start.tags == {"label": "ch1"} and start.params[1] == "chathistory"
+    texts = []
+    while (msg := await me.recv()).command != "BATCH":
+        texts.append(msg.params[1])
+    assert texts == ["one", "two"]
+    await me.send("@label=ch2 CHATHISTORY LATEST #nowhere * 10")  # refused before the fetch
+    fail = await me.expect("FAIL")
+    assert fail.tags == {"label": "ch2"}
+    assert [m for m in me.seen if m.command == "ACK"] == []
+    await me.close()

@@ -22,7 +22,7 @@ from ..history.base import Cond, StoredMessage
 from ..history.keys import channel_key, other_party, private_key
 from ..history.query import Ref, UnknownReference, format_timestamp_us, run_query
 from ..history.sql import time_us
-from ..protocol import Message, casefold, format_line, is_channel_name, is_valid_nick
+from ..protocol import Message, add_tag, casefold, format_line, is_channel_name, is_valid_nick, label_response
 from ..state import TAGS_ALL, TAGS_TIME, Channel, Client, ServerState, server_time
 from .table import command, unknown_command
 
@@ -38,8 +38,12 @@ PACE_TIMEOUT = 30.0
 """Seconds a client may leave history unread before the sendq rules apply."""
 
 
-def _fail(state: ServerState, client: Client, code: str, *params: str) -> None:
-    state.send_from_server(client, "FAIL", "CHATHISTORY", code, *params)
+def _fail(state: ServerState, client: Client, code: str, *params: str, label: str | None = None) -> None:
+    if label is None:
+        state.send_from_server(client, "FAIL", "CHATHISTORY", code, *params)
+    else:  # a reply after the fetch carries the command's label itself (labeled-response)
+        line = format_line(Message("FAIL", ("CHATHISTORY", code, *params), state.name))
+        client.outbox.send(add_tag(line, "label", label))
 
 
 def _parse_limit(text: str, maximum: int) -> int | None:
@@ -68,14 +72,23 @@ def _history_message(client: Client, m: StoredMessage) -> Message:
 
 
 def _send_batch(
-    state: ServerState, client: Client, kind: str, params: tuple[str, ...], lines: list[Message]
+    state: ServerState, client: Client, kind: str, params: tuple[str, ...], lines: list[Message],
+    label: str | None = None,
 ) -> None:
-    """``lines`` wrapped in a batch (plain lines for clients without the batch capability)."""
+    """``lines`` wrapped in a batch (plain lines for clients without the batch capability).
+
+    ``label`` (labeled-response) goes on the batch start, else on the first line, else an ACK.
+    """
     if "batch" not in client.caps:
-        _deliver(client, [format_line(line) for line in lines], _budget(state))
+        plain = [format_line(line) for line in lines]
+        if label is not None:
+            plain = label_response(plain, label, state.name, None)
+        _deliver(client, plain, _budget(state))
         return
     ref = f"ch{next(_batch_ids)}"
     out = [format_line(Message("BATCH", (f"+{ref}", kind, *params), state.name))]
+    if label is not None:
+        out[0] = add_tag(out[0], "label", label)
     for line in lines:
         out.append(format_line(Message(line.command, line.params, line.source, {**line.tags, "batch": ref})))
     out.append(format_line(Message("BATCH", (f"-{ref}",), state.name)))
@@ -168,17 +181,19 @@ def chathistory(state: ServerState, client: Client, msg: Message) -> None:
         _fail(state, client, "INVALID_TARGET", sub, target, "Messages could not be retrieved")
         return
     key, display, scope = readable
+    label = client.take_label()  # the reply comes after the fetch and carries the label itself
 
     def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
         if client.gone:
             return
         if isinstance(error, UnknownReference):
-            _fail(state, client, "INVALID_PARAMS", sub, f"msgid={error}", "Unknown message reference")
+            _fail(state, client, "INVALID_PARAMS", sub, f"msgid={error}", "Unknown message reference",
+                  label=label)
         elif error is not None or rows is None:
-            _fail(state, client, "MESSAGE_ERROR", sub, target, "Messages could not be retrieved")
+            _fail(state, client, "MESSAGE_ERROR", sub, target, "Messages could not be retrieved", label=label)
         else:
             lines = [_history_message(client, m) for m in rows]
-            _send_batch(state, client, "chathistory", (display,), lines)
+            _send_batch(state, client, "chathistory", (display,), lines, label)
 
     store.fetch(lambda: run_query(store, sub, key, refs, limit, scope), done)
 
@@ -196,19 +211,20 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
     window = (Cond("time_us", ">=", (lo + 1) * 1000), Cond("time_us", "<", hi * 1000))
     names = {folded: ch.name for folded, ch in client.channels.items()}
     me = casefold(client.nick)
+    label = client.take_label()
 
     def done(rows: list | None, error: BaseException | None) -> None:  # type: ignore[type-arg]
         if client.gone:
             return
         if error is not None or rows is None:
-            _fail(state, client, "MESSAGE_ERROR", "TARGETS", "*", "Targets could not be retrieved")
+            _fail(state, client, "MESSAGE_ERROR", "TARGETS", "*", "Targets could not be retrieved", label=label)
             return
         lines = [
             Message("CHATHISTORY", ("TARGETS", names.get(row.key) or other_party(row.key, me),
                                     format_timestamp_us(row.time_us)), state.name)
             for row in rows
         ]
-        _send_batch(state, client, "draft/chathistory-targets", (), lines)
+        _send_batch(state, client, "draft/chathistory-targets", (), lines, label)
 
     store.fetch(
         lambda: store.targets(tuple(names), me, window, _private_scope(client), limit), done
