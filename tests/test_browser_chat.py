@@ -267,6 +267,8 @@ async def test_earlier_messages_and_an_operator_kill(
     await page.wait_for_function(f"{count} === 60", timeout=WAIT_MS)
     first = await page.eval_on_selector("#messages .message .text", "n => n.textContent")
     assert first == "line 00"
+    await page.click("#older-button")
+    await wait_text(page, "No earlier messages.")
 
     # An operator disconnects hal: the page says why and does not come back by itself.
     await ops.send(f"OPER admin {OPER_PASSWORD}")

@@ -181,7 +181,12 @@ const handlers = {
   history(ev) {
     const conv = ev.room ? store.get("room", ev.room, false) : store.get("dm", ev.nick);
     if (!conv) return;
+    const before = conv.messages.length;
     conv.merge(ev.messages, (m) => conv.confirm(m));
+    if (olderAsked === conv.key) {
+      olderAsked = null;
+      if (conv.messages.length === before) conv.messages.unshift(noEarlier());
+    }
     if (store.active === conv.key) view.renderMessages(conv);
   },
 
@@ -263,6 +268,12 @@ const handlers = {
     if (store.active === conv.key) view.renderHeader(conv);
   },
 };
+
+let olderAsked = null; // the room whose "Load earlier messages" request is outstanding
+
+function noEarlier() {
+  return { id: null, time: null, from: "", text: "No earlier messages.", kind: "system", system: true };
+}
 
 let pendingOpen = null; // folded room the user asked to join: open it when the join lands
 
@@ -356,7 +367,7 @@ $("older-button").addEventListener("click", () => {
   const oldest = conv.messages.find((m) => m.id && !m.system);
   const request = { type: "history", room: conv.name, limit: Math.min(historyLimit || 50, 200) };
   if (oldest) request.before = oldest.id;
-  conn.send(request);
+  if (conn.send(request)) olderAsked = conv.key;
 });
 
 $("members-toggle").addEventListener("click", () => {
