@@ -31,7 +31,7 @@ def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
         if ch in "+-":
             adding = ch == "+"
         elif ch == "i" and adding != ("i" in client.modes):
-            (client.modes.add if adding else client.modes.discard)("i")
+            client.modes = client.modes | {"i"} if adding else client.modes - {"i"}
             applied += ("+" if adding else "-") + "i"
         elif ch == "o" and not adding and client.is_oper:
             state.set_oper(client, False)

@@ -34,7 +34,8 @@ TAGS_ALL = 2
 
 NO_CAPS: frozenset[str] = frozenset()
 """Shared by every client that negotiated nothing (an empty set costs 216 bytes per client);
-``set_caps`` replaces the collection, nobody mutates it in place."""
+``set_caps`` replaces the collection, nobody mutates it in place. User modes (``modes``) start
+from the same empty frozenset and are replaced too, never mutated."""
 
 
 class Client:
@@ -69,7 +70,7 @@ class Client:
         self.tag_level = TAGS_NONE
         self.pass_ok = False
         self.channels: dict[str, Channel] = {}
-        self.modes: set[str] = set()
+        self.modes: frozenset[str] = NO_CAPS
         self.away: str | None = None
         self.signon = now
         self.last_active = now

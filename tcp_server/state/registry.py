@@ -169,10 +169,10 @@ class ServerState:
     def set_oper(self, client: Client, on: bool) -> None:
         """Give or take user mode +o (counted for LUSERS)."""
         if on and not client.is_oper:
-            client.modes.add("o")
+            client.modes = client.modes | {"o"}
             self.oper_count += 1
         elif not on and client.is_oper:
-            client.modes.discard("o")
+            client.modes = client.modes - {"o"}
             self.oper_count -= 1
 
     # ---- nicks -------------------------------------------------------------------------
