@@ -80,14 +80,6 @@ def insert_sql(ph: Placeholder, prefix: str, suffix: str) -> str:
     return f"{prefix} INTO messages ({COLUMNS}) VALUES ({marks}){suffix}"
 
 
-INSERT_BATCH = (
-    f"INSERT OR IGNORE INTO messages ({COLUMNS}) SELECT "
-    + ", ".join(f"value ->> {i}" for i in range(len(COLUMNS.split(", "))))
-    + " FROM json_each(?) ORDER BY key"
-)
-"""SQLite: a whole batch (a JSON array of ``record_row`` rows) in one statement, in order."""
-
-
 def where(conds: Sequence[Cond], ph: Placeholder, start: int) -> tuple[str, list[int]]:
     """``AND``-joined SQL for ``conds`` with placeholders numbered from ``start``."""
     parts = []

@@ -1,7 +1,6 @@
 """The default history store: one SQLite file in WAL mode, written by group commit.
 
-Batches are committed by a writer process (``sqlite_writer.py``), one statement each,
-``INSERT ... SELECT FROM json_each(?)`` in autocommit mode: one atomic transaction per batch.
+Batches are committed by a writer process (``sqlite_writer.py``), one transaction each.
 A process, because a writer thread shares the GIL with the busy event loop (measured: a thread
 doing ``executemany`` reached ~7k rows/s next to a busy loop, and commit latency grew to tens of
 ms). Migrations, retention and reads use aiosqlite connections (reads on a read-only one, so
@@ -12,7 +11,6 @@ before any sender sees its echo.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sqlite3
@@ -23,8 +21,8 @@ import aiosqlite
 
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
-from .sql import qmark, record_row, row_message, select_sql, targets_sql
-from .sqlite_writer import WriterProcess
+from .sql import qmark, row_message, select_sql, targets_sql
+from .sqlite_writer import WriterProcess, encode_batch
 
 log = logging.getLogger("tcpchat.history")
 
@@ -176,8 +174,7 @@ class SQLiteStore(HistoryStore):
         db = self._writer
         if db is None:
             raise HistoryError("history store is not open")
-        payload = json.dumps([record_row(r) for r in records]).encode()
-        await self._process.write(payload)  # one atomic transaction in the writer process
+        await self._process.write(encode_batch(records))  # one transaction in the writer process
 
     # ---- reading -----------------------------------------------------------------------
     def _db(self) -> aiosqlite.Connection:
