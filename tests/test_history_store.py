@@ -446,3 +446,26 @@ async def test_sqlite_writer_process_ignores_ctrl_c_and_exits_when_the_server_cl
     assert await append_all(store, [msg(1)]) == [None]
     await store.close()
     assert child.returncode == 0
+
+
+async def test_a_writer_process_dying_mid_batch_fails_that_batch_only(tmp_path: Path) -> None:
+    import signal
+
+    store = SQLiteStore(tmp_path / "h.db")
+    await store.start()
+    try:
+        assert await append_all(store, [msg(0)]) == [None]
+        child = store._process._proc  # type: ignore[attr-defined]
+        os.kill(child.pid, signal.SIGSTOP)  # the batch below reaches a writer that never answers
+        loop = asyncio.get_running_loop()
+        pending = loop.create_future()
+        store.append(msg(1), pending.set_result)
+        await asyncio.sleep(0.1)
+        assert not pending.done()  # no acknowledgement without a commit
+        os.kill(child.pid, signal.SIGKILL)
+        error = await asyncio.wait_for(pending, 10)
+        assert isinstance(error, HistoryError) and "died" in str(error)
+        assert await append_all(store, [msg(2)]) == [None]
+        assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 2"]
+    finally:
+        await store.close()
