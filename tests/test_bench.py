@@ -58,3 +58,17 @@ def test_bad_arguments_get_a_clear_error():
     )
     assert proc.returncode != 0
     assert "senders" in proc.stderr
+
+
+def test_latency_and_idle_at_tiny_size():
+    lines = _bench("latency", "--targets", "ours", "--latency-clients", "10", "--latency-rate", "300",
+                   "--latency-senders", "2", "--latency-seconds", "1", "--full-receivers", "3",
+                   "--timeout", "30")
+    res = lines[0]["results"]["ours"]
+    assert res["sent"] > 0 and res["received"] == res["expected"] == res["sent"] * 9
+    assert res["lost"] == 0 and res["out_of_order"] == 0 and res["p99_ms"] is not None
+    lines = _bench("idle", "--targets", "ours", "--idle-clients", "40", "--idle-seconds", "0.5",
+                   "--timeout", "30")
+    res = lines[0]["results"]["ours"]
+    assert res["registered"] == 40 and res["rss_per_conn_kib"] is not None
+    assert res["server_cpu_pct"] < 50
