@@ -13,8 +13,8 @@ import sys
 
 from .procstat import raise_fd_limit
 from .report import check_targets, markdown
-from .runner import Targets, run_gateway, run_history, run_scenario
-from .scenarios import SCENARIOS, Params
+from .runner import SCENARIOS, Targets, run_gateway, run_history, run_scenario
+from .scenarios import Params
 from .targets import resolve_prev_ref
 
 ALL = ("fanout", "rooms", "latency", "connect", "idle", "history", "gateway")

@@ -14,7 +14,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from .scenarios import SCENARIOS, Params
+from .population import connect, idle
+from .scenarios import Params, fanout, latency, rooms
 from .targets import (
     OUR_RELAY_FLAGS,
     ROOT,
@@ -27,6 +28,9 @@ from .targets import (
 
 Result = dict[str, Any]
 Starter = Callable[[], Running]
+
+SCENARIOS = {"fanout": fanout, "rooms": rooms, "latency": latency, "connect": connect, "idle": idle}
+"""Scenarios that run against each target (history and gateway have their own runners)."""
 
 
 def _run_loop(coro: Coroutine[Any, Any, Result]) -> Result:
