@@ -4,6 +4,7 @@ WebSocket clients (``websockets``) and raw TCP clients in the same rooms."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -542,4 +543,35 @@ async def test_raw_irc_flood_is_cut_off_and_others_carry_on(chat: ChatServer) ->
         assert (await bob.expect("PONG")).params[-1] == "alive"
     finally:
         await bob.close()
+        await gw.stop()
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+async def test_ipv6_browsers_get_a_valid_webirc_address(
+    make_server: Callable[..., Awaitable[ChatServer]],
+) -> None:
+    chat = await make_server(webirc_password=WEBIRC_PASSWORD)
+    gw = await start_gateway(chat.port, host="::1")
+    try:
+        ws = await WsClient.open(f"ws://[::1]:{gw.port}/ws")
+        await ws.hello("six")
+        [web] = [c for c in chat.state.clients.values() if c.transport == "web"]
+        assert ipaddress.ip_address(web.ip) == ipaddress.ip_address("::1")
+        await ws.close()
+        async with websockets.connect(f"ws://[::1]:{gw.port}/ws/irc") as raw:
+            await raw.send("NICK sixraw")
+            await raw.send("USER sixraw 0 * :x")
+            assert any(" 001 sixraw " in line for line in await _collect(raw, lambda line: " 001 " in line))
+    finally:
         await gw.stop()

@@ -133,6 +133,7 @@ class Bridge:
             nick,
             webirc=webirc,
             password=s.password.get_secret_value() if s.password else None,
+            tls=s.irc_tls,
             reconnect=True,
             nick_fallback=False,
             backoff_initial=s.reconnect_initial,

@@ -37,8 +37,13 @@ def origin_allowed(conn: HTTPConnection, settings: GatewaySettings) -> bool:
 
 
 def client_ip(conn: HTTPConnection) -> str:
-    """The browser's address as the gateway sees it (passed upstream in WEBIRC)."""
-    return conn.client.host if conn.client else "0.0.0.0"
+    """The browser's address as the gateway sees it (passed upstream in WEBIRC).
+
+    An IPv6 address starting with ``:`` (``::1``) gets a leading ``0``: an IRC parameter may not
+    start with a colon, and ``0::1`` is the same address.
+    """
+    host = conn.client.host if conn.client else "0.0.0.0"
+    return "0" + host if host.startswith(":") else host
 
 
 class ConnectionCounter:
