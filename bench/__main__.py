@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for scenario in scenarios:
             if scenario == "history":
-                summary = run_history(params, args.runs)
+                summary = run_history(params, args.runs, targets.ours_path)
             elif scenario == "gateway":
                 summary = run_gateway(params, args.runs)
             else:

@@ -157,6 +157,11 @@ class Targets:
             else:
                 raise SystemExit(f"unknown target {name!r} (ours, prev, ngircd)")
 
+    @property
+    def ours_path(self) -> Path:
+        """Where 'ours' runs from: the --ours-ref worktree, or this checkout."""
+        return self.ours_tree.path if self.ours_tree is not None else ROOT
+
     def close(self) -> None:
         for tree in (self.worktree, self.ours_tree):
             if tree is not None:
@@ -180,16 +185,16 @@ def run_scenario(scenario: str, targets: Targets, params: Params, runs: int) -> 
     }
 
 
-def run_history(params: Params, runs: int) -> Result:
+def run_history(params: Params, runs: int, tree: Path = ROOT) -> Result:
     """Our fan-out with the history store on (SQLite) versus off, in the same run."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-history-"))
     flags_on = ("--flood-rate", "0", "--history", "--data-dir", str(tmp), "--log-level", "WARNING")
 
     def on() -> Running:
-        return start_ours("history_on", ROOT, flags_on)
+        return start_ours("history_on", tree, flags_on)
 
     def off() -> Running:
-        return start_ours("history_off", ROOT, OUR_RELAY_FLAGS)
+        return start_ours("history_off", tree, OUR_RELAY_FLAGS)
 
     try:
         store = chathistory_advertised(on)
