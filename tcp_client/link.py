@@ -18,6 +18,27 @@ log = logging.getLogger("tcpchat.client")
 READ_CHUNK = 64 * 1024
 """Bytes asked of the socket per read."""
 KEEPALIVE_TOKEN = "tcpchat-keepalive"
+PARSE_CACHE_SIZE = 1024
+"""Recently parsed lines remembered per process (see ``_parse``)."""
+
+_parsed: dict[bytes, Message] = {}
+
+
+def _parse(line: bytes) -> Message:
+    """``parse_line`` with a small process-wide cache of recent lines.
+
+    The server formats a channel line once and sends the same bytes to every member, so a
+    process holding many links to one room (the web gateway: one link per browser) receives
+    each line many times. ``Message`` is immutable and nobody mutates its tags, so the parsed
+    object is shared; the cache is simply emptied when full.
+    """
+    msg = _parsed.get(line)
+    if msg is None:
+        msg = parse_line(line)
+        if len(_parsed) >= PARSE_CACHE_SIZE:
+            _parsed.clear()
+        _parsed[line] = msg
+    return msg
 
 
 def tls_context(verify: bool) -> ssl.SSLContext:
@@ -46,6 +67,12 @@ class Link:
         self._buffer = LineBuffer()
         self._pending: deque[Message] = deque()
         self.closed = False
+        # Keepalive: one timer per link, re-armed from the time of the last read, instead of
+        # a timeout per read (``wait_for`` makes a task per call on Python 3.11).
+        self._last_rx = 0.0
+        self._ping_sent_at: float | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop  # set when keepalive reading starts
 
     @classmethod
     async def open(
@@ -80,33 +107,50 @@ class Link:
         is declared dead (``ConnectionError``) when nothing arrives within ``ping_timeout`` more.
         """
         while not self._pending:
-            data = await self._read(keepalive)
+            if keepalive and self._watchdog is None and not self.closed:
+                self._loop = asyncio.get_running_loop()
+                self._last_rx = self._loop.time()
+                self._arm(self.ping_interval)
+            data = await self.reader.read(READ_CHUNK)
             if not data:
                 return None
+            if self._watchdog is not None:
+                self._last_rx = self._loop.time()
             for line in self._buffer.feed(data):
                 if not isinstance(line, bytes):
                     log.warning("dropped an over-long line from the server")
                     continue
                 try:
-                    self._pending.append(parse_line(line))
+                    self._pending.append(_parse(line))
                 except ProtocolError as exc:
                     log.warning("dropped a malformed line from the server: %s", exc)
         return self._pending.popleft()
 
-    async def _read(self, keepalive: bool) -> bytes:
-        if not keepalive:
-            return await self.reader.read(READ_CHUNK)
-        try:
-            return await asyncio.wait_for(self.reader.read(READ_CHUNK), self.ping_interval)
-        except TimeoutError:
+    def _arm(self, delay: float) -> None:
+        self._watchdog = self._loop.call_later(delay, self._check_alive)
+
+    def _check_alive(self) -> None:
+        """Timer callback: PING a silent server; fail the pending read when the PING goes unanswered."""
+        if self.closed:
+            return
+        now = self._loop.time()
+        if self._ping_sent_at is not None and self._last_rx > self._ping_sent_at:
+            self._ping_sent_at = None  # heard something since the PING: alive
+        if self._ping_sent_at is None:
+            idle = now - self._last_rx
+            if idle < self.ping_interval:
+                self._arm(self.ping_interval - idle)
+                return
             self.write(Message("PING", (KEEPALIVE_TOKEN,)))
-        try:
-            return await asyncio.wait_for(self.reader.read(READ_CHUNK), self.ping_timeout)
-        except TimeoutError:
-            raise ConnectionError("ping timeout: the server stopped answering") from None
+            self._ping_sent_at = now
+            self._arm(self.ping_timeout)
+            return
+        self.reader.set_exception(ConnectionError("ping timeout: the server stopped answering"))
 
     def close(self) -> None:
         """Close the socket without waiting (idempotent)."""
         if not self.closed:
             self.closed = True
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             self.writer.close()

@@ -328,6 +328,13 @@ class ClientSession(RestoreMixin, CommandsMixin):
             if not col.future.done():
                 col.future.set_exception(SessionClosed(reason))
 
+    def listen(self, callback: Callable[[Event], None]) -> None:
+        """Have every event passed to ``callback`` as it arrives instead of using ``events()``.
+
+        See ``EventQueue.listen``: no task switch per event, the callback must not block.
+        """
+        self._events.listen(callback)
+
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event; ``TimeoutError`` after ``timeout`` seconds, ``SessionClosed`` after the end."""
         return await self._events.get(timeout)

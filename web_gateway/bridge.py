@@ -1,28 +1,38 @@
 """``/ws``: bridge one browser WebSocket (JSON) to its own upstream IRC session (``tcp_client``).
 
-Three tasks per socket: the browser pump (frames -> validated commands -> session calls), the
-upstream pump (session events -> ``EventTranslator`` -> JSON events) and the writer, the only task
-that sends on the WebSocket. Between them one bounded queue (``ws_queue`` events): a browser
-that stops reading is disconnected instead of growing memory. When any task ends, all end: the
-browser closing its tab QUITs the IRC connection, and the IRC session closing for good closes
-the WebSocket. The gateway keeps nothing per user beyond these objects.
+Two tasks per socket: the browser pump (frames -> validated commands -> session calls) and the
+writer, the only task that sends on the WebSocket. Upstream events (session events ->
+``EventTranslator`` -> JSON events) are handled by ``on_upstream``, which the session calls from
+its read loop (``ClientSession.listen``): no task switch per event. Between upstream and the
+writer one bounded queue (``ws_queue`` events): a browser that stops reading is disconnected
+instead of growing memory. When any task ends, all end: the browser closing its tab QUITs the
+IRC connection, and the IRC session closing for good closes the WebSocket. The gateway keeps
+nothing per user beyond these objects.
+
+Chat lines are the bulk of the traffic and every member of a room receives the same one (on
+its own upstream connection), so a line's JSON text is built once and shared: ``_message_text``
+keeps the recent ones, keyed by everything the event depends on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from tcp_client.events import Event as SessionEvent
 from tcp_client.session import ClientSession, LineError, RegistrationError, SessionStatus, WebIrc
 from tcp_server.protocol import Message, is_channel_name
 
 from . import commands as C
-from .events import Event, EventTranslator, error_event, status_event
+from .events import Event, EventTranslator, error_event, nick_of, status_event
 from .security import TokenBucket, client_ip
 from .settings import GatewaySettings
 
@@ -36,6 +46,16 @@ SESSION_QUEUE_MIN = 256
 """The upstream session's event queue holds at least the welcome burst (MOTD, 005, LUSERS)."""
 RATE_WARNING_INTERVAL = 1.0
 """Seconds between two ``rate_limited`` errors on one socket."""
+TEXT_CACHE_SIZE = 1024
+"""Chat lines whose JSON text is kept for the other browsers in the room (emptied when full)."""
+CHAT_COMMANDS = frozenset({"PRIVMSG", "NOTICE"})
+
+_texts: dict[tuple[object, ...], str | None] = {}
+
+
+def encode(event: Event) -> str:
+    """An event as a WebSocket text frame (the same compact JSON as Starlette's ``send_json``)."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
 class Bridge:
@@ -45,20 +65,22 @@ class Bridge:
         self.ws = ws
         self.settings = settings
         self.ip = client_ip(ws)
-        self.out: asyncio.Queue[Event | None] = asyncio.Queue(settings.ws_queue)
+        self.out: asyncio.Queue[Event | str | None] = asyncio.Queue(settings.ws_queue)
         self.session: ClientSession | None = None
         self.translator = EventTranslator(lambda: self.session.nick if self.session else "")
-        self.upstream_task: asyncio.Task[None] | None = None
+        self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
 
     # -- output ---------------------------------------------------------------------------
 
-    def emit(self, event: Event) -> None:
-        """Queue an event for the browser; a full queue means the browser is not reading: drop it."""
+    def emit(self, event: Event | str) -> None:
+        """Queue an event (or its JSON text) for the browser; a full queue means the browser is
+        not reading: drop it."""
         try:
             self.out.put_nowait(event)
         except asyncio.QueueFull:
-            log.info("browser %s too slow (%d events queued); closing", self.ip, self.out.qsize())
+            if not self.done.is_set():
+                log.info("browser %s too slow (%d events queued); closing", self.ip, self.out.qsize())
             self.done.set()
 
     async def writer(self) -> None:
@@ -67,7 +89,7 @@ class Bridge:
             if event is None:
                 return
             try:
-                await self.ws.send_json(event)
+                await self.ws.send_text(event if isinstance(event, str) else encode(event))
             except (RuntimeError, WebSocketDisconnect, ConnectionError):
                 return  # the browser went away while we were sending: the bridge is ending anyway
 
@@ -154,28 +176,59 @@ class Bridge:
             self.emit(error_event("upstream", f"cannot reach the chat server: {exc}"))
             self.emit(status_event("closed", None, "chat server unreachable"))
             return
-        self.session = session  # its queued "connecting"/"connected" statuses reach the page next
-        self.upstream_task = asyncio.create_task(self.upstream_pump())
-        self.upstream_task.add_done_callback(lambda _t: self.done.set())
+        self.session = session
+        session.listen(self.on_upstream)  # its queued "connecting"/"connected" statuses come first
 
     # -- upstream -> browser ----------------------------------------------------------------
 
-    async def upstream_pump(self) -> None:
-        session = self.session
-        assert session is not None
-        async for item in session.events():
-            if isinstance(item, SessionStatus):
-                self.emit(status_event(item.state, item.nick, item.reason or None))
-                if item.state == "closed":
-                    return
-                continue
-            if not isinstance(item, Message):
-                continue
-            if item.command == "MODE" and is_channel_name(item.param(0)) and len(item.params) > 2:
-                # A member's @/+ changed: ask the server for the fresh list rather than track it here.
-                await session.send(Message("NAMES", (item.param(0),)))
-            for event in self.translator.feed(item):
-                self.emit(event)
+    def on_upstream(self, item: SessionEvent) -> None:
+        """One session event, called from the session's read loop: translate and queue it."""
+        if isinstance(item, SessionStatus):
+            self.emit(status_event(item.state, item.nick, item.reason or None))
+            if item.state == "closed":
+                self.done.set()
+            return
+        if not isinstance(item, Message):
+            return
+        tags = item.tags
+        if item.command in CHAT_COMMANDS and "time" in tags and "batch" not in tags:
+            self._chat_line(item)
+            return
+        if item.command == "MODE" and is_channel_name(item.param(0)) and len(item.params) > 2 and self.session:
+            # A member's @/+ changed: ask the server for the fresh list rather than track it here.
+            self._request(self.session.send(Message("NAMES", (item.param(0),))))
+        for event in self.translator.feed(item):
+            self.emit(event)
+
+    def _chat_line(self, msg: Message) -> None:
+        """A live PRIVMSG/NOTICE: its JSON text, built once for all browsers that receive it.
+
+        The event is a function of the line and of whether it is our own (``self``, and the
+        ``nick`` of a private conversation), so those make the key.
+        """
+        key = (msg.command, msg.params, msg.source, msg.tags.get("msgid"), msg.tags["time"],
+               self.translator.is_me(nick_of(msg.source)))
+        try:
+            text = _texts[key]
+        except KeyError:
+            events = self.translator.feed(msg)
+            text = encode(events[0]) if len(events) == 1 else None
+            if len(_texts) >= TEXT_CACHE_SIZE:
+                _texts.clear()
+            _texts[key] = text
+        if text is not None:
+            self.emit(text)
+
+    def _request(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Send a request without blocking the read loop (the task is cancelled with the bridge)."""
+        task = asyncio.create_task(coro)
+        self.requests.add(task)
+        task.add_done_callback(self._request_done)
+
+    def _request_done(self, task: asyncio.Task[None]) -> None:
+        self.requests.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("request for %s failed: %r", self.ip, task.exception())
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -195,8 +248,7 @@ class Bridge:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
         finally:
-            if self.upstream_task is not None:
-                tasks.append(self.upstream_task)
+            tasks.extend(self.requests)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

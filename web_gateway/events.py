@@ -79,7 +79,8 @@ class EventTranslator:
         self._names: dict[str, list[dict[str, str]]] = {}
         self._batches: dict[str, tuple[str, list[Event]]] = {}
 
-    def _is_me(self, nick: str) -> bool:
+    def is_me(self, nick: str) -> bool:
+        """True when ``nick`` is this browser's own nick (casefolded)."""
         return casefold(nick) == casefold(self._own_nick())
 
     def feed(self, msg: Message) -> list[Event]:
@@ -121,7 +122,7 @@ class EventTranslator:
                 kind = "action"
             else:
                 return None
-        mine = self._is_me(sender)
+        mine = self.is_me(sender)
         event: Event = {
             "type": "message",
             "id": msg.tags.get("msgid") if msg.tags else None,
@@ -146,7 +147,7 @@ class EventTranslator:
     def _join(self, msg: Message) -> list[Event]:
         """``join {room, nick, self}``: someone (or we) joined a room."""
         nick = nick_of(msg.source)
-        return [{"type": "join", "room": msg.param(0), "nick": nick, "self": self._is_me(nick)}]
+        return [{"type": "join", "room": msg.param(0), "nick": nick, "self": self.is_me(nick)}]
 
     def _part(self, msg: Message) -> list[Event]:
         """``part {room, nick, reason, self}``: someone (or we) left a room."""
@@ -157,7 +158,7 @@ class EventTranslator:
                 "room": msg.param(0),
                 "nick": nick,
                 "reason": msg.param(1),
-                "self": self._is_me(nick),
+                "self": self.is_me(nick),
             }
         ]
 
@@ -171,7 +172,7 @@ class EventTranslator:
                 "nick": nick,
                 "reason": msg.param(2),
                 "by": nick_of(msg.source),
-                "self": self._is_me(nick),
+                "self": self.is_me(nick),
             }
         ]
 
@@ -184,7 +185,7 @@ class EventTranslator:
         old = nick_of(msg.source)
         new = msg.param(0)
         # The session may already have switched its own nick when this arrives.
-        mine = self._is_me(old) or self._is_me(new)
+        mine = self.is_me(old) or self.is_me(new)
         return [{"type": "nick", "old": old, "new": new, "self": mine}]
 
     def _namreply(self, msg: Message) -> list[Event]:
