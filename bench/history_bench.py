@@ -127,7 +127,8 @@ async def _store_throughput(rows: int) -> dict[str, object]:
     from tcp_server.history.base import StoredMessage
     from tcp_server.history.sqlite import SQLiteStore
 
-    store = SQLiteStore(Path(tempfile.mkdtemp(prefix="bench-store-")) / "history.db")
+    tmp = tempfile.TemporaryDirectory(prefix="bench-store-")
+    store = SQLiteStore(Path(tmp.name) / "history.db")
     await store.start()
     loop = asyncio.get_running_loop()
     try:
@@ -161,6 +162,7 @@ async def _store_throughput(rows: int) -> dict[str, object]:
         return {"rows": rows, "rows_per_s": round(rows / elapsed), "idle_commit": _percentiles(single)}
     finally:
         await store.close()
+        tmp.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,9 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     echo = EchoParams(listeners=args.listeners, closed_loop=args.closed_loop, per_sender=args.per_sender)
     fanout: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     latency: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
+    scratch = tempfile.TemporaryDirectory(prefix="bench-history-")
     for i in range(args.runs):
         for name in ("off", "on"):
-            data = tempfile.mkdtemp(prefix="bench-history-")
+            data = tempfile.mkdtemp(prefix=f"run{i}-{name}-", dir=scratch.name)
             flags = _flags(name == "on", data)
             res = measure("fanout", lambda n=name, f=flags: start_ours(f"history_{n}", ROOT, f), params)
             fanout[name].append(res)
