@@ -386,7 +386,7 @@ async def test_a_browser_that_stops_reading_is_dropped_not_buffered(
         await stuck.join("#lobby")
         await bob.expect("JOIN", lambda m: m.source.startswith("stuck!"))
         line = "x" * 400
-        for i in range(0, 4000, 100):  # the browser reads none of this
+        for i in range(0, 100_000, 100):  # the browser reads none of this; socket buffers (MBs on loopback) fill first, then ws_queue
             await bob.send(*[f"PRIVMSG #lobby :{i + j} {line}" for j in range(100)])
             if not any(c.transport == "web" for c in chat.state.clients.values()):
                 break

@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 from fastapi import WebSocket
@@ -58,6 +58,30 @@ def encode(event: Event) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
+class _Resume:
+    """A send coroutine that ``Bridge._send_now`` started and that stopped to wait: awaiting this
+    continues it where it stopped (as ``await`` would have), with what it waits for first."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        self.coro, self.waiting_for = coro, waiting_for
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, waiting_for = self.coro, self.waiting_for
+        while True:
+            try:
+                yield waiting_for  # the awaiting task blocks on it, as for the coroutine itself
+            except BaseException as exc:  # cancelled (or thrown into) while waiting: pass it on
+                try:
+                    waiting_for = coro.throw(exc)
+                except StopIteration:
+                    return
+                continue
+            try:
+                waiting_for = coro.send(None)
+            except StopIteration:
+                return
+
+
 class Bridge:
     """The state of one ``/ws`` connection: the socket, the session (after ``hello``), the queue."""
 
@@ -70,28 +94,63 @@ class Bridge:
         self.translator = EventTranslator(lambda: self.session.nick if self.session else "")
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
+        self.writing = False  # the writer task is in the middle of a send
 
     # -- output ---------------------------------------------------------------------------
 
     def emit(self, event: Event | str) -> None:
-        """Queue an event (or its JSON text) for the browser; a full queue means the browser is
-        not reading: drop it."""
+        """Send an event (or its JSON text) to the browser, or queue it; a full queue means the
+        browser is not reading: drop it.
+
+        When nothing is queued and the writer is idle, the frame is sent at once from here (the
+        common case: the socket takes it without waiting), saving a task switch per event and
+        sending each browser's frame as soon as its line is read. A send that has to wait (the
+        browser is slow to read) is handed to the writer, and what follows queues behind it.
+        """
+        if not self.writing and self.out.empty() and not self.done.is_set():
+            self._send_now(event if isinstance(event, str) else encode(event))
+            return
+        self._queue(event)
+
+    def _queue(self, item: Event | str | _Resume) -> None:
         try:
-            self.out.put_nowait(event)
+            self.out.put_nowait(item)
         except asyncio.QueueFull:
             if not self.done.is_set():
                 log.info("browser %s too slow (%d events queued); closing", self.ip, self.out.qsize())
             self.done.set()
 
+    def _send_now(self, text: str) -> None:
+        """Run ``ws.send_text`` up to its first wait; if it has to wait, the writer finishes it."""
+        coro = self.ws.send_text(text)
+        try:
+            waiting_for = coro.send(None)
+        except StopIteration:
+            return  # sent
+        except (RuntimeError, WebSocketDisconnect, ConnectionError):
+            self.done.set()  # the browser went away: the bridge is ending anyway
+            return
+        except Exception as exc:
+            log.warning("send to %s failed: %r", self.ip, exc)
+            self.done.set()
+            return
+        self._queue(_Resume(coro, waiting_for))
+
     async def writer(self) -> None:
         while True:
-            event = await self.out.get()
-            if event is None:
+            item = await self.out.get()
+            if item is None:
                 return
+            self.writing = True
             try:
-                await self.ws.send_text(event if isinstance(event, str) else encode(event))
+                if isinstance(item, _Resume):
+                    await item
+                else:
+                    await self.ws.send_text(item if isinstance(item, str) else encode(item))
             except (RuntimeError, WebSocketDisconnect, ConnectionError):
                 return  # the browser went away while we were sending: the bridge is ending anyway
+            finally:
+                self.writing = False
 
     # -- browser -> upstream ----------------------------------------------------------------
 
