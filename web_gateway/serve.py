@@ -22,6 +22,10 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         "port": settings.port,
         "log_level": settings.log_level.lower(),
         "lifespan": "on",
+        # The sans-I/O websockets implementation (what "auto" picks today, named so it stays):
+        # no task or lock per connection, one transport.write per frame, and uvicorn's
+        # pause_writing flow control, which the bridge's backpressure relies on.
+        "ws": "websockets-sansio",
         "ws_max_size": max(WS_TRANSPORT_LIMIT, settings.ws_max_frame * 4),
         # Chat events are small: compressing each costs CPU and ~64 KiB of zlib state per socket,
         # and compressing secrets next to attacker-chosen text invites CRIME-style guessing.
