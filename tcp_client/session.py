@@ -16,7 +16,6 @@ import logging
 import random
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
 
 from tcp_server.protocol import Message, casefold, is_channel_name
 
@@ -26,6 +25,7 @@ from .gapfill import RestoreMixin
 from .lines import LineError, as_message
 from .link import Link, tls_context
 from .registration import RegistrationError, WebIrc, register, update_isupport
+from .requests import RequestsMixin, _Collector
 
 __all__ = [
     "DEFAULT_CAPS", "ClientSession", "LineError", "RegistrationError", "SessionClosed",
@@ -48,15 +48,7 @@ FLUSH_POLL = 0.05
 """Seconds between checks in ``flushed()``."""
 
 
-@dataclass
-class _Collector:
-    until: Callable[[Message], bool]
-    match: Callable[[Message], bool] | None
-    future: asyncio.Future[list[Message]]
-    lines: list[Message]
-
-
-class ClientSession(RestoreMixin, CommandsMixin):
+class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
     """A reconnecting IRC client connection with a bounded event queue."""
 
     def __init__(
@@ -243,14 +235,7 @@ class ClientSession(RestoreMixin, CommandsMixin):
         self._observe(msg)
         if "time" in msg.tags:
             self._last_time = msg.tags["time"]
-        for col in list(self._collectors):
-            if col.future.done():
-                continue
-            done = col.until(msg)  # called once per message: predicates may keep state
-            if done or col.match is None or col.match(msg):
-                col.lines.append(msg)
-            if done:
-                col.future.set_result(col.lines)
+        self._feed_collectors(msg)
         if msg.command in MESSAGE_COMMANDS and (msgid := msg.tags.get("msgid")):
             if msgid in self._seen:
                 return
@@ -384,32 +369,3 @@ class ClientSession(RestoreMixin, CommandsMixin):
             return
         link.write(msg)
         await link.drain()
-
-    async def request(
-        self,
-        msg: Message | str,
-        until: Callable[[Message], bool],
-        timeout: float = 10.0,
-        match: Callable[[Message], bool] | None = None,
-    ) -> list[Message]:
-        """Send a query and collect the replies up to and including the one ``until`` accepts.
-
-        Every message is still delivered as an event too. ``match`` (optional) keeps only the
-        replies it accepts. Raises ``TimeoutError`` when the end marker does not come in time,
-        ``ConnectionError`` when not connected (e.g. reconnecting) or the link drops first.
-        """
-        future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
-        col = _Collector(until, match, future, [])
-        self._collectors.append(col)
-        try:
-            msg = as_message(msg)
-            link = self._link
-            if self._closed or self._stopping:
-                raise SessionClosed("the session is closed")
-            if link is None or link.closed:
-                raise ConnectionError("not connected")
-            link.write(msg)  # direct: requests bypass the typed-ahead queue
-            await link.drain()
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            self._collectors.remove(col)
