@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from tcp_server.server import ChatServer
 
 from .browser import WEBIRC_PASSWORD, RunningGateway, start_gateway
+from .support import RawClient
 
 OPER_PASSWORD = "test-oper-secret"
 ADMIN_PASSWORD = "test-admin-secret"
@@ -54,3 +56,17 @@ async def start_stack(
 async def stop_stack(stack: Stack) -> None:
     await stack.http.aclose()
     await stack.gateway.stop()
+
+
+@pytest.fixture
+async def stack(make_server: Callable[..., Awaitable[ChatServer]]) -> AsyncIterator[Stack]:
+    s = await start_stack(make_server)
+    yield s
+    await stop_stack(s)
+
+
+async def tcp(stack: Stack, nick: str, *rooms: str) -> RawClient:
+    client = await (await RawClient.connect(stack.chat.port)).register(nick)
+    for room in rooms:
+        await client.join(room)
+    return client
