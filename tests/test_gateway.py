@@ -1,97 +1,28 @@
 """The web gateway end to end: a real chat server and a real uvicorn gateway on free loopback ports,
-WebSocket clients (``websockets``) and raw TCP clients in the same rooms."""
+WebSocket clients (``websockets``) and raw TCP clients in the same rooms. Server restarts and KILL
+are in ``test_gateway_reconnect.py``, the raw IRC WebSocket in ``test_gateway_raw_irc.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from tcp_server.server import ChatServer
 
 from .browser import WEBIRC_PASSWORD, RunningGateway, start_gateway
+from .gateway_fixtures import WsClient, _collect
+from .gateway_fixtures import chat as chat  # pytest fixture
+from .gateway_fixtures import clients as clients  # pytest fixture
+from .gateway_fixtures import gateway as gateway  # pytest fixture
 from .support import RawClient
-
-TIMEOUT = 10.0
-
-
-class WsClient:
-    """A browser stand-in speaking the /ws JSON protocol; remembers every event it received."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.seen: list[dict[str, Any]] = []
-
-    @classmethod
-    async def open(cls, url: str, **kwargs: Any) -> WsClient:
-        return cls(await websockets.connect(url, **kwargs))
-
-    async def send(self, **command: Any) -> None:
-        await self.ws.send(json.dumps(command))
-
-    async def expect(
-        self, type_: str, pred: Callable[[dict[str, Any]], bool] | None = None, timeout: float = TIMEOUT
-    ) -> dict[str, Any]:
-        async def scan() -> dict[str, Any]:
-            while True:
-                event = json.loads(await self.ws.recv())
-                self.seen.append(event)
-                if event["type"] == type_ and (pred is None or pred(event)):
-                    return event
-
-        return await asyncio.wait_for(scan(), timeout)
-
-    async def hello(self, nick: str) -> dict[str, Any]:
-        await self.send(type="hello", nick=nick)
-        return await self.expect("status", lambda e: e["state"] == "connected")
-
-    async def join(self, room: str) -> dict[str, Any]:
-        await self.send(type="join", room=room)
-        return await self.expect("names", lambda e: e["room"].lower() == room.lower())
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-
-@pytest.fixture
-async def chat(make_server: Callable[..., Awaitable[ChatServer]]) -> ChatServer:
-    """A chat server that trusts the test gateway's WEBIRC password."""
-    return await make_server(webirc_password=WEBIRC_PASSWORD)
-
-
-@pytest.fixture
-async def gateway(chat: ChatServer) -> AsyncIterator[RunningGateway]:
-    gw = await start_gateway(chat.port)
-    yield gw
-    await gw.stop()
-
-
-@pytest.fixture
-async def clients(gateway: RunningGateway, chat: ChatServer) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
-    """``await clients(ws='alice')`` -> a registered WsClient; ``clients(tcp='bob')`` -> RawClient."""
-    opened: list[Any] = []
-
-    async def factory(ws: str | None = None, tcp: str | None = None) -> Any:
-        if ws is not None:
-            client = await WsClient.open(gateway.ws_url)
-            opened.append(client)
-            await client.hello(ws)
-            return client
-        raw = await RawClient.connect(chat.port)
-        opened.append(raw)
-        await raw.register(tcp or "tcpuser", caps="message-tags server-time")
-        return raw
-
-    yield factory
-    for c in opened:
-        await c.close()
 
 
 async def test_web_and_tcp_users_chat_in_one_room(clients: Callable[..., Awaitable[Any]]) -> None:
@@ -298,80 +229,6 @@ async def test_page_is_served_with_a_strict_content_security_policy(gateway: Run
         assert "innerHTML" not in js.replace("never innerHTML", "")
 
 
-async def test_gateway_follows_a_server_restart(make_server: Callable[..., Awaitable[ChatServer]]) -> None:
-    first = await make_server(webirc_password=WEBIRC_PASSWORD)
-    port = first.port
-    gw = await start_gateway(port)
-    alice = await WsClient.open(gw.ws_url)
-    try:
-        await alice.hello("alice")
-        await alice.join("#lobby")
-        await first.shutdown()
-        reconnecting = await alice.expect("status", lambda e: e["state"] == "reconnecting")
-        assert reconnecting["nick"] == "alice"
-        second = await make_server(webirc_password=WEBIRC_PASSWORD, port=port)
-        restored = await alice.expect("status", lambda e: e["state"] == "connected", timeout=20)
-        assert restored["nick"] == "alice"
-        bob = await RawClient.connect(second.port)
-        await bob.register("bob")
-        await bob.join("#lobby")  # alice was rejoined by the gateway's session
-        names = [m.params[-1] for m in bob.seen if m.command == "353"]
-        assert any("alice" in n.split() or "@alice" in n.split() for n in names)
-        await bob.send("PRIVMSG #lobby :welcome back")
-        assert (await alice.expect("message"))["text"] == "welcome back"
-        await bob.close()
-    finally:
-        await alice.close()
-        await gw.stop()
-
-
-async def test_raw_irc_text_subprotocol(gateway: RunningGateway, chat: ChatServer) -> None:
-    bob = await RawClient.connect(chat.port)
-    await bob.register("bob")
-    await bob.join("#lobby")
-    async with websockets.connect(gateway.ws_url + "/irc", subprotocols=["text.ircv3.net"]) as ws:
-        assert ws.subprotocol == "text.ircv3.net"
-        for line in ("NICK webby", "USER webby 0 * :Web user", "JOIN #lobby"):
-            await ws.send(line)
-        lines = await _collect(ws, lambda line: " 366 " in line)
-        assert all("\r" not in line and "\n" not in line for line in lines)
-        assert any(" 001 webby " in line for line in lines)
-        await bob.send("PRIVMSG #lobby :hello raw")
-        assert any("hello raw" in line for line in await _collect(ws, lambda line: "hello raw" in line))
-        await ws.send("PRIVMSG #lobby :hello from raw\r\n")
-        assert (await bob.expect("PRIVMSG")).params == ("#lobby", "hello from raw")
-    [web] = [c for c in chat.state.clients.values() if c.transport == "web"] or [None]
-    assert web is None or web.nick == "webby"
-    await bob.close()
-
-
-async def test_raw_irc_binary_subprotocol_and_injection(gateway: RunningGateway, chat: ChatServer) -> None:
-    async with websockets.connect(gateway.ws_url + "/irc", subprotocols=["binary.ircv3.net"]) as ws:
-        assert ws.subprotocol == "binary.ircv3.net"
-        await ws.send(b"NICK bin")
-        await ws.send(b"USER bin 0 * :x\r\nQUIT :smuggled")  # two lines in one frame: dropped
-        await ws.send(b"USER bin 0 * :Binary")
-        first = await asyncio.wait_for(ws.recv(), TIMEOUT)
-        assert isinstance(first, bytes)
-        rest = await _collect(ws, lambda line: " 376 " in line)
-        assert any(" 001 bin " in line for line in [first.decode(), *rest])
-    [web] = [c for c in chat.state.clients.values() if c.nick == "bin"] or [None]
-    assert web is None or web.transport == "web"
-
-
-async def _collect(ws: Any, until: Callable[[str], bool]) -> list[str]:
-    lines: list[str] = []
-    while True:
-        try:
-            frame = await asyncio.wait_for(ws.recv(), TIMEOUT)
-        except ConnectionClosed:
-            return lines
-        line = frame.decode() if isinstance(frame, bytes) else frame
-        lines.append(line)
-        if until(line):
-            return lines
-
-
 async def test_a_browser_that_stops_reading_is_dropped_not_buffered(
     make_server: Callable[..., Awaitable[ChatServer]],
 ) -> None:
@@ -428,48 +285,6 @@ async def test_history_on_join_and_on_request(
         await gw.stop()
 
 
-async def test_no_message_lost_or_doubled_across_a_server_restart(
-    make_server: Callable[..., Awaitable[ChatServer]], tmp_path: Any
-) -> None:
-    opts = {"webirc_password": WEBIRC_PASSWORD, "history": True, "data_dir": tmp_path}
-    first = await make_server(**opts)
-    port = first.port
-    gw = await start_gateway(port, reconnect_initial=0.5, reconnect_max=1.0)
-    alice = await WsClient.open(gw.ws_url)
-    try:
-        await alice.hello("alice")
-        await alice.join("#lobby")
-        bob = await RawClient.connect(port)
-        await bob.register("bob")
-        await bob.join("#lobby")
-        await bob.send("PRIVMSG #lobby :before")
-        await alice.expect("message", lambda e: e["text"] == "before")
-        await bob.close()
-        await first.shutdown()
-        await alice.expect("status", lambda e: e["state"] == "reconnecting")
-        second = await make_server(**{**opts, "port": port})
-        bob = await RawClient.connect(second.port)
-        await bob.register("bob", caps="echo-message")
-        await bob.join("#lobby")
-        for i in range(5):
-            await bob.send(f"PRIVMSG #lobby :during {i}")
-        # Acknowledged (echoed) = committed: these must reach alice, live or by gap fill.
-        await bob.expect("PRIVMSG", lambda m: m.params[1] == "during 4")
-        await alice.expect("status", lambda e: e["state"] == "connected", timeout=20)
-        await bob.send("PRIVMSG #lobby :after")
-        await alice.expect("message", lambda e: e["text"] == "after")
-        texts = [e["text"] for e in alice.seen if e["type"] == "message"]
-        for h in (e for e in alice.seen if e["type"] == "history"):
-            texts += [m["text"] for m in h["messages"]]
-        for i in range(5):
-            assert texts.count(f"during {i}") == 1, texts
-        assert texts.count("before") == 1 and texts.count("after") == 1
-        await bob.close()
-    finally:
-        await alice.close()
-        await gw.stop()
-
-
 async def test_connections_per_address_are_limited(chat: ChatServer) -> None:
     gw = await start_gateway(chat.port, ws_max_per_ip=2)
     try:
@@ -492,29 +307,6 @@ async def test_connections_per_address_are_limited(chat: ChatServer) -> None:
         await gw.stop()
 
 
-async def test_a_kill_ends_the_bridge_and_the_browser_learns_why(
-    make_server: Callable[..., Awaitable[ChatServer]],
-) -> None:
-    chat = await make_server(webirc_password=WEBIRC_PASSWORD, oper_password="op-secret")
-    gw = await start_gateway(chat.port)
-    alice = await WsClient.open(gw.ws_url)
-    oper = await RawClient.connect(chat.port)
-    try:
-        await alice.hello("alice")
-        await oper.register("oper")
-        await oper.send("OPER admin op-secret")
-        await oper.expect("381")
-        await oper.send("KILL alice :flooding")
-        closed = await alice.expect("status", lambda e: e["state"] == "closed")
-        assert "flooding" in closed["reason"]
-        with pytest.raises(ConnectionClosed):
-            await alice.expect("never")
-    finally:
-        await alice.close()
-        await oper.close()
-        await gw.stop()
-
-
 async def test_gateway_sends_the_server_password(make_server: Callable[..., Awaitable[ChatServer]]) -> None:
     chat = await make_server(webirc_password=WEBIRC_PASSWORD, password="letmein")
     gw = await start_gateway(chat.port, password="letmein")
@@ -523,26 +315,6 @@ async def test_gateway_sends_the_server_password(make_server: Callable[..., Awai
         assert (await alice.hello("alice"))["nick"] == "alice"
     finally:
         await alice.close()
-        await gw.stop()
-
-
-async def test_raw_irc_flood_is_cut_off_and_others_carry_on(chat: ChatServer) -> None:
-    gw = await start_gateway(chat.port, ws_rate=1.0, ws_burst=5)
-    bob = await RawClient.connect(chat.port)
-    await bob.register("bob")
-    await bob.join("#lobby")
-    try:
-        async with websockets.connect(gw.ws_url + "/irc", subprotocols=["text.ircv3.net"]) as ws:
-            for i in range(200):
-                await ws.send(f"PRIVMSG #lobby :flood {i}")
-            with pytest.raises(ConnectionClosed) as info:
-                while True:
-                    await asyncio.wait_for(ws.recv(), TIMEOUT)
-            assert info.value.rcvd is not None and info.value.rcvd.code == 1008
-        await bob.send("PING :alive")
-        assert (await bob.expect("PONG")).params[-1] == "alive"
-    finally:
-        await bob.close()
         await gw.stop()
 
 
