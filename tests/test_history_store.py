@@ -1,7 +1,8 @@
 """The history store interface suite, run against SQLite and a throwaway PostgreSQL.
 
 PostgreSQL comes from Debian's package: initdb + pg_ctl in a temp dir, listening only on a unix
-socket there (run as the ``postgres`` user when the tests run as root).
+socket there (run as the ``postgres`` user when the tests run as root). The SQLite store's own file
+and writer-process behaviour is in ``test_history_store_sqlite.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +26,7 @@ from tcp_server.history.keys import channel_key, private_key
 from tcp_server.history.query import Ref, UnknownReference, run_query
 from tcp_server.history.sqlite import SQLiteStore
 
-BASE = 1_790_000_000.0  # a fixed wall-clock second, so times are exact in milliseconds
+from .history_fixtures import BASE, append_all, msg, texts
 
 
 def _pg_bin(name: str) -> str | None:
@@ -113,28 +113,6 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await store.close()
 
 
-def msg(i: int, target: str = "#room", sender: str = "alice", **tags: str) -> StoredMessage:
-    return StoredMessage(
-        msgid=f"id{i}-{uuid.uuid4().hex[:6]}",
-        time=BASE + i * 0.01,
-        command="PRIVMSG",
-        source=f"{sender}!~{sender}@127.0.0.1",
-        sender=sender,
-        target=target,
-        text=f"message {i}",
-        tags={"msgid": "", **tags},
-    )
-
-
-async def append_all(store: HistoryStore, records: list[StoredMessage]) -> list[BaseException | None]:
-    """Append every record in the same loop turn; wait for every callback."""
-    loop = asyncio.get_running_loop()
-    futures = [loop.create_future() for _ in records]
-    for record, fut in zip(records, futures, strict=True):
-        store.append(record, fut.set_result)
-    return await asyncio.wait_for(asyncio.gather(*futures), 10)
-
-
 def stored(records: list[StoredMessage]) -> list[StoredMessage]:
     """``records`` as the store returns them (msgid tag filled in)."""
     return [
@@ -142,10 +120,6 @@ def stored(records: list[StoredMessage]) -> list[StoredMessage]:
                       {**{k: v for k, v in r.tags.items() if k != "msgid"}, "msgid": r.msgid})
         for r in records
     ]
-
-
-def texts(messages: list[StoredMessage]) -> list[str]:
-    return [m.text for m in messages]
 
 
 async def test_append_commits_then_reads_back_in_order(backend: Backend) -> None:
@@ -274,22 +248,6 @@ async def test_retention_by_age_runs_in_the_background(backend: Backend) -> None
     assert texts(await aged.select("#room", (), 10, False)) == ["message 0"]
 
 
-async def test_sqlite_file_is_wal_private_and_versioned(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "dir" / "history.db"
-    store = SQLiteStore(path)
-    await store.start()
-    await store.close()
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-        db.execute("PRAGMA user_version = 99")
-    newer = SQLiteStore(path)
-    with pytest.raises(HistoryError, match="newer"):
-        await newer.start()
-    await newer.close()
-
-
 async def test_a_failed_commit_reports_the_error_and_the_store_recovers(backend: Backend) -> None:
     store = await backend.open(write_timeout=0.3)
     assert await append_all(store, [msg(0)]) == [None]
@@ -373,39 +331,6 @@ async def test_server_reports_database_errors_and_recovers_on_postgres(
     await alice.close()
 
 
-async def test_sqlite_migration_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tcp_server.history import sqlite as sqlite_store
-
-    path = tmp_path / "history.db"
-    broken = [(*sqlite_store.MIGRATIONS[0], "CREATE TABLE oops (")]  # fails after the real DDL
-    monkeypatch.setattr(sqlite_store, "MIGRATIONS", broken)
-    with pytest.raises(HistoryError):
-        await SQLiteStore(path).start()
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
-        assert db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
-    monkeypatch.undo()
-    store = SQLiteStore(path)  # a later start migrates cleanly
-    await store.start()
-    await store.close()
-
-
-def test_a_process_that_dies_without_closing_the_store_still_exits(tmp_path: Path) -> None:
-    code = (
-        "import asyncio, pathlib, sys\n"
-        "from tcp_server.history.sqlite import SQLiteStore\n"
-        "async def main():\n"
-        f"    sys.modules['__main__'].store = SQLiteStore(pathlib.Path({str(tmp_path / 'h.db')!r}))\n"
-        "    await sys.modules['__main__'].store.start()\n"
-        "    raise SystemExit(3)  # an unexpected exit, store still open and referenced\n"
-        "asyncio.run(main())\n"
-    )
-    from .support import ROOT
-
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=30)
-    assert proc.returncode == 3, proc.stderr
-
-
 async def test_any_text_round_trips_and_a_lone_surrogate_cannot_poison_history(backend: Backend) -> None:
     store = await backend.open()
     fine = StoredMessage("u1", BASE, "PRIVMSG", "a!~a@h", "a", "#room", "é ü 漢字 😀 \x01ACTION waves\x01",
@@ -415,57 +340,3 @@ async def test_any_text_round_trips_and_a_lone_surrogate_cannot_poison_history(b
     got = await store.select("#room", (), 10, False)
     assert got[0] == fine
     assert got[1].text == "bad ? byte" and got[2].text == "message 3"
-
-
-async def test_a_dead_sqlite_writer_process_is_replaced(tmp_path: Path) -> None:
-    import signal
-
-    store = SQLiteStore(tmp_path / "h.db")
-    await store.start()
-    try:
-        assert await append_all(store, [msg(0)]) == [None]
-        child = store._process._proc  # type: ignore[attr-defined]
-        os.kill(child.pid, signal.SIGKILL)
-        await child.wait()
-        assert await append_all(store, [msg(1)]) == [None]  # a new writer took over
-        assert store._process._proc.pid != child.pid  # type: ignore[attr-defined]
-        assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 1"]
-    finally:
-        await store.close()
-
-
-async def test_sqlite_writer_process_ignores_ctrl_c_and_exits_when_the_server_closes(tmp_path: Path) -> None:
-    import signal
-
-    store = SQLiteStore(tmp_path / "h.db")
-    await store.start()
-    assert await append_all(store, [msg(0)]) == [None]  # the writer is up and serving
-    child = store._process._proc  # type: ignore[attr-defined]
-    os.kill(child.pid, signal.SIGINT)  # a Ctrl-C reaches the whole process group
-    os.kill(child.pid, signal.SIGTERM)
-    assert await append_all(store, [msg(1)]) == [None]
-    await store.close()
-    assert child.returncode == 0
-
-
-async def test_a_writer_process_dying_mid_batch_fails_that_batch_only(tmp_path: Path) -> None:
-    import signal
-
-    store = SQLiteStore(tmp_path / "h.db")
-    await store.start()
-    try:
-        assert await append_all(store, [msg(0)]) == [None]
-        child = store._process._proc  # type: ignore[attr-defined]
-        os.kill(child.pid, signal.SIGSTOP)  # the batch below reaches a writer that never answers
-        loop = asyncio.get_running_loop()
-        pending = loop.create_future()
-        store.append(msg(1), pending.set_result)
-        await asyncio.sleep(0.1)
-        assert not pending.done()  # no acknowledgement without a commit
-        os.kill(child.pid, signal.SIGKILL)
-        error = await asyncio.wait_for(pending, 10)
-        assert isinstance(error, HistoryError) and "died" in str(error)
-        assert await append_all(store, [msg(2)]) == [None]
-        assert texts(await store.select("#room", (), 10, False)) == ["message 0", "message 2"]
-    finally:
-        await store.close()
