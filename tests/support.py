@@ -1,4 +1,4 @@
-"""Test helpers: a raw IRC test client over a real socket, and server launchers."""
+"""Test helpers: a raw IRC test client over a real socket, server launchers, and a TCP relay that can cut links."""
 
 from __future__ import annotations
 
@@ -219,3 +219,70 @@ async def sync(client: RawClient, token: str = "sync") -> list[Message]:
         if msg.command == "PONG" and msg.param(1) == token:
             return got
         got.append(msg)
+
+
+class Proxy:
+    """A real TCP relay in front of the server that can cut every link and refuse new ones."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.open = True
+        self.writers: list[asyncio.StreamWriter] = []
+        self.upstream: list[asyncio.StreamWriter] = []
+        self.ghosts: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:  # the server is gone (test teardown): refuse like it would
+            writer.close()
+            return
+        self.writers += [writer, up_writer]
+        self.upstream.append(up_writer)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, ConnectionError):
+                pass
+            finally:
+                if dst not in self.ghosts:
+                    dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self, ghost: bool = False) -> None:
+        """Drop every relayed connection and refuse new ones until ``open`` is set again.
+
+        With ``ghost``, only the client side is dropped: the server keeps a stale connection
+        (as after a network failure) until ``bury()``.
+        """
+        self.open = False
+        for w in self.writers:
+            if ghost and w in self.upstream:
+                self.ghosts.append(w)
+                continue
+            w.transport.abort()
+        self.writers.clear()
+
+    def bury(self) -> None:
+        """Close the stale server-side connections left by ``cut(ghost=True)``."""
+        for w in self.ghosts:
+            w.transport.abort()
+        self.ghosts.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        self.bury()
+        if self.server is not None:
+            self.server.close()

@@ -271,7 +271,7 @@ async def test_end_of_input_while_reconnecting_still_delivers_typed_lines():
 
 
 async def test_messages_said_while_disconnected_are_shown_after_reconnect(make_server, plain, tmp_path):
-    from .test_client_session import Proxy
+    from .support import Proxy
 
     srv = await make_server(history=True, data_dir=tmp_path)
     proxy = Proxy(srv.port)

@@ -1,4 +1,7 @@
-"""ClientSession against the real server: registration, events, requests, reconnect, limits."""
+"""ClientSession against the real server: registration, events, requests, limits.
+
+Reconnects and lost links are in ``test_client_session_reconnect.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import socket
 import pytest
 
 from tcp_client.session import (
-    ClientSession,
     LineError,
     RegistrationError,
     SessionClosed,
@@ -17,42 +19,9 @@ from tcp_client.session import (
 )
 from tcp_server.protocol import Message
 
-from .support import RawClient, ServerProcess
-
-FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "connect_timeout": 5.0}
-
-
-async def wait_for(session: ClientSession, pred, timeout: float = 10.0):
-    """The first event accepted by ``pred`` (earlier events are discarded)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            ev = await session.next_event()
-            if pred(ev):
-                return ev
-
-
-def is_status(state: str):
-    return lambda ev: isinstance(ev, SessionStatus) and ev.state == state
-
-
-def is_msg(command: str, text: str | None = None):
-    return lambda ev: (
-        isinstance(ev, Message) and ev.command == command and (text is None or ev.param(1) == text)
-    )
-
-
-@pytest.fixture
-async def sessions():
-    made: list[ClientSession] = []
-
-    def factory(port: int, nick: str, **kw) -> ClientSession:
-        s = ClientSession("127.0.0.1", port, nick, **{**FAST, **kw})
-        made.append(s)
-        return s
-
-    yield factory
-    for s in made:
-        await s.close()
+from .client_fixtures import is_msg, is_status, wait_for
+from .client_fixtures import sessions as sessions  # pytest fixture
+from .support import RawClient
 
 
 async def test_registers_and_negotiates_offered_caps(server, sessions):
@@ -234,150 +203,6 @@ async def test_slow_consumer_overflow_closes_the_session(server, sessions, conne
     assert s.closed and not s.connected
 
 
-async def test_kill_by_operator_does_not_reconnect(make_server, sessions, connect):
-    srv = await make_server(oper_password="opw")
-    s = sessions(srv.port, "victim")
-    await s.start()
-    op = await RawClient.connect(srv.port)
-    await op.register("op")
-    await op.send("OPER admin opw")
-    await op.expect("381")
-    await op.send("KILL victim :spam")
-    ev = await wait_for(s, is_status("closed"))
-    assert "killed" in ev.reason
-    await op.close()
-
-
-async def test_reconnects_after_server_restart_and_rejoins(tmp_path, sessions):
-    proc = ServerProcess("--no-history", "--flood-rate", "0").start()
-    try:
-        s = sessions(proc.port, "alice")
-        await s.start()
-        await s.join("#lobby")
-        await wait_for(s, is_msg("366"))
-        proc.stop()
-        ev = await wait_for(s, is_status("reconnecting"))
-        assert ev.nick == "alice"
-        with pytest.raises(LineError):
-            await s.send("bad\nline")
-        await s.privmsg("#lobby", "typed while down")  # queued, sent after the rejoin
-        proc.start(port=proc.port)
-        await wait_for(s, is_status("connected"), timeout=20)
-        assert s.connected and s.nick == "alice" and s.channels == {"#lobby"}
-        bob = await RawClient.connect(proc.port)
-        await bob.register("bob")
-        await bob.send("NAMES #lobby")
-        names = await bob.expect("353")
-        assert "alice" in names.params[-1].replace("@", "").split()
-        await bob.close()
-        await wait_for(s, is_msg("PRIVMSG", "typed while down"))  # the echo of the queued line
-    finally:
-        proc.stop()
-
-
-class Proxy:
-    """A real TCP relay in front of the server that can cut every link and refuse new ones."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.open = True
-        self.writers: list[asyncio.StreamWriter] = []
-        self.upstream: list[asyncio.StreamWriter] = []
-        self.ghosts: list[asyncio.StreamWriter] = []
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return self.server.sockets[0].getsockname()[1]
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.open:
-            writer.close()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:  # the server is gone (test teardown): refuse like it would
-            writer.close()
-            return
-        self.writers += [writer, up_writer]
-        self.upstream.append(up_writer)
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, ConnectionError):
-                pass
-            finally:
-                if dst not in self.ghosts:
-                    dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def cut(self, ghost: bool = False) -> None:
-        """Drop every relayed connection and refuse new ones until ``open`` is set again.
-
-        With ``ghost``, only the client side is dropped: the server keeps a stale connection
-        (as after a network failure) until ``bury()``.
-        """
-        self.open = False
-        for w in self.writers:
-            if ghost and w in self.upstream:
-                self.ghosts.append(w)
-                continue
-            w.transport.abort()
-        self.writers.clear()
-
-    def bury(self) -> None:
-        """Close the stale server-side connections left by ``cut(ghost=True)``."""
-        for w in self.ghosts:
-            w.transport.abort()
-        self.ghosts.clear()
-
-    async def close(self) -> None:
-        self.cut()
-        self.bury()
-        if self.server is not None:
-            self.server.close()
-
-
-async def test_gap_after_a_dropped_link_is_filled_once_and_in_order(make_server, sessions, tmp_path):
-    srv = await make_server(history=True, data_dir=tmp_path)
-    proxy = Proxy(srv.port)
-    try:
-        s = sessions(await proxy.start(), "alice")
-        await s.start()
-        assert s.has_history()
-        await s.join("#lobby")
-        await wait_for(s, is_msg("366"))
-        bob = await RawClient.connect(srv.port)
-        await bob.register("bob", caps="echo-message")
-        await bob.join("#lobby")
-        await bob.send("PRIVMSG #lobby :m1")
-        await wait_for(s, is_msg("PRIVMSG", "m1"))
-        proxy.cut()
-        await wait_for(s, is_status("reconnecting"))
-        for i in (2, 3, 4):  # said while alice is away; each echo means it is stored
-            await bob.send(f"PRIVMSG #lobby :m{i}")
-            await bob.expect("PRIVMSG", lambda m, i=i: m.params[-1] == f"m{i}")
-        proxy.open = True
-        seen: list[str] = []
-        async with asyncio.timeout(15):
-            while True:
-                ev = await s.next_event()
-                if isinstance(ev, Message) and ev.command == "PRIVMSG":
-                    seen.append(ev.params[-1])
-                if is_status("connected")(ev):
-                    break
-        assert seen == ["m2", "m3", "m4"]  # the gap, before "connected"
-        await bob.send("PRIVMSG #lobby :m5")
-        await wait_for(s, is_msg("PRIVMSG", "m5"))
-        await bob.close()
-    finally:
-        await proxy.close()
-
-
 async def test_history_on_join_replays_recent_messages(make_server, sessions, tmp_path):
     srv = await make_server(history=True, data_dir=tmp_path)
     bob = await RawClient.connect(srv.port)
@@ -427,25 +252,3 @@ async def test_tls_verifies_by_default_and_insecure_skips(make_server, sessions,
     loose = sessions(tls_port, "alice", tls=True, tls_verify=False)
     await loose.start()
     assert {c.transport for c in srv.state.clients.values()} == {"tls"}
-
-
-async def test_stale_connection_holds_the_nick_then_it_is_reclaimed(server, sessions, connect):
-    proxy = Proxy(server.port)
-    try:
-        s = sessions(await proxy.start(), "alice")
-        await s.start()
-        await s.join("#lobby")
-        await wait_for(s, is_msg("366"))
-        proxy.cut(ghost=True)  # the server still thinks the old alice is here
-        await wait_for(s, is_status("reconnecting"))
-        proxy.open = True
-        await wait_for(s, is_status("connected"))
-        assert s.nick == "alice_" and s.channels == {"#lobby"}
-        proxy.bury()  # the stale connection finally drops: its QUIT frees the nick
-        await wait_for(s, lambda ev: is_msg("NICK")(ev) and ev.params[0] == "alice")
-        assert s.nick == "alice"
-        bob = await connect("bob")
-        await bob.send("PRIVMSG alice :found you")
-        await wait_for(s, is_msg("PRIVMSG", "found you"))
-    finally:
-        await proxy.close()

@@ -16,8 +16,7 @@ import pytest
 from tcp_client.session import ClientSession, SessionStatus
 from tcp_server.protocol import Message
 
-from .support import RawClient
-from .test_client_session import Proxy
+from .support import Proxy, RawClient
 
 SOAK = {"small": (1500, 3), "full": (20000, 10)}
 """TCPCHAT_SOAK_SCALE -> (messages sent, link cuts)."""
