@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import secrets
 from pathlib import Path
@@ -12,18 +10,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from .admin import router as admin_router
+from .api import router as api_router
 from .api.limits import JsonTooLarge
 from .metrics import install as install_metrics
 from .routes import router
-from .security import ConnectionCounter
+from .security import ConnectionCounter, HostGuard
 from .settings import GatewaySettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 log = logging.getLogger("tcpchat.gateway")
-OPTIONAL_ROUTERS = ("web_gateway.admin", "web_gateway.api")
-"""Routers owned by the admin/API work, included when their modules exist."""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -48,12 +46,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
     )
     app.include_router(router)
-    for name in OPTIONAL_ROUTERS:
-        if importlib.util.find_spec(name) is not None:
-            extra = getattr(importlib.import_module(name), "router", None)
-            if extra is not None:  # a package still being written has no router yet
-                app.include_router(extra)
+    app.include_router(admin_router)
+    app.include_router(api_router)
     install_metrics(app)  # GET /metrics and request counts (web_gateway/metrics.py)
     app.add_middleware(JsonTooLarge)  # bodies over the API/admin limits: 413 in JSON (api/limits.py)
+    app.add_middleware(HostGuard, allowed_hosts=settings.hosts)  # DNS rebinding (security.py)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

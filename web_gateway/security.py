@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .settings import GatewaySettings
 
@@ -89,3 +92,29 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+class HostGuard:
+    """ASGI middleware answering only to known ``Host`` names (a DNS-rebinding guard).
+
+    A page on another site whose name is rebound to 127.0.0.1 sends that site's ``Host`` and
+    ``Origin``, which match each other, so the Origin check alone would let its WebSocket in.
+    HTTP requests get a JSON 400; WebSocket handshakes are refused (403) before they reach a route.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(h.lower() for h in allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and "*" not in self.allowed:
+            host = Headers(scope=scope).get("host", "").lower()
+            name = host[1 : host.find("]")] if host.startswith("[") else host.split(":")[0]
+            if name not in self.allowed:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                else:
+                    response = JSONResponse({"detail": f"Unknown host {name!r}"}, status_code=400)
+                    await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

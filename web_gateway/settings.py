@@ -22,6 +22,11 @@ class GatewaySettings(BaseSettings):
     password: SecretStr | None = Field(
         None, description="The chat server's connection password (PASS), if it has one"
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Comma-separated Host names the gateway answers to (empty = 127.0.0.1 and "
+        "localhost when bound to loopback, any otherwise); guards against DNS rebinding",
+    )
     webirc_password: SecretStr | None = Field(None, description="WEBIRC password shared with the server")
     webirc_gateway_name: str = Field("tcpchat-web", description="Gateway name sent in WEBIRC")
     oper_name: str = Field("admin", description="Operator name the admin link OPERs with")
@@ -56,6 +61,16 @@ class GatewaySettings(BaseSettings):
     admin_session_max_age: int = Field(8 * 3600, ge=60, description="Admin session lifetime (seconds)")
     admin_poll_interval: float = Field(2.0, gt=0, description="Seconds between admin page refreshes")
     log_level: str = Field("INFO", description="Logging level")
+
+    @property
+    def hosts(self) -> list[str]:
+        """Host header names accepted (``*`` = any)."""
+        explicit = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if explicit:
+            return explicit
+        if self.host in ("127.0.0.1", "localhost", "::1"):
+            return ["127.0.0.1", "localhost", "::1"]
+        return ["*"]
 
     @property
     def origins(self) -> frozenset[str]:
