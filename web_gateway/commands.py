@@ -138,14 +138,20 @@ def _join(data: dict[str, Any]) -> Command | CommandError:
     return room if isinstance(room, CommandError) else Join(room)
 
 
-def _part(data: dict[str, Any]) -> Command | CommandError:
+def _room_and_line(data: dict[str, Any], key: str) -> tuple[str, str] | CommandError:
+    """A room plus an optional one-line text under ``key`` (PART reason, TOPIC text)."""
     room = _name(data, "room", room=True)
-    reason = _text(data, "reason", required=False)
     if isinstance(room, CommandError):
         return room
-    if isinstance(reason, CommandError):
-        return reason
-    return Part(room, " ".join(reason.splitlines()))
+    text = _text(data, key, required=False)
+    if isinstance(text, CommandError):
+        return text
+    return room, " ".join(text.splitlines())
+
+
+def _part(data: dict[str, Any]) -> Command | CommandError:
+    parsed = _room_and_line(data, "reason")
+    return parsed if isinstance(parsed, CommandError) else Part(*parsed)
 
 
 def _send(data: dict[str, Any]) -> Command | CommandError:
@@ -170,13 +176,8 @@ def _nick(data: dict[str, Any]) -> Command | CommandError:
 
 
 def _topic(data: dict[str, Any]) -> Command | CommandError:
-    room = _name(data, "room", room=True)
-    text = _text(data, "text", required=False)
-    if isinstance(room, CommandError):
-        return room
-    if isinstance(text, CommandError):
-        return text
-    return Topic(room, " ".join(text.splitlines()))
+    parsed = _room_and_line(data, "text")
+    return parsed if isinstance(parsed, CommandError) else Topic(*parsed)
 
 
 def _history(data: dict[str, Any]) -> Command | CommandError:
