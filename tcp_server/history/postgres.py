@@ -23,7 +23,7 @@ from .base import (
     TargetActivity,
 )
 from .groupcommit import GroupCommitter
-from .sql import dollar, insert_sql, record_row, row_message, select_sql, targets_sql
+from .sql import dollar, insert_sql, record_row, row_message, schema_v1, select_sql, targets_sql
 
 log = logging.getLogger("tcpchat.history")
 
@@ -38,27 +38,7 @@ MIGRATION_LOCK = 0x7C4A7
 """Advisory lock id held while migrating."""
 
 MIGRATIONS: list[tuple[str, ...]] = [
-    (
-        """CREATE TABLE messages (
-            seq BIGSERIAL PRIMARY KEY,
-            msgid TEXT NOT NULL UNIQUE,
-            time_us BIGINT NOT NULL,
-            target_key TEXT NOT NULL,
-            dm_a TEXT,
-            dm_b TEXT,
-            command TEXT NOT NULL,
-            source TEXT NOT NULL,
-            sender TEXT NOT NULL,
-            target TEXT NOT NULL,
-            text TEXT NOT NULL,
-            tags TEXT NOT NULL DEFAULT ''
-        )""",
-        "CREATE INDEX messages_target_seq ON messages (target_key, seq)",
-        "CREATE INDEX messages_target_time ON messages (target_key, time_us)",
-        "CREATE INDEX messages_time ON messages (time_us)",
-        "CREATE INDEX messages_dm_a ON messages (dm_a) WHERE dm_a IS NOT NULL",
-        "CREATE INDEX messages_dm_b ON messages (dm_b) WHERE dm_b IS NOT NULL",
-    ),
+    schema_v1("BIGSERIAL PRIMARY KEY", "BIGINT"),
 ]
 
 INSERT = insert_sql(dollar, "INSERT", " ON CONFLICT (msgid) DO NOTHING")

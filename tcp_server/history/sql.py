@@ -18,6 +18,36 @@ COLUMNS = "msgid, time_us, target_key, dm_a, dm_b, command, source, sender, targ
 """Columns written per message, in ``record_row`` order."""
 SELECT_COLUMNS = "msgid, time_us, command, source, sender, target, text, tags"
 
+
+
+def schema_v1(seq_column: str, integer: str) -> tuple[str, ...]:
+    """Migration 1 of both stores: the messages table and its indexes; only types differ.
+
+    Frozen once shipped: a schema change is a new migration, never an edit here.
+    """
+    return (
+        f"""CREATE TABLE messages (
+            seq {seq_column},
+            msgid TEXT NOT NULL UNIQUE,
+            time_us {integer} NOT NULL,
+            target_key TEXT NOT NULL,
+            dm_a TEXT,
+            dm_b TEXT,
+            command TEXT NOT NULL,
+            source TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            target TEXT NOT NULL,
+            text TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX messages_target_seq ON messages (target_key, seq)",
+        "CREATE INDEX messages_target_time ON messages (target_key, time_us)",
+        "CREATE INDEX messages_time ON messages (time_us)",
+        "CREATE INDEX messages_dm_a ON messages (dm_a) WHERE dm_a IS NOT NULL",
+        "CREATE INDEX messages_dm_b ON messages (dm_b) WHERE dm_b IS NOT NULL",
+    )
+
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 

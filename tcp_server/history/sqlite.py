@@ -21,7 +21,7 @@ import aiosqlite
 
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
-from .sql import qmark, row_message, select_sql, targets_sql
+from .sql import qmark, row_message, schema_v1, select_sql, targets_sql
 from .sqlite_writer import WriterProcess, encode_batch
 
 log = logging.getLogger("tcpchat.history")
@@ -35,27 +35,7 @@ RETENTION_CHUNK = 2000
 """Rows deleted per transaction, so retention never holds the writer for long."""
 
 MIGRATIONS: list[tuple[str, ...]] = [
-    (  # 1: messages with their target key, indexed for target windows, msgid lookup and age
-        """CREATE TABLE messages (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            msgid TEXT NOT NULL UNIQUE,
-            time_us INTEGER NOT NULL,
-            target_key TEXT NOT NULL,
-            dm_a TEXT,
-            dm_b TEXT,
-            command TEXT NOT NULL,
-            source TEXT NOT NULL,
-            sender TEXT NOT NULL,
-            target TEXT NOT NULL,
-            text TEXT NOT NULL,
-            tags TEXT NOT NULL DEFAULT ''
-        )""",
-        "CREATE INDEX messages_target_seq ON messages (target_key, seq)",
-        "CREATE INDEX messages_target_time ON messages (target_key, time_us)",
-        "CREATE INDEX messages_time ON messages (time_us)",
-        "CREATE INDEX messages_dm_a ON messages (dm_a) WHERE dm_a IS NOT NULL",
-        "CREATE INDEX messages_dm_b ON messages (dm_b) WHERE dm_b IS NOT NULL",
-    ),
+    schema_v1("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),  # 1: messages + window indexes
 ]
 """Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
 
