@@ -68,3 +68,17 @@ export function parseInput(input, target) {
       return { error: `Unknown command /${verb}. Try ${Object.values(USAGE).join(", ")}` };
   }
 }
+
+const encoder = new TextEncoder();
+
+/** True when the gateway would need more than `limits.lines` IRC lines for this text (it splits
+ * at newlines, then every `limits.bytes` UTF-8 bytes, on a space when it can; blank lines dropped).
+ * Checked before sending so a long text stays in the box instead of being refused after. */
+export function tooLong(text, limits) {
+  let count = 0;
+  for (const raw of text.split(/\r\n|\r|\n/)) {
+    const line = raw.replace(/\s+$/, "");
+    if (line) count += Math.ceil(encoder.encode(line).length / limits.bytes);
+  }
+  return count > limits.lines;
+}

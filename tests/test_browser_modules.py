@@ -87,7 +87,7 @@ async def test_conversation_model(page: Any) -> None:
         c.add({id: 'b', time: t('02'), text: 'two'});
         c.add({id: 'a', time: t('01'), text: 'one'});
         const dup = c.add({id: 'b', time: t('02'), text: 'two again'});
-        c.add({id: null, time: t('03'), text: 'mine', kind: 'privmsg', pending: true, self: true});
+        c.addPending('me', 'mine', 'privmsg');
         const confirmed = c.confirm({id: 'c', time: t('03'), text: 'mine', kind: 'privmsg'});
         c.merge([{id: 'x', time: t('00'), text: 'older 1'}, {id: 'y', time: t('00'), text: 'older 2'}], () => false);
         c.merge([{id: 'a', time: t('01'), text: 'one'}, {id: 'd', time: t('04'), text: 'four'}], () => false);

@@ -1,0 +1,146 @@
+// One message as a list item. User text goes in through textContent (format.js), never innerHTML,
+// so a message like "<script>" is shown as those characters and never parsed as markup.
+
+import { formatText, nickColor } from "./format.js";
+
+const GROUP_MS = 60 * 1000; // a line this soon after the same author's continues their group
+const SHOWN_NAMES = 3; // a folded run names this many people, then "and N others"
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function clock(iso) {
+  const date = iso ? new Date(iso) : new Date();
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function dayKey(iso) {
+  const d = iso ? new Date(iso) : null;
+  return d && !Number.isNaN(d.getTime()) ? `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}` : "";
+}
+
+export function dayLabel(iso, now = new Date()) {
+  const d = new Date(iso);
+  const key = dayKey(iso);
+  if (key === dayKey(now.toISOString())) return "Today";
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (key === dayKey(yesterday.toISOString())) return "Yesterday";
+  return d.toLocaleDateString([], { day: "numeric", month: "long", year: "numeric" });
+}
+
+/** How a message sits after the one before it: a new day (a separator above it) and whether
+ * it continues the previous author's group (no name or time repeated). */
+export function contextOf(message, previous) {
+  const day = message.time && (!previous || dayKey(previous.time) !== dayKey(message.time)) ? dayLabel(message.time) : "";
+  const grouped = Boolean(
+    !day && previous && !previous.system && !message.system && previous.from === message.from &&
+    previous.kind === message.kind && message.kind !== "action" &&
+    Date.parse(message.time) - Date.parse(previous.time) < GROUP_MS,
+  );
+  return { day, grouped, key: `${day}|${grouped ? 1 : 0}` };
+}
+
+function names(list) {
+  const unique = [...new Set(list)];
+  if (unique.length <= SHOWN_NAMES) {
+    return unique.length === 1 ? unique[0] : `${unique.slice(0, -1).join(", ")} and ${unique[unique.length - 1]}`;
+  }
+  return `${unique.slice(0, SHOWN_NAMES).join(", ")} and ${unique.length - SHOWN_NAMES} others`;
+}
+
+export function eventText(e) {
+  const why = e.detail ? ` (${e.detail})` : "";
+  switch (e.type) {
+    case "join": return `${e.nick} joined`;
+    case "part": return `${e.nick} left${why}`;
+    case "quit": return `${e.nick} quit${why}`;
+    case "nick": return `${e.nick} is now known as ${e.detail}`;
+    case "mode": return `${e.nick} set mode ${e.detail}`;
+    default: return `${e.nick} ${e.type}`;
+  }
+}
+
+/** "alice, bob and carol joined · dave left · 2 modes set" for a run of membership events. */
+export function runSummary(events) {
+  if (events.length === 1) return eventText(events[0]);
+  const of = (types) => events.filter((e) => types.includes(e.type)).map((e) => e.nick);
+  const parts = [];
+  const joined = of(["join"]);
+  const left = of(["part", "quit"]);
+  const renamed = of(["nick"]).length;
+  const modes = of(["mode"]).length;
+  if (joined.length) parts.push(`${names(joined)} joined`);
+  if (left.length) parts.push(`${names(left)} left`);
+  if (renamed) parts.push(renamed === 1 ? "1 nick change" : `${renamed} nick changes`);
+  if (modes) parts.push(modes === 1 ? "1 mode change" : `${modes} mode changes`);
+  return parts.join(" · ");
+}
+
+function eventsBody(message, item) {
+  const text = el("span", "text", runSummary(message.events));
+  if (message.events.length < 2) return [text];
+  const toggle = el("button", "expand", message.expanded ? "hide" : `show ${message.events.length}`);
+  toggle.type = "button";
+  toggle.setAttribute("aria-expanded", String(Boolean(message.expanded)));
+  const detail = el("ul", "event-list");
+  detail.hidden = !message.expanded;
+  for (const e of message.events) detail.append(el("li", "", eventText(e)));
+  toggle.addEventListener("click", () => {
+    message.expanded = !message.expanded;
+    detail.hidden = !message.expanded;
+    toggle.textContent = message.expanded ? "hide" : `show ${message.events.length}`;
+    toggle.setAttribute("aria-expanded", String(message.expanded));
+  });
+  item.classList.add("run");
+  return [text, toggle, detail];
+}
+
+export function messageItem(message, ctx = { day: "", grouped: false, key: "|0" }) {
+  const item = el("li", "message");
+  item.classList.add(`kind-${message.kind}`);
+  if (message.pending) item.classList.add("pending");
+  if (message.self) item.classList.add("self");
+  if (message.mention) item.classList.add("mention");
+  if (ctx.grouped) item.classList.add("cont");
+  if (message.id) item.dataset.id = message.id;
+  item.ctxKey = ctx.key;
+  if (ctx.day) {
+    const rule = el("div", "day");
+    rule.setAttribute("role", "separator");
+    rule.append(el("span", "", ctx.day));
+    item.append(rule);
+  }
+  const line = el("div", "line");
+  const time = el("time", "time", clock(message.time));
+  if (message.time) {
+    time.dateTime = message.time;
+    time.title = new Date(message.time).toLocaleString();
+  }
+  line.append(time);
+  if (message.kind === "events") {
+    line.append(...eventsBody(message, item));
+  } else if (message.system) {
+    line.append(el("span", "text", message.text));
+  } else if (message.kind === "action") {
+    const text = el("span", "text");
+    text.append(`* `, el("span", `who ${nickColor(message.from)}`, message.from), " ", ...formatText(message.text));
+    line.append(text);
+  } else {
+    const text = el("span", "text");
+    text.append(...formatText(message.text));
+    line.append(el("span", `author ${nickColor(message.from)}`, message.from), text);
+  }
+  item.append(line);
+  if (message.pending) item.title = "sending…";
+  if (message.failed) {
+    item.classList.add("failed");
+    item.title = "not confirmed by the server";
+  }
+  return item;
+}

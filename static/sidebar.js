@@ -1,0 +1,129 @@
+// The conversation list (rooms and private conversations in two sections, with unread and mention
+// counts), the header of the open conversation, its members, and the tab title.
+
+import { nickColor } from "./format.js";
+import { el } from "./messageview.js";
+
+const $ = (id) => document.getElementById(id);
+const APP_NAME = "tcpchat";
+
+function countsLabel(conv) {
+  const parts = [];
+  if (conv.unread) parts.push(`${conv.unread} unread`);
+  if (conv.mentions) parts.push(`${conv.mentions} ${conv.mentions === 1 ? "mention" : "mentions"}`);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
+export class Sidebar {
+  constructor(onSelect) {
+    this.onSelect = onSelect;
+    this.shape = ""; // which conversations, in which order, which is open: rebuild when it changes
+    this.buttons = new Map(); // key -> button
+  }
+
+  /** Rebuild the lists if conversations came, went or changed; else update the counters only. */
+  render(store) {
+    const convs = store.ordered();
+    const shape = convs.map((c) => `${c.key}:${c.joined}:${c.name}`).join(",") + `|${store.active}`;
+    if (shape !== this.shape) {
+      this.shape = shape;
+      this.rebuild(store, convs);
+    }
+    for (const conv of convs) this.updateCounts(conv);
+    const total = store.totalUnread();
+    const open = store.activeConversation();
+    document.title = `${total ? `(${total}) ` : ""}${open ? `${open.name} — ` : ""}${APP_NAME}`;
+  }
+
+  rebuild(store, convs) {
+    this.buttons.clear();
+    const section = (list, type) =>
+      list.filter((c) => c.type === type).map((conv) => {
+        const button = el("button", "room-button");
+        button.type = "button";
+        button.dataset.key = conv.key;
+        if (conv.key === store.active) {
+          button.classList.add("active");
+          button.setAttribute("aria-current", "true");
+        }
+        if (!conv.joined) button.classList.add("left");
+        button.append(el("span", "room-name", conv.name), el("span", "unread"));
+        button.addEventListener("click", () => this.onSelect(conv));
+        this.buttons.set(conv.key, button);
+        const item = el("li");
+        item.append(button);
+        return item;
+      });
+    const rooms = section(convs, "room");
+    const dms = section(convs, "dm");
+    $("rooms").replaceChildren(...rooms);
+    $("dms").replaceChildren(...dms);
+    $("dms-section").hidden = dms.length === 0;
+  }
+
+  updateCounts(conv) {
+    const button = this.buttons.get(conv.key);
+    if (!button) return;
+    const badge = button.lastElementChild;
+    const text = conv.unread ? String(conv.unread) : "";
+    if (badge.textContent !== text) badge.textContent = text;
+    badge.hidden = !conv.unread;
+    badge.classList.toggle("has-mention", conv.mentions > 0);
+    const label = `${conv.type === "dm" ? "private conversation" : "room"}: ${conv.name}${countsLabel(conv)}`;
+    if (button.getAttribute("aria-label") !== label) button.setAttribute("aria-label", label);
+  }
+}
+
+export function renderHeader(conv) {
+  $("room-title").textContent = conv ? (conv.type === "dm" ? `Private: ${conv.name}` : conv.name) : "No room open";
+  $("room-topic").textContent = conv && conv.type === "room" ? conv.topic : "";
+  $("room-topic").hidden = !(conv && conv.type === "room" && conv.topic);
+  $("leave-button").hidden = !conv;
+  $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
+  $("members-toggle").hidden = !conv || conv.type !== "room";
+  $("message-input").placeholder = conv
+    ? `Message ${conv.name} (/me /nick /join /part /topic /msg)`
+    : "Type /join #room";
+}
+
+/** "Load earlier messages" only while the server may hold older ones and the top is in view. */
+export function renderOlder(conv, atTop) {
+  $("older-button").hidden = !conv || conv.type !== "room" || !conv.hasEarlier || !atTop;
+}
+
+export function renderMembers(conv) {
+  const members = conv && conv.type === "room" ? conv.sortedMembers() : [];
+  $("members").replaceChildren(
+    ...members.map((m) => {
+      const item = el("li", "member");
+      const mark = m.modes.includes("@") ? "@" : m.modes.includes("+") ? "+" : "";
+      item.append(el("span", "mode", mark), el("span", `nick ${nickColor(m.nick)}`, m.nick));
+      if (mark === "@") item.title = "operator";
+      if (mark === "+") item.title = "voice";
+      return item;
+    }),
+  );
+  $("member-count").textContent = members.length ? `(${members.length})` : "";
+}
+
+export function showStatus(text, tone) {
+  const banner = $("status");
+  banner.textContent = text || "";
+  banner.hidden = !text;
+  banner.dataset.tone = tone || "info";
+}
+
+export function showError(where, text) {
+  $(where).textContent = text || "";
+}
+
+/** A sentence for an ``error`` event (nick errors get their own wording). */
+export function errorText(ev) {
+  const known = {
+    433: `The nick ${ev.target || ""} is already in use; pick another.`,
+    432: `${ev.target || "That nick"} is not a valid nick (letters, digits, - _ [ ] { } | ^ \` ; no spaces).`,
+    rate_limited: "Slow down: you are sending too fast.",
+    too_large: "That message is too long to send; it is still in the box.",
+  };
+  return known[ev.code] || ev.message || `Error ${ev.code}`;
+}
