@@ -35,7 +35,11 @@ const page = {
   dirty: { messages: false, header: false, members: false, sidebar: true, me: false },
 };
 const schedule = frameScheduler(render);
-page.list = new MessageList($("messages"), schedule, (state) => {
+const redrawList = () => {
+  page.dirty.messages = true; // the user scrolled to an edge of the window: move it
+  schedule();
+};
+page.list = new MessageList($("messages"), redrawList, (state) => {
   ui.renderOlder(store.activeConversation(), state.atTop);
   $("jump-button").hidden = state.newer === 0 && page.list.following;
   $("jump-button").textContent = state.newer ? `${state.newer} newer messages ↓` : "Jump to latest ↓";
@@ -223,6 +227,7 @@ document.addEventListener("visibilitychange", () => {
 });
 
 setupChrome(page);
+window.__tcpchat = { store }; // the model, for tests and bench/page_burst.py to count lines in
 
 // ---- start ------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ export class MessageList {
     this.rendered = []; // message objects in document order
     this.nodes = new Map(); // message -> <li>
     this.following = true;
+    this.toEnd = true; // the last frame drew the conversation up to its latest line
     this.shift = 0; // messages to move the window by at the next frame (- up, + down)
     list.addEventListener("scroll", () => this.onScroll(), { passive: true });
   }
@@ -53,8 +54,8 @@ export class MessageList {
     if (!this.conv) return;
     const l = this.list;
     const msgs = this.conv.messages;
-    const last = this.rendered[this.rendered.length - 1];
-    const showsLatest = !last || last === msgs[msgs.length - 1];
+    // Lines that arrived since the last frame do not count: they are drawn at the next one.
+    const showsLatest = this.toEnd;
     const wasFollowing = this.following;
     this.following = this.atBottom() && showsLatest;
     if (l.scrollTop < EDGE_PX && this.rendered.length && this.rendered[0] !== msgs[0]) {
@@ -148,6 +149,7 @@ export class MessageList {
     }
     conv.changed.clear();
     this.rendered = want;
+    this.toEnd = end === msgs.length;
     if (this.following) {
       this.list.scrollTop = this.list.scrollHeight;
     } else if (anchor) {

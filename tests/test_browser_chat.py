@@ -4,78 +4,18 @@ against a real server child process and a real uvicorn gateway."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .browser import (
-    WEBIRC_PASSWORD,
-    RunningGateway,
-    launch_browser,
-    new_page,
-    requires_chromium,
-    screenshot,
-    start_gateway,
-)
+from .browser import RunningGateway, new_page, requires_chromium, screenshot, start_gateway
+from .browser_chat_fixtures import OPER_PASSWORD, WAIT_MS, say, sign_in, wait_in_room, wait_text
+from .browser_chat_fixtures import browser as browser  # pytest fixture
+from .browser_chat_fixtures import gateway as gateway  # pytest fixture
+from .browser_chat_fixtures import server_proc as server_proc  # pytest fixture
 from .support import RawClient, ServerProcess
 
 pytestmark = [pytest.mark.browser, requires_chromium]
-
-WAIT_MS = 15_000
-OPER_PASSWORD = "test-oper-secret"
-
-
-@pytest.fixture
-async def server_proc(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = ServerProcess(
-        "--data-dir", str(tmp_path / "data"),
-        env={"TCPCHAT_WEBIRC_PASSWORD": WEBIRC_PASSWORD, "TCPCHAT_FLOOD_RATE": "0",
-             "TCPCHAT_OPER_PASSWORD": OPER_PASSWORD,
-             "TCPCHAT_USE_UVLOOP": "false", "TCPCHAT_LOG_LEVEL": "WARNING"},
-    ).start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-async def gateway(server_proc: ServerProcess) -> AsyncIterator[RunningGateway]:
-    gw = await start_gateway(server_proc.port)
-    yield gw
-    await gw.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with launch_browser() as b:
-        yield b
-
-
-async def sign_in(page: Any, nick: str, room: str = "#lobby") -> None:
-    await page.fill("#nick-input", nick)
-    await page.fill("#login-room", room)
-    await page.press("#nick-input", "Enter")
-
-
-async def wait_in_room(page: Any, room: str) -> None:
-    await page.wait_for_function(
-        "room => document.getElementById('room-title').textContent === room", arg=room, timeout=WAIT_MS
-    )
-
-
-async def say(page: Any, text: str) -> None:
-    await page.fill("#message-input", text)
-    await page.press("#message-input", "Enter")
-
-
-async def wait_text(page: Any, text: str, selector: str = "#messages .message .text") -> None:
-    await page.wait_for_function(
-        """([sel, text]) => [...document.querySelectorAll(sel)].some(n => n.textContent.includes(text))""",
-        arg=[selector, text],
-        timeout=WAIT_MS,
-    )
-
 
 async def test_two_pages_and_a_tcp_user_chat_and_survive_a_server_restart(
     browser: Any, gateway: RunningGateway, server_proc: ServerProcess

@@ -1,0 +1,218 @@
+"""How the chat page keeps up with a burst of lines, in real Chromium (issue 17).
+
+``python -m bench.page_burst [--sizes 1000,5000] [--rate 100 --seconds 10]`` starts ``tcpchat
+server`` (flood control off) and ``tcpchat gateway`` as child processes on free loopback ports,
+opens the page in headless Chromium (Playwright, /usr/bin/chromium) signed in to two rooms, and has
+a TCP client send bursts of N lines at once into the room in view and into a room not in view,
+then (optionally) a steady ``--rate`` lines/s for ``--seconds``. For each run it reports:
+
+- ``visible_s``: seconds from the first line sent until the last line is in the document (in view)
+  or counted in the room's unread badge (not in view), and for the latter ``open_s``, until the
+  last line is shown after clicking the room;
+- ``longest_task_ms`` (Long Tasks API) and ``max_timer_lag_ms`` (how late a 20 ms timer ran: how
+  long a keypress would have waited);
+- ``dom_nodes`` (whole document), ``message_nodes`` (items in the list) and ``heap_mb`` at the end;
+- ``lost`` / ``twice``: lines of the burst missing from / repeated in the page's model.
+
+Prints one JSON line per run and a summary line. Absolute times drift on a shared machine;
+compare runs made one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from typing import Any
+
+from .gateway_hop import _start
+
+CHROMIUM = os.environ.get("TCPCHAT_CHROMIUM", "/usr/bin/chromium")
+IN_VIEW, HIDDEN = "#burst", "#other"
+VISIBLE_TIMEOUT_S = float(os.environ.get("PAGE_BURST_TIMEOUT", "60"))
+PROBE = """
+window.__bench = {longest: 0, lag: 0};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__bench.longest = Math.max(window.__bench.longest, e.duration);
+}).observe({type: "longtask", buffered: true});
+(function tick(last) {
+  setTimeout(() => {
+    const now = performance.now();
+    window.__bench.lag = Math.max(window.__bench.lag, now - last - 20);
+    tick(now);
+  }, 20);
+})(performance.now());
+"""
+STATS = """([room]) => {
+  const b = window.__bench;
+  const texts = [...document.querySelectorAll('#messages .message .text')].map(n => n.textContent);
+  return {
+    longest_task_ms: Math.round(b.longest), max_timer_lag_ms: Math.round(b.lag),
+    dom_nodes: document.getElementsByTagName('*').length,
+    message_nodes: document.querySelectorAll('#messages > li').length,
+    heap_mb: performance.memory ? +(performance.memory.usedJSHeapSize / 2 ** 20).toFixed(1) : null,
+    shown: texts,
+  };
+}"""
+
+
+async def _sender(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
+    writer.write(f"NICK bot\r\nUSER bot 0 * :bot\r\nJOIN {IN_VIEW}\r\nJOIN {HIDDEN}\r\n".encode())
+    seen = 0
+    while seen < 2:
+        if b" 366 " in await reader.readline():
+            seen += 1
+    asyncio.get_running_loop().create_task(_drain(reader))
+    return reader, writer
+
+
+async def _drain(reader: asyncio.StreamReader) -> None:
+    while await reader.readline():
+        pass
+
+
+def _lines(room: str, tag: str, n: int) -> bytes:
+    return "".join(f"PRIVMSG {room} :{tag} line {i:05d} of a busy room\r\n" for i in range(n)).encode()
+
+
+async def _reset(page: Any) -> None:
+    await page.evaluate("() => { window.__bench.longest = 0; window.__bench.lag = 0; }")
+
+
+async def _burst(page: Any, writer: asyncio.StreamWriter, room: str, n: int, tag: str) -> dict[str, Any]:
+    await _reset(page)
+    last = f"{tag} line {n - 1:05d} of a busy room"
+    started = time.perf_counter()
+    writer.write(_lines(room, tag, n))
+    await writer.drain()
+    result: dict[str, Any] = {"run": "burst", "room": "in view" if room == IN_VIEW else "not in view", "lines": n}
+    if room == IN_VIEW:
+        await page.wait_for_function(
+            "t => [...document.querySelectorAll('#messages .message .text')].some(x => x.textContent === t)",
+            arg=last, polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
+        result["visible_s"] = round(time.perf_counter() - started, 3)
+    else:
+        await page.wait_for_function(
+            "([key, n]) => { const b = document.querySelector(`[data-key='${key}'] .unread`);"
+            " return b && Number(b.textContent) >= n; }",
+            arg=[f"room:{room}", n], polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
+        result["visible_s"] = round(time.perf_counter() - started, 3)
+        opened = time.perf_counter()
+        await page.click(f"[data-key='room:{room}']")
+        await page.wait_for_function(
+            "t => [...document.querySelectorAll('#messages .message .text')].some(x => x.textContent === t)",
+            arg=last, polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
+        result["open_s"] = round(time.perf_counter() - opened, 3)
+    stats = await page.evaluate(STATS, [room])
+    shown = stats.pop("shown")
+    result.update(stats)
+    result.update(await _model_counts(page, room, tag, n))
+    result["shown_of_burst"] = sum(1 for t in shown if t.startswith(f"{tag} line "))
+    if room != IN_VIEW:
+        await page.click(f"[data-key='room:{IN_VIEW}']")
+    return result
+
+
+async def _model_counts(page: Any, room: str, tag: str, n: int) -> dict[str, int]:
+    """Lost and doubled lines, counted in the page's model (the document holds only a window)."""
+    counts = await page.evaluate(
+        """([key, prefix]) => {
+          const conv = window.__tcpchat.store.conversations.get(key);
+          const seen = new Map();
+          for (const m of conv.messages) if (m.text && m.text.startsWith(prefix)) seen.set(m.text, (seen.get(m.text) || 0) + 1);
+          return {distinct: seen.size, twice: [...seen.values()].filter(v => v > 1).length};
+        }""",
+        [f"room:{room}", f"{tag} line "],
+    )
+    return {"lost": n - counts["distinct"], "twice": counts["twice"]}
+
+
+async def _steady(page: Any, writer: asyncio.StreamWriter, rate: float, seconds: float) -> dict[str, Any]:
+    await _reset(page)
+    n = int(rate * seconds)
+    started = time.perf_counter()
+    for i in range(n):
+        writer.write(f"PRIVMSG {IN_VIEW} :steady line {i:05d} of a busy room\r\n".encode())
+        await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.perf_counter()))
+    last = f"steady line {n - 1:05d} of a busy room"
+    await page.wait_for_function(
+        "t => [...document.querySelectorAll('#messages .message .text')].some(x => x.textContent === t)",
+        arg=last, polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
+    result: dict[str, Any] = {"run": "steady", "rate": rate, "seconds": seconds, "lines": n,
+                              "last_visible_after_s": round(time.perf_counter() - started - seconds, 3)}
+    stats = await page.evaluate(STATS, [IN_VIEW])
+    stats.pop("shown")
+    result.update(stats)
+    result.update(await _model_counts(page, IN_VIEW, "steady", n))
+    return result
+
+
+async def run(sizes: list[int], rate: float, seconds: float) -> list[dict[str, Any]]:
+    from playwright.async_api import async_playwright
+
+    env = {**os.environ, "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16), "TCPCHAT_LOG_LEVEL": "WARNING"}
+    data = tempfile.mkdtemp(prefix="page_burst-")
+    server, irc_port = _start(["server", "--port", "0", "--flood-rate", "0", "--data-dir", data], env)
+    gateway, web_port = _start(["gateway", "--port", "0", "--irc-port", str(irc_port)], env)
+    results: list[dict[str, Any]] = []
+    try:
+        _, writer = await _sender(irc_port)
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"])
+            page = await browser.new_page(viewport={"width": 1100, "height": 700})
+            await page.add_init_script(PROBE)
+            await page.goto(f"http://127.0.0.1:{web_port}/?bench=1")
+            await page.fill("#nick-input", "viewer")
+            await page.fill("#login-room", HIDDEN)
+            await page.press("#nick-input", "Enter")
+            await page.wait_for_function(f"() => document.getElementById('room-title').textContent === '{HIDDEN}'")
+            await page.fill("#message-input", f"/join {IN_VIEW}")
+            await page.press("#message-input", "Enter")
+            await page.wait_for_function(f"() => document.getElementById('room-title').textContent === '{IN_VIEW}'")
+            for n in sizes:
+                for room in (IN_VIEW, HIDDEN):
+                    tag = f"b{n}{'v' if room == IN_VIEW else 'h'}"
+                    result = await _burst(page, writer, room, n, tag)
+                    print(json.dumps(result), flush=True)
+                    results.append(result)
+            if rate > 0 and seconds > 0:
+                result = await _steady(page, writer, rate, seconds)
+                print(json.dumps(result), flush=True)
+                results.append(result)
+            await browser.close()
+        writer.close()
+    finally:
+        for proc in (gateway, server):
+            proc.terminate()
+            proc.wait(10)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,5000", help="burst sizes, comma-separated")
+    parser.add_argument("--rate", type=float, default=100.0, help="steady lines/s after the bursts (0: none)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long the steady run lasts")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    results = asyncio.run(run(sizes, args.rate, args.seconds))
+    bursts = [r for r in results if r["run"] == "burst"]
+    print(json.dumps({
+        "summary": "page_burst",
+        "worst_visible_s": max((r["visible_s"] for r in bursts), default=None),
+        "worst_longest_task_ms": max((r["longest_task_ms"] for r in results), default=None),
+        "max_message_nodes": max((r["message_nodes"] for r in results), default=None),
+        "lost": sum(r["lost"] for r in results), "twice": sum(r["twice"] for r in results),
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
