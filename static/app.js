@@ -12,7 +12,7 @@ import { sessionHandlers, signIn } from "./session.js";
 import * as ui from "./sidebar.js";
 import { isRoom, parseInput, roomName, tooLong } from "./slash.js";
 import { Store, fold } from "./store.js";
-import { setupChrome } from "./chrome.js";
+import { closeDrawers, setupChrome } from "./chrome.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVED = "tcpchat.session"; // sessionStorage: nick and rooms, so a reload restores them
@@ -83,7 +83,7 @@ function select(conv, byUser = false) {
   page.list.show(conv);
   page.changed(null, { all: true });
   if (byUser) {
-    document.body.classList.remove("members-open", "rooms-open");
+    closeDrawers();
     $("message-input").focus();
   }
 }

@@ -13,7 +13,7 @@ function setDrawer(name, open) {
     !document.body.classList.contains("rooms-open");
 }
 
-function closeDrawers() {
+export function closeDrawers() {
   const open = document.body.classList.contains("members-open") || document.body.classList.contains("rooms-open");
   setDrawer("members", false);
   setDrawer("rooms", false);

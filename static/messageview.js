@@ -73,12 +73,12 @@ export function runSummary(events) {
   const parts = [];
   const joined = of(["join"]);
   const left = of(["part", "quit"]);
-  const renamed = of(["nick"]).length;
-  const modes = of(["mode"]).length;
+  const renamed = events.filter((e) => e.type === "nick");
+  const modes = events.filter((e) => e.type === "mode");
   if (joined.length) parts.push(`${names(joined)} joined`);
   if (left.length) parts.push(`${names(left)} left`);
-  if (renamed) parts.push(renamed === 1 ? "1 nick change" : `${renamed} nick changes`);
-  if (modes) parts.push(modes === 1 ? "1 mode change" : `${modes} mode changes`);
+  if (renamed.length) parts.push(renamed.length === 1 ? eventText(renamed[0]) : `${renamed.length} nick changes`);
+  if (modes.length) parts.push(modes.length === 1 ? eventText(modes[0]) : `${modes.length} mode changes`);
   return parts.join(" · ");
 }
 
