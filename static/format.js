@@ -6,7 +6,7 @@ const BOLD = "\x02", ITALIC = "\x1d", UNDERLINE = "\x1f", STRIKE = "\x1e", MONO 
 const COLOR = "\x03", HEX_COLOR = "\x04", REVERSE = "\x16", RESET = "\x0f";
 const CONTROL = /[\x02\x1d\x1f\x1e\x11\x03\x04\x16\x0f]/;
 const URL = /\bhttps?:\/\/[^\s<>"'\u0000-\u001f]+/gi;
-const TRAILING = /[.,;:!?)\]}'"]+$/; // "see https://x.org/a." : the dot is not part of the link
+const TRAILING = /[.,;:!?)\]}'"]/; // "see https://x.org/a." : the dot is not part of the link
 
 /** Text without IRC formatting codes (for titles, notifications, comparisons). */
 export function stripFormatting(text) {
@@ -71,8 +71,11 @@ export function linkify(text) {
   let at = 0;
   for (const match of text.matchAll(URL)) {
     let url = match[0];
-    const trail = TRAILING.exec(url);
-    if (trail && !(trail[0].startsWith(")") && url.includes("("))) url = url.slice(0, -trail[0].length);
+    while (TRAILING.test(url.slice(-1))) {
+      const last = url.slice(-1);
+      if (last === ")" && url.split("(").length > url.split(")").length - 1) break; // "a_(b)" keeps it
+      url = url.slice(0, -1);
+    }
     if (match.index > at) nodes.push(document.createTextNode(text.slice(at, match.index)));
     nodes.push(link(url));
     at = match.index + url.length;

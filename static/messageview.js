@@ -51,7 +51,8 @@ function names(list) {
   if (unique.length <= SHOWN_NAMES) {
     return unique.length === 1 ? unique[0] : `${unique.slice(0, -1).join(", ")} and ${unique[unique.length - 1]}`;
   }
-  return `${unique.slice(0, SHOWN_NAMES).join(", ")} and ${unique.length - SHOWN_NAMES} others`;
+  const more = unique.length - SHOWN_NAMES;
+  return `${unique.slice(0, SHOWN_NAMES).join(", ")} and ${more} ${more === 1 ? "other" : "others"}`;
 }
 
 export function eventText(e) {

@@ -47,7 +47,9 @@ export class Sidebar {
           button.setAttribute("aria-current", "true");
         }
         if (!conv.joined) button.classList.add("left");
-        button.append(el("span", "room-name", conv.name), el("span", "unread"));
+        const badge = el("span", "unread");
+        badge.setAttribute("aria-hidden", "true"); // the counts are read from the sr-only text
+        button.append(el("span", "room-name", conv.name), badge, el("span", "sr-only"));
         button.addEventListener("click", () => this.onSelect(conv));
         this.buttons.set(conv.key, button);
         const item = el("li");
@@ -64,13 +66,13 @@ export class Sidebar {
   updateCounts(conv) {
     const button = this.buttons.get(conv.key);
     if (!button) return;
-    const badge = button.lastElementChild;
+    const [, badge, spoken] = button.children;
     const text = conv.unread ? String(conv.unread) : "";
     if (badge.textContent !== text) badge.textContent = text;
     badge.hidden = !conv.unread;
     badge.classList.toggle("has-mention", conv.mentions > 0);
-    const label = `${conv.type === "dm" ? "private conversation" : "room"}: ${conv.name}${countsLabel(conv)}`;
-    if (button.getAttribute("aria-label") !== label) button.setAttribute("aria-label", label);
+    const counts = countsLabel(conv); // the button reads "#lobby (2 unread, 1 mention)"
+    if (spoken.textContent !== counts) spoken.textContent = counts;
   }
 }
 
