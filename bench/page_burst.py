@@ -9,8 +9,10 @@ then (optionally) a steady ``--rate`` lines/s for ``--seconds``. For each run it
 - ``visible_s``: seconds from the first line sent until the last line is in the document (in view)
   or counted in the room's unread badge (not in view), and for the latter ``open_s``, until the
   last line is shown after clicking the room;
-- ``longest_task_ms`` (Long Tasks API) and ``max_timer_lag_ms`` (how late a 20 ms timer ran: how
-  long a keypress would have waited);
+- ``longest_task_ms`` (Long Tasks API), ``max_timer_lag_ms`` (how late a 20 ms timer ran) and
+  ``max_input_delay_ms`` (keys are typed into the message box every 50 ms during the run: the
+  longest wait of a keydown before the page handled it), ``frames`` and ``slow_frames`` (gaps
+  over 50 ms between two animation frames);
 - ``dom_nodes`` (whole document), ``message_nodes`` (items in the list) and ``heap_mb`` at the end;
 - ``lost`` / ``twice``: lines of the burst missing from / repeated in the page's model.
 
@@ -34,9 +36,20 @@ from .gateway_hop import _start
 
 CHROMIUM = os.environ.get("TCPCHAT_CHROMIUM", "/usr/bin/chromium")
 IN_VIEW, HIDDEN = "#burst", "#other"
+TYPE_EVERY_S = 0.05
 VISIBLE_TIMEOUT_S = float(os.environ.get("PAGE_BURST_TIMEOUT", "60"))
 PROBE = """
-window.__bench = {longest: 0, lag: 0};
+window.__bench = {longest: 0, lag: 0, input: 0, frames: 0, slowFrames: 0};
+document.addEventListener("keydown", (e) => {
+  window.__bench.input = Math.max(window.__bench.input, performance.now() - e.timeStamp);
+}, true);
+(function frame(last) {
+  requestAnimationFrame((now) => {
+    window.__bench.frames += 1;
+    if (now - last > 50) window.__bench.slowFrames += 1;  // three or more frames missed
+    frame(now);
+  });
+})(performance.now());
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) window.__bench.longest = Math.max(window.__bench.longest, e.duration);
 }).observe({type: "longtask", buffered: true});
@@ -53,6 +66,7 @@ STATS = """([room]) => {
   const texts = [...document.querySelectorAll('#messages .message .text')].map(n => n.textContent);
   return {
     longest_task_ms: Math.round(b.longest), max_timer_lag_ms: Math.round(b.lag),
+    max_input_delay_ms: Math.round(b.input), frames: b.frames, slow_frames: b.slowFrames,
     dom_nodes: document.getElementsByTagName('*').length,
     message_nodes: document.querySelectorAll('#messages > li').length,
     heap_mb: performance.memory ? +(performance.memory.usedJSHeapSize / 2 ** 20).toFixed(1) : null,
@@ -82,12 +96,23 @@ def _lines(room: str, tag: str, n: int) -> bytes:
 
 
 async def _reset(page: Any) -> None:
-    await page.evaluate("() => { window.__bench.longest = 0; window.__bench.lag = 0; }")
+    await page.evaluate("() => Object.assign(window.__bench, {longest: 0, lag: 0, input: 0, frames: 0, slowFrames: 0})")
+
+
+async def _typist(page: Any, done: asyncio.Event) -> None:
+    """Types into the message box while a run lasts (keydown delay = how long a key waits)."""
+    await page.focus("#message-input")
+    while not done.is_set():
+        await page.keyboard.press("x")
+        await asyncio.sleep(TYPE_EVERY_S)
+    await page.fill("#message-input", "")
 
 
 async def _burst(page: Any, writer: asyncio.StreamWriter, room: str, n: int, tag: str) -> dict[str, Any]:
     await _reset(page)
     last = f"{tag} line {n - 1:05d} of a busy room"
+    done = asyncio.Event()
+    typist = asyncio.create_task(_typist(page, done))
     started = time.perf_counter()
     writer.write(_lines(room, tag, n))
     await writer.drain()
@@ -97,12 +122,16 @@ async def _burst(page: Any, writer: asyncio.StreamWriter, room: str, n: int, tag
             "t => [...document.querySelectorAll('#messages .message .text')].some(x => x.textContent === t)",
             arg=last, polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
         result["visible_s"] = round(time.perf_counter() - started, 3)
+        done.set()
+        await typist
     else:
         await page.wait_for_function(
             "([key, n]) => { const b = document.querySelector(`[data-key='${key}'] .unread`);"
             " return b && Number(b.textContent) >= n; }",
             arg=[f"room:{room}", n], polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
         result["visible_s"] = round(time.perf_counter() - started, 3)
+        done.set()
+        await typist
         opened = time.perf_counter()
         await page.click(f"[data-key='room:{room}']")
         await page.wait_for_function(
@@ -136,6 +165,8 @@ async def _model_counts(page: Any, room: str, tag: str, n: int) -> dict[str, int
 async def _steady(page: Any, writer: asyncio.StreamWriter, rate: float, seconds: float) -> dict[str, Any]:
     await _reset(page)
     n = int(rate * seconds)
+    done = asyncio.Event()
+    typist = asyncio.create_task(_typist(page, done))
     started = time.perf_counter()
     for i in range(n):
         writer.write(f"PRIVMSG {IN_VIEW} :steady line {i:05d} of a busy room\r\n".encode())
@@ -144,6 +175,8 @@ async def _steady(page: Any, writer: asyncio.StreamWriter, rate: float, seconds:
     await page.wait_for_function(
         "t => [...document.querySelectorAll('#messages .message .text')].some(x => x.textContent === t)",
         arg=last, polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
+    done.set()
+    await typist
     result: dict[str, Any] = {"run": "steady", "rate": rate, "seconds": seconds, "lines": n,
                               "last_visible_after_s": round(time.perf_counter() - started - seconds, 3)}
     stats = await page.evaluate(STATS, [IN_VIEW])
@@ -209,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         "summary": "page_burst",
         "worst_visible_s": max((r["visible_s"] for r in bursts), default=None),
         "worst_longest_task_ms": max((r["longest_task_ms"] for r in results), default=None),
+        "worst_input_delay_ms": max((r["max_input_delay_ms"] for r in results), default=None),
         "max_message_nodes": max((r["message_nodes"] for r in results), default=None),
         "lost": sum(r["lost"] for r in results), "twice": sum(r["twice"] for r in results),
     }), flush=True)

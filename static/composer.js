@@ -5,6 +5,7 @@
 const MAX_ROWS = 5;
 const HISTORY = 100; // lines remembered per conversation
 const COMMANDS = ["/join", "/part", "/me", "/nick", "/topic", "/msg"];
+const GROWS_BY_ITSELF = CSS.supports("field-sizing", "content"); // chat.css sizes the box to its text
 
 export class Composer {
   /**
@@ -26,6 +27,7 @@ export class Composer {
   }
 
   grow() {
+    if (GROWS_BY_ITSELF) return;
     const input = this.input;
     input.style.height = "auto";
     const line = parseFloat(getComputedStyle(input).lineHeight) || 20;

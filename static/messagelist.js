@@ -31,7 +31,15 @@ export class MessageList {
     this.following = true;
     this.toEnd = true; // the last frame drew the conversation up to its latest line
     this.shift = 0; // messages to move the window by at the next frame (- up, + down)
+    this.lastTop = 0;
+    this.lastHeight = 0;
     list.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    // The box grows, a phone keyboard opens: the list gets shorter; the latest line stays in view.
+    new ResizeObserver(() => {
+      if (this.following) list.scrollTop = list.scrollHeight;
+      this.lastTop = list.scrollTop;
+      this.lastHeight = list.clientHeight;
+    }).observe(list);
   }
 
   /** Show another conversation: the next frame draws it from scratch, at its latest lines. */
@@ -57,7 +65,12 @@ export class MessageList {
     // Lines that arrived since the last frame do not count: they are drawn at the next one.
     const showsLatest = this.toEnd;
     const wasFollowing = this.following;
-    this.following = this.atBottom() && showsLatest;
+    // The user scrolled up; not the list growing taller (the box shrank), which also lowers scrollTop.
+    const up = l.scrollTop < this.lastTop - 1 && l.clientHeight <= this.lastHeight;
+    this.lastTop = l.scrollTop;
+    this.lastHeight = l.clientHeight;
+    if (this.atBottom() && showsLatest) this.following = true;
+    else if (up || !showsLatest) this.following = false;
     if (l.scrollTop < EDGE_PX && this.rendered.length && this.rendered[0] !== msgs[0]) {
       this.shift = -CHUNK;
       this.schedule();
@@ -155,6 +168,8 @@ export class MessageList {
     } else if (anchor) {
       this.list.scrollTop = anchor.node.offsetTop - anchor.offset;
     }
+    this.lastTop = this.list.scrollTop;
+    this.lastHeight = this.list.clientHeight;
     this.onState({ newer: msgs.length - end, atTop: start === 0 });
   }
 }

@@ -13,10 +13,15 @@ export function el(tag, className, text) {
   return node;
 }
 
+// Formatters are built once: toLocaleTimeString() builds one per call and was the page's
+// biggest cost in a burst of lines (bench/page_burst.py profile).
+const TIME = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const FULL = new Intl.DateTimeFormat([], { dateStyle: "full", timeStyle: "medium" });
+const DATE = new Intl.DateTimeFormat([], { day: "numeric", month: "long", year: "numeric" });
+
 function clock(iso) {
   const date = iso ? new Date(iso) : new Date();
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return Number.isNaN(date.getTime()) ? "" : TIME.format(date);
 }
 
 function dayKey(iso) {
@@ -31,7 +36,7 @@ export function dayLabel(iso, now = new Date()) {
   const yesterday = new Date(now);
   yesterday.setDate(now.getDate() - 1);
   if (key === dayKey(yesterday.toISOString())) return "Yesterday";
-  return d.toLocaleDateString([], { day: "numeric", month: "long", year: "numeric" });
+  return DATE.format(d);
 }
 
 /** How a message sits after the one before it: a new day (a separator above it) and whether
@@ -121,7 +126,8 @@ export function messageItem(message, ctx = { day: "", grouped: false, key: "|0" 
   const time = el("time", "time", clock(message.time));
   if (message.time) {
     time.dateTime = message.time;
-    time.title = new Date(message.time).toLocaleString();
+    const date = new Date(message.time);
+    if (!Number.isNaN(date.getTime())) time.title = FULL.format(date);
   }
   line.append(time);
   if (message.kind === "events") {

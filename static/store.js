@@ -19,11 +19,18 @@ export function keyOf(type, name) {
 /** Whitespace does not survive the gateway's splitting of long text: compare without it. */
 const squash = (text) => text.replace(/\s+/g, "");
 
+let mentionNick = null;
+let mentionPattern = null; // built once per nick, not once per message
+
 /** True when `text` mentions `nick` as a whole word (case-insensitive). */
 export function mentions(text, nick) {
   if (!nick || !text) return false;
-  const escaped = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(^|[^\\p{L}\\p{N}_\\-\\[\\]\\\\^{}|])${escaped}($|[^\\p{L}\\p{N}_\\-\\[\\]\\\\^{}|])`, "iu").test(text);
+  if (nick !== mentionNick) {
+    const escaped = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    mentionPattern = new RegExp(`(^|[^\\p{L}\\p{N}_\\-\\[\\]\\\\^{}|])${escaped}($|[^\\p{L}\\p{N}_\\-\\[\\]\\\\^{}|])`, "iu");
+    mentionNick = nick;
+  }
+  return mentionPattern.test(text);
 }
 
 export class Conversation {
