@@ -1,6 +1,6 @@
 """How the chat page keeps up with a burst of lines, in real Chromium (issue 17).
 
-``python -m bench.page_burst [--sizes 1000,5000] [--rate 100 --seconds 10]`` starts ``tcpchat
+``python -m bench.page_burst [--sizes 1000,5000] [--rate 100 --seconds 10] [--reference ../main]`` starts ``tcpchat
 server`` (flood control off) and ``tcpchat gateway`` as child processes on free loopback ports,
 opens the page in headless Chromium (Playwright, /usr/bin/chromium) signed in to two rooms, and has
 a TCP client send bursts of N lines at once into the room in view and into a room not in view,
@@ -16,6 +16,10 @@ then (optionally) a steady ``--rate`` lines/s for ``--seconds``. For each run it
 - ``dom_nodes`` (whole document), ``message_nodes`` (items in the list) and ``heap_mb`` at the end;
 - ``lost`` / ``twice``: lines of the burst missing from / repeated in the page's model.
 
+With ``--reference PATH`` (another checkout with its own ``.venv``, e.g. the commit before the
+incremental page), that checkout's server, gateway and page get one ``--reference-size`` burst into
+the room in view first, and the summary gives its time over ours for the same burst.
+
 Prints one JSON line per run and a summary line. Absolute times drift on a shared machine;
 compare runs made one after the other.
 """
@@ -27,12 +31,14 @@ import asyncio
 import json
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from .gateway_hop import _start
+from .gateway_hop import _LISTENING, ROOT, START_TIMEOUT
 
 CHROMIUM = os.environ.get("TCPCHAT_CHROMIUM", "/usr/bin/chromium")
 IN_VIEW, HIDDEN = "#burst", "#other"
@@ -73,6 +79,22 @@ STATS = """([room]) => {
     shown: texts,
   };
 }"""
+
+
+def _start(python: str, cwd: Path, args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``tcpchat <args>`` of the checkout ``cwd`` (its own venv's ``python``) on a free port."""
+    proc = subprocess.Popen([python, "-m", "tcpchat", *args], stdout=subprocess.PIPE, env=env, cwd=cwd)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = _LISTENING.search(line)
+        if match:
+            return proc, int(match.group(1))
+    proc.kill()
+    raise RuntimeError(f"tcpchat {args[0]} did not start in {cwd}")
 
 
 async def _sender(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -152,6 +174,7 @@ async def _model_counts(page: Any, room: str, tag: str, n: int) -> dict[str, int
     """Lost and doubled lines, counted in the page's model (the document holds only a window)."""
     counts = await page.evaluate(
         """([key, prefix]) => {
+          if (!window.__tcpchat) return {distinct: null, twice: null};  // a page before this bench
           const conv = window.__tcpchat.store.conversations.get(key);
           const seen = new Map();
           for (const m of conv.messages) if (m.text && m.text.startsWith(prefix)) seen.set(m.text, (seen.get(m.text) || 0) + 1);
@@ -159,6 +182,8 @@ async def _model_counts(page: Any, room: str, tag: str, n: int) -> dict[str, int
         }""",
         [f"room:{room}", f"{tag} line "],
     )
+    if counts["distinct"] is None:
+        return {"lost": None, "twice": None}
     return {"lost": n - counts["distinct"], "twice": counts["twice"]}
 
 
@@ -186,13 +211,15 @@ async def _steady(page: Any, writer: asyncio.StreamWriter, rate: float, seconds:
     return result
 
 
-async def run(sizes: list[int], rate: float, seconds: float) -> list[dict[str, Any]]:
+async def run(sizes: list[int], rate: float, seconds: float, checkout: Path = ROOT,
+              rooms: tuple[str, ...] = (IN_VIEW, HIDDEN)) -> list[dict[str, Any]]:
     from playwright.async_api import async_playwright
 
     env = {**os.environ, "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16), "TCPCHAT_LOG_LEVEL": "WARNING"}
     data = tempfile.mkdtemp(prefix="page_burst-")
-    server, irc_port = _start(["server", "--port", "0", "--flood-rate", "0", "--data-dir", data], env)
-    gateway, web_port = _start(["gateway", "--port", "0", "--irc-port", str(irc_port)], env)
+    python = str(checkout / ".venv" / "bin" / "python") if checkout != ROOT else sys.executable
+    server, irc_port = _start(python, checkout, ["server", "--port", "0", "--flood-rate", "0", "--data-dir", data], env)
+    gateway, web_port = _start(python, checkout, ["gateway", "--port", "0", "--irc-port", str(irc_port)], env)
     results: list[dict[str, Any]] = []
     try:
         _, writer = await _sender(irc_port)
@@ -211,9 +238,11 @@ async def run(sizes: list[int], rate: float, seconds: float) -> list[dict[str, A
             await page.press("#message-input", "Enter")
             await page.wait_for_function(f"() => document.getElementById('room-title').textContent === '{IN_VIEW}'")
             for n in sizes:
-                for room in (IN_VIEW, HIDDEN):
+                for room in rooms:
                     tag = f"b{n}{'v' if room == IN_VIEW else 'h'}"
                     result = await _burst(page, writer, room, n, tag)
+                    if checkout != ROOT:
+                        result["page"] = f"reference {checkout}"
                     print(json.dumps(result), flush=True)
                     results.append(result)
             if rate > 0 and seconds > 0:
@@ -234,8 +263,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1000,5000", help="burst sizes, comma-separated")
     parser.add_argument("--rate", type=float, default=100.0, help="steady lines/s after the bursts (0: none)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the steady run lasts")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="another checkout (with its own .venv) whose page is measured in the same run")
+    parser.add_argument("--reference-size", type=int, default=200,
+                        help="burst into the room in view for the reference page (the old page is slow)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    reference: list[dict[str, Any]] = []
+    if args.reference is not None:
+        reference = asyncio.run(run([args.reference_size], 0, 0, args.reference.resolve(), (IN_VIEW,)))
+        if args.reference_size not in sizes:  # ours at the same size, for the ratio
+            sizes = [args.reference_size, *sizes]
     results = asyncio.run(run(sizes, args.rate, args.seconds))
     bursts = [r for r in results if r["run"] == "burst"]
     print(json.dumps({
@@ -245,7 +283,19 @@ def main(argv: list[str] | None = None) -> None:
         "worst_input_delay_ms": max((r["max_input_delay_ms"] for r in results), default=None),
         "max_message_nodes": max((r["message_nodes"] for r in results), default=None),
         "lost": sum(r["lost"] for r in results), "twice": sum(r["twice"] for r in results),
+        **_ratio(reference, results),
     }), flush=True)
+
+
+def _ratio(reference: list[dict[str, Any]], ours: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reference page's time to the last line of its burst over ours for the same burst."""
+    if not reference:
+        return {}
+    ref = reference[0]
+    mine = next(r for r in ours if r["run"] == "burst" and r["room"] == "in view" and r["lines"] == ref["lines"])
+    return {"reference_lines": ref["lines"], "reference_visible_s": ref["visible_s"],
+            "reference_longest_task_ms": ref["longest_task_ms"],
+            "reference_over_ours": round(ref["visible_s"] / max(mine["visible_s"], 1e-3), 1)}
 
 
 if __name__ == "__main__":

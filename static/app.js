@@ -13,6 +13,7 @@ import * as ui from "./sidebar.js";
 import { isRoom, parseInput, roomName, tooLong } from "./slash.js";
 import { Store, fold } from "./store.js";
 import { closeDrawers, setupChrome } from "./chrome.js";
+import { Notifier } from "./notify.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVED = "tcpchat.session"; // sessionStorage: nick and rooms, so a reload restores them
@@ -45,6 +46,8 @@ page.list = new MessageList($("messages"), redrawList, (state) => {
   $("jump-button").textContent = state.newer ? `${state.newer} newer messages ↓` : "Jump to latest ↓";
 });
 page.sidebar = new ui.Sidebar((conv) => select(conv, true));
+page.notifier = new Notifier((key) => select(store.conversations.get(key) || null, true));
+store.muted = (conv) => page.notifier.isMuted(conv);
 page.conn = new GatewayConnection(url, { onEvent, onOpen, onDown }, page.maxDelay);
 
 /** Note what an event changed: drawn at the next frame (only the open conversation's lines). */
@@ -71,7 +74,7 @@ function render() {
   const d = page.dirty;
   const conv = store.activeConversation();
   if (d.messages) page.list.render();
-  if (d.header) ui.renderHeader(conv);
+  if (d.header) ui.renderHeader(conv, Boolean(conv && store.muted(conv)));
   if (d.members) ui.renderMembers(conv);
   if (d.sidebar) page.sidebar.render(store);
   if (d.me) $("my-nick").textContent = store.nick;
@@ -149,6 +152,7 @@ function submit() {
   if (cmd.type !== "send") return;
   const target = cmd.room ? store.get("room", cmd.room) : store.get("dm", cmd.nick);
   if (result.local && result.local.openDm) select(target);
+  target.clearRule(); // writing in a conversation means it has been read
   const line = target.addPending(store.nick, cmd.text, cmd.kind || "privmsg");
   page.lastSend = { conv: target, line, text: typed };
   page.list.jumpToLatest();
@@ -217,6 +221,13 @@ $("older-button").addEventListener("click", () => {
 });
 
 $("jump-button").addEventListener("click", () => page.list.jumpToLatest());
+
+$("mute-button").addEventListener("click", () => {
+  const conv = store.activeConversation();
+  if (!conv) return;
+  page.notifier.toggleMute(conv);
+  page.changed(conv, { header: true });
+});
 
 document.addEventListener("visibilitychange", () => {
   const conv = store.activeConversation();

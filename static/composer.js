@@ -2,6 +2,8 @@
 // back through what was sent in this conversation (Up on an empty box brings back the last line
 // to edit and send again), Tab completes nicks, #rooms and /commands.
 
+import { commandHints } from "./slash.js";
+
 const MAX_ROWS = 5;
 const HISTORY = 100; // lines remembered per conversation
 const COMMANDS = ["/join", "/part", "/me", "/nick", "/topic", "/msg"];
@@ -23,6 +25,7 @@ export class Composer {
       this.walk = null;
       this.completion = null;
       this.grow();
+      this.hint();
     });
   }
 
@@ -39,6 +42,15 @@ export class Composer {
     this.input.value = text;
     this.input.setSelectionRange(text.length, text.length);
     this.grow();
+    this.hint();
+  }
+
+  /** Typing "/" lists the commands (and their arguments) that match so far. */
+  hint() {
+    const hints = commandHints(this.input.value);
+    const box = document.getElementById("composer-hint");
+    box.textContent = hints.join("   ");
+    box.hidden = hints.length === 0;
   }
 
   /** Remember a line that was sent (Up brings it back). */
@@ -112,6 +124,7 @@ export class Composer {
     input.value = value.slice(0, c.start) + text + value.slice(c.end);
     c.end = c.start + text.length;
     input.setSelectionRange(c.end, c.end);
+    this.hint();
     return true;
   }
 }

@@ -12,9 +12,10 @@ export function chatHandlers(page) {
     if (!message.self && !message.system) {
       message.mention = conv.type === "dm" || mentions(message.text, store.nick);
       const seen = store.active === conv.key && !document.hidden;
-      if (!seen) {
+      if (!seen && !page.notifier.isMuted(conv)) {
         conv.unread += 1;
         if (message.mention) conv.mentions += 1;
+        if (message.mention) page.notifier.notify(conv, message);
       }
     }
     page.changed(conv);

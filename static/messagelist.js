@@ -140,7 +140,7 @@ export class MessageList {
     let cursor = this.list.firstElementChild;
     let previous = start > 0 ? msgs[start - 1] : null;
     for (const m of want) {
-      const ctx = contextOf(m, previous);
+      const ctx = contextOf(m, previous, m === conv.firstUnread);
       previous = m;
       let node = this.nodes.get(m);
       if (node && (conv.changed.has(m) || node.ctxKey !== ctx.key)) {

@@ -41,14 +41,15 @@ export function dayLabel(iso, now = new Date()) {
 
 /** How a message sits after the one before it: a new day (a separator above it) and whether
  * it continues the previous author's group (no name or time repeated). */
-export function contextOf(message, previous) {
+export function contextOf(message, previous, unreadRule = false) {
   const day = message.time && (!previous || dayKey(previous.time) !== dayKey(message.time)) ? dayLabel(message.time) : "";
   const grouped = Boolean(
     !day && previous && !previous.system && !message.system && previous.from === message.from &&
     previous.kind === message.kind && message.kind !== "action" &&
     Date.parse(message.time) - Date.parse(previous.time) < GROUP_MS,
   );
-  return { day, grouped, key: `${day}|${grouped ? 1 : 0}` };
+  return { day, grouped: grouped && !unreadRule, unread: unreadRule,
+    key: `${day}|${grouped && !unreadRule ? 1 : 0}|${unreadRule ? 1 : 0}` };
 }
 
 function names(list) {
@@ -104,10 +105,10 @@ function eventsBody(message, item) {
     toggle.setAttribute("aria-expanded", String(message.expanded));
   });
   item.classList.add("run");
-  return [text, toggle, detail];
+  return [text, toggle, detail]; // the list goes under the line (messageItem)
 }
 
-export function messageItem(message, ctx = { day: "", grouped: false, key: "|0" }) {
+export function messageItem(message, ctx = { day: "", grouped: false, unread: false, key: "|0|0" }) {
   const item = el("li", "message");
   item.classList.add(`kind-${message.kind}`);
   if (message.pending) item.classList.add("pending");
@@ -122,6 +123,12 @@ export function messageItem(message, ctx = { day: "", grouped: false, key: "|0" 
     rule.append(el("span", "", ctx.day));
     item.append(rule);
   }
+  if (ctx.unread) {
+    const rule = el("div", "new-rule");
+    rule.setAttribute("role", "separator");
+    rule.append(el("span", "", "New messages"));
+    item.append(rule);
+  }
   const line = el("div", "line");
   const time = el("time", "time", clock(message.time));
   if (message.time) {
@@ -130,8 +137,12 @@ export function messageItem(message, ctx = { day: "", grouped: false, key: "|0" 
     if (!Number.isNaN(date.getTime())) time.title = FULL.format(date);
   }
   line.append(time);
+  let below = null;
   if (message.kind === "events") {
-    line.append(...eventsBody(message, item));
+    const [text, toggle, detail] = eventsBody(message, item);
+    line.append(text);
+    if (toggle) line.append(toggle);
+    below = detail;
   } else if (message.system) {
     line.append(el("span", "text", message.text));
   } else if (message.kind === "action") {
@@ -144,6 +155,7 @@ export function messageItem(message, ctx = { day: "", grouped: false, key: "|0" 
     line.append(el("span", `author ${nickColor(message.from)}`, message.from), text);
   }
   item.append(line);
+  if (below) item.append(below);
   if (message.pending) item.title = "sending…";
   if (message.failed) {
     item.classList.add("failed");

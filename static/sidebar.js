@@ -24,7 +24,7 @@ export class Sidebar {
   /** Rebuild the lists if conversations came, went or changed; else update the counters only. */
   render(store) {
     const convs = store.ordered();
-    const shape = convs.map((c) => `${c.key}:${c.joined}:${c.name}`).join(",") + `|${store.active}`;
+    const shape = convs.map((c) => `${c.key}:${c.joined}:${c.name}:${store.muted(c)}`).join(",") + `|${store.active}`;
     if (shape !== this.shape) {
       this.shape = shape;
       this.rebuild(store, convs);
@@ -47,6 +47,7 @@ export class Sidebar {
           button.setAttribute("aria-current", "true");
         }
         if (!conv.joined) button.classList.add("left");
+        if (store.muted && store.muted(conv)) button.classList.add("muted");
         const badge = el("span", "unread");
         badge.setAttribute("aria-hidden", "true"); // the counts are read from the sr-only text
         button.append(el("span", "room-name", conv.name), badge, el("span", "sr-only"));
@@ -76,16 +77,17 @@ export class Sidebar {
   }
 }
 
-export function renderHeader(conv) {
+export function renderHeader(conv, muted = false) {
+  $("mute-button").hidden = !conv;
+  $("mute-button").setAttribute("aria-pressed", String(muted));
+  $("mute-button").textContent = muted ? "Muted" : "Mute";
   $("room-title").textContent = conv ? (conv.type === "dm" ? `Private: ${conv.name}` : conv.name) : "No room open";
   $("room-topic").textContent = conv && conv.type === "room" ? conv.topic : "";
   $("room-topic").hidden = !(conv && conv.type === "room" && conv.topic);
   $("leave-button").hidden = !conv;
   $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
   $("members-toggle").hidden = !conv || conv.type !== "room";
-  $("message-input").placeholder = conv
-    ? `Message ${conv.name} (/me /nick /join /part /topic /msg)`
-    : "Type /join #room";
+  $("message-input").placeholder = conv ? `Message ${conv.name} (/ for commands)` : "Type /join #room";
 }
 
 /** "Load earlier messages" only while the server may hold older ones and the top is in view. */

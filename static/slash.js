@@ -2,7 +2,7 @@
 //
 // Returns {command} to send, {local} for page-only actions, or {error} for a usage message.
 
-const USAGE = {
+export const USAGE = {
   me: "/me <action>",
   nick: "/nick <new nick>",
   join: "/join <#room>",
@@ -10,6 +10,14 @@ const USAGE = {
   topic: "/topic <text>",
   msg: "/msg <nick> <text>",
 };
+
+/** The commands (with their usage) that what was typed so far could be, for the hint under the box. */
+export function commandHints(text) {
+  const m = /^\/(\S*)$/.exec(text);
+  if (!m) return [];
+  const typed = m[1].toLowerCase();
+  return Object.entries(USAGE).filter(([name]) => name.startsWith(typed)).map(([, usage]) => usage);
+}
 
 export function isRoom(name) {
   return typeof name === "string" && (name.startsWith("#") || name.startsWith("&"));

@@ -47,6 +47,25 @@ export class Conversation {
     this.mentions = 0;
     this.joined = type === "dm";
     this.hasEarlier = true; // false once the server said there is nothing older
+    this.firstUnread = null; // where the "New messages" rule goes while the conversation is open
+  }
+
+  /** The user looks at the conversation: the rule goes above the first line they had not seen. */
+  markRead() {
+    this.firstUnread = null;
+    let left = this.unread;
+    for (let i = this.messages.length - 1; i >= 0 && left > 0; i--) {
+      const m = this.messages[i];
+      if (!m.system && !m.self && --left === 0) this.firstUnread = m;
+    }
+    this.unread = 0;
+    this.mentions = 0;
+  }
+
+  /** No "New messages" rule any more (the user left the conversation or wrote in it). */
+  clearRule() {
+    if (this.firstUnread) this.changed.add(this.firstUnread);
+    this.firstUnread = null;
   }
 
   rename(name) {
@@ -169,6 +188,7 @@ export class Store {
     this.nick = "";
     this.conversations = new Map();
     this.active = null;
+    this.muted = () => false; // (conv) => true when muted; the app hands in notify.js's answer
   }
 
   get(type, name, create = true) {
@@ -206,11 +226,10 @@ export class Store {
   }
 
   setActive(conv) {
+    const previous = this.activeConversation();
+    if (previous && previous !== conv) previous.clearRule();
     this.active = conv ? conv.key : null;
-    if (conv) {
-      conv.unread = 0;
-      conv.mentions = 0;
-    }
+    if (conv) conv.markRead();
   }
 
   rooms() {

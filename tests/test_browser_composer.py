@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .browser import RunningGateway, new_page, requires_chromium
+from .browser import RunningGateway, new_page, requires_chromium, screenshot
 from .browser_chat_fixtures import WAIT_MS, sign_in, texts, wait_in_room, wait_text
 from .browser_chat_fixtures import browser as browser  # pytest fixture
 from .browser_chat_fixtures import gateway as gateway  # pytest fixture
@@ -54,9 +54,13 @@ async def test_composer_newline_edit_last_line_and_tab_completion(
     await box.type("see #lo")
     await box.press("Tab")
     assert await box.input_value() == "amy: see #lobby "
+    await box.fill("/")
+    assert "/join <#room>" in await page.text_content("#composer-hint")  # the commands, with usage
     await box.fill("/jo")
+    assert await page.text_content("#composer-hint") == "/join <#room>"
     await box.press("Tab")
     assert await box.input_value() == "/join "
+    assert await page.is_hidden("#composer-hint")
     await amy.close()
 
 
@@ -105,6 +109,14 @@ async def test_links_formatting_colours_grouping_and_folded_runs(
     colour = await lines.first.locator(".author").get_attribute("class")
     member = await page.locator("#members .nick", has_text="gus").get_attribute("class")
     assert colour.split()[-1] == member.split()[-1] and colour.split()[-1].startswith("nick-")
+    await gus.send("PRIVMSG #lobby :cy: the release notes are up, have a look")
+    await wait_text(page, "release notes")
+    await page.fill("#message-input", "thanks gus, reading them now")
+    await page.press("#message-input", "Enter")
+    await page.wait_for_function("() => !document.querySelector('#messages .pending')", timeout=WAIT_MS)
+    await screenshot(page, "chat-desktop-light-features.png")
+    await page.emulate_media(color_scheme="dark")
+    await screenshot(page, "chat-desktop-dark-features.png")
     for guest in guests:
         await guest.close()
 
