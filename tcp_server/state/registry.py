@@ -331,6 +331,8 @@ class ServerState:
                 "auth refused kind=%s id=%s nick=%s addr=%s retry_after=%.0f",
                 kind, client.id, client.nick, client.ip, wait,
             )
+            if self.auth_guard.refused_attempt(client.id):
+                self.disconnect(client, "Too many failed password attempts")
             return False
         hold = client.outbox.hold()
 
