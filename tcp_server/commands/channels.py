@@ -20,6 +20,7 @@ VENDOR = "tcpchat.example/"
 def send_names(state: ServerState, client: Client, channel: Channel) -> None:
     """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES; +i users only for members."""
     multi = "multi-prefix" in client.caps
+    full = "userhost-in-names" in client.caps
     inside = client in channel.members
     if inside or "s" not in channel.modes:
         symbol = "@" if "s" in channel.modes else "*" if "p" in channel.modes else "="
@@ -30,7 +31,7 @@ def send_names(state: ServerState, client: Client, channel: Channel) -> None:
         for member in channel.members:
             if not inside and "i" in member.modes and not client.is_oper:
                 continue
-            entry = channel.member_prefix(member, multi) + member.nick
+            entry = channel.member_prefix(member, multi) + (member.prefix if full else member.nick)
             if batch and size + len(entry) + 1 > budget:
                 client.outbox.send((head + " ".join(batch) + "\r\n").encode())
                 batch, size = [], 0
@@ -80,6 +81,9 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
             return
     channel = state.join(client, name)
     broadcast(state, channel, client.prefix, "JOIN", channel.name)
+    if client.away:  # away-notify: members learn at once that the newcomer is away
+        away = build_variants(client.prefix, "AWAY", (client.away,), server_time())
+        state.relay((m for m in channel.members if "away-notify" in m.caps), away, skip=client)
     send_topic(state, client, channel, explicit=False)
     send_names(state, client, channel)
     for hook in state.on_join:

@@ -10,9 +10,9 @@ from ..protocol import (
     Message,
     add_tag,
     casefold,
-    client_tag_bytes,
     fit_text,
     format_line,
+    format_tags,
     is_channel_name,
 )
 from ..protocol import numerics as N
@@ -28,8 +28,12 @@ def _client_tags(client: Client, msg: Message) -> dict[str, str]:
 
 
 def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
-    """417 when the client-only tags exceed 4094 bytes (relayed, they would pass 8191)."""
-    if msg.tags and client_tag_bytes(msg.tags) > MAX_CLIENT_TAG_BYTES:
+    """417 when the client's tag data exceeds 4094 bytes (4096 with the ``@`` and the space).
+
+    The message-tags spec counts every tag the client sent, client-only or not; relayed with the
+    server's tags, the section then stays under 8191 bytes.
+    """
+    if msg.tags and len(format_tags(msg.tags).encode()) - 1 > MAX_CLIENT_TAG_BYTES:
         state.numeric(client, N.ERR_INPUTTOOLONG, "Input line too long (client tags)")
         return True
     return False

@@ -64,7 +64,10 @@ def _apply_channel_modes(
                 arg = args.pop(0)
         if ch in "ov":
             target = state.find_nick(arg or "")
-            if target is None or target not in channel.members:
+            if target is None:
+                state.numeric(client, N.ERR_NOSUCHNICK, arg or "*", "No such nick/channel")
+                continue
+            if target not in channel.members:
                 state.numeric(client, N.ERR_USERNOTINCHANNEL, arg or "*", channel.name, "They aren't on that channel")
                 continue
             modes = channel.members[target]

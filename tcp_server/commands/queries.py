@@ -21,6 +21,9 @@ def send_lusers(state: ServerState, client: Client) -> None:
     state.numeric(client, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     state.numeric(client, N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
     state.numeric(client, N.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    peak = max(state.peak_users, users)
+    state.numeric(client, N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
+    state.numeric(client, N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
 
 
 def send_motd(state: ServerState, client: Client) -> None:
@@ -47,16 +50,26 @@ def motd(state: ServerState, client: Client, msg: Message) -> None:
     send_motd(state, client)
 
 
+@command("INFO")
+def info(state: ServerState, client: Client, msg: Message) -> None:
+    """RPL_INFO (371) lines about the server, then RPL_ENDOFINFO (374)."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
+    for line in (f"{VERSION}: an IRC server in Python asyncio", f"Network {state.settings.network_name}",
+                 f"Running since {started}"):
+        state.numeric(client, N.RPL_INFO, line)
+    state.numeric(client, N.RPL_ENDOFINFO, "End of INFO list")
+
+
 @command("VERSION")
 def version(state: ServerState, client: Client, msg: Message) -> None:
     """RPL_VERSION (351)."""
-    state.numeric(client, "351", VERSION, state.name, "tcpchat IRC server")
+    state.numeric(client, N.RPL_VERSION, VERSION, state.name, "tcpchat IRC server")
 
 
 @command("TIME")
 def time_(state: ServerState, client: Client, msg: Message) -> None:
     """RPL_TIME (391)."""
-    state.numeric(client, "391", state.name, time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime()))
+    state.numeric(client, N.RPL_TIME, state.name, time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime()))
 
 
 def _who_line(state: ServerState, asker: Client, target: Client, channel_name: str, prefix: str) -> None:

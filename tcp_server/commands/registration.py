@@ -19,7 +19,7 @@ log = logging.getLogger("tcpchat.server")
 
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
-    "batch", "labeled-response",
+    "batch", "labeled-response", "userhost-in-names",
 )
 HISTORY_CAPS = ("draft/chathistory",)
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
@@ -189,6 +189,9 @@ def user(state: ServerState, client: Client, msg: Message) -> None:
     """``USER username 0 * :realname``."""
     if client.registered:
         state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    if not msg.params[0] or not msg.params[3]:  # an empty user name or realname is no registration
+        state.numeric(client, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
     client.user = "~" + (username or "user")

@@ -67,6 +67,8 @@ class ServerState:
         """Registered clients, kept as a count: LUSERS answers every registration, and scanning
         every client for it made a burst of N registrations cost O(N²)."""
         self.oper_count = 0
+        self.peak_users = 0
+        """Most registered clients at once (LUSERS 265/266)."""
         self.new_msgid = MsgIdGenerator(settings.node_id)
         self._next_id = 1
         self._oper_hash = (
@@ -165,6 +167,7 @@ class ServerState:
         if not client.registered:
             client.registered = True
             self.registered_count += 1
+            self.peak_users = max(self.peak_users, self.registered_count)
 
     def set_oper(self, client: Client, on: bool) -> None:
         """Give or take user mode +o (counted for LUSERS)."""
