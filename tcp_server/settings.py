@@ -65,6 +65,9 @@ class ServerSettings(BaseSettings):
     channel_len: int = Field(64, ge=2, le=200, description="Longest channel name")
     topic_len: int = Field(390, ge=1, description="Longest topic")
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
+    max_list_entries: int = Field(
+        100, ge=1, description="Entries per channel list +b, +e, +I (MAXLIST in 005)"
+    )
     listen_backlog: int = Field(4096, ge=1, description="Listen backlog for bursts of connects")
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
 

@@ -1,15 +1,15 @@
 """IRC command handlers, one module per topic, registered in ``COMMANDS``.
 
 Commands: CAP (LS 302/LIST/REQ/END), PASS, WEBIRC, NICK, USER, PING, PONG, QUIT (registration);
-JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE (channels); MODE (channel o v k l i m n t s p, user
-i; ban lists answer end-of-list only); PRIVMSG, NOTICE, TAGMSG (messaging); WHO, WHOIS, ISON,
+JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE (channels); MODE (channel o v k l i m n t s p and
+the lists b e I with nick!user@host masks: 367/368, 348/349, 346/347, 474, 478; user i o); PRIVMSG, NOTICE, TAGMSG (messaging); WHO, WHOIS, ISON,
 USERHOST, AWAY, LUSERS (251-255, 265, 266), MOTD, INFO (371, 374), VERSION, TIME (queries); OPER, KILL, STATS l/u (operator);
 CHATHISTORY (history). Capabilities: message-tags, server-time, echo-message, multi-prefix,
 away-notify (also on JOIN of an away user), batch, labeled-response (applied by the transport),
 userhost-in-names, draft/chathistory. PRIVMSG/NOTICE text always goes out as a trailing parameter.
 
 Errors: 400 (NUL/CR in a line), 401, 403, 404, 405, 407, 410, 411, 412, 417, 421, 422, 431, 432,
-433, 441, 442, 443, 451, 461, 462, 464, 471, 472, 473, 475, 481, 482, 501, 502. Replies with user
+433, 441, 442, 443, 451, 461, 462, 464, 471, 472, 473, 474, 475, 478, 481, 482, 501, 502. Replies with user
 text are cut to fit 512 bytes; hosts are cloaked for other users unless ``cloak_hosts`` is off.
 """
 

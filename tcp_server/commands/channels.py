@@ -70,7 +70,10 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
         return
     if channel is not None:
         invited = client.folded in channel.invites
-        if "i" in channel.modes and not invited:
+        if channel.lists and channel.is_banned(client):
+            state.numeric(client, N.ERR_BANNEDFROMCHAN, channel.name, "Cannot join channel (+b)")
+            return
+        if "i" in channel.modes and not invited and not channel.invite_exempt(client):
             state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
             return
         if channel.key is not None and key != channel.key and not invited:

@@ -1,16 +1,17 @@
-"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, ban list queries) and users (+i, +o)."""
+"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, lists +b +e +I) and users (+i, +o)."""
 
 from __future__ import annotations
 
 from ..protocol import Message, is_channel_name
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState
+from ..state.masks import LIST_MODES
+from .bans import change_list, send_list
 from .channels import broadcast
 from .table import command
 
-PARAM_ALWAYS = "ovk"
+PARAM_ALWAYS = "ovk" + LIST_MODES
 PARAM_ON_SET = "l"
-LIST_MODES = "beI"
 MAX_PARAM_MODES = 4
 """Mode changes with a parameter per MODE command (advertised as ``MODES`` in 005)."""
 
@@ -52,6 +53,9 @@ def _apply_channel_modes(
             adding = ch == "+"
             continue
         arg = None
+        if ch in LIST_MODES and not args:  # ``MODE #c +b`` lists the bans
+            send_list(state, client, channel, ch)
+            continue
         if ch in PARAM_ALWAYS or (ch in PARAM_ON_SET and adding):
             if budget == 0:  # beyond MODES: ignored, like other servers do
                 continue
@@ -75,6 +79,10 @@ def _apply_channel_modes(
                 continue
             channel.members[target] = modes + ch if adding else modes.replace(ch, "")
             arg = target.nick
+        elif ch in LIST_MODES:
+            arg = change_list(state, client, channel, ch, adding, arg or "")
+            if arg is None:
+                continue
         elif ch == "k":
             if adding:
                 if not arg or " " in arg:
@@ -127,8 +135,7 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.RPL_CREATIONTIME, channel.name, str(channel.created))
         return
     if len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2:
-        end = {"b": "368", "e": "349", "I": "347"}[letter]
-        state.numeric(client, end, channel.name, "End of list")
+        send_list(state, client, channel, letter)
         return
     if not channel.is_op(client) and not client.is_oper:
         state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")

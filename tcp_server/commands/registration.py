@@ -11,6 +11,7 @@ import time
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
+from .bans import isupport_list_tokens
 from .modes import MAX_PARAM_MODES
 from .queries import send_lusers, send_motd
 from .table import command
@@ -38,7 +39,7 @@ def isupport_tokens(state: ServerState) -> list[str]:
         "AWAYLEN=390",
         f"CASEMAPPING={CASEMAPPING}",
         f"CHANLIMIT={CHANTYPES}:{s.max_channels_per_client}",
-        "CHANMODES=,k,l,imnpst",
+        "CHANMODES=beI,k,l,imnpst",
         f"CHANNELLEN={s.channel_len}",
         f"CHANTYPES={CHANTYPES}",
         "KICKLEN=390",
@@ -48,6 +49,7 @@ def isupport_tokens(state: ServerState) -> list[str]:
         "PREFIX=(ov)@+",
         f"TARGMAX=PRIVMSG:{s.max_targets},NOTICE:{s.max_targets},JOIN:,PART:,KICK:1",
         f"TOPICLEN={s.topic_len}",
+        *isupport_list_tokens(state),
     ]
     if state.history is not None:
         tokens += [f"CHATHISTORY={s.chathistory_max}", "MSGREFTYPES=msgid,timestamp"]
@@ -74,7 +76,7 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
     state.numeric(client, N.RPL_CREATED, f"This server was created {created}")
     client.outbox.send(
-        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} io biklmnopstv\r\n".encode()
+        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} io Ibeiklmnopstv\r\n".encode()
     )
     tokens = isupport_tokens(state)
     for i in range(0, len(tokens), 12):
