@@ -1,16 +1,22 @@
 """IRC command handlers, one module per topic, registered in ``COMMANDS``.
 
 Commands: CAP (LS 302/LIST/REQ/END), PASS, WEBIRC, NICK, USER, PING, PONG, QUIT (registration);
-JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE (channels); MODE (channel o v k l i m n t s p and
-the lists b e I with nick!user@host masks: 367/368, 348/349, 346/347, 474, 478; user i o); PRIVMSG, NOTICE, TAGMSG (messaging); WHO, WHOIS, ISON,
-USERHOST, AWAY, LUSERS (251-255, 265, 266), MOTD, INFO (371, 374), VERSION, TIME (queries); OPER, KILL, STATS l/u (operator);
-CHATHISTORY (history). Capabilities: message-tags, server-time, echo-message, multi-prefix,
-away-notify (also on JOIN of an away user), batch, labeled-response (applied by the transport),
-userhost-in-names, draft/chathistory. PRIVMSG/NOTICE text always goes out as a trailing parameter.
+JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE (channels); MODE (channel o v k l i m n t s p and the
+lists b e I with nick!user@host masks, bans.py; user i o) (modes); PRIVMSG, NOTICE, TAGMSG
+(messaging); WHOIS, ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); WHO with
+WHOX (who); MONITOR, WHOWAS (monitor); OPER, KILL, STATS l/u (operator); CHATHISTORY (history).
 
-Errors: 400 (NUL/CR in a line), 401, 403, 404, 405, 407, 410, 411, 412, 417, 421, 422, 431, 432,
-433, 441, 442, 443, 451, 461, 462, 464, 471, 472, 473, 474, 475, 478, 481, 482, 501, 502. Replies with user
-text are cut to fit 512 bytes; hosts are cloaked for other users unless ``cloak_hosts`` is off.
+Capabilities: message-tags, server-time, echo-message, multi-prefix, away-notify (also sent when
+an away user joins), batch, labeled-response (applied by the transport), userhost-in-names,
+extended-monitor, draft/chathistory. PRIVMSG/NOTICE text always goes out as a trailing parameter.
+ISUPPORT adds CHANMODES=beI,k,l,imnpst, EXCEPTS, INVEX, MAXLIST, MONITOR, WHOX.
+
+Replies: 001-005, 221, 251-255, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
+318, 319, 321-324, 329, 331-333, 338, 341, 346-349, 351, 352, 353, 354, 366-369, 371, 372, 374-376,
+381, 391, 730-733. Errors: 400 (NUL/CR in a line), 401, 403, 404, 405, 406, 407, 410, 411, 412,
+417, 421, 422, 431, 432, 433, 441, 442, 443, 451, 461, 462, 464, 471, 472, 473, 474, 475, 478,
+481, 482, 501, 502, 734. Replies with user text are cut to fit 512 bytes; hosts are cloaked for
+other users unless ``cloak_hosts`` is off.
 """
 
 from . import (  # noqa: F401  (register)
@@ -18,9 +24,11 @@ from . import (  # noqa: F401  (register)
     history,
     messaging,
     modes,
+    monitor,
     operator,
     queries,
     registration,
+    who,
 )
 from .table import COMMANDS, Command, dispatch, unknown_command
 

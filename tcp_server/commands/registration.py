@@ -13,6 +13,7 @@ from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
 from .bans import isupport_list_tokens
 from .modes import MAX_PARAM_MODES
+from .monitor import isupport_monitor
 from .queries import send_lusers, send_motd
 from .table import command
 
@@ -20,7 +21,7 @@ log = logging.getLogger("tcpchat.server")
 
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
-    "batch", "labeled-response", "userhost-in-names",
+    "batch", "labeled-response", "userhost-in-names", "extended-monitor",
 )
 HISTORY_CAPS = ("draft/chathistory",)
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
@@ -50,6 +51,8 @@ def isupport_tokens(state: ServerState) -> list[str]:
         f"TARGMAX=PRIVMSG:{s.max_targets},NOTICE:{s.max_targets},JOIN:,PART:,KICK:1",
         f"TOPICLEN={s.topic_len}",
         *isupport_list_tokens(state),
+        isupport_monitor(state),
+        "WHOX",
     ]
     if state.history is not None:
         tokens += [f"CHATHISTORY={s.chathistory_max}", "MSGREFTYPES=msgid,timestamp"]
@@ -66,6 +69,7 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         return
     state.mark_registered(client)
     client.update_prefix()
+    state.presence.came_online(client)
     log.info(
         "register id=%s nick=%s addr=%s:%s transport=%s",
         client.id, client.nick, client.ip, client.port, client.transport,
@@ -171,7 +175,7 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
         return
     if new == client.nick:
         return
-    old_prefix = client.prefix
+    old_prefix, old_nick = client.prefix, client.nick
     if not state.claim_nick(client, new):
         state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
@@ -182,6 +186,7 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
             peer.outbox.send(variants[peer.tag_level])
         for channel in client.channels.values():
             channel.invites.discard(casefold(new))
+        state.presence.nick_changed(client, old_nick)
     else:
         try_finish_registration(state, client)
 

@@ -15,6 +15,7 @@ from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
+from .presence import Presence
 
 if TYPE_CHECKING:
     from ..history.base import HistoryStore
@@ -90,6 +91,8 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        self.presence = Presence(self)
+        """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
