@@ -64,6 +64,7 @@ class ServerSettings(BaseSettings):
     nick_len: int = Field(30, ge=1, le=200, description="Longest nick")
     channel_len: int = Field(64, ge=2, le=200, description="Longest channel name")
     topic_len: int = Field(390, ge=1, description="Longest topic")
+    realname_len: int = Field(100, ge=1, le=300, description="Longest realname (USER, SETNAME; NAMELEN)")
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
     whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
     monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")

@@ -74,12 +74,47 @@ def _echo_after_commit(
     state.history.append(record, committed)
 
 
+STATUS_RANKS = {"@": "o", "+": "ov"}
+"""STATUSMSG prefixes (``PRIVMSG @#c``) and the member modes that receive each."""
+
+
+def server_tags(client: Client, msgid: str) -> dict[str, str]:
+    """Tags the server puts on a user's message: ``msgid``, and ``bot`` for a +B user."""
+    return {"msgid": msgid, "bot": ""} if "B" in client.modes else {"msgid": msgid}
+
+
+def _relay_status(state: ServerState, client: Client, msg: Message, status: str, name: str, text: str) -> None:
+    """STATUSMSG: to the channel's operators (``@``) or voiced and up (``+``); never stored."""
+    notice = msg.command == "NOTICE"
+    channel = state.get_channel(name)
+    if channel is None:
+        if not notice:
+            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+        return
+    if not channel.can_speak(client):
+        if not notice:
+            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+        return
+    target = status + channel.name
+    text = fit_text(client.prefix, msg.command, target, text)
+    tags = {**server_tags(client, state.new_msgid()), **_client_tags(client, msg)}
+    variants = build_variants(client.prefix, msg.command, (target, text), server_time(), tags)
+    ranks = STATUS_RANKS[status]
+    state.relay((m for m, modes in channel.members.items() if any(r in modes for r in ranks)), variants, skip=client)
+    state.counters.messages += 1
+    if "echo-message" in client.caps:
+        client.outbox.send(variants[client.tag_level])
+
+
 def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str) -> None:
     command_ = msg.command
     notice = command_ == "NOTICE"
+    if target_name[0] in STATUS_RANKS and is_channel_name(target_name[1:]):
+        _relay_status(state, client, msg, target_name[0], target_name[1:], text)
+        return
     now = time.time()
     msgid = state.new_msgid()
-    tags = {"msgid": msgid, **_client_tags(client, msg)}
+    tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
     if is_channel_name(target_name):
         channel = state.get_channel(target_name)
         if channel is None:
@@ -180,7 +215,7 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
             return
         name = target.nick
         recipients = [target] if target.tag_level == TAGS_ALL else []
-    tags = {"msgid": state.new_msgid(), **tags}
+    tags = {**server_tags(client, state.new_msgid()), **tags}
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     state.relay(recipients, variants, skip=client)
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:

@@ -1,4 +1,8 @@
-"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, lists +b +e +I) and users (+i, +o)."""
+"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, lists +b +e +I) and users.
+
+User modes: +i (invisible), +w (receives WALLOPS), +B (a bot: ``BOT=B``, WHO flag ``B``, WHOIS 335
+and the ``bot`` tag on its messages), -o (drop operator status; +o only through OPER).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from .table import command
 
 PARAM_ALWAYS = "ovk" + LIST_MODES
 PARAM_ON_SET = "l"
+SELF_MODES = "iwB"
+"""User modes a user may set and unset on itself."""
 MAX_PARAM_MODES = 4
 """Mode changes with a parameter per MODE command (advertised as ``MODES`` in 005)."""
 
@@ -27,18 +33,25 @@ def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
     if len(msg.params) == 1:
         state.numeric(client, N.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
-    adding, applied = True, ""
+    adding, applied, last_sign = True, "", ""
     for ch in msg.params[1]:
         if ch in "+-":
             adding = ch == "+"
-        elif ch == "i" and adding != ("i" in client.modes):
-            client.modes = client.modes | {"i"} if adding else client.modes - {"i"}
-            applied += ("+" if adding else "-") + "i"
-        elif ch == "o" and not adding and client.is_oper:
+            continue
+        if ch in SELF_MODES:
+            if adding == (ch in client.modes):
+                continue
+            client.modes = client.modes | {ch} if adding else client.modes - {ch}
+        elif ch == "o":
+            if adding or not client.is_oper:  # +o only through OPER
+                continue
             state.set_oper(client, False)
-            applied += "-o"
-        elif ch not in "io":
+        else:
             state.numeric(client, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+            continue
+        sign = "+" if adding else "-"
+        applied += ch if sign == last_sign else sign + ch
+        last_sign = sign
     if applied:
         client.outbox.send(f":{client.prefix} MODE {client.nick} {applied}\r\n".encode())
 

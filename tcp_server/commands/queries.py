@@ -95,6 +95,8 @@ def whois(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.RPL_AWAY, target.nick, target.away)
     if target.is_oper:
         state.numeric(client, N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
+    if "B" in target.modes:
+        state.numeric(client, N.RPL_WHOISBOT, target.nick, f"is a Bot on {state.settings.network_name}")
     if client.is_oper or client is target:
         state.numeric(client, N.RPL_WHOISACTUALLY, target.nick, target.ip, "Actual IP address")
     idle = int(time.time() - target.last_active)

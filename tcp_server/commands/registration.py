@@ -21,7 +21,8 @@ log = logging.getLogger("tcpchat.server")
 
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
-    "batch", "labeled-response", "userhost-in-names", "extended-monitor",
+    "batch", "labeled-response", "userhost-in-names", "extended-monitor", "setname",
+    "cap-notify", "invite-notify", "no-implicit-names",
 )
 HISTORY_CAPS = ("draft/chathistory",)
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
@@ -33,23 +34,38 @@ def supported_caps(state: ServerState) -> tuple[str, ...]:
     return BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
 
 
+def cap_values(state: ServerState) -> dict[str, str]:
+    """Values shown after ``=`` in ``CAP LS 302`` (older clients get bare names)."""
+    return {}
+
+
+def _ls_line(state: ServerState, client: Client) -> str:
+    values = cap_values(state) if client.cap_version >= 302 else {}
+    return " ".join(f"{c}={values[c]}" if values.get(c) else c for c in supported_caps(state))
+
+
 def isupport_tokens(state: ServerState) -> list[str]:
     """The RPL_ISUPPORT (005) tokens."""
     s = state.settings
     tokens = [
         "AWAYLEN=390",
+        "BOT=B",
         f"CASEMAPPING={CASEMAPPING}",
         f"CHANLIMIT={CHANTYPES}:{s.max_channels_per_client}",
         "CHANMODES=beI,k,l,imnpst",
         f"CHANNELLEN={s.channel_len}",
         f"CHANTYPES={CHANTYPES}",
+        "ELIST=MNU",
         "KICKLEN=390",
         f"MODES={MAX_PARAM_MODES}",
         f"NETWORK={s.network_name}",
+        f"NAMELEN={s.realname_len}",
         f"NICKLEN={s.nick_len}",
         "PREFIX=(ov)@+",
         f"TARGMAX=PRIVMSG:{s.max_targets},NOTICE:{s.max_targets},JOIN:,PART:,KICK:1",
+        "STATUSMSG=@+",
         f"TOPICLEN={s.topic_len}",
+        "UTF8ONLY",
         *isupport_list_tokens(state),
         isupport_monitor(state),
         "WHOX",
@@ -80,7 +96,7 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
     state.numeric(client, N.RPL_CREATED, f"This server was created {created}")
     client.outbox.send(
-        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} io Ibeiklmnopstv\r\n".encode()
+        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} Biow Ibeiklmnopstv\r\n".encode()
     )
     tokens = isupport_tokens(state)
     for i in range(0, len(tokens), 12):
@@ -96,7 +112,9 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
     if sub == "LS":
         if not client.registered:
             client.cap_negotiating = True
-        state.send_from_server(client, "CAP", client.nick, "LS", " ".join(supported_caps(state)))
+        version = msg.param(1)
+        client.cap_version = max(client.cap_version, int(version) if version.isdigit() else 301)
+        state.send_from_server(client, "CAP", client.nick, "LS", _ls_line(state, client))
     elif sub == "LIST":
         state.send_from_server(client, "CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
     elif sub == "REQ":
@@ -202,7 +220,7 @@ def user(state: ServerState, client: Client, msg: Message) -> None:
         return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
     client.user = "~" + (username or "user")
-    client.realname = msg.params[3][:100]
+    client.realname = msg.params[3][: state.settings.realname_len]
     client.update_prefix()
     try_finish_registration(state, client)
 
