@@ -68,6 +68,11 @@ class ServerSettings(BaseSettings):
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
     whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
     monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")
+    multiline_max_bytes: int = Field(4096, ge=512, description="Bytes of text in one multiline message")
+    multiline_max_lines: int = Field(100, ge=2, description="Lines in one multiline message")
+    read_markers_max: int = Field(
+        100_000, ge=1, description="Read markers (MARKREAD) kept in memory, least recently set dropped"
+    )
     max_list_entries: int = Field(
         100, ge=1, description="Entries per channel list +b, +e, +I (MAXLIST in 005)"
     )

@@ -5,14 +5,18 @@ JOIN, PART, TOPIC, NAMES, KICK, INVITE (channels); LIST with ELIST filters (list
 (channel o v k l i m n t s p and the lists b e I with nick!user@host masks, bans.py; user i w B,
 -o) (modes); PRIVMSG, NOTICE (also to @#chan / +#chan: STATUSMSG), TAGMSG (messaging); WHOIS,
 ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); WHO with WHOX (who); MONITOR,
-WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); OPER, KILL,
-STATS l/u (operator); CHATHISTORY (history).
+WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
+draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, STATS l/u
+(operator); CHATHISTORY (history).
 
 Capabilities: message-tags, server-time, echo-message, multi-prefix, away-notify (also sent when
 an away user joins), batch, labeled-response (applied by the transport), userhost-in-names,
 extended-monitor, setname, cap-notify (the set never changes while running, so no CAP NEW/DEL),
-invite-notify, no-implicit-names, draft/chathistory. PRIVMSG/NOTICE text always goes out as a
-trailing parameter; a +B user's messages carry the ``bot`` tag. Errors without a numeric are
+invite-notify, no-implicit-names, draft/multiline (max-bytes, max-lines), draft/read-marker,
+draft/chathistory and draft/message-redaction (these two only with history). Client-only tags
+(``+typing``, ``+draft/reply``, ``+draft/react``...) go with TAGMSG/PRIVMSG/NOTICE to message-tags
+clients. PRIVMSG/NOTICE text always goes out as a trailing parameter; a +B user's messages carry
+the ``bot`` tag. Errors without a numeric are
 standard replies (``FAIL <command> <CODE> [context] :text``, replies.py).
 ISUPPORT adds BOT=B, CHANMODES=beI,k,l,imnpst, ELIST=MNU, EXCEPTS, INVEX, MAXLIST, MONITOR,
 NAMELEN, STATUSMSG=@+, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed), WHOX.
@@ -30,11 +34,14 @@ from . import (  # noqa: F401  (register)
     help,
     history,
     listing,
+    markread,
     messaging,
     modes,
     monitor,
+    multiline,
     operator,
     queries,
+    redact,
     registration,
     setname,
     wallops,

@@ -11,6 +11,8 @@ import time
 from ..protocol import Message, casefold, is_valid_channel
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState, build_variants, server_time
+from .markread import CAP as MARKREAD_CAP
+from .markread import send_marker
 from .table import command
 
 VENDOR = "tcpchat.example/"
@@ -87,6 +89,8 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
         away = build_variants(client.prefix, "AWAY", (client.away,), server_time())
         state.relay((m for m in channel.members if "away-notify" in m.caps), away, skip=client)
     send_topic(state, client, channel, explicit=False)
+    if MARKREAD_CAP in client.caps:
+        send_marker(state, client, channel.name)
     if "no-implicit-names" not in client.caps:
         send_names(state, client, channel)
     for hook in state.on_join:

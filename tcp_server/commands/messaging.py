@@ -44,14 +44,19 @@ def _echo_after_commit(
     client: Client,
     variants: tuple[bytes, bytes, bytes],
     record: StoredMessage,
+    label: str | None = None,
 ) -> None:
-    """Store the message; the sender's echo (its acknowledgement) waits for the commit."""
+    """Store the message; the sender's echo (its acknowledgement) waits for the commit.
+
+    ``label``: one the caller took earlier (a multiline batch's, from its opening ``BATCH``).
+    """
     echo = "echo-message" in client.caps
     if state.history is None:
         if echo:
             client.outbox.send(variants[client.tag_level])
         return
-    label = client.take_label() if echo else None  # the delayed echo carries the label
+    if label is None and echo:
+        label = client.take_label()  # the delayed echo carries the label
 
     def committed(error: BaseException | None) -> None:
         if client.gone:

@@ -14,6 +14,8 @@ from ..state import VERSION, Client, ServerState, build_variants, display_host, 
 from .bans import isupport_list_tokens
 from .modes import MAX_PARAM_MODES
 from .monitor import isupport_monitor
+from .multiline import CAP as MULTILINE
+from .multiline import cap_value as multiline_value
 from .queries import send_lusers, send_motd
 from .table import command
 
@@ -22,9 +24,11 @@ log = logging.getLogger("tcpchat.server")
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
     "batch", "labeled-response", "userhost-in-names", "extended-monitor", "setname",
-    "cap-notify", "invite-notify", "no-implicit-names",
+    "cap-notify", "invite-notify", "no-implicit-names", "draft/multiline",
+    "draft/read-marker",
 )
-HISTORY_CAPS = ("draft/chathistory",)
+HISTORY_CAPS = ("draft/chathistory", "draft/message-redaction")
+"""Offered only with a history store: redaction checks the sender against the stored message."""
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
 """A host name WEBIRC may set (else the address is shown): letters, digits, dots, dashes."""
 
@@ -36,7 +40,7 @@ def supported_caps(state: ServerState) -> tuple[str, ...]:
 
 def cap_values(state: ServerState) -> dict[str, str]:
     """Values shown after ``=`` in ``CAP LS 302`` (older clients get bare names)."""
-    return {}
+    return {MULTILINE: multiline_value(state)}
 
 
 def _ls_line(state: ServerState, client: Client) -> str:

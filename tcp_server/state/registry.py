@@ -16,6 +16,7 @@ from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .presence import Presence
+from .readmarkers import ReadMarkers
 
 if TYPE_CHECKING:
     from ..history.base import HistoryStore
@@ -93,6 +94,7 @@ class ServerState:
         self.on_join: list[Callable[[Client, Channel], Any]] = []
         self.presence = Presence(self)
         """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
+        self.read_markers = ReadMarkers(settings.read_markers_max)
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
