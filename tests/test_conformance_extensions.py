@@ -138,3 +138,37 @@ async def test_invite_notify_and_no_implicit_names(connect):
     got = await sync(carol)
     assert "JOIN" in [m.command for m in got]
     assert not {"353", "366"} & {m.command for m in got}
+
+
+def test_standard_replies_share_one_shape():
+    """Every FAIL names its command, then an upper-case code, context, and human text last."""
+    from .support import MemoryServer
+
+    srv = MemoryServer()
+    alice = srv.connect("alice", caps="batch draft/multiline setname")
+    srv.connect("bob")
+    lines = [
+        "SETNAME :",
+        "MARKREAD",
+        "MARKREAD #c notatime",
+        "REDACT #nowhere abc",
+        "REDACT bob abc",
+        "BATCH -nothing",
+        "BATCH +x draft/multiline #c",
+        "@batch=x PRIVMSG #d :wrong target",
+        "BATCH -x",
+    ]
+    fails = []
+    for line in lines:
+        fails += [m for m in alice.send(line) if m.command == "FAIL"]
+    assert [(f.params[0], f.params[1]) for f in fails] == [
+        ("SETNAME", "INVALID_REALNAME"),
+        ("MARKREAD", "NEED_MORE_PARAMS"),
+        ("MARKREAD", "INVALID_PARAMS"),
+        ("REDACT", "INVALID_TARGET"),
+        ("REDACT", "UNKNOWN_MSGID"),  # no history store: nothing to redact
+        ("BATCH", "MULTILINE_INVALID"),
+        ("BATCH", "MULTILINE_INVALID_TARGET"),
+    ]
+    for f in fails:
+        assert f.source == srv.state.name and f.params[1].isupper() and " " in f.params[-1]

@@ -1,4 +1,10 @@
-"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit."""
+"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit.
+
+STATUSMSG (``PRIVMSG @#room``, ``+#room``) reaches the channel's operators (or voiced members and
+up) and is not stored: CHATHISTORY would show it to every member. A +B (bot) user's messages
+carry the ``bot`` tag. Client-only tags (``+typing``, ``+draft/reply``, ``+draft/react``) pass
+through to message-tags clients.
+"""
 
 from __future__ import annotations
 
