@@ -22,7 +22,7 @@ from ..protocol import Message, add_tag, casefold, escape_tag_value, fit_text, f
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
 from . import table
-from .messaging import _client_tags, _echo_after_commit, server_tags
+from .messaging import _client_tags, _store_then_echo, server_tags
 from .replies import fail
 from .table import command
 
@@ -187,15 +187,22 @@ def _send(state: ServerState, client: Client, batch: OpenBatch) -> None:
             return batched[level]
         return plain[member.tag_level]
 
-    for member in recipients:
-        member.outbox.send(form(member))
+    def deliver() -> None:
+        for member in recipients:
+            if not member.gone:
+                member.outbox.send(form(member))
+
     state.counters.messages += 1
     echo = form(client)
-    text = "".join(("" if concat or i == 0 else "\n") + t for i, (t, concat) in enumerate(batch.lines))
-    record = StoredMessage(msgid, now, command_, source, client.nick, target, text, tags)
     if state.history is None:
+        deliver()
         if "echo-message" in client.caps:
             client.outbox.send(echo if batch.label is None else add_tag(echo, "label", batch.label))
         return
-    _echo_after_commit(state, client, (echo, echo, echo), record, label=batch.label)
+    text = "".join(("" if concat or i == 0 else "\n") + t for i, (t, concat) in enumerate(batch.lines))
+    record = StoredMessage(msgid, now, command_, source, client.nick, target, text, tags)
+    later = state.settings.relay_after_commit
+    if not later:
+        deliver()
+    _store_then_echo(state, client, (echo, echo, echo), record, deliver if later else None, label=batch.label)
 
