@@ -106,9 +106,10 @@ async def test_redact_own_message_reaches_redaction_clients_and_leaves_history(h
     forbidden = await bob.expect("FAIL")
     assert forbidden.params[:2] == ("REDACT", "REDACT_FORBIDDEN")
     await alice.send(f"REDACT #c {first.tags['msgid']} :typo")
+    before_pong = await sync(alice)  # the reply keeps the order of alice's commands
+    assert [m.params[1] for m in before_pong if m.command == "REDACT"] == [first.tags["msgid"]]
     seen = await bob.expect("REDACT")
     assert seen.params == ("#c", first.tags["msgid"], "typo") and seen.source.startswith("alice!")
-    assert (await alice.expect("REDACT")).params[1] == first.tags["msgid"]
     assert not [m for m in await sync(carol) if m.command == "REDACT"]
     await bob.send("CHATHISTORY LATEST #c * 10")
     texts = [m.params[1] for m in await read_batch(bob) if m.command == "PRIVMSG"]

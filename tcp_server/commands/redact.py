@@ -57,6 +57,7 @@ def redact(state: ServerState, client: Client, msg: Message) -> None:
         _fail(state, client, None, "UNKNOWN_MSGID", name, msgid, "This message does not exist or is too old")
         return
     label = client.take_label()
+    hold = client.outbox.hold()  # the reply keeps its place among this client's replies
 
     async def work() -> str:
         record = await store.find(key, msgid)
@@ -69,18 +70,20 @@ def redact(state: ServerState, client: Client, msg: Message) -> None:
 
     def done(outcome: str | None, error: BaseException | None) -> None:
         if client.gone:
+            client.outbox.release(hold)
             return
         if error is not None or outcome is None:
-            _fail(state, client, label, "UNKNOWN_MSGID", name, msgid, "This message could not be redacted")
+            reply = ("UNKNOWN_MSGID", name, msgid, "This message could not be redacted")
         elif outcome == "UNKNOWN_MSGID":
-            _fail(state, client, label, outcome, name, msgid, "This message does not exist or is too old")
+            reply = (outcome, name, msgid, "This message does not exist or is too old")
         elif outcome == "REDACT_FORBIDDEN":
-            _fail(state, client, label, outcome, name, msgid, "You are not authorised to delete this message")
+            reply = (outcome, name, msgid, "You are not authorised to delete this message")
         else:
-            _announce(state, client, name, msgid, reason, label)
+            client.outbox.release(hold, lambda: _announce(state, client, name, msgid, reason, label))
+            return
+        client.outbox.release(hold, lambda: _fail(state, client, label, *reply))
 
     store.fetch(work, done)
-
 
 def _announce(state: ServerState, client: Client, name: str, msgid: str, reason: str, label: str | None) -> None:
     params = (name, msgid, reason) if reason else (name, msgid)
