@@ -97,7 +97,15 @@ class ServerSettings(BaseSettings):
     chathistory_rate: float = Field(
         2.0, ge=0, description="CHATHISTORY requests per second a client may sustain (0 = no limit)"
     )
-    chathistory_burst: int = Field(10, ge=1, description="CHATHISTORY requests a client may make at once")
+    chathistory_burst: int = Field(
+        20, ge=1, description="CHATHISTORY requests served at once before the rate applies (one per room on join)"
+    )
+    chathistory_queue: int = Field(
+        100, ge=1, description="CHATHISTORY requests one client may have waiting (more get FAIL)"
+    )
+    chathistory_chunk_bytes: int = Field(
+        32 * 1024, ge=1024, description="Bytes of a long reply (history) queued to a client at a time"
+    )
     relay_after_commit: bool = Field(
         False,
         description="Relay channel/private messages to anyone only after the history store committed "

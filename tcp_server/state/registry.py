@@ -101,6 +101,8 @@ class ServerState:
         self._webirc_known: bytes | None = None
         """SHA-256 of the WEBIRC password last verified: a gateway opens one connection per web
         user, and the scrypt check (milliseconds on the event loop) is then done once, not each time."""
+        self.call_later: Callable[[float, Callable[[], None]], Any] = lambda delay, fn: fn()
+        """Runs ``fn`` after ``delay`` seconds; the server installs the event loop's (tests: at once)."""
         self.offloader: Offloader = run_inline
         """Runs blocking work (password hashes) off the event loop; the server installs a thread pool."""
         self.auth_guard = AttemptGuard(
