@@ -74,7 +74,10 @@ class ServerSettings(BaseSettings):
     whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
     monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")
     multiline_max_bytes: int = Field(4096, ge=512, description="Bytes of text in one multiline message")
-    multiline_max_lines: int = Field(100, ge=2, description="Lines in one multiline message")
+    multiline_max_lines: int = Field(
+        24, ge=2,
+        description="Lines in one multiline message (keep it under flood_burst: a batch arrives at once)",
+    )
     read_markers_max: int = Field(
         100_000, ge=1, description="Read markers (MARKREAD) kept in memory, least recently set dropped"
     )

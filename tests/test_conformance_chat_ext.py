@@ -170,3 +170,19 @@ async def test_client_only_tags_typing_reply_react_reach_message_tags_clients_on
     got = await sync(carol)
     assert "TAGMSG" not in [m.command for m in got]
     assert all(not m.tags for m in got if m.command == "PRIVMSG")
+
+
+async def test_a_full_multiline_batch_passes_default_flood_control(make_server, tmp_path):
+    from tcp_server.settings import ServerSettings
+
+    defaults = ServerSettings()
+    assert defaults.multiline_max_lines + 2 <= defaults.flood_burst  # BATCH +, lines, BATCH -
+    server = await make_server(flood_rate=defaults.flood_rate, flood_burst=defaults.flood_burst)
+    alice = await RawClient.connect(server.port)
+    await alice.register("alice", "batch draft/multiline echo-message")
+    await alice.join("#c")
+    lines = [f"@batch=f PRIVMSG #c :line {i}" for i in range(defaults.multiline_max_lines)]
+    await alice.send("BATCH +f draft/multiline #c", *lines, "BATCH -f")
+    got = await read_batch(alice)
+    assert len(got) == 1 + defaults.multiline_max_lines
+    await alice.close()

@@ -8,7 +8,8 @@ non-blank lines as plain messages, the ``msgid`` on the first. History stores on
 text joins the lines with ``\\n`` (or nothing, for concat lines). Limits: ``multiline_max_bytes``
 and ``multiline_max_lines`` (the capability's ``max-bytes``/``max-lines``); breaking one answers
 ``FAIL BATCH MULTILINE_MAX_BYTES|MULTILINE_MAX_LINES|MULTILINE_INVALID_TARGET|MULTILINE_INVALID``
-and the batch is dropped.
+and the batch is dropped. A batch arrives in one burst, so ``multiline_max_lines`` stays under
+``flood_burst`` (defaults 24 and 30): with 100 lines a client would be dropped for Excess Flood.
 """
 
 from __future__ import annotations
