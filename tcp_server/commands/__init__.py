@@ -13,13 +13,16 @@ text are cut to fit 512 bytes; hosts are cloaked for other users unless ``cloak_
 """
 
 from . import (  # noqa: F401  (register)
+    accounts,
     channels,
+    chanserv,
     history,
     messaging,
     modes,
     operator,
     queries,
     registration,
+    sasl,
 )
 from .table import COMMANDS, Command, dispatch, unknown_command
 

@@ -76,6 +76,8 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
     now = time.time()
     msgid = state.new_msgid()
     tags = {"msgid": msgid, **_client_tags(client, msg)}
+    if client.account:  # account-tag (rides on the tagged variant)
+        tags["account"] = client.account
     if is_channel_name(target_name):
         channel = state.get_channel(target_name)
         if channel is None:
@@ -177,6 +179,8 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
         name = target.nick
         recipients = [target] if target.tag_level == TAGS_ALL else []
     tags = {"msgid": state.new_msgid(), **tags}
+    if client.account:
+        tags["account"] = client.account
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     state.relay(recipients, variants, skip=client)
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:

@@ -22,13 +22,36 @@ BASE_CAPS = (
     "batch", "labeled-response",
 )
 HISTORY_CAPS = ("draft/chathistory",)
+ACCOUNT_CAPS = ("account-notify", "account-tag", "extended-join", "sasl")
+REGISTRATION_CAP = "draft/account-registration"
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
 """A host name WEBIRC may set (else the address is shown): letters, digits, dots, dashes."""
 
 
 def supported_caps(state: ServerState) -> tuple[str, ...]:
-    """Capabilities this server offers (chathistory only when history is on)."""
-    return BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+    """Capabilities this server offers (chathistory only when history is on, the account ones
+    only when accounts are)."""
+    caps = BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+    if state.accounts is not None:
+        caps += ACCOUNT_CAPS
+        if state.settings.account_registration:
+            caps += (REGISTRATION_CAP,)
+    return caps
+
+
+def sasl_mechanisms(state: ServerState) -> tuple[str, ...]:
+    """SASL mechanisms offered (EXTERNAL only when the TLS port asks for client certificates)."""
+    external = ("EXTERNAL",) if state.settings.tls_client_ca is not None else ()
+    return ("PLAIN", "SCRAM-SHA-256", *external)
+
+
+def cap_ls_items(state: ServerState, with_values: bool) -> list[str]:
+    """``CAP LS`` items; ``CAP LS 302`` clients also get values (``sasl=PLAIN,...``)."""
+    values = {"sasl": ",".join(sasl_mechanisms(state)), REGISTRATION_CAP: "before-connect"}
+    caps = supported_caps(state)
+    if not with_values:
+        return list(caps)
+    return [f"{cap}={values[cap]}" if cap in values else cap for cap in caps]
 
 
 def isupport_tokens(state: ServerState) -> list[str]:
@@ -81,6 +104,8 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         state.numeric(client, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
     send_lusers(state, client)
     send_motd(state, client)
+    for hook in state.on_nick:
+        hook(client)
 
 
 @command("CAP", min_params=1, pre_registration=True)
@@ -90,7 +115,9 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
     if sub == "LS":
         if not client.registered:
             client.cap_negotiating = True
-        state.send_from_server(client, "CAP", client.nick, "LS", " ".join(supported_caps(state)))
+        version = msg.param(1)
+        with_values = version.isdigit() and int(version) >= 302
+        state.send_from_server(client, "CAP", client.nick, "LS", " ".join(cap_ls_items(state, with_values)))
     elif sub == "LIST":
         state.send_from_server(client, "CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
     elif sub == "REQ":
@@ -120,11 +147,17 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
 
 @command("PASS", min_params=1, pre_registration=True)
 def pass_(state: ServerState, client: Client, msg: Message) -> None:
-    """Connection password, checked when registration completes."""
+    """Connection password, checked when registration completes; without one, with accounts on,
+    ``PASS account:password`` logs in (for clients without SASL)."""
     if client.registered:
         state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     expected = state.settings.password
+    if expected is None and state.accounts is not None and ":" in msg.params[0] and not client.account:
+        from .accounts import pass_login
+
+        pass_login(state, client, msg.params[0])
+        return
     client.pass_ok = expected is not None and hmac.compare_digest(
         msg.params[0].encode(), expected.get_secret_value().encode()
     )
@@ -180,6 +213,8 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
             peer.outbox.send(variants[peer.tag_level])
         for channel in client.channels.values():
             channel.invites.discard(casefold(new))
+        for hook in state.on_nick:
+            hook(client)
     else:
         try_finish_registration(state, client)
 

@@ -47,7 +47,7 @@ class Client:
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
-        "real_host",
+        "real_host", "certfp",
     )
 
     def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
@@ -85,6 +85,9 @@ class Client:
         self.gone = False
         self.prefix = "*"
         self.account: str | None = None
+        """The account name the connection is logged in to (as registered), if any."""
+        self.certfp: str | None = None
+        """SHA-256 of the TLS client certificate, if the connection presented one."""
         self.label: str | None = None
         """The ``label`` tag of the command being dispatched (labeled-response), if any."""
 

@@ -17,6 +17,7 @@ from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 
 if TYPE_CHECKING:
+    from ..accounts import AccountService
     from ..history.base import HistoryStore
     from ..settings import ServerSettings
 
@@ -88,6 +89,16 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        self.on_channel_change: list[Callable[[Channel], Any]] = []
+        """Called after a channel's topic or modes changed (registered channels are saved)."""
+        self.on_nick: list[Callable[[Client], Any]] = []
+        """Called after a registered client's nick is set (registration done, or NICK)."""
+        self.accounts: AccountService | None = None
+        """Accounts, SASL and registered channels (None when accounts are off)."""
+        self.channel_restorer: Callable[[str], Channel | None] | None = None
+        """Recreates a registered channel (empty, with its stored topic and modes) on first join."""
+        self.join_modes: Callable[[Client, Channel, str], str] | None = None
+        """The member modes a joiner gets (registered channels give ``o`` by account)."""
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
@@ -208,12 +219,29 @@ class ServerState:
         channel = self.channels.get(folded)
         if channel is None:
             channel = self.channels[folded] = Channel(name, folded)
-            channel.members[client] = "o"
+            modes = "o"
         else:
-            channel.members[client] = ""
+            modes = ""
+        if self.join_modes is not None:
+            modes = self.join_modes(client, channel, modes)
+        channel.members[client] = modes
         channel.invites.discard(client.folded)
         client.channels[folded] = channel
         return channel
+
+    def restore_channel(self, name: str) -> Channel | None:
+        """A registered channel nobody is in, recreated empty with its stored state; else None."""
+        if self.channel_restorer is None:
+            return None
+        channel = self.channel_restorer(name)
+        if channel is not None:
+            self.channels[channel.folded] = channel
+        return channel
+
+    def drop_if_empty(self, channel: Channel) -> None:
+        """Forget ``channel`` when nobody is in it (a restored channel whose join failed)."""
+        if not channel.members and self.channels.get(channel.folded) is channel:
+            del self.channels[channel.folded]
 
     def part(self, client: Client, channel: Channel) -> None:
         """Remove ``client`` from ``channel`` (dropping the channel when it empties)."""
@@ -272,6 +300,23 @@ class ServerState:
         if client.tag_level:
             msg = Message(command, params, source, {"time": server_time()})
         client.outbox.send(format_line(msg))
+
+    # ---- expensive work (placeholder for the lead's seam, issue 10 item 2) -----------------
+    def offload(self, fn: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+        """Run blocking ``fn``, then ``done(result, error)`` (placeholder: runs synchronously)."""
+        try:
+            result = fn()
+        except Exception as exc:
+            done(None, exc)
+            return
+        done(result, None)
+
+    def guarded_check(
+        self, client: Client, kind: str, check: Callable[[], bool], done: Callable[[bool], None]
+    ) -> bool:
+        """Count an attempt and run ``check`` (placeholder: no limit, runs synchronously)."""
+        done(bool(check()))
+        return True
 
     # ---- secrets -----------------------------------------------------------------------
     def check_oper(self, name: str, password: str) -> bool:

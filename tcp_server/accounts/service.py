@@ -1,0 +1,68 @@
+"""The server's account state while it runs: the store, what is cached from it, the timers.
+
+Cached in memory (loaded at start, updated on change): the set of account names (a nick that
+equals one is protected) and the registered channels. Per connection: a SASL exchange in
+progress, and the deadline of a protected nick used without logging in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .base import AccountStore, ChannelRecord, Loaded
+
+log = logging.getLogger("tcpchat.accounts")
+
+ENFORCE_CHECK_MAX = 1.0
+"""Longest pause between checks of protected-nick deadlines (seconds)."""
+
+
+class AccountService:
+    """Accounts and registered channels as the command handlers see them (no awaits)."""
+
+    def __init__(self, store: AccountStore, loaded: Loaded) -> None:
+        self.store = store
+        self.names: set[str] = loaded.names
+        self.channels: dict[str, ChannelRecord] = loaded.channels
+        self.sasl: dict[int, Any] = {}
+        """Client id -> its SASL exchange in progress (see commands/sasl.py)."""
+        self.enforce: dict[int, float] = {}
+        """Client id -> monotonic time at which its unauthenticated protected nick is taken away."""
+        self.created_us: dict[str, int] = {}
+        """Folded account -> creation time, for accounts logged in since start (history scope)."""
+        self.guest_numbers = itertools.count(int(time.time()) % 100000)
+        self._task: asyncio.Task[None] | None = None
+
+    def start_enforcer(self, timeout: float, expire: Callable[[int], None]) -> None:
+        """Check deadlines in the background; ``expire(client_id)`` renames an overdue nick."""
+        interval = max(0.05, min(ENFORCE_CHECK_MAX, timeout / 4 if timeout else ENFORCE_CHECK_MAX))
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                now = time.monotonic()
+                for client_id, deadline in list(self.enforce.items()):
+                    if deadline <= now:
+                        self.enforce.pop(client_id, None)
+                        try:
+                            expire(client_id)
+                        except Exception:  # one bad rename must not stop enforcement
+                            log.exception("nick enforcement failed id=%s", client_id)
+
+        self._task = asyncio.get_running_loop().create_task(run())
+
+    def forget(self, client_id: int) -> None:
+        """A connection ended: drop its SASL exchange and nick deadline."""
+        self.sasl.pop(client_id, None)
+        self.enforce.pop(client_id, None)
+
+    async def close(self) -> None:
+        """Stop the timer and release the store."""
+        if self._task is not None:
+            self._task.cancel()
+        await self.store.close()
