@@ -115,7 +115,7 @@ def protect_nick(state: ServerState, client: Client) -> None:
     timeout = state.settings.nick_enforce_timeout
     svc.enforce[client.id] = time.monotonic() + timeout
     notice(state, client, f"The nick {client.nick} belongs to an account. Log in to it (SASL, or "
-                          f"PASS {client.nick}:password) or change nick within {int(timeout)} seconds, "
+                          f"PASS {client.nick}:password) or change nick within {timeout:g} seconds, "
                           f"or you will be renamed.")
 
 
