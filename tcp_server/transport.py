@@ -16,6 +16,7 @@ import itertools
 import logging
 import socket
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .commands import dispatch
@@ -30,6 +31,7 @@ from .protocol import (
     parse_line,
 )
 from .protocol import numerics as N
+from .state.ordering import Hold, OrderedOutput
 
 if TYPE_CHECKING:
     from .server import ChatServer
@@ -73,7 +75,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
-        "held", "throttled", "paused",
+        "held", "throttled", "paused", "order",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -103,6 +105,8 @@ class Connection(asyncio.Protocol):
         self.held: deque[bytes | LineTooLong] | None = None
         self.throttled = False
         self.paused = False
+        self.order = OrderedOutput(self._enqueue)
+        """Output waiting behind late replies (echo after commit, OPER after the hash)."""
 
     # ---- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -122,9 +126,8 @@ class Connection(asyncio.Protocol):
         if settings.max_clients and len(state.clients) >= settings.max_clients:
             refuse = "Server is full"
         elif (
-            settings.max_clients_per_ip
-            and not (settings.webirc_password and ip in settings.webirc_allowed)  # checked at WEBIRC
-            and state.clients_from_ip(ip) >= settings.max_clients_per_ip
+            not (settings.webirc_password and ip in settings.webirc_allowed)  # counted at WEBIRC
+            and state.ip_is_full(ip)
         ):
             refuse = "Too many connections from your address"
         if refuse:
@@ -250,7 +253,10 @@ class Connection(asyncio.Protocol):
         if not label or len(label.encode()) > MAX_LABEL_BYTES:
             self._dispatch(client, msg)
             return
-        start = len(self.out)
+        # The response lands in our buffer, or behind a pending late reply (``order``).
+        held = self.order.sink() if self.order.active else None
+        buf = self.out if held is None else held
+        start = len(buf)
         flush_at, self.flush_at = self.flush_at, 1 << 62  # keep the response here to wrap it
         client.label = label
         try:
@@ -259,11 +265,14 @@ class Connection(asyncio.Protocol):
             self.flush_at = flush_at
         taken = client.label is None  # a handler answering later owns the label
         client.label = None
-        if taken or self.closing or self.overflowed or client.gone or len(self.out) < start:
+        if taken or self.closing or self.overflowed or client.gone or len(buf) < start:
             return
-        chunks = self.out[start:]
-        del self.out[start:]
-        self.out_bytes -= sum(len(c) for c in chunks)
+        chunks = buf[start:]
+        del buf[start:]
+        if held is None:
+            self.out_bytes -= sum(len(c) for c in chunks)
+        else:
+            self.order.held_bytes -= sum(len(c) for c in chunks)
         batch_id = f"lr{next(_label_batches)}" if "batch" in client.caps else None
         for line in label_response(chunks, label, self.state.name, batch_id):
             self.send(line)
@@ -286,6 +295,26 @@ class Connection(asyncio.Protocol):
     # ---- Outbox ------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue ``data``; written at the end of this loop turn, together with the rest."""
+        if self.closing or self.overflowed:
+            return
+        order = self.order
+        if order.active:  # a late reply is pending: keep the client's order
+            order.take(data)
+            if self.sendq_bytes > self.sendq:
+                self._overflow()
+            return
+        self._enqueue(data)
+
+    def hold(self) -> Hold:
+        """Reserve a place in the output for a late reply (``state.ordering``)."""
+        return self.order.hold()
+
+    def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
+        """Fill the held place with what ``write`` sends; what waited behind it goes out."""
+        if not (self.closing or self.overflowed):
+            self.order.release(hold, write)
+
+    def _enqueue(self, data: bytes) -> None:
         if self.closing or self.overflowed:
             return
         self.out.append(data)
@@ -316,9 +345,10 @@ class Connection(asyncio.Protocol):
 
     @property
     def sendq_bytes(self) -> int:
-        """Bytes waiting in our buffer and in the transport's."""
+        """Bytes waiting behind late replies, in our buffer and in the transport's."""
         transport = self.transport
-        return self.out_bytes + (transport.get_write_buffer_size() if transport else 0)
+        waiting = self.out_bytes + self.order.held_bytes
+        return waiting + (transport.get_write_buffer_size() if transport else 0)
 
     def close(self, error_line: bytes) -> None:
         """Write what is queued plus ``error_line``, then close (abort when over the sendq)."""
@@ -330,6 +360,8 @@ class Connection(asyncio.Protocol):
             transport.write(error_line)
             transport.abort()
             return
+        if self.order.pending:  # what waited behind a late reply still goes out, before ERROR
+            self.out.extend(self.order.flush_all())
         self.out.append(error_line)
         transport.write(b"".join(self.out))
         self.out.clear()
@@ -362,6 +394,7 @@ class Connection(asyncio.Protocol):
         self.overflowed = True
         self.out.clear()
         self.out_bytes = 0
+        self.order.flush_all()
         client = self.client
         if client is not None:
             self.state.counters.sendq_drops += 1

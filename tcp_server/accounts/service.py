@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,28 @@ class AccountService:
         """Folded account -> creation time, for accounts logged in since start (history scope)."""
         self.guest_numbers = itertools.count(int(time.time()) % 100000)
         self._task: asyncio.Task[None] | None = None
+        self._unsaved: dict[str, ChannelRecord | None] = {}
+        self._save_lock = threading.Lock()
+
+    def channel_writer(self, folded: str, record: ChannelRecord | None) -> Callable[[], None]:
+        """A job for a worker thread that stores the newest state of a channel (None: drop it).
+
+        Jobs may run in any order on several workers; each writes whatever is newest when it
+        runs, under one lock, so an older snapshot never overwrites a newer one.
+        """
+        self._unsaved[folded] = record
+
+        def job() -> None:
+            with self._save_lock:
+                if folded not in self._unsaved:
+                    return  # a later job already wrote the newest state
+                newest = self._unsaved.pop(folded)
+                if newest is None:
+                    self.store.drop_channel(folded)
+                else:
+                    self.store.save_channel(newest)
+
+        return job
 
     def start_enforcer(self, timeout: float, expire: Callable[[int], None]) -> None:
         """Check deadlines in the background; ``expire(client_id)`` renames an overdue nick."""

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..accounts import Account, AccountService, hash_password, scram_keys, verify_password
 from ..accounts.passwords import burn_time
@@ -47,6 +48,19 @@ def fail(state: ServerState, client: Client, command_: str, code: str, *params: 
 def notice(state: ServerState, client: Client, text: str) -> None:
     """A server NOTICE to the client (before registration its nick is ``*``)."""
     state.send_from_server(client, "NOTICE", client.nick, text)
+
+
+def offload_reply(
+    state: ServerState, client: Client, fn: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
+) -> None:
+    """``state.offload`` whose reply keeps its place: the client's later replies wait behind it."""
+    hold = client.outbox.hold()
+
+    def back(result: Any, error: BaseException | None) -> None:
+        if not client.gone:
+            client.outbox.release(hold, lambda: done(result, error))
+
+    state.offload(fn, back)
 
 
 # ---- logging in -------------------------------------------------------------------------
@@ -268,7 +282,7 @@ def nickserv(state: ServerState, client: Client, msg: Message) -> None:
         text = "Certificate added" if ok else "That certificate belongs to another account"
         notice(state, client, text if error is None else "Could not store the certificate")
 
-    state.offload(lambda: svc.store.add_certfp(folded, fp), done)
+    offload_reply(state, client, lambda: svc.store.add_certfp(folded, fp), done)
 
 
 @command("ACCOUNTADMIN", min_params=1, needs_oper=True)
@@ -287,7 +301,7 @@ def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
                 notice(state, client, f"{a.name} {flags} connections={online}")
             notice(state, client, "End of account list")
 
-        state.offload(svc.store.list_accounts, listed)
+        offload_reply(state, client, svc.store.list_accounts, listed)
         return
     changes = {"APPROVE": {"verified": True}, "DISABLE": {"disabled": True}, "ENABLE": {"disabled": False}}
     if sub not in changes or len(msg.params) < 2:
@@ -298,7 +312,7 @@ def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
     def changed(ok: bool | None, error: BaseException | None) -> None:
         notice(state, client, f"{sub.lower()} {name}: {'done' if ok else 'no such account'}")
 
-    state.offload(lambda: svc.store.set_flags(casefold(name), **changes[sub]), changed)
+    offload_reply(state, client, lambda: svc.store.set_flags(casefold(name), **changes[sub]), changed)
 
 
 def install(state: ServerState) -> None:

@@ -65,7 +65,7 @@ def save(state: ServerState, channel: Channel) -> None:
         if error is not None:
             log.warning("saving registered channel %s failed: %r", channel.name, error)
 
-    state.offload(lambda: svc.store.save_channel(snap), done)
+    state.offload(svc.channel_writer(channel.folded, snap), done)
 
 
 def restore(state: ServerState, name: str) -> Channel | None:
@@ -123,7 +123,7 @@ def chanserv(state: ServerState, client: Client, msg: Message) -> None:
             _notice(state, client, f"{msg.params[1]}: only its founder can unregister it")
             return
         del svc.channels[folded]
-        state.offload(lambda: svc.store.drop_channel(folded), lambda _r, _e: None)
+        state.offload(svc.channel_writer(folded, None), lambda _r, _e: None)
         _notice(state, client, f"{record.name} is no longer registered")
         return
     if channel is None or not channel.is_op(client):

@@ -28,7 +28,7 @@ from ..accounts.passwords import SCRAM
 from ..protocol import Message, casefold
 from ..protocol import numerics as N
 from ..state import Client, ServerState
-from .accounts import check_password, log_in
+from .accounts import check_password, log_in, offload_reply
 from .registration import sasl_mechanisms
 from .table import command
 
@@ -222,7 +222,7 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             exchange.scram, exchange.step = server, 1
             _send(state, client, server.get_server_first().encode())
 
-        state.offload(lambda: svc.store.get(casefold(name)), loaded)
+        offload_reply(state, client, lambda: svc.store.get(casefold(name)), loaded)
     elif exchange.step == 1:
         server = exchange.scram
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .channel import Channel
+    from .ordering import Hold
 
 
 class Outbox(Protocol):
@@ -21,6 +23,12 @@ class Outbox(Protocol):
     @property
     def sendq_bytes(self) -> int:
         """Bytes queued but not yet written to the socket."""
+
+    def hold(self) -> Hold:
+        """Reserve a place for a reply that comes later; later output waits behind it."""
+
+    def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
+        """Send what ``write`` sends in the held place, then everything that waited for it."""
 
 
 def display_host(ip: str) -> str:
