@@ -120,6 +120,9 @@ class ServerSettings(BaseSettings):
     )
     scram_iterations: int = Field(4096, ge=4096, description="PBKDF2 iterations of stored SCRAM-SHA-256 keys")
     account_min_password: int = Field(8, ge=1, description="Shortest password REGISTER accepts")
+    auth_failures_per_account: int = Field(
+        10, ge=1, description="Failed logins to one account (from anywhere) per auth_window before refusing"
+    )
     sasl_max_bytes: int = Field(8192, ge=400, description="Longest SASL message (bytes, before base64)")
     tls_client_ca: Path | None = Field(
         None, description="CA file whose client certificates the TLS port accepts (SASL EXTERNAL)"

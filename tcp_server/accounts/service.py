@@ -12,6 +12,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ class AccountService:
         """Folded account -> creation time, for accounts logged in since start (history scope)."""
         self.guest_numbers = itertools.count(int(time.time()) % 100000)
         self._task: asyncio.Task[None] | None = None
+        self._failures: dict[str, deque[float]] = {}
         self._unsaved: dict[str, ChannelRecord | None] = {}
         self._save_lock = threading.Lock()
 
@@ -60,6 +62,23 @@ class AccountService:
                     self.store.save_channel(newest)
 
         return job
+
+    def login_blocked(self, folded: str, limit: int, window: float) -> bool:
+        """True when ``folded`` failed ``limit`` logins within ``window`` seconds (from anywhere)."""
+        times = self._failures.get(folded)
+        if times is None:
+            return False
+        now = time.monotonic()
+        while times and now - times[0] >= window:
+            times.popleft()
+        if not times:
+            del self._failures[folded]
+        return len(times) >= limit
+
+    def login_failed(self, folded: str) -> None:
+        """Count a failed login to ``folded`` (only names of existing accounts are kept)."""
+        if folded in self.names:
+            self._failures.setdefault(folded, deque()).append(time.monotonic())
 
     def start_enforcer(self, timeout: float, expire: Callable[[int], None]) -> None:
         """Check deadlines in the background; ``expire(client_id)`` renames an overdue nick."""

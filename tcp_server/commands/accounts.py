@@ -111,9 +111,25 @@ def check_password(
     state: ServerState, client: Client, kind: str, name: str, password: str,
     done: Callable[[Account | None, str], None],
 ) -> bool:
-    """Check ``name``/``password`` off the loop; ``done(account or None, why)``. False: over the limit."""
+    """Check ``name``/``password`` off the loop; ``done(account or None, why)``.
+
+    False, checking nothing, when the client's address or connection is over its limit, or the
+    account has failed ``auth_failures_per_account`` logins within ``auth_window``.
+    """
+    svc = state.accounts
+    assert svc is not None
+    folded = casefold(name)
+    s = state.settings
+    if svc.login_blocked(folded, s.auth_failures_per_account, s.auth_window):
+        return False
     check = PasswordCheck(state, name, password)
-    return state.guarded_check(client, kind, check, lambda ok: done(check.account if ok else None, check.refused))
+
+    def finished(ok: bool) -> None:
+        if not ok:
+            svc.login_failed(folded)
+        done(check.account if ok else None, check.refused)
+
+    return state.guarded_check(client, kind, check, finished)
 
 
 # ---- protected nicks --------------------------------------------------------------------

@@ -242,7 +242,19 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             exchange.step = 2
             _send(state, client, server.get_server_final().encode())
 
-        if not state.guarded_check(client, "sasl", check, done):
+        account = exchange.account
+        folded = account.folded if account is not None else ""
+        s = state.settings
+        if folded and svc.login_blocked(folded, s.auth_failures_per_account, s.auth_window):
+            _refused(state, client)
+            return
+
+        def finished(ok: bool) -> None:
+            if not ok and folded:
+                svc.login_failed(folded)
+            done(ok)
+
+        if not state.guarded_check(client, "sasl", check, finished):
             _refused(state, client)
     elif exchange.account is not None:
         _succeed(state, client, exchange.account)
