@@ -136,3 +136,38 @@ async def test_identity_on_the_wire_account_tag_notify_and_extended_join(dial):
     await alice.send("PRIVMSG #room :hello")
     said = await watcher.expect("PRIVMSG")
     assert said.tags.get("account") == "alice"
+
+
+async def test_admin_verification_waits_for_an_operator(make_server, tmp_path):
+    from .accounts_fixtures import ACCOUNTS
+    from .support import RawClient
+
+    srv = await make_server(data_dir=tmp_path, account_verification="admin", oper_password="opw", **ACCOUNTS)
+    opened: list[RawClient] = []
+
+    async def dial_here() -> RawClient:
+        opened.append(await RawClient.connect(srv.port))
+        return opened[-1]
+
+    try:
+        alice = await dial_here()
+        await alice.register("alice")
+        await alice.send("REGISTER * * :correct horse")
+        pending = await alice.expect("REGISTER")
+        assert pending.params[0] == "VERIFICATION_REQUIRED"
+        await alice.send("QUIT")
+        await alice.read_until_closed()
+        early = await dial_here()
+        assert await sasl_plain(early, "alice", "alice", "correct horse") == "904"
+        assert "approval" in [m for m in early.seen if m.command == "904"][-1].params[-1]
+        oper = await dial_here()
+        await oper.register("root")
+        await oper.send("OPER admin opw")
+        await oper.expect("381")
+        await oper.send("ACCOUNTADMIN APPROVE alice")
+        await oper.expect("NOTICE", lambda m: m.params[-1] == "approve alice: done")
+        later = await dial_here()
+        assert await sasl_plain(later, "alice2", "alice", "correct horse") == "903"
+    finally:
+        for c in opened:
+            await c.close()
