@@ -6,9 +6,22 @@ import asyncio
 import base64
 import sqlite3
 
-from tcp_server.accounts import Account, ChannelRecord, hash_password, scram_keys, verify_password
+import pytest
+
+from tcp_server.accounts import (
+    Account,
+    AccountStore,
+    ChannelRecord,
+    hash_password,
+    scram_keys,
+    verify_password,
+)
 from tcp_server.accounts.passwords import SCRAM, ScramKeys
 from tcp_server.accounts.sqlite import SQLiteAccountStore
+
+from .test_history_store import fresh_pg_url, pg_socket_dir
+
+__all__ = ["pg_socket_dir"]
 
 # RFC 7677 section 3: user "user", password "pencil"
 CLIENT_FIRST = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
@@ -57,25 +70,61 @@ async def test_rfc7677_vector_with_keys_read_back_from_the_store(tmp_path):
     assert not any("pencil" in str(v) for v in row)  # neither the hash nor the SCRAM keys keep it
 
 
-async def test_store_reopens_with_names_channels_markers_and_a_version(tmp_path):
-    path = tmp_path / "history.db"
-    store = SQLiteAccountStore(path)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def opener(request, tmp_path):
+    """Opens account stores on one database (SQLite file, or a fresh PostgreSQL database)."""
+    if request.param == "sqlite":
+        where = tmp_path / "history.db"
+
+        def make() -> AccountStore:
+            return SQLiteAccountStore(where)
+    else:
+        from tcp_server.accounts.postgres import PostgresAccountStore
+
+        url = await fresh_pg_url(request.getfixturevalue("pg_socket_dir"))
+
+        def make() -> AccountStore:
+            return PostgresAccountStore(url)
+
+    return make
+
+
+async def test_store_reopens_with_names_channels_markers_and_certificates(opener):
+    store = opener()
     await store.start()
     keys = scram_keys("pw", 4096)
-    assert store.create(_account("Alice", "pw", keys), certfp="ab" * 32)
-    assert not store.create(_account("ALICE", "pw", keys))
-    assert store.by_certfp("ab" * 32).name == "Alice"
-    assert not store.add_certfp("bob", "ab" * 32)  # someone else's certificate
-    store.save_channel(ChannelRecord("#Room", "#room", "alice", topic="hi", modes="nst", key="k", ops=["alice"]))
-    assert store.set_marker("alice", "#room", 5) == 5 and store.set_marker("alice", "#room", 3) == 5
+
+    def first_session() -> None:  # the store blocks: the server calls it from worker threads
+        assert store.create(_account("Alice", "pw", keys), certfp="ab" * 32)
+        assert not store.create(_account("ALICE", "pw", keys))
+        assert store.by_certfp("ab" * 32).name == "Alice"
+        assert not store.add_certfp("bob", "ab" * 32)  # someone else's certificate
+        store.save_channel(ChannelRecord("#Room", "#room", "alice", topic="hi", modes="nst", key="k", ops=["alice"]))
+        assert store.set_marker("alice", "#room", 5) == 5 and store.set_marker("alice", "#room", 3) == 5
+
+    await asyncio.to_thread(first_session)
     await store.close()
-    again = SQLiteAccountStore(path)
+    again = opener()
     loaded = await again.start()
     assert loaded.names == {"alice"}
     record = loaded.channels["#room"]
     assert (record.topic, record.modes, record.key, record.ops) == ("hi", "nst", "k", ["alice"])
-    assert again.get_marker("alice", "#room") == 5
-    assert again.set_flags("alice", disabled=True) and again.get("alice").disabled
+
+    def second_session() -> None:
+        assert again.get_marker("alice", "#room") == 5
+        assert again.set_flags("alice", disabled=True) and again.get("alice").disabled
+        assert [a.name for a in again.list_accounts()] == ["Alice"]
+
+    await asyncio.to_thread(second_session)
     await again.close()
-    versions = sqlite3.connect(path).execute("SELECT version FROM tcpchat_accounts_schema").fetchall()
-    assert versions == [(1,)]  # migrated once, not again on reopen
+
+
+async def test_sqlite_account_schema_is_versioned_apart_from_history(tmp_path):
+    path = tmp_path / "history.db"
+    for _ in range(2):
+        store = SQLiteAccountStore(path)
+        await store.start()
+        await store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM tcpchat_accounts_schema").fetchall() == [(1,)]
+    assert db.execute("PRAGMA user_version").fetchone() == (0,)  # history's counter is left alone
