@@ -37,6 +37,8 @@ class AccountService:
         """Client id -> monotonic time at which its unauthenticated protected nick is taken away."""
         self.created_us: dict[str, int] = {}
         """Folded account -> creation time, for accounts logged in since start (history scope)."""
+        self.logging_in: set[int] = set()
+        """Clients whose PLAIN/PASS password is being checked (nick protection waits for it)."""
         self.guest_numbers = itertools.count(int(time.time()) % 100000)
         self._task: asyncio.Task[None] | None = None
         self._failures: dict[str, deque[float]] = {}
@@ -102,6 +104,7 @@ class AccountService:
         """A connection ended: drop its SASL exchange and nick deadline."""
         self.sasl.pop(client_id, None)
         self.enforce.pop(client_id, None)
+        self.logging_in.discard(client_id)
 
     async def close(self) -> None:
         """Stop the timer and release the store."""

@@ -125,11 +125,17 @@ def check_password(
     check = PasswordCheck(state, name, password)
 
     def finished(ok: bool) -> None:
+        svc.logging_in.discard(client.id)
         if not ok:
             svc.login_failed(folded)
         done(check.account if ok else None, check.refused)
+        if not ok:
+            protect_nick(state, client)  # registration may have finished while we checked
 
-    return state.guarded_check(client, kind, check, finished)
+    if not state.guarded_check(client, kind, check, finished):
+        return False
+    svc.logging_in.add(client.id)
+    return True
 
 
 # ---- protected nicks --------------------------------------------------------------------
@@ -139,6 +145,8 @@ def protect_nick(state: ServerState, client: Client) -> None:
     if svc is None or not client.registered:
         return
     owned = client.account is not None and casefold(client.account) == client.folded
+    if client.id in svc.logging_in:
+        return  # a login is being checked; its outcome decides (see check_password)
     if client.folded not in svc.names or owned:
         svc.enforce.pop(client.id, None)
         return
