@@ -4,6 +4,7 @@ and identity on the wire (900, 330, account-tag, account-notify, extended-join).
 from __future__ import annotations
 
 import base64
+import logging
 
 from scramp import ScramClient
 
@@ -56,12 +57,18 @@ async def test_cap_ls_302_lists_sasl_mechanisms(dial):
     assert caps["draft/account-registration"] == "before-connect"
 
 
-async def test_sasl_plain_logs_in_before_registration(dial):
+async def test_sasl_plain_logs_in_before_registration_and_logs_no_secret(dial, caplog):
+    caplog.set_level(logging.DEBUG)
     await make_account(dial, "alice", "correct horse")
     again = await dial()
     assert await sasl_plain(again, "alice", "alice", "correct horse") == "903"
     assert any(m.command == "900" and m.params[2] == "alice" for m in again.seen)
     await finish(again)
+    wrong = await dial()
+    assert await sasl_plain(wrong, "bob", "alice", "battery staple") == "904"
+    assert "login id=" in caplog.text  # the log does speak about logins...
+    for secret in ("correct horse", "battery staple", b64("alice\0alice\0correct horse")):
+        assert secret not in caplog.text  # ...but never of passwords
 
 
 async def test_sasl_plain_wrong_password_and_unknown_account_fail(dial):
