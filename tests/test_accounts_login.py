@@ -181,3 +181,15 @@ async def test_admin_verification_waits_for_an_operator(make_server, tmp_path):
     finally:
         for c in opened:
             await c.close()
+
+
+async def test_abort_while_the_password_is_checked_does_not_log_in(dial):
+    await make_account(dial, "alice", "correct horse")
+    c = await dial()
+    await sasl_start(c, "PLAIN", "alice")
+    creds = b64(chr(0).join(("alice", "alice", "correct horse")))
+    await c.send(f"AUTHENTICATE {creds}\r\nAUTHENTICATE *\r\n".encode())  # one write: both in one read
+    assert await sasl_end(c) == "906"
+    await c.send("PING sync")
+    await c.expect("PONG")
+    assert not any(m.command in ("900", "903") for m in c.seen)

@@ -44,6 +44,8 @@ class Exchange:
     mechanism: str
     buffer: str = ""
     step: int = 0
+    busy: bool = False
+    """A check of this exchange is running: more input before its answer aborts the exchange."""
     scram: Any = None
     account: Account | None = None
 
@@ -87,6 +89,9 @@ def authenticate(state: ServerState, client: Client, msg: Message) -> None:
     if exchange is None:
         _start(state, client, arg.upper())
         return
+    if exchange.busy:
+        _fail(state, client, N.ERR_SASLABORTED, "SASL authentication aborted (sent before the answer)")
+        return
     if arg != "+":
         exchange.buffer += arg
         if len(exchange.buffer) * 3 // 4 > state.settings.sasl_max_bytes:
@@ -100,10 +105,11 @@ def authenticate(state: ServerState, client: Client, msg: Message) -> None:
         _fail(state, client)
         return
     exchange.buffer = ""
+    exchange.busy = True  # cleared when the step's answer is sent (or the exchange ends)
     if exchange.mechanism == "PLAIN":
-        _plain(state, client, data)
+        _plain(state, client, exchange, data)
     elif exchange.mechanism == "EXTERNAL":
-        _external(state, client, data)
+        _external(state, client, exchange, data)
     else:
         _scram(state, client, exchange, data)
 
@@ -130,7 +136,13 @@ def _refused(state: ServerState, client: Client) -> None:
     _fail(state, client, N.ERR_SASLFAIL, "SASL authentication failed (too many attempts, try later)")
 
 
-def _plain(state: ServerState, client: Client, data: bytes) -> None:
+def _live(state: ServerState, client: Client, exchange: Exchange) -> bool:
+    """True while ``exchange`` is still the client's (not aborted, client still here)."""
+    svc = state.accounts
+    return not client.gone and svc is not None and svc.sasl.get(client.id) is exchange
+
+
+def _plain(state: ServerState, client: Client, exchange: Exchange, data: bytes) -> None:
     """``authzid NUL authcid NUL password`` (authzid empty or the same account)."""
     parts = data.split(b"\0")
     if len(parts) != 3:
@@ -142,7 +154,7 @@ def _plain(state: ServerState, client: Client, data: bytes) -> None:
         return
 
     def done(account: Account | None, why: str) -> None:
-        if client.gone:
+        if not _live(state, client, exchange):
             return
         if account is None:
             _fail(state, client, text=f"SASL authentication failed{f' (account {why})' if why else ''}")
@@ -157,7 +169,7 @@ def _usable(account: Account | None) -> bool:
     return account is not None and account.verified and not account.disabled
 
 
-def _external(state: ServerState, client: Client, data: bytes) -> None:
+def _external(state: ServerState, client: Client, exchange: Exchange, data: bytes) -> None:
     """The certificate names the account; an authzid, if given, must be that account."""
     svc = state.accounts
     assert svc is not None and client.certfp is not None
@@ -170,7 +182,7 @@ def _external(state: ServerState, client: Client, data: bytes) -> None:
         return _usable(account) and (not authzid or casefold(authzid) == account.folded)  # type: ignore[union-attr]
 
     def done(ok: bool) -> None:
-        if client.gone:
+        if not _live(state, client, exchange):
             return
         account = found[0]
         if ok and account is not None:
@@ -208,7 +220,7 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             return
 
         def loaded(account: Account | None, error: BaseException | None) -> None:
-            if client.gone or svc.sasl.get(client.id) is not exchange:
+            if not _live(state, client, exchange):
                 return
             usable = _usable(account) and error is None
             keys = account.scram if usable and account else _fake_keys(name, state.settings.scram_iterations)
@@ -219,7 +231,7 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             except ScramException:
                 _fail(state, client)
                 return
-            exchange.scram, exchange.step = server, 1
+            exchange.scram, exchange.step, exchange.busy = server, 1, False
             _send(state, client, server.get_server_first().encode())
 
         offload_reply(state, client, lambda: svc.store.get(casefold(name)), loaded)
@@ -234,12 +246,12 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             return exchange.account is not None
 
         def done(ok: bool) -> None:
-            if client.gone:
+            if not _live(state, client, exchange):
                 return
             if not ok:
                 _fail(state, client)
                 return
-            exchange.step = 2
+            exchange.step, exchange.busy = 2, False
             _send(state, client, server.get_server_final().encode())
 
         account = exchange.account
