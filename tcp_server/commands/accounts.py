@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..accounts import Account, AccountService, hash_password, scram_keys, verify_password
+from ..accounts import Account, hash_password, scram_keys, verify_password
 from ..accounts.passwords import burn_time
 from ..protocol import Message, casefold, is_valid_nick
 from ..protocol import numerics as N
@@ -32,12 +32,6 @@ from ..state import Client, ServerState, build_variants, server_time
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
-NOTICE_SOURCE = "NickServ"
-
-
-def service(state: ServerState) -> AccountService | None:
-    """The account service, or None when accounts are off."""
-    return state.accounts
 
 
 def fail(state: ServerState, client: Client, command_: str, code: str, *params: str) -> None:
