@@ -46,6 +46,7 @@ class ChatServer:
         self.flusher = OutputFlusher(loop)
         s = self.settings
         self._offloader = self.state.offloader = Offloader(loop, s.kdf_workers)
+        self.state.call_later = loop.call_later
         try:
             self.state.history = await open_history(s)
         except HistoryError as exc:

@@ -16,7 +16,7 @@ import itertools
 import logging
 import socket
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .commands import dispatch
@@ -75,7 +75,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
-        "held", "throttled", "paused", "order",
+        "held", "throttled", "paused", "order", "paced", "chunk",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -107,10 +107,15 @@ class Connection(asyncio.Protocol):
         self.paused = False
         self.order = OrderedOutput(self._enqueue)
         """Output waiting behind late replies (echo after commit, OPER after the hash)."""
+        self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
+        """Long replies (history) sent as the socket drains, oldest first."""
+        self.chunk = min(settings.chathistory_chunk_bytes, settings.sendq // 2)
 
     # ---- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  (uvloop's is no asyncio.Transport)
+        # resume_writing (below low water) is when a paced reply continues
+        transport.set_write_buffer_limits(high=self.chunk, low=self.chunk // 4)  # type: ignore[attr-defined]
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -313,6 +318,50 @@ class Connection(asyncio.Protocol):
         """Fill the held place with what ``write`` sends; what waited behind it goes out."""
         if not (self.closing or self.overflowed):
             self.order.release(hold, write)
+            if self.paced:  # a paced reply may now be first in line
+                self._pump()
+
+    def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
+        """Release ``hold`` with ``lines``, at most ``chunk`` bytes in the socket's buffer at a time."""
+        if self.closing or self.overflowed:
+            return
+        if self.paced is None:
+            self.paced = deque()
+        self.paced.append((hold, deque(lines), done))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Feed paced replies while the socket's buffer is under ``chunk`` bytes.
+
+        Over it, the transport has called ``pause_writing``; ``resume_writing`` (the buffer
+        drained to a quarter) pumps again. A reply whose hold is not first waits for
+        ``release`` of the older ones. Nothing polls.
+        """
+        paced = self.paced
+        while paced and not (self.closing or self.overflowed):
+            hold, lines, done = paced[0]
+            if self.order.first() is not hold:
+                return
+            transport = self.transport
+            while lines:
+                if transport is None:
+                    return
+                if self.out_bytes + transport.get_write_buffer_size() > self.chunk:
+                    self.flush()  # hand it to the kernel; what it does not take stays buffered
+                    if self.closing or self.overflowed or transport.get_write_buffer_size() > self.chunk:
+                        return
+                self.order.feed(hold, lines.popleft())
+            paced.popleft()
+            self.order.release(hold)
+            if done is not None:
+                done()
+        if paced is not None and not paced and self.paced is paced:
+            self.paced = None
+
+    def resume_writing(self) -> None:
+        """The socket drained below low water: continue any paced reply."""
+        if self.paced:
+            self._pump()
 
     def _enqueue(self, data: bytes) -> None:
         if self.closing or self.overflowed:

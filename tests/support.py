@@ -156,6 +156,12 @@ class MemoryOutbox:
         if self.closed is None:
             self.order.release(hold, write)
 
+    def release_paced(self, hold, lines, done=None) -> None:  # type: ignore[no-untyped-def]
+        lines = list(lines)
+        self.release(hold, lambda: [self.send(line) for line in lines])
+        if done is not None:
+            done()
+
     def close(self, error_line: bytes) -> None:
         if self.closed is None:
             self.closed = error_line

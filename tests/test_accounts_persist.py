@@ -79,7 +79,7 @@ async def test_private_conversation_follows_the_account_across_reconnects(make_s
             await c.close()
 
 
-async def test_registered_channel_survives_a_restart_with_topic_modes_and_ops(make_server, tmp_path):
+async def test_registered_channel_survives_a_restart_with_topic_modes_bans_and_ops(make_server, tmp_path):
     first = await make_server(data_dir=tmp_path, **ACCOUNTS)
     opened: list[RawClient] = []
     dial = await _dial_factory(first.port, opened)
@@ -91,8 +91,8 @@ async def test_registered_channel_survives_a_restart_with_topic_modes_and_ops(ma
         await alice.expect("MODE")
         await alice.send("CS REGISTER #team")
         await alice.expect("NOTICE", lambda m: "registered" in m.params[-1])
-        await alice.send("MODE #team +l 20")
-        await alice.expect("MODE")
+        await alice.send("MODE #team +l 20", "MODE #team +b spam!*@*")
+        await alice.expect("MODE", lambda m: "+b" in m.params)
         await first.shutdown()
 
         second = await make_server(data_dir=tmp_path, **ACCOUNTS)
@@ -109,12 +109,40 @@ async def test_registered_channel_survives_a_restart_with_topic_modes_and_ops(ma
         await early.send("MODE #team")
         modes = await early.expect("324")
         assert modes.params[2:] == ("+nstlk", "20", "sesame")
+        await early.send("MODE #team +b")
+        ban = await early.expect("367")
+        assert ban.params[2] == "spam!*@*" and ban.params[3].startswith("alice!")
         owner = await dial()
         assert await sasl_plain(owner, "alice", "alice", "correct horse") == "903"
         await finish(owner)
         await owner.send("JOIN #team sesame")
         await owner.expect("366")
         assert "@alice" in [m for m in owner.seen if m.command == "353"][-1].params[-1].split()
+    finally:
+        for c in opened:
+            await c.close()
+
+
+async def test_account_extban_lets_an_account_past_invite_only(make_server, tmp_path):
+    server = await make_server(data_dir=tmp_path, **ACCOUNTS)
+    opened: list[RawClient] = []
+    dial = await _dial_factory(server.port, opened)
+    try:
+        await make_account(dial, "bob", "correct horse")
+        alice = await dial()
+        await alice.register("alice")
+        assert any("EXTBAN=$,a" in m.params for m in alice.seen if m.command == "005")
+        await alice.join("#club")
+        await alice.send("MODE #club +iI $a:bob")
+        await alice.expect("MODE")
+        guest = await dial()
+        await guest.register("bobby")
+        await guest.send("JOIN #club")
+        await guest.expect("473")
+        bob = await dial()
+        assert await sasl_plain(bob, "bob", "bob", "correct horse") == "903"
+        await finish(bob)
+        await bob.join("#club")
     finally:
         for c in opened:
             await c.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from .passwords import ScramKeys
 
@@ -50,8 +51,8 @@ class ChannelRecord:
     limit: int | None = None
     ops: list[str] = field(default_factory=list)
     """Folded accounts that get ``@`` when they join logged in (the founder always does)."""
-    bans: dict[str, list[str]] = field(default_factory=dict)
-    """List modes (``b``, ``e``, ``I``) and their masks, once the channel has them."""
+    bans: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """List modes (``b``, ``e``, ``I``): entries ``[mask, setter, set_at, by_oper]``."""
     created: int = 0
 
     def to_json(self) -> str:

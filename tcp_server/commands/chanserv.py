@@ -1,7 +1,9 @@
 """Registered channels: ``CS REGISTER #c`` (ergo's ChanServ syntax; ``CHANSERV`` works too).
 
 A logged-in channel operator registers a channel; from then on its topic, modes, key, limit,
-ban lists and operators' accounts are stored and survive restarts. When the channel is empty
+ban lists (+b/+e/+I, with who set each entry and when) and operators' accounts are stored and
+survive restarts. With accounts on, ``$a:name`` in a list matches whoever is logged in to
+account ``name`` (``$a`` alone: anyone logged in), e.g. ``+I $a:alice`` or ``+b $a:troll``. When the channel is empty
 (after a restart, or when everyone left) the first JOIN recreates it from the store, so +i,
 +k and +l apply to that JOIN too, and nobody gets ``@`` for being first: ``@`` goes to the
 accounts in its operator list (the founder, and whoever an operator gave +o while logged in).
@@ -14,27 +16,34 @@ accounts in its operator list (the founder, and whoever an operator gave +o whil
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ..accounts import ChannelRecord
 from ..protocol import Message, casefold
 from ..state import Channel, Client, ServerState
+from ..state.masks import EXTBANS, LIST_MODES, ListEntry
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
-LIST_MODES = ("b", "e", "I")
-"""List modes kept with a registered channel (when the channel has them: ``Channel.lists``)."""
 
 
 def _notice(state: ServerState, client: Client, text: str) -> None:
     state.send_from_server(client, "NOTICE", client.nick, text)
 
 
-def _lists(channel: Channel) -> dict[str, list[str]]:
-    """The channel's ban/exception/invite lists, if this server keeps them."""
-    lists = getattr(channel, "lists", None)
-    if not isinstance(lists, dict):
-        return {}
-    return {mode: sorted(lists.get(mode, ())) for mode in LIST_MODES if lists.get(mode)}
+def _lists(channel: Channel) -> dict[str, list[list[Any]]]:
+    """The channel's ban, exception and invite-exception lists as JSON-able entries."""
+    return {
+        mode: [[e.mask, e.setter, e.set_at, e.by_oper] for e in entries.values()]
+        for mode, entries in channel.lists.items() if entries
+    }
+
+
+def account_extban(value: str, client: Client) -> bool:
+    """``$a:name`` matches a client logged in to account ``name`` (``$a`` alone: to any account)."""
+    if not client.account:
+        return False
+    return not value or casefold(value) == casefold(client.account)
 
 
 def snapshot(record: ChannelRecord, channel: Channel) -> ChannelRecord:
@@ -81,10 +90,12 @@ def restore(state: ServerState, name: str) -> Channel | None:
     channel.key, channel.limit = record.key, record.limit
     if record.created:
         channel.created = record.created
-    lists = getattr(channel, "lists", None)
-    if isinstance(lists, dict):
-        for mode, masks in record.bans.items():
-            lists[mode] = set(masks)
+    for mode, entries in record.bans.items():
+        if mode in LIST_MODES and entries:
+            channel.lists[mode] = {
+                casefold(mask): ListEntry(mask, setter, int(set_at), bool(by_oper))
+                for mask, setter, set_at, by_oper in entries
+            }
     return channel
 
 
@@ -146,3 +157,4 @@ def install(state: ServerState) -> None:
     state.channel_restorer = lambda name: restore(state, name)
     state.join_modes = lambda client, channel, modes: join_modes(state, client, channel, modes)
     state.on_channel_change.append(lambda channel: save(state, channel))
+    EXTBANS["a"] = account_extban

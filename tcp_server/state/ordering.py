@@ -62,6 +62,20 @@ class OrderedOutput:
             self._holds[-1].after.append(data)
         self.held_bytes += len(data)
 
+    def feed(self, hold: Hold, data: bytes) -> None:
+        """Add to a long reply before its hold is released (history sent as the socket drains).
+
+        The oldest hold's reply goes out at once; a later hold's waits in order like the rest."""
+        if self._holds and self._holds[0] is hold:
+            self._emit(data)
+        else:
+            hold.reply.append(data)
+            self.held_bytes += len(data)
+
+    def first(self) -> Hold | None:
+        """The oldest pending hold (its reply may go out now)."""
+        return self._holds[0] if self._holds else None
+
     def sink(self) -> list[bytes] | None:
         """The list ``take`` appends to now (labeled-response wraps what a command added to it)."""
         if self._writing is not None:
@@ -88,13 +102,22 @@ class OrderedOutput:
 
     def _drain(self) -> None:
         holds = self._holds
-        while holds and holds[0].released:
-            first = holds.popleft()
-            for part in (first.reply, first.after):
-                for data in part:
-                    self.held_bytes -= len(data)
-                    self._emit(data)
+        while holds:
+            first = holds[0]
+            if not first.released:
+                if first.reply:  # a long reply being fed: what is there may go out now
+                    reply, first.reply = first.reply, []
+                    self._emit_all(reply)
+                break
+            holds.popleft()
+            self._emit_all(first.reply)
+            self._emit_all(first.after)
         self.active = bool(holds) or self._writing is not None
+
+    def _emit_all(self, part: list[bytes]) -> None:
+        for data in part:
+            self.held_bytes -= len(data)
+            self._emit(data)
 
     def flush_all(self) -> list[bytes]:
         """Everything held, in order, dropping the holds (the connection is closing)."""

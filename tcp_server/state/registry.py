@@ -16,6 +16,8 @@ from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .guard import AttemptGuard, GuardLimits
+from .presence import Presence
+from .readmarkers import ReadMarkers
 
 if TYPE_CHECKING:
     from ..accounts import AccountService
@@ -83,6 +85,8 @@ class ServerState:
         """Registered clients, kept as a count: LUSERS answers every registration, and scanning
         every client for it made a burst of N registrations cost O(N²)."""
         self.oper_count = 0
+        self.peak_users = 0
+        """Most registered clients at once (LUSERS 265/266)."""
         self.new_msgid = MsgIdGenerator(settings.node_id)
         self._next_id = 1
         self._oper_hash = (
@@ -98,6 +102,8 @@ class ServerState:
         self._webirc_known: bytes | None = None
         """SHA-256 of the WEBIRC password last verified: a gateway opens one connection per web
         user, and the scrypt check (milliseconds on the event loop) is then done once, not each time."""
+        self.call_later: Callable[[float, Callable[[], None]], Any] = lambda delay, fn: fn()
+        """Runs ``fn`` after ``delay`` seconds; the server installs the event loop's (tests: at once)."""
         self.offloader: Offloader = run_inline
         """Runs blocking work (password hashes) off the event loop; the server installs a thread pool."""
         self.auth_guard = AttemptGuard(
@@ -128,6 +134,9 @@ class ServerState:
         """Recreates a registered channel (empty, with its stored topic and modes) on first join."""
         self.join_modes: Callable[[Client, Channel, str], str] | None = None
         """The member modes a joiner gets (registered channels give ``o`` by account)."""
+        self.presence = Presence(self)
+        """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
+        self.read_markers = ReadMarkers(settings.read_markers_max)
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
@@ -211,6 +220,7 @@ class ServerState:
         if not client.registered:
             client.registered = True
             self.registered_count += 1
+            self.peak_users = max(self.peak_users, self.registered_count)
 
     def set_oper(self, client: Client, on: bool) -> None:
         """Give or take user mode +o (counted for LUSERS)."""
@@ -357,6 +367,8 @@ class ServerState:
                 "auth refused kind=%s id=%s nick=%s addr=%s retry_after=%.0f",
                 kind, client.id, client.nick, client.ip, wait,
             )
+            if self.auth_guard.refused_attempt(client.id):
+                self.disconnect(client, "Too many failed password attempts")
             return False
         hold = client.outbox.hold()
 
