@@ -146,3 +146,40 @@ async def test_account_extban_lets_an_account_past_invite_only(make_server, tmp_
     finally:
         for c in opened:
             await c.close()
+
+
+async def test_read_markers_follow_the_account_across_connections_and_a_restart(make_server, tmp_path):
+    first = await make_server(data_dir=tmp_path, **ACCOUNTS)
+    opened: list[RawClient] = []
+    dial = await _dial_factory(first.port, opened)
+    stamp = "2026-11-30T10:00:00.250Z"
+
+    async def marker(client: RawClient) -> str:
+        await client.send("MARKREAD #team")
+        return (await client.expect("MARKREAD")).params[-1]
+
+    try:
+        await make_account(dial, "alice", "correct horse")
+        phone = await dial()
+        assert await sasl_plain(phone, "alice", "alice", "correct horse", "sasl draft/read-marker") == "903"
+        await finish(phone)
+        laptop = await dial()  # the same account on a second connection, under another nick
+        assert await sasl_plain(laptop, "laptop", "alice", "correct horse", "sasl draft/read-marker") == "903"
+        await finish(laptop)
+        await phone.send(f"MARKREAD #team timestamp={stamp}")
+        assert (await phone.expect("MARKREAD")).params[-1] == f"timestamp={stamp}"
+        assert await marker(laptop) == f"timestamp={stamp}"
+        guest = await dial()
+        await guest.register("guest")
+        assert await marker(guest) == "*"  # not the account's: nobody else sees them
+        await first.shutdown()
+
+        second = await make_server(data_dir=tmp_path, **ACCOUNTS)
+        dial = await _dial_factory(second.port, opened)
+        back = await dial()
+        assert await sasl_plain(back, "alice", "alice", "correct horse", "sasl draft/read-marker") == "903"
+        await finish(back)
+        assert await marker(back) == f"timestamp={stamp}"
+    finally:
+        for c in opened:
+            await c.close()

@@ -125,3 +125,7 @@ class AccountStore(ABC):
     @abstractmethod
     def get_marker(self, account: str, target: str) -> int | None:
         """The account's read marker on ``target`` (microseconds), if set."""
+
+    @abstractmethod
+    def markers(self, account: str) -> dict[str, int]:
+        """All of the account's read markers: folded target -> microseconds."""

@@ -152,3 +152,8 @@ class PostgresAccountStore(AccountStore):
     def get_marker(self, account: str, target: str) -> int | None:
         row = self._fetchrow("SELECT time_us FROM read_markers WHERE account = $1 AND target = $2", account, target)
         return int(row[0]) if row else None
+
+    def markers(self, account: str) -> dict[str, int]:
+        assert self._pool is not None
+        rows = self._run(self._pool.fetch("SELECT target, time_us FROM read_markers WHERE account = $1", account))
+        return {r[0]: int(r[1]) for r in rows}

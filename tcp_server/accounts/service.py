@@ -22,6 +22,9 @@ log = logging.getLogger("tcpchat.accounts")
 
 ENFORCE_CHECK_MAX = 1.0
 """Longest pause between checks of protected-nick deadlines (seconds)."""
+CLOSE_WAIT = 5.0
+"""Seconds shutdown waits for queued account writes (channel saves, read markers) to finish."""
+POLL = 0.01
 
 
 class AccountService:
@@ -42,8 +45,24 @@ class AccountService:
         self.guest_numbers = itertools.count(int(time.time()) % 100000)
         self._task: asyncio.Task[None] | None = None
         self._failures: dict[str, deque[float]] = {}
+        self.writes = 0
+        """Writes handed to worker threads and not finished yet (shutdown waits for them)."""
         self._unsaved: dict[str, ChannelRecord | None] = {}
         self._save_lock = threading.Lock()
+
+    def write(
+        self, offload: Callable[[Callable[[], Any], Callable[[Any, BaseException | None], None]], None],
+        job: Callable[[], Any], what: str,
+    ) -> None:
+        """Run a store write through ``offload`` (``ServerState.offload``); shutdown waits for it."""
+        self.writes += 1
+
+        def done(_: Any, error: BaseException | None) -> None:
+            self.writes -= 1
+            if error is not None:
+                log.warning("accounts: %s failed: %r", what, error)
+
+        offload(job, done)
 
     def channel_writer(self, folded: str, record: ChannelRecord | None) -> Callable[[], None]:
         """A job for a worker thread that stores the newest state of a channel (None: drop it).
@@ -107,7 +126,12 @@ class AccountService:
         self.logging_in.discard(client_id)
 
     async def close(self) -> None:
-        """Stop the timer and release the store."""
+        """Stop the timer, let queued writes finish (bounded), release the store."""
         if self._task is not None:
             self._task.cancel()
+        deadline = time.monotonic() + CLOSE_WAIT
+        while self.writes > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(POLL)
+        if self.writes:
+            log.warning("accounts: %d writes still queued at shutdown", self.writes)
         await self.store.close()

@@ -169,3 +169,8 @@ class SQLiteAccountStore(AccountStore):
                 "SELECT time_us FROM read_markers WHERE account = ? AND target = ?", (account, target)
             ).fetchone()
         return int(row[0]) if row else None
+
+    def markers(self, account: str) -> dict[str, int]:
+        with self._tx(write=False) as cur:
+            rows = cur.execute("SELECT target, time_us FROM read_markers WHERE account = ?", (account,)).fetchall()
+        return {r[0]: int(r[1]) for r in rows}

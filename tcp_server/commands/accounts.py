@@ -29,6 +29,7 @@ from ..accounts.passwords import burn_time
 from ..protocol import Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
+from .markread import load_account_markers
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
@@ -58,10 +59,12 @@ def offload_reply(
 
 
 # ---- logging in -------------------------------------------------------------------------
-def log_in(state: ServerState, client: Client, account: Account) -> None:
-    """Mark ``client`` as logged in to ``account``: 900, account-notify, nick protection."""
+def log_in(state: ServerState, client: Client, account: Account, markers: dict[str, int] | None = None) -> None:
+    """Mark ``client`` as logged in to ``account``: 900, account-notify, nick protection, and
+    the account's read ``markers`` (loaded with the account, in the worker thread)."""
     svc = state.accounts
     client.account = account.name
+    load_account_markers(state, client, markers or {})
     if svc is not None:
         svc.created_us[account.folded] = account.created_us
     log.info("login id=%s account=%s", client.id, account.name)
@@ -84,6 +87,7 @@ class PasswordCheck:
     password: str
     account: Account | None = None
     refused: str = ""
+    markers: dict[str, int] | None = None
 
     def __call__(self) -> bool:
         svc = self.state.accounts
@@ -98,14 +102,15 @@ class PasswordCheck:
             self.refused = "disabled" if found.disabled else "waiting for approval"
             return False
         self.account = found
+        self.markers = svc.store.markers(found.folded)
         return True
 
 
 def check_password(
     state: ServerState, client: Client, kind: str, name: str, password: str,
-    done: Callable[[Account | None, str], None],
+    done: Callable[[Account | None, str, dict[str, int] | None], None],
 ) -> bool:
-    """Check ``name``/``password`` off the loop; ``done(account or None, why)``.
+    """Check ``name``/``password`` off the loop; ``done(account or None, why, read markers)``.
 
     False, checking nothing, when the client's address or connection is over its limit, or the
     account has failed ``auth_failures_per_account`` logins within ``auth_window``.
@@ -122,7 +127,7 @@ def check_password(
         svc.logging_in.discard(client.id)
         if not ok:
             svc.login_failed(folded)
-        done(check.account if ok else None, check.refused)
+        done(check.account if ok else None, check.refused, check.markers)
         if not ok:
             protect_nick(state, client)  # registration may have finished while we checked
 
@@ -270,13 +275,13 @@ def pass_login(state: ServerState, client: Client, text: str) -> None:
     """``PASS account:password`` when the server has no connection password: log in."""
     name, _, password = text.partition(":")
 
-    def done(account: Account | None, why: str) -> None:
+    def done(account: Account | None, why: str, markers: dict[str, int] | None) -> None:
         if client.gone:
             return
         if account is None:
             state.numeric(client, N.ERR_PASSWDMISMATCH, f"Password incorrect{f' ({why})' if why else ''}")
             return
-        log_in(state, client, account)
+        log_in(state, client, account, markers)
 
     if not check_password(state, client, "pass", name, password, done):
         state.numeric(client, N.ERR_PASSWDMISMATCH, "Too many attempts, try later")

@@ -69,12 +69,7 @@ def save(state: ServerState, channel: Channel) -> None:
     if svc is None or record is None:
         return
     snap = ChannelRecord.from_json(snapshot(record, channel).to_json())  # a copy for the thread
-
-    def done(_: object, error: BaseException | None) -> None:
-        if error is not None:
-            log.warning("saving registered channel %s failed: %r", channel.name, error)
-
-    state.offload(svc.channel_writer(channel.folded, snap), done)
+    svc.write(state.offload, svc.channel_writer(channel.folded, snap), f"saving {channel.name}")
 
 
 def restore(state: ServerState, name: str) -> Channel | None:
@@ -134,7 +129,7 @@ def chanserv(state: ServerState, client: Client, msg: Message) -> None:
             _notice(state, client, f"{msg.params[1]}: only its founder can unregister it")
             return
         del svc.channels[folded]
-        state.offload(svc.channel_writer(folded, None), lambda _r, _e: None)
+        svc.write(state.offload, svc.channel_writer(folded, None), f"unregistering {record.name}")
         _notice(state, client, f"{record.name} is no longer registered")
         return
     if channel is None or not channel.is_op(client):

@@ -48,6 +48,7 @@ class Exchange:
     """A check of this exchange is running: more input before its answer aborts the exchange."""
     scram: Any = None
     account: Account | None = None
+    markers: dict[str, int] | None = None
 
 
 def _fail(state: ServerState, client: Client, code: str = N.ERR_SASLFAIL, text: str = "SASL authentication failed") -> None:
@@ -57,11 +58,11 @@ def _fail(state: ServerState, client: Client, code: str = N.ERR_SASLFAIL, text: 
     state.numeric(client, code, text)
 
 
-def _succeed(state: ServerState, client: Client, account: Account) -> None:
+def _succeed(state: ServerState, client: Client, account: Account, markers: dict[str, int] | None) -> None:
     svc = state.accounts
     if svc is not None:
         svc.sasl.pop(client.id, None)
-    log_in(state, client, account)
+    log_in(state, client, account, markers)
     state.numeric(client, N.RPL_SASLSUCCESS, "SASL authentication successful")
 
 
@@ -153,13 +154,13 @@ def _plain(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
         _fail(state, client)
         return
 
-    def done(account: Account | None, why: str) -> None:
+    def done(account: Account | None, why: str, markers: dict[str, int] | None) -> None:
         if not _live(state, client, exchange):
             return
         if account is None:
             _fail(state, client, text=f"SASL authentication failed{f' (account {why})' if why else ''}")
         else:
-            _succeed(state, client, account)
+            _succeed(state, client, account, markers)
 
     if not check_password(state, client, "sasl", authcid, password, done):
         _refused(state, client)
@@ -179,14 +180,17 @@ def _external(state: ServerState, client: Client, exchange: Exchange, data: byte
 
     def check() -> bool:
         account = found[0] = svc.store.by_certfp(fp)
-        return _usable(account) and (not authzid or casefold(authzid) == account.folded)  # type: ignore[union-attr]
+        if not _usable(account) or (authzid and casefold(authzid) != account.folded):  # type: ignore[union-attr]
+            return False
+        exchange.markers = svc.store.markers(account.folded)  # type: ignore[union-attr]
+        return True
 
     def done(ok: bool) -> None:
         if not _live(state, client, exchange):
             return
         account = found[0]
         if ok and account is not None:
-            _succeed(state, client, account)
+            _succeed(state, client, account, exchange.markers)
         else:
             _fail(state, client)
 
@@ -219,9 +223,10 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             _fail(state, client)
             return
 
-        def loaded(account: Account | None, error: BaseException | None) -> None:
+        def loaded(found: tuple[Account | None, dict[str, int]] | None, error: BaseException | None) -> None:
             if not _live(state, client, exchange):
                 return
+            account, exchange.markers = found if found is not None else (None, None)
             usable = _usable(account) and error is None
             keys = account.scram if usable and account else _fake_keys(name, state.settings.scram_iterations)
             exchange.account = account if usable else None
@@ -234,7 +239,11 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             exchange.scram, exchange.step, exchange.busy = server, 1, False
             _send(state, client, server.get_server_first().encode())
 
-        offload_reply(state, client, lambda: svc.store.get(casefold(name)), loaded)
+        def lookup() -> tuple[Account | None, dict[str, int]]:
+            account = svc.store.get(casefold(name))
+            return account, (svc.store.markers(account.folded) if _usable(account) else {})  # type: ignore[union-attr]
+
+        offload_reply(state, client, lookup, loaded)
     elif exchange.step == 1:
         server = exchange.scram
 
@@ -269,4 +278,4 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
         if not state.guarded_check(client, "sasl", check, finished):
             _refused(state, client)
     elif exchange.account is not None:
-        _succeed(state, client, exchange.account)
+        _succeed(state, client, exchange.account, exchange.markers)
