@@ -101,10 +101,13 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
     if len(client.channels) >= s.max_channels_per_client:
         state.numeric(client, N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
         return
-    if channel is None:
-        channel = state.restore_channel(name)  # a registered channel comes back with its modes
+    if channel is None and state.channel_restorer is not None:
+        channel = state.channel_restorer(name)  # a registered channel comes back with its modes
+        if channel is not None:
+            state.channels[channel.folded] = channel
     if channel is not None and not _may_join(state, client, channel, key):
-        state.drop_if_empty(channel)
+        if not channel.members:  # a restored channel nobody got into
+            state.channels.pop(channel.folded, None)
         return
     channel = state.join(client, name)
     broadcast_join(state, channel, client)

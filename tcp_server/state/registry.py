@@ -124,16 +124,14 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
-        self.on_channel_change: list[Callable[[Channel], Any]] = []
-        """Called after a channel's topic or modes changed (registered channels are saved)."""
-        self.on_nick: list[Callable[[Client], Any]] = []
-        """Called after a registered client's nick is set (registration done, or NICK)."""
+        # accounts (commands/accounts.py, chanserv.py): the service (None when off), hooks after
+        # a topic/mode change and after a registered client's nick is set, the restorer of an
+        # empty registered channel, and the member modes a joiner gets (``o`` by account).
         self.accounts: AccountService | None = None
-        """Accounts, SASL and registered channels (None when accounts are off)."""
+        self.on_channel_change: list[Callable[[Channel], Any]] = []
+        self.on_nick: list[Callable[[Client], Any]] = []
         self.channel_restorer: Callable[[str], Channel | None] | None = None
-        """Recreates a registered channel (empty, with its stored topic and modes) on first join."""
         self.join_modes: Callable[[Client, Channel, str], str] | None = None
-        """The member modes a joiner gets (registered channels give ``o`` by account)."""
         self.presence = Presence(self)
         """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
         self.read_markers = ReadMarkers(settings.read_markers_max)
@@ -273,20 +271,6 @@ class ServerState:
         channel.invites.discard(client.folded)
         client.channels[folded] = channel
         return channel
-
-    def restore_channel(self, name: str) -> Channel | None:
-        """A registered channel nobody is in, recreated empty with its stored state; else None."""
-        if self.channel_restorer is None:
-            return None
-        channel = self.channel_restorer(name)
-        if channel is not None:
-            self.channels[channel.folded] = channel
-        return channel
-
-    def drop_if_empty(self, channel: Channel) -> None:
-        """Forget ``channel`` when nobody is in it (a restored channel whose join failed)."""
-        if not channel.members and self.channels.get(channel.folded) is channel:
-            del self.channels[channel.folded]
 
     def part(self, client: Client, channel: Channel) -> None:
         """Remove ``client`` from ``channel`` (dropping the channel when it empties)."""
