@@ -11,6 +11,7 @@ is applied here (``protocol.label_response``) without the handlers knowing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import socket
@@ -144,6 +145,10 @@ class Connection(asyncio.Protocol):
         client.last_recv = self.loop.time()
         client.flood_at = client.last_recv
         client.flood_tokens = self.flood_burst
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            client.certfp = hashlib.sha256(der).hexdigest()
         log.info("connect id=%s addr=%s:%s transport=%s", client.id, ip, port, self.kind)
 
     def data_received(self, data: bytes) -> None:

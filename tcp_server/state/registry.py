@@ -20,6 +20,7 @@ from .presence import Presence
 from .readmarkers import ReadMarkers
 
 if TYPE_CHECKING:
+    from ..accounts import AccountService
     from ..history.base import HistoryStore
     from ..settings import ServerSettings
 
@@ -124,6 +125,14 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        # accounts (commands/accounts.py, chanserv.py): the service (None when off), hooks after
+        # a topic/mode change and after a registered client's nick is set, the restorer of an
+        # empty registered channel, and the member modes a joiner gets (``o`` by account).
+        self.accounts: AccountService | None = None
+        self.on_channel_change: list[Callable[[Channel], Any]] = []
+        self.on_nick: list[Callable[[Client], Any]] = []
+        self.channel_restorer: Callable[[str], Channel | None] | None = None
+        self.join_modes: Callable[[Client, Channel, str], str] | None = None
         self.presence = Presence(self)
         """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
         self.read_markers = ReadMarkers(settings.read_markers_max)
@@ -267,9 +276,12 @@ class ServerState:
         channel = self.channels.get(folded)
         if channel is None:
             channel = self.channels[folded] = Channel(name, folded)
-            channel.members[client] = "o"
+            modes = "o"
         else:
-            channel.members[client] = ""
+            modes = ""
+        if self.join_modes is not None:
+            modes = self.join_modes(client, channel, modes)
+        channel.members[client] = modes
         channel.invites.discard(client.folded)
         client.channels[folded] = channel
         return channel
