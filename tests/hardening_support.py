@@ -234,5 +234,4 @@ class WebUser:
     async def close(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+            await asyncio.wait({self.task}, timeout=TIMEOUT)  # bounded: a close handshake may hang
