@@ -200,7 +200,12 @@ class WebUser:
                     async for frame in ws:
                         event = json.loads(frame)
                         self.events.append(event)
-                        if event["type"] == "status" and event["state"] == "connected":
+                        if event["type"] == "error" and event["code"] == "433" and self.ws is None:
+                            # The old connection still holds the nick (the server has not seen it
+                            # go yet): try again shortly, as the page does.
+                            await asyncio.sleep(0.3)
+                            await ws.send(json.dumps({"type": "hello", "nick": self.nick}))
+                        elif event["type"] == "status" and event["state"] == "connected":
                             self.nick = event["nick"]
                             await ws.send(json.dumps({"type": "join", "room": self.room}))
                         elif event["type"] == "names" and event["room"] == self.room:
