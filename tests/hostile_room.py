@@ -55,9 +55,13 @@ class TcpUser:
         return True
 
     async def close(self) -> None:
+        """QUIT and wait for the server to close (so every line said before was handled)."""
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+        with contextlib.suppress(ConnectionError, OSError, TimeoutError, AssertionError):
+            await self.client.send("QUIT :bye")
+            await asyncio.wait_for(self.client.read_until_closed(), 5)
         self.client.writer.transport.abort()
 
 
