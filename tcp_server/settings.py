@@ -56,7 +56,12 @@ class ServerSettings(BaseSettings):
         8.0, ge=0, description="Lines per second a client may sustain (0 = no flood control)"
     )
     max_clients: int = Field(0, ge=0, description="Most simultaneous connections (0 = unlimited)")
-    max_clients_per_ip: int = Field(0, ge=0, description="Most connections per IP (0 = unlimited)")
+    max_clients_per_ip: int = Field(
+        16, ge=0, description="Most connections per IP, web users counted by their real address (0 = unlimited)"
+    )
+    per_ip_exempt: str = Field(
+        "", description="Comma-separated addresses exempt from max_clients_per_ip (e.g. a NAT of a class)"
+    )
     ping_interval: float = Field(90.0, gt=0, description="Seconds of silence before the server PINGs")
     ping_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the PONG")
     registration_timeout: float = Field(30.0, gt=0, description="Seconds to finish registering")
@@ -64,9 +69,52 @@ class ServerSettings(BaseSettings):
     nick_len: int = Field(30, ge=1, le=200, description="Longest nick")
     channel_len: int = Field(64, ge=2, le=200, description="Longest channel name")
     topic_len: int = Field(390, ge=1, description="Longest topic")
+    realname_len: int = Field(100, ge=1, le=300, description="Longest realname (USER, SETNAME; NAMELEN)")
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
+    whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
+    monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")
+    multiline_max_bytes: int = Field(4096, ge=512, description="Bytes of text in one multiline message")
+    multiline_max_lines: int = Field(
+        24, ge=2,
+        description="Lines in one multiline message (keep it under flood_burst: a batch arrives at once)",
+    )
+    read_markers_max: int = Field(
+        100_000, ge=1, description="Read markers (MARKREAD) kept in memory, least recently set dropped"
+    )
+    max_list_entries: int = Field(
+        100, ge=1, description="Entries per channel list +b, +e, +I (MAXLIST in 005)"
+    )
     listen_backlog: int = Field(4096, ge=1, description="Listen backlog for bursts of connects")
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
+
+    auth_attempts_per_ip: int = Field(
+        10, ge=1, description="Password checks (OPER, SASL, PASS) one address may start per auth_window"
+    )
+    auth_window: float = Field(60.0, gt=0, description="Seconds over which auth_attempts_per_ip counts")
+    auth_failures_per_connection: int = Field(
+        3, ge=1, description="Failed password checks after which a connection is dropped"
+    )
+    auth_in_flight_per_ip: int = Field(2, ge=1, description="Password checks of one address running at once")
+    auth_in_flight_total: int = Field(32, ge=1, description="Password checks running or queued at once")
+    kdf_workers: int = Field(1, ge=1, description="Threads that run password hashes off the event loop")
+    chathistory_rate: float = Field(
+        2.0, ge=0, description="CHATHISTORY requests per second a client may sustain (0 = no limit)"
+    )
+    chathistory_burst: int = Field(
+        20, ge=1, description="CHATHISTORY requests served at once before the rate applies (one per room on join)"
+    )
+    chathistory_queue: int = Field(
+        100, ge=1, description="CHATHISTORY requests one client may have waiting (more get FAIL)"
+    )
+    chathistory_chunk_bytes: int = Field(
+        32 * 1024, ge=1024, description="Bytes of a long reply (history) queued to a client at a time"
+    )
+    relay_after_commit: bool = Field(
+        False,
+        description="Relay channel/private messages to anyone only after the history store committed "
+        "them (no message seen by others is missing from history after a crash; adds the commit "
+        "wait to every delivery)",
+    )
 
     oper_name: str = Field("admin", description="Operator name for OPER")
     oper_password: SecretStr | None = Field(None, description="Operator password (unset = no OPER)")
@@ -97,6 +145,11 @@ class ServerSettings(BaseSettings):
         if self.tls_port is not None and (self.tls_cert is None or self.tls_key is None):
             raise ValueError("tls_port needs tls_cert and tls_key")
         return self
+
+    @property
+    def per_ip_exempt_set(self) -> frozenset[str]:
+        """Addresses that max_clients_per_ip does not count."""
+        return frozenset(h.strip() for h in self.per_ip_exempt.split(",") if h.strip())
 
     @property
     def webirc_allowed(self) -> frozenset[str]:
