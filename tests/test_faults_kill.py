@@ -202,9 +202,10 @@ async def _kill_server_cycles(f: Faults, cycles: int) -> dict[str, Any]:
     # Same users, same connections: the gateway holds no more descriptors than before.
     assert await settle(lambda: fd_count(f.gateway.pid) <= gateway_fds + 1, rounds=100)
     assert children(f.gateway.pid) == set()
+    fds_after = fd_count(f.gateway.pid)
     counts = await f.check_history()
     assert log_problems(f.gateway.log_text()) == []
-    return {**counts, "kills": cycles, "gateway_fds": (gateway_fds, fd_count(f.gateway.pid))}
+    return {**counts, "kills": cycles, "gateway_fds": (gateway_fds, fds_after)}
 
 
 async def test_server_sigkill_during_traffic_loses_no_acknowledged_message(faults: Faults) -> None:
