@@ -59,8 +59,12 @@ class ServerSettings(BaseSettings):
     max_clients_per_ip: int = Field(
         16, ge=0, description="Most connections per IP, web users counted by their real address (0 = unlimited)"
     )
+    connect_rate_per_ip: float = Field(
+        1.0, ge=0, description="New connections per second one address may sustain (0 = no throttle)"
+    )
+    connect_burst_per_ip: int = Field(20, ge=1, description="New connections one address may open at once")
     per_ip_exempt: str = Field(
-        "", description="Comma-separated addresses exempt from max_clients_per_ip (e.g. a NAT of a class)"
+        "", description="Comma-separated addresses exempt from max_clients_per_ip and the connect throttle (e.g. a NAT)"
     )
     ping_interval: float = Field(90.0, gt=0, description="Seconds of silence before the server PINGs")
     ping_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the PONG")

@@ -129,16 +129,15 @@ class Connection(asyncio.Protocol):
         refuse = None
         if settings.max_clients and len(state.clients) >= settings.max_clients:
             refuse = "Server is full"
-        elif (
-            not (settings.webirc_password and ip in settings.webirc_allowed)  # counted at WEBIRC
-            and state.ip_is_full(ip)
-        ):
-            refuse = "Too many connections from your address"
+        else:
+            refuse = state.may_connect(ip)
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
             transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
             self.closing = True
-            self._hang_up(transport)
+            # It has sent nothing yet, so a plain close does not reset the ERROR line away, and a
+            # refused reconnect storm costs no half-close timer per socket.
+            transport.close()
             return
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)

@@ -15,7 +15,7 @@ from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
-from .guard import AttemptGuard, GuardLimits
+from .guard import AttemptGuard, ConnectThrottle, GuardLimits
 from .presence import Presence
 from .readmarkers import ReadMarkers
 
@@ -103,6 +103,7 @@ class ServerState:
         user, and the scrypt check (milliseconds on the event loop) is then done once, not each time."""
         self.call_later: Callable[[float, Callable[[], None]], Any] = lambda delay, fn: fn()
         """Runs ``fn`` after ``delay`` seconds; the server installs the event loop's (tests: at once)."""
+        self.connect_throttle = ConnectThrottle(settings.connect_rate_per_ip, settings.connect_burst_per_ip)
         self.offloader: Offloader = run_inline
         """Runs blocking work (password hashes) off the event loop; the server installs a thread pool."""
         self.auth_guard = AttemptGuard(
@@ -151,6 +152,19 @@ class ServerState:
     def clients_from_ip(self, ip: str) -> int:
         """How many connections come from ``ip`` (for max_clients_per_ip); O(1)."""
         return self._per_ip.get(ip, 0)
+
+    def may_connect(self, ip: str) -> str | None:
+        """Why a new connection from ``ip`` is refused (per-address limit, connect throttle), or None.
+
+        Trusted gateways (WEBIRC) are counted by their users' addresses later, at WEBIRC."""
+        settings = self.settings
+        if (settings.webirc_password and ip in settings.webirc_allowed) or ip in settings.per_ip_exempt_set:
+            return None
+        if self.ip_is_full(ip):
+            return "Too many connections from your address"
+        if not self.connect_throttle.allow(ip, time.monotonic()):
+            return "Reconnecting too fast; wait a moment"
+        return None
 
     def ip_is_full(self, ip: str) -> bool:
         """True when ``ip`` already has ``max_clients_per_ip`` connections (and is not exempt)."""
