@@ -224,7 +224,7 @@ async def test_gateway_sigkill_during_traffic_web_users_come_back(faults: Faults
     await f.talk(0.4)
     server_fds = fd_count(f.server.pid)
     old_gateway_fds = fd_count(f.gateway.pid)
-    talking = asyncio.create_task(f.talk(2.0))
+    talking = asyncio.create_task(f.talk(1.4))
     await asyncio.sleep(0.6)
     f.gateway.kill()
     # The server sees each web user's upstream connection end (no ghosts holding nicks).
