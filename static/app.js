@@ -211,14 +211,17 @@ $("leave-button").addEventListener("click", () => {
   }
 });
 
-$("older-button").addEventListener("click", () => {
+function loadOlder() {
   const conv = store.activeConversation();
-  if (!conv || conv.type !== "room") return;
+  if (!conv || conv.type !== "room" || !conv.hasEarlier || page.olderAsked) return;
   const oldest = conv.messages.find((m) => m.id && !m.system);
   const request = { type: "history", room: conv.name, limit: page.olderLimit };
   if (oldest) request.before = oldest.id;
   if (page.conn.send(request)) page.olderAsked = conv.key;
-});
+}
+
+$("older-button").addEventListener("click", loadOlder);
+page.list.onTop = loadOlder; // scrolling up past the oldest line fetches more, like the button
 
 $("jump-button").addEventListener("click", () => page.list.jumpToLatest());
 

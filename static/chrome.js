@@ -56,6 +56,14 @@ export function setupChrome(page) {
       if (!closeDrawers()) $("message-input").focus();
       return;
     }
+    if (e.altKey && e.code === "KeyA") {
+      // Alt+A: the first conversation with a mention, else the first with unread lines.
+      const convs = page.store.ordered();
+      const next = convs.find((c) => c.mentions > 0) || convs.find((c) => c.unread > 0);
+      if (next) page.select(next, true);
+      e.preventDefault();
+      return;
+    }
     if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
       const convs = page.store.ordered();
       if (!convs.length) return;

@@ -26,6 +26,7 @@ export class MessageList {
     this.schedule = schedule;
     this.onState = onState;
     this.conv = null;
+    this.onTop = null; // () => void: the user scrolled up to the oldest line the page holds
     this.rendered = []; // message objects in document order
     this.nodes = new Map(); // message -> <li>
     this.following = true;
@@ -74,6 +75,8 @@ export class MessageList {
     if (l.scrollTop < EDGE_PX && this.rendered.length && this.rendered[0] !== msgs[0]) {
       this.shift = -CHUNK;
       this.schedule();
+    } else if (l.scrollTop < EDGE_PX && up && this.onTop) {
+      this.onTop(); // everything in memory is shown: the app may ask the server for older lines
     } else if (l.scrollHeight - l.scrollTop - l.clientHeight < EDGE_PX && !showsLatest) {
       this.shift = CHUNK;
       this.schedule();
@@ -111,12 +114,15 @@ export class MessageList {
     return [start, end];
   }
 
-  /** A line that stays in the document across this frame, and its offset in the viewport. */
+  /** A message that stays in the document across this frame, and where its line (not a day rule
+   * above it, which may come or go) sits in the viewport. */
   anchor(keep) {
     const top = this.list.scrollTop;
     for (const m of this.rendered) {
       const node = this.nodes.get(m);
-      if (keep.has(m) && node.offsetTop + node.offsetHeight > top) return { node, offset: node.offsetTop - top };
+      if (keep.has(m) && node.offsetTop + node.offsetHeight > top) {
+        return { message: m, offset: node.querySelector(".line").offsetTop - top };
+      }
     }
     return null;
   }
@@ -166,7 +172,8 @@ export class MessageList {
     if (this.following) {
       this.list.scrollTop = this.list.scrollHeight;
     } else if (anchor) {
-      this.list.scrollTop = anchor.node.offsetTop - anchor.offset;
+      // its node may have been redrawn (a day rule above it went away): use the current one
+      this.list.scrollTop = this.nodes.get(anchor.message).querySelector(".line").offsetTop - anchor.offset;
     }
     this.lastTop = this.list.scrollTop;
     this.lastHeight = this.list.clientHeight;

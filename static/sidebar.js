@@ -6,6 +6,11 @@ import { el } from "./messageview.js";
 
 const $ = (id) => document.getElementById(id);
 const APP_NAME = "tcpchat";
+const ICON_SVG = (dot) => "data:image/svg+xml," + encodeURIComponent(
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="4" width="24" height="18" rx="5" fill="#2458c6"/>` +
+  `<path d="M8 22 L8 29 L15 22 Z" fill="#2458c6"/>${dot ? '<circle cx="25" cy="8" r="7" fill="#d93025"/>' : ""}</svg>`);
+const ICON = ICON_SVG(false);
+const ICON_ALERT = ICON_SVG(true);
 
 function countsLabel(conv) {
   const parts = [];
@@ -19,6 +24,7 @@ export class Sidebar {
     this.onSelect = onSelect;
     this.shape = ""; // which conversations, in which order, which is open: rebuild when it changes
     this.buttons = new Map(); // key -> button
+    this.alerted = null;
   }
 
   /** Rebuild the lists if conversations came, went or changed; else update the counters only. */
@@ -33,6 +39,11 @@ export class Sidebar {
     const total = store.totalUnread();
     const open = store.activeConversation();
     document.title = `${total ? `(${total}) ` : ""}${open ? `${open.name} — ` : ""}${APP_NAME}`;
+    const alert = convs.some((c) => c.mentions > 0);
+    if (alert !== this.alerted) {
+      this.alerted = alert; // the tab's icon gets a red dot while a mention waits
+      document.getElementById("favicon").href = alert ? ICON_ALERT : ICON;
+    }
   }
 
   rebuild(store, convs) {

@@ -31,7 +31,7 @@ MODEL_COUNTS = """([key, prefix]) => {
 STILL_AT_TOP = """text => {
   const l = document.getElementById('messages');
   const item = [...l.querySelectorAll('.message')].find(n => n.querySelector('.text').textContent === text);
-  return item ? item.offsetTop - l.scrollTop : null;
+  return item ? item.querySelector('.line').offsetTop - l.scrollTop : null;
 }"""
 
 
@@ -77,7 +77,7 @@ async def test_bursts_keep_the_document_bounded_and_lose_or_double_nothing(
         top, before = await page.evaluate(
             "() => { const l = document.getElementById('messages'); l.scrollTop = 0;"
             " const first = l.querySelector('.message'); return [first.querySelector('.text').textContent,"
-            " first.offsetTop - l.scrollTop]; }")
+            " first.querySelector('.line').offsetTop - l.scrollTop]; }")
         await page.wait_for_timeout(100)
         assert await message_nodes(page) <= MAX_DOM
         # The line that was at the top of the view is still there: lines came in above it.
@@ -101,3 +101,33 @@ async def test_bursts_keep_the_document_bounded_and_lose_or_double_nothing(
     await screenshot(page, "chat-burst.png")
     assert page.console_errors == []
     await bot.close()
+
+
+async def test_scrolling_up_past_the_oldest_line_fetches_older_ones_from_the_server(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    old = await RawClient.connect(server_proc.port)
+    await old.register("old", caps="echo-message")
+    await old.join("#archive")
+    await old.send(*(f"PRIVMSG #archive :{line('old', i)}" for i in range(180)))
+    await old.expect("PRIVMSG", lambda m: m.params[1] == line("old", 179))  # echoed = stored
+    page = await new_page(browser, gateway.http_url)
+    await sign_in(page, "digger", "#archive")
+    await wait_in_room(page, "#archive")
+    await wait_text(page, line("old", 179))
+    assert (await texts(page))[0] == line("old", 130)  # the join brought the last 50
+    for _ in range(20):  # each trip to the top asks the server for the page before
+        top, before = await page.evaluate(
+            "() => { const l = document.getElementById('messages'); l.scrollTop = 0;"
+            " const first = l.querySelector('.message'); return [first.querySelector('.text').textContent,"
+            " first.querySelector('.line').offsetTop - l.scrollTop]; }")
+        await page.wait_for_timeout(300)
+        shown = await texts(page)
+        if shown[0] == line("old", 0):
+            break
+        if shown[0] != top:  # lines came in above the one at the top, which stayed where it was
+            assert abs(await page.evaluate(STILL_AT_TOP, top) - before) <= 2
+    shown = [t for t in await texts(page) if t.startswith("old ")]
+    assert shown == [line("old", i) for i in range(180)]  # all of it, in order, once
+    await page.wait_for_selector("#older-button", state="hidden", timeout=WAIT_MS)
+    await old.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .browser import RunningGateway, requires_chromium
+from .browser import RunningGateway, new_page, requires_chromium
 from .browser_chat_fixtures import WAIT_MS, say, sign_in, wait_in_room, wait_text
 from .browser_chat_fixtures import browser as browser  # pytest fixture
 from .browser_chat_fixtures import gateway as gateway  # pytest fixture
@@ -83,3 +83,28 @@ async def test_new_messages_rule_notifications_and_mute(
     assert await page.evaluate("() => JSON.parse(localStorage.getItem('tcpchat.muted'))") == ["room:#side"]
     await amy.close()
     await context.close()
+
+
+async def test_alt_a_opens_the_mention_and_the_tab_icon_shows_it(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    bea = await RawClient.connect(server_proc.port)
+    await bea.register("bea")
+    await bea.join("#far")
+    page = await new_page(browser, gateway.http_url)
+    await sign_in(page, "odo")
+    await wait_in_room(page, "#lobby")
+    await say(page, "/join #far")
+    await wait_in_room(page, "#far")
+    await page.click("[data-key='room:#lobby']")
+    quiet_icon = await page.get_attribute("#favicon", "href")
+    await bea.send("PRIVMSG #far :odo: over here")
+    await page.wait_for_function("icon => document.getElementById('favicon').href !== icon", arg=quiet_icon,
+                                 timeout=WAIT_MS)
+    assert "circle" in await page.get_attribute("#favicon", "href")  # the red dot
+    await page.keyboard.press("Alt+a")
+    await wait_in_room(page, "#far")
+    await wait_text(page, "odo: over here")
+    await page.wait_for_function("icon => document.getElementById('favicon').href === icon", arg=quiet_icon,
+                                 timeout=WAIT_MS)
+    await bea.close()
