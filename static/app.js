@@ -50,17 +50,18 @@ page.notifier = new Notifier((key) => select(store.conversations.get(key) || nul
 store.muted = (conv) => page.notifier.isMuted(conv);
 page.conn = new GatewayConnection(url, { onEvent, onOpen, onDown }, page.maxDelay);
 
-/** Note what an event changed: drawn at the next frame (only the open conversation's lines). */
+/** Note what an event changed, drawn at the next frame: the lines, header and members only of
+ * the conversation in view; the sidebar's counters always (it rebuilds its lists only when they
+ * change shape). `what`: {header, members, me, all}. */
 page.changed = (conv, what = {}) => {
   const d = page.dirty;
-  if (what.all) Object.assign(d, { messages: true, header: true, members: true, sidebar: true, me: true });
-  const open = conv && conv.key === store.active;
+  if (what.all) Object.assign(d, { messages: true, header: true, members: true, me: true });
+  const open = Boolean(conv) && conv.key === store.active;
   if (open) d.messages = true;
   if (open && what.header) d.header = true;
   if (open && what.members) d.members = true;
   if (what.me) d.me = true;
-  d.sidebar = true; // counters (cheap: the lists are rebuilt only when they change shape)
-  if (what.sidebar || what.header) d.header = d.header || open;
+  d.sidebar = true;
   schedule();
 };
 
@@ -162,7 +163,7 @@ function submit() {
       page.changed(target);
     }
   }, PENDING_TIMEOUT_MS);
-  page.changed(target, { sidebar: true });
+  page.changed(target);
 }
 
 const composer = new Composer($("message-input"), {

@@ -60,7 +60,7 @@ export function chatHandlers(page) {
           page.select(conv);
         }
         if (!wasJoined) page.save();
-        page.changed(conv, { header: true, members: true, sidebar: true });
+        page.changed(conv, { header: true, members: true });
         return;
       }
       conv.members.set(fold(ev.nick), { nick: ev.nick, modes: "" });
@@ -77,11 +77,12 @@ export function chatHandlers(page) {
           conv.joined = false;
           conv.system(`You were kicked by ${ev.by}${reason}`);
         } else {
+          const wasOpen = store.active === conv.key;
           store.remove(conv);
-          page.select(store.activeConversation());
+          if (wasOpen) page.select(store.activeConversation()); // else the view stays as it is
         }
         page.save();
-        page.changed(conv, { header: true, members: true, sidebar: true });
+        page.changed(conv, { header: true, members: true });
         return;
       }
       conv.members.delete(fold(ev.nick));
@@ -113,7 +114,7 @@ export function chatHandlers(page) {
         page.changed(conv, { members: true });
       }
       const dm = store.renameDm(ev.old, ev.new); // the private conversation follows the person
-      if (dm) page.changed(dm, { header: true, sidebar: true });
+      if (dm) page.changed(dm, { header: true });
       page.changed(null, { me: true });
     },
 

@@ -1,4 +1,5 @@
-// The page's model: conversations, members, unread and mention counts. DOM-free; render.js draws it.
+// The page's model: conversations, members, unread and mention counts. DOM-free; messagelist.js and
+// sidebar.js draw it.
 //
 // Rooms and private conversations are kept by casefolded name (rfc1459, as the server advertises).
 // Messages are plain objects kept in time order; the renderer keys its DOM nodes by these objects,

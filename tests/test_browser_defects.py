@@ -51,10 +51,18 @@ async def test_phone_members_panel_closes_by_button_tap_outside_and_escape(
         await wait_panel(page, False)
         assert await page.is_visible("#message-input")
     # The rooms drawer works the same way; choosing a room closes it.
+    await say(page, "hello from a phone, with a line long enough to wrap on a narrow screen")
+    await say(page, "/me waves")
     await page.click("#rooms-toggle")
     await page.wait_for_selector("#drawer-overlay", state="visible", timeout=WAIT_MS)
+    await page.wait_for_function(
+        "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0", timeout=WAIT_MS)
+    await screenshot(page, "chat-phone-rooms.png")
     await page.click("#rooms button:has-text('#lobby')")
     await page.wait_for_selector("#drawer-overlay", state="hidden", timeout=WAIT_MS)
+    await page.wait_for_function(
+        "() => document.getElementById('sidebar').getBoundingClientRect().right <= 0", timeout=WAIT_MS)
+    await screenshot(page, "chat-phone.png")
     assert page.console_errors == []
 
 
