@@ -1,10 +1,10 @@
 """How the chat page keeps up with a burst of lines, in real Chromium (issue 17).
 
-``python -m bench.page_burst [--sizes 1000,5000] [--rate 100 --seconds 10] [--reference ../main]`` starts ``tcpchat
+``python -m bench.page_burst [--sizes 1000,5000] [--rates 10,100 --seconds 10] [--reference ../main]`` starts ``tcpchat
 server`` (flood control off) and ``tcpchat gateway`` as child processes on free loopback ports,
 opens the page in headless Chromium (Playwright, /usr/bin/chromium) signed in to two rooms, and has
 a TCP client send bursts of N lines at once into the room in view and into a room not in view,
-then (optionally) a steady ``--rate`` lines/s for ``--seconds``. For each run it reports:
+then a steady rate (each of ``--rates`` lines/s) for ``--seconds``. For each run it reports:
 
 - ``visible_s``: seconds from the first line sent until the last line is in the document (in view)
   or counted in the room's unread badge (not in view), and for the latter ``open_s``, until the
@@ -190,13 +190,14 @@ async def _model_counts(page: Any, room: str, tag: str, n: int) -> dict[str, int
 async def _steady(page: Any, writer: asyncio.StreamWriter, rate: float, seconds: float) -> dict[str, Any]:
     await _reset(page)
     n = int(rate * seconds)
+    tag = f"steady{rate:g}"
     done = asyncio.Event()
     typist = asyncio.create_task(_typist(page, done))
     started = time.perf_counter()
     for i in range(n):
-        writer.write(f"PRIVMSG {IN_VIEW} :steady line {i:05d} of a busy room\r\n".encode())
+        writer.write(f"PRIVMSG {IN_VIEW} :{tag} line {i:05d} of a busy room\r\n".encode())
         await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.perf_counter()))
-    last = f"steady line {n - 1:05d} of a busy room"
+    last = f"{tag} line {n - 1:05d} of a busy room"
     await page.wait_for_function(
         "t => [...document.querySelectorAll('#messages .message .text')].some(x => x.textContent === t)",
         arg=last, polling="raf", timeout=VISIBLE_TIMEOUT_S * 1000)
@@ -207,11 +208,11 @@ async def _steady(page: Any, writer: asyncio.StreamWriter, rate: float, seconds:
     stats = await page.evaluate(STATS, [IN_VIEW])
     stats.pop("shown")
     result.update(stats)
-    result.update(await _model_counts(page, IN_VIEW, "steady", n))
+    result.update(await _model_counts(page, IN_VIEW, tag, n))
     return result
 
 
-async def run(sizes: list[int], rate: float, seconds: float, checkout: Path = ROOT,
+async def run(sizes: list[int], rates: list[float], seconds: float, checkout: Path = ROOT,
               rooms: tuple[str, ...] = (IN_VIEW, HIDDEN)) -> list[dict[str, Any]]:
     from playwright.async_api import async_playwright
 
@@ -245,10 +246,11 @@ async def run(sizes: list[int], rate: float, seconds: float, checkout: Path = RO
                         result["page"] = f"reference {checkout}"
                     print(json.dumps(result), flush=True)
                     results.append(result)
-            if rate > 0 and seconds > 0:
-                result = await _steady(page, writer, rate, seconds)
-                print(json.dumps(result), flush=True)
-                results.append(result)
+            for rate in rates:
+                if rate > 0 and seconds > 0:
+                    result = await _steady(page, writer, rate, seconds)
+                    print(json.dumps(result), flush=True)
+                    results.append(result)
             await browser.close()
         writer.close()
     finally:
@@ -261,7 +263,7 @@ async def run(sizes: list[int], rate: float, seconds: float, checkout: Path = RO
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,5000", help="burst sizes, comma-separated")
-    parser.add_argument("--rate", type=float, default=100.0, help="steady lines/s after the bursts (0: none)")
+    parser.add_argument("--rates", default="100", help="steady lines/s after the bursts, comma-separated ('': none)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the steady run lasts")
     parser.add_argument("--reference", type=Path, default=None,
                         help="another checkout (with its own .venv) whose page is measured in the same run")
@@ -271,10 +273,11 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     reference: list[dict[str, Any]] = []
     if args.reference is not None:
-        reference = asyncio.run(run([args.reference_size], 0, 0, args.reference.resolve(), (IN_VIEW,)))
+        reference = asyncio.run(run([args.reference_size], [], 0, args.reference.resolve(), (IN_VIEW,)))
         if args.reference_size not in sizes:  # ours at the same size, for the ratio
             sizes = [args.reference_size, *sizes]
-    results = asyncio.run(run(sizes, args.rate, args.seconds))
+    rates = [float(r) for r in args.rates.split(",") if r]
+    results = asyncio.run(run(sizes, rates, args.seconds))
     bursts = [r for r in results if r["run"] == "burst"]
     print(json.dumps({
         "summary": "page_burst",
