@@ -121,7 +121,7 @@ function onDown(waitMs) {
 page.sendRefused = () => {
   const last = page.lastSend;
   page.lastSend = null;
-  if (!last) return;
+  if (!last || !last.line.pending) return; // the refusal is about something else
   last.conv.drop(last.line);
   if (store.active === last.conv.key) page.list.show(last.conv);
   if (!composer.input.value) composer.set(last.text);
@@ -147,6 +147,7 @@ function submit() {
     return;
   }
   ui.showError("chat-error", "");
+  page.lastSend = null; // a refusal from now on is about this command
   composer.remember(typed.replace(/\s+$/, ""));
   composer.set("");
   if (result.local && result.local.open) page.pendingOpen = fold(result.local.open);

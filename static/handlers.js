@@ -44,7 +44,7 @@ export function chatHandlers(page) {
         page.olderAsked = null;
         if (store.active === conv.key) page.list.reveal(added);
       }
-      if (ev.messages.length < asked) conv.hasEarlier = false;
+      conv.hasEarlier = ev.messages.length >= asked; // a full page: there may be more before it
       page.changed(conv);
     },
 

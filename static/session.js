@@ -91,6 +91,16 @@ export function sessionHandlers(page) {
     },
 
     error(ev) {
+      if (ev.code === "no_history" || !/^\d+$/.test(ev.code)) {
+        // A history request may have failed (FAIL CHATHISTORY ...): another one may be made.
+        if (page.olderAsked && ev.code === "no_history") {
+          const conv = store.conversations.get(page.olderAsked);
+          if (conv) conv.hasEarlier = false; // the server keeps no history: no button
+          page.changed(conv);
+        }
+        page.olderAsked = null;
+      }
+      if (ev.code === "no_history") return;
       const awaitingHello = !s.signedIn || !s.freshSession;
       if (awaitingHello && (NICK_ERRORS.includes(ev.code) || (!s.signedIn && ev.code === "bad_field"))) {
         if (ev.code === "433" && s.helloRetries < HELLO_RETRIES) {

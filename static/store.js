@@ -47,7 +47,7 @@ export class Conversation {
     this.unread = 0;
     this.mentions = 0;
     this.joined = type === "dm";
-    this.hasEarlier = true; // false once the server said there is nothing older
+    this.hasEarlier = false; // true while the server may hold older lines (its last page came full)
     this.firstUnread = null; // where the "New messages" rule goes while the conversation is open
   }
 

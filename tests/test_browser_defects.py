@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .browser import RunningGateway, new_page, requires_chromium, screenshot
+from .browser import WEBIRC_PASSWORD, RunningGateway, new_page, requires_chromium, screenshot, start_gateway
 from .browser_chat_fixtures import OPER_PASSWORD, WAIT_MS, say, sign_in, texts, wait_in_room, wait_text
 from .browser_chat_fixtures import browser as browser  # pytest fixture
 from .browser_chat_fixtures import gateway as gateway  # pytest fixture
@@ -177,6 +177,25 @@ async def test_after_a_server_restart_topic_and_modes_come_from_the_server(
     await page.wait_for_function("() => document.getElementById('room-topic').textContent === 'a new topic'",
                                  timeout=WAIT_MS)
     await ken.close()
+
+
+async def test_no_load_earlier_button_on_a_server_without_history(browser: Any, tmp_path: Any) -> None:
+    proc = ServerProcess("--no-history", "--data-dir", str(tmp_path / "nohist"),
+                         env={"TCPCHAT_WEBIRC_PASSWORD": WEBIRC_PASSWORD, "TCPCHAT_USE_UVLOOP": "false"}).start()
+    gw = await start_gateway(proc.port)
+    try:
+        page = await new_page(browser, gw.http_url)
+        await sign_in(page, "ned")
+        await wait_in_room(page, "#lobby")
+        await say(page, "anyone?")
+        await wait_text(page, "anyone?")
+        await page.evaluate("() => { document.getElementById('messages').scrollTop = 0; }")
+        await page.wait_for_timeout(300)
+        assert await page.is_hidden("#older-button")
+        assert await page.text_content("#chat-error") == ""  # nothing was asked of a server without history
+    finally:
+        await gw.stop()
+        proc.stop()
 
 
 async def test_modes_mentions_sections_and_a_friendly_bad_nick(
