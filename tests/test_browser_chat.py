@@ -122,7 +122,7 @@ async def test_private_messages_unread_counts_and_slash_commands(
     await page.wait_for_selector("#dms button:has-text('dave')", timeout=WAIT_MS)
     await say(page, "/msg dave a reply")
     assert (await dave.expect("PRIVMSG", lambda m: m.params[0] == "dave")).params[1] == "a reply"
-    assert await page.text_content("#room-title") == "Private: dave"  # /msg opened the conversation
+    await wait_in_room(page, "Private: dave")  # /msg opened the conversation
     await page.click("#rooms button:has-text('#lobby')")
     await say(page, "/topic fresh topic")  # not an operator yet: the server's refusal is shown
     await page.wait_for_function(

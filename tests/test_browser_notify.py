@@ -72,7 +72,7 @@ async def test_new_messages_rule_notifications_and_mute(
 
     # A muted room counts nothing and notifies nobody; the mute is remembered.
     await page.click("#mute-button")
-    assert await page.get_attribute("#mute-button", "aria-pressed") == "true"
+    await page.wait_for_selector("#mute-button[aria-pressed='true']", timeout=WAIT_MS)  # drawn next frame
     await page.click("[data-key='room:#lobby']")
     await amy.send("PRIVMSG #side :nia: muted mention", "PRIVMSG #lobby :a lobby line")
     await wait_text(page, "a lobby line")
