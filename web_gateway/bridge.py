@@ -28,11 +28,19 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from tcp_client.events import Event as SessionEvent
-from tcp_client.session import ClientSession, LineError, RegistrationError, SessionStatus, WebIrc
+from tcp_client.session import (
+    DEFAULT_CAPS,
+    ClientSession,
+    LineError,
+    RegistrationError,
+    SessionStatus,
+    WebIrc,
+)
 from tcp_server.protocol import Message, is_channel_name
 
 from . import commands as C
 from .events import Event, EventTranslator, error_event, nick_of, status_event
+from .extensions import WANTED_CAPS, Extras
 from .security import TokenBucket, client_ip
 from .settings import GatewaySettings
 
@@ -92,6 +100,7 @@ class Bridge:
         self.out: asyncio.Queue[Event | str | None] = asyncio.Queue(settings.ws_queue)
         self.session: ClientSession | None = None
         self.translator = EventTranslator(lambda: self.session.nick if self.session else "")
+        self.extras = Extras(self.translator.is_me)  # multiline, reactions, typing, REDACT
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
         self.writing = False  # the writer task is in the middle of a send
@@ -194,7 +203,7 @@ class Bridge:
             self.emit(error_event("no_history", "the chat server keeps no history"))
             return
         try:
-            for msg in C.to_messages(cmd):
+            for msg in C.to_messages(cmd, session.caps):
                 await session.send(msg)  # queued by the session while it reconnects
         except LineError as exc:
             self.emit(error_event("bad_field", str(exc)))
@@ -233,6 +242,7 @@ class Bridge:
             connect_timeout=s.connect_timeout,
             queue_size=max(s.ws_queue, SESSION_QUEUE_MIN),
             history_on_join=s.history_on_join,
+            caps=(*DEFAULT_CAPS, *WANTED_CAPS),
         )
         try:
             await session.start()
@@ -260,6 +270,13 @@ class Bridge:
             return
         if not isinstance(item, Message):
             return
+        extra = self.extras.feed(item)
+        if isinstance(extra, list):
+            for event in extra:
+                self.emit(event)
+            return
+        if extra is not None:
+            item = extra  # a whole multiline message, translated as one chat line
         tags = item.tags
         if item.command in CHAT_COMMANDS and "time" in tags and "batch" not in tags:
             self._chat_line(item)

@@ -17,6 +17,8 @@ from typing import Any
 from tcp_server.protocol import Message, casefold, is_channel_name
 from tcp_server.protocol import numerics as N
 
+from .extensions import reply_of
+
 Event = dict[str, Any]
 
 MEMBER_PREFIXES = "~&@%+"
@@ -102,7 +104,7 @@ class EventTranslator:
     # -- messages -------------------------------------------------------------------------
 
     def message_event(self, msg: Message) -> Event | None:
-        """``message {id, time, room|nick, from, text, kind, self}``: a chat line.
+        """``message {id, time, room|nick, from, text, kind, self, reply?}``: a chat line.
 
         ``kind`` is ``privmsg``, ``notice`` or ``action`` (``/me``). A private message carries
         ``nick`` (the other person of the conversation) instead of ``room``; ``self`` is true for
@@ -136,6 +138,9 @@ class EventTranslator:
             event["room"] = target
         else:
             event["nick"] = target if mine else sender
+        reply = reply_of(msg.tags)
+        if reply:
+            event["reply"] = reply  # the msgid it answers (+draft/reply)
         return event
 
     def _privmsg(self, msg: Message) -> list[Event]:
