@@ -1,0 +1,163 @@
+"""Message actions and IRCv3 extensions on the chat page (issue 14), in real Chromium against a
+real server (with history) and gateway: Shift+Enter text as one draft/multiline message, reply,
+reactions, typing, delete (REDACT), a link to a message, and search in a room's history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from .browser import RunningGateway, new_page, requires_chromium, screenshot, start_gateway
+from .browser_chat_fixtures import OPER_PASSWORD, WAIT_MS, say, sign_in, texts, wait_in_room, wait_text
+from .browser_chat_fixtures import browser as browser  # pytest fixture
+from .browser_chat_fixtures import server_proc as server_proc  # pytest fixture
+from .support import RawClient, ServerProcess
+
+pytestmark = [pytest.mark.browser, requires_chromium]
+CAPS = "message-tags server-time echo-message batch draft/multiline draft/message-redaction"
+
+
+@pytest.fixture
+async def gateway(server_proc: ServerProcess) -> AsyncIterator[RunningGateway]:
+    """A gateway whose operator link is an operator (the search API reads history through it)."""
+    gw = await start_gateway(server_proc.port, oper_password=OPER_PASSWORD)
+    yield gw
+    await gw.stop()
+
+
+def line_with(text: str) -> str:
+    """The chat line whose text contains ``text`` (Playwright's :text(), case-insensitive)."""
+    return f"#messages li.message:has(.line .text:text({json.dumps(text)}))"
+
+
+async def hover_action(page: Any, text: str, label: str) -> None:
+    await page.hover(f"{line_with(text)} .line")
+    await page.click(f"{line_with(text)} .msg-actions [aria-label={label!r}]")
+
+
+async def test_multiline_reply_react_typing_delete_and_link(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    carol = await (await RawClient.connect(server_proc.port)).register("carol", caps=CAPS)
+    await carol.join("#lobby")
+    alice = await new_page(browser, gateway.http_url)
+    await sign_in(alice, "alice")
+    await wait_in_room(alice, "#lobby")
+    bob = await new_page(browser, gateway.http_url, permissions=["clipboard-read", "clipboard-write"])
+    await sign_in(bob, "bob")
+    await wait_in_room(bob, "#lobby")
+
+    # Shift+Enter: one message for the page and a native client (a draft/multiline batch)
+    box = alice.locator("#message-input")
+    await box.type("first row")
+    await box.press("Shift+Enter")
+    await box.type("second row")
+    await box.press("Enter")
+    start = await carol.expect("BATCH", lambda m: m.param(1) == "draft/multiline")
+    rows = [(await carol.expect("PRIVMSG")).params[1] for _ in range(2)]
+    assert rows == ["first row", "second row"]
+    await wait_text(bob, "first row\nsecond row")
+    assert (await texts(bob)).count("first row\nsecond row") == 1
+
+    # reply: the original quoted above the answer, for both pages and as +draft/reply on IRC
+    await hover_action(bob, "second row", "Reply")
+    assert "alice" in await bob.text_content("#reply-bar")
+    await say(bob, "agreed")
+    answer = await carol.expect("PRIVMSG", lambda m: m.params[1] == "agreed")
+    assert answer.tags["+draft/reply"] == start.tags["msgid"]
+    quote = f"{line_with('agreed')} .quote"
+    await alice.wait_for_selector(quote, timeout=WAIT_MS)
+    assert "alice" in await alice.text_content(quote) and "first row" in await alice.text_content(quote)
+    assert await bob.is_hidden("#reply-bar")
+    await alice.click(quote)  # jumps to (and flashes) the original
+    await alice.wait_for_selector(f"{line_with('second row')}.flash", timeout=WAIT_MS)
+
+    # reactions: counted under the message on every page; a click adds yours
+    await hover_action(alice, "agreed", "Add a reaction")
+    await alice.click(f"{line_with('agreed')} .react-picker [aria-label='React with 👍']")
+    for page, text in ((alice, "👍 1"), (bob, "👍 1")):
+        await page.wait_for_selector(f"{line_with('agreed')} .reaction:text-is('{text}')", timeout=WAIT_MS)
+    await bob.click(f"{line_with('agreed')} .reaction")
+    await alice.wait_for_selector(f"{line_with('agreed')} .reaction:text-is('👍 2')", timeout=WAIT_MS)
+    tagmsg = await carol.expect("TAGMSG")
+    assert tagmsg.tags["+draft/react"] == "👍"
+
+    # typing: shown while bob types, gone when he empties the box
+    await bob.locator("#message-input").type("hm")
+    await alice.wait_for_function(
+        "() => document.getElementById('typing').textContent === 'bob is typing…'", timeout=WAIT_MS)
+    assert (await carol.expect("TAGMSG", lambda m: "+typing" in m.tags)).tags["+typing"] == "active"
+    await bob.locator("#message-input").fill("")
+    await bob.locator("#message-input").dispatch_event("input")
+    await alice.wait_for_function("() => document.getElementById('typing').textContent === ''", timeout=WAIT_MS)
+    await screenshot(alice, "chat-actions.png")
+
+    # copy link: a #msg= link that opens the room and the message for someone else
+    await hover_action(bob, "agreed", "Copy link to this message")
+    await bob.wait_for_function("() => document.getElementById('status').textContent.includes('copied')",
+                                timeout=WAIT_MS)
+    link = await bob.evaluate("navigator.clipboard.readText()")
+    assert link.startswith(gateway.http_url) and "#msg=" in link and "room=%23lobby" in link
+    dave = await new_page(browser, link)
+    await sign_in(dave, "dave", "#elsewhere")
+    await dave.wait_for_selector(f"{line_with('agreed')}.flash", timeout=WAIT_MS)
+    assert await dave.text_content("#room-title") == "#lobby"
+
+    # delete your own message: gone for everyone and from history
+    bob.once("dialog", lambda d: d.accept())
+    await hover_action(bob, "agreed", "Delete this message")
+    for page in (alice, bob, dave):
+        await page.wait_for_function(
+            "() => ![...document.querySelectorAll('#messages .text')].some(n => n.textContent === 'agreed')",
+            timeout=WAIT_MS)
+    assert (await carol.expect("REDACT")).params[1] == answer.tags["msgid"]
+    await carol.send("CHATHISTORY LATEST #lobby * 20")
+    await carol.expect("BATCH")
+    assert not [m for m in (await _until_batch_end(carol)) if m.params[1:] == ("agreed",)]
+    for page in (alice, bob, dave):
+        assert page.console_errors == []
+
+
+async def _until_batch_end(client: RawClient) -> list[Any]:
+    got = []
+    while True:
+        m = await client.recv()
+        assert m is not None
+        if m.command == "BATCH":
+            return got
+        got.append(m)
+
+
+async def test_search_lists_matches_and_opens_an_older_one(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    eve = await (await RawClient.connect(server_proc.port)).register("eve", caps=CAPS)
+    await eve.join("#lobby")
+    await eve.send("PRIVMSG #lobby :where is the <b>needle</b>?")
+    for i in range(120):  # the needle is far older than the 50 lines shown on join
+        await eve.send(f"PRIVMSG #lobby :hay {i}")
+    await eve.send("PRIVMSG #lobby :another Needle here")
+    await eve.expect("PRIVMSG", lambda m: m.params[1] == "another Needle here")
+    page = await new_page(browser, gateway.http_url)
+    await sign_in(page, "finn")
+    await wait_in_room(page, "#lobby")
+    await wait_text(page, "another Needle here")
+    await page.click("#search-button")
+    await page.fill("#search-input", "needle")
+    await page.press("#search-input", "Enter")
+    await page.wait_for_selector("#search-results .result", timeout=WAIT_MS)
+    results = await page.eval_on_selector_all("#search-results .result-text", "ns => ns.map(n => n.textContent)")
+    assert results == ["another Needle here", "where is the <b>needle</b>?"]  # newest first, as text
+    assert await page.text_content("#search-status") == "2 messages found"
+    await screenshot(page, "chat-search.png")
+    await page.click("#search-results li:nth-child(2) .result")  # not loaded: earlier pages come
+    await page.wait_for_selector(f"{line_with('where is the')}.flash", timeout=WAIT_MS)
+    assert await page.locator("#messages b").count() == 0
+    await page.fill("#search-input", "nothing-like-this")
+    await page.press("#search-input", "Enter")
+    await page.wait_for_function(
+        "() => document.getElementById('search-status').textContent === 'No messages found.'", timeout=WAIT_MS)
+    assert page.console_errors == []
