@@ -15,8 +15,7 @@ const QUOTE_CHARS = 140; // a quoted original is cut to this
 function button(text, label, onClick, className = "") {
   const b = el("button", className, text);
   b.type = "button";
-  if (label) b.setAttribute("aria-label", label);
-  if (label) b.title = label;
+  if (label) b.setAttribute("aria-label", label); // only where the text alone says too little
   b.addEventListener("click", onClick);
   return b;
 }
@@ -95,14 +94,14 @@ export function setupActions(page) {
     current = { item, message };
     picker.hidden = true;
     const actions = [
-      button("↩", "Reply", () => startReply(message)),
-      button("☺", "Add a reaction", () => {
+      button("Reply", "", () => startReply(message)),
+      button("React", "", () => {
         picker.hidden = !picker.hidden;
         if (!picker.hidden) picker.querySelector("button").focus();
       }),
-      button("🔗", "Copy link to this message", () => copyLink(message)),
+      button("Copy link", "", () => copyLink(message)),
     ];
-    if (canDelete(conv, message)) actions.push(button("🗑", "Delete this message", () => remove(message), "danger"));
+    if (canDelete(conv, message)) actions.push(button("Delete", "", () => remove(message), "danger"));
     bar.replaceChildren(...actions);
     picker.replaceChildren(...REACTIONS.map((e) => button(e, `React with ${e}`, () => {
       picker.hidden = true;
@@ -145,7 +144,8 @@ export function setupActions(page) {
       const row = el("div", "reactions");
       for (const [emoji, nicks] of counts) {
         const mine = nicks.some((n) => store.isMe(n));
-        const b = button(`${emoji} ${nicks.length}`, `${emoji} from ${nicks.join(", ")}`, () => react(message, emoji), "reaction");
+        const shown = `${emoji} ${nicks.length}`;
+        const b = button(shown, `${shown}: ${nicks.join(", ")}`, () => react(message, emoji), "reaction");
         b.setAttribute("aria-pressed", String(mine));
         row.append(b);
       }

@@ -15,6 +15,7 @@ from .browser_chat_fixtures import OPER_PASSWORD, WAIT_MS, say, sign_in, texts, 
 from .browser_chat_fixtures import browser as browser  # pytest fixture
 from .browser_chat_fixtures import server_proc as server_proc  # pytest fixture
 from .support import RawClient, ServerProcess
+from .test_browser_a11y import audit
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 CAPS = "message-tags server-time echo-message batch draft/multiline draft/message-redaction"
@@ -35,7 +36,7 @@ def line_with(text: str) -> str:
 
 async def hover_action(page: Any, text: str, label: str) -> None:
     await page.hover(f"{line_with(text)} .line")
-    await page.click(f"{line_with(text)} .msg-actions [aria-label={label!r}]")
+    await page.click(f"{line_with(text)} .msg-actions button:text-is({label!r})")
 
 
 async def test_multiline_reply_react_typing_delete_and_link(
@@ -46,7 +47,8 @@ async def test_multiline_reply_react_typing_delete_and_link(
     alice = await new_page(browser, gateway.http_url)
     await sign_in(alice, "alice")
     await wait_in_room(alice, "#lobby")
-    bob = await new_page(browser, gateway.http_url, permissions=["clipboard-read", "clipboard-write"])
+    bob = await new_page(browser, gateway.http_url, permissions=["clipboard-read", "clipboard-write"],
+                         bypass_csp=True, color_scheme="dark")
     await sign_in(bob, "bob")
     await wait_in_room(bob, "#lobby")
 
@@ -76,7 +78,7 @@ async def test_multiline_reply_react_typing_delete_and_link(
     await alice.wait_for_selector(f"{line_with('second row')}.flash", timeout=WAIT_MS)
 
     # reactions: counted under the message on every page; a click adds yours
-    await hover_action(alice, "agreed", "Add a reaction")
+    await hover_action(alice, "agreed", "React")
     await alice.click(f"{line_with('agreed')} .react-picker [aria-label='React with 👍']")
     for page, text in ((alice, "👍 1"), (bob, "👍 1")):
         await page.wait_for_selector(f"{line_with('agreed')} .reaction:text-is('{text}')", timeout=WAIT_MS)
@@ -94,9 +96,14 @@ async def test_multiline_reply_react_typing_delete_and_link(
     await bob.locator("#message-input").dispatch_event("input")
     await alice.wait_for_function("() => document.getElementById('typing').textContent === ''", timeout=WAIT_MS)
     await screenshot(alice, "chat-actions.png")
+    await hover_action(bob, "agreed", "Reply")  # toolbar, reply bar, quote and reactions in view
+    await bob.click(f"{line_with('agreed')} .msg-actions button:text-is('React')")
+    assert await audit(bob) == []
+    await screenshot(bob, "chat-actions-dark.png")
+    await bob.click("#reply-cancel")
 
     # copy link: a #msg= link that opens the room and the message for someone else
-    await hover_action(bob, "agreed", "Copy link to this message")
+    await hover_action(bob, "agreed", "Copy link")
     await bob.wait_for_function("() => document.getElementById('status').textContent.includes('copied')",
                                 timeout=WAIT_MS)
     link = await bob.evaluate("navigator.clipboard.readText()")
@@ -108,7 +115,7 @@ async def test_multiline_reply_react_typing_delete_and_link(
 
     # delete your own message: gone for everyone and from history
     bob.once("dialog", lambda d: d.accept())
-    await hover_action(bob, "agreed", "Delete this message")
+    await hover_action(bob, "agreed", "Delete")
     for page in (alice, bob, dave):
         await page.wait_for_function(
             "() => ![...document.querySelectorAll('#messages .text')].some(n => n.textContent === 'agreed')",
@@ -141,7 +148,7 @@ async def test_search_lists_matches_and_opens_an_older_one(
         await eve.send(f"PRIVMSG #lobby :hay {i}")
     await eve.send("PRIVMSG #lobby :another Needle here")
     await eve.expect("PRIVMSG", lambda m: m.params[1] == "another Needle here")
-    page = await new_page(browser, gateway.http_url)
+    page = await new_page(browser, gateway.http_url, bypass_csp=True)
     await sign_in(page, "finn")
     await wait_in_room(page, "#lobby")
     await wait_text(page, "another Needle here")
@@ -153,6 +160,7 @@ async def test_search_lists_matches_and_opens_an_older_one(
     assert results == ["another Needle here", "where is the <b>needle</b>?"]  # newest first, as text
     assert await page.text_content("#search-status") == "2 messages found"
     await screenshot(page, "chat-search.png")
+    assert await audit(page) == []
     await page.click("#search-results li:nth-child(2) .result")  # not loaded: earlier pages come
     await page.wait_for_selector(f"{line_with('where is the')}.flash", timeout=WAIT_MS)
     assert await page.locator("#messages b").count() == 0
