@@ -169,3 +169,17 @@ async def test_search_lists_matches_and_opens_an_older_one(
     await page.wait_for_function(
         "() => document.getElementById('search-status').textContent === 'No messages found.'", timeout=WAIT_MS)
     assert page.console_errors == []
+
+    phone = await new_page(browser, gateway.http_url, width=390, height=844)  # search fits a phone
+    await sign_in(phone, "gil")
+    await wait_in_room(phone, "#lobby")
+    await phone.click("#search-button")
+    await phone.fill("#search-input", "needle")
+    await phone.press("#search-input", "Enter")
+    await phone.wait_for_selector("#search-results .result", timeout=WAIT_MS)
+    await screenshot(phone, "chat-search-phone.png")
+    title = await phone.eval_on_selector("#room-title", "h => h.scrollWidth <= h.clientWidth")
+    assert title, "the room name is cut off in the phone header"
+    await phone.click("#search-results li:nth-child(1) .result")
+    assert await phone.is_hidden("#search-panel")  # closed to make room for the message
+    await phone.wait_for_selector(f"{line_with('another Needle')}.flash", timeout=WAIT_MS)
