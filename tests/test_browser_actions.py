@@ -77,6 +77,15 @@ async def test_multiline_reply_react_typing_delete_and_link(
     await alice.click(quote)  # jumps to (and flashes) the original
     await alice.wait_for_selector(f"{line_with('second row')}.flash", timeout=WAIT_MS)
 
+    # keyboard: Up in the focused list goes to the latest line, whose actions then show
+    await alice.focus("#messages")
+    await alice.keyboard.press("ArrowUp")
+    await alice.wait_for_selector(f"{line_with('agreed')}:focus .msg-actions button:text-is('Reply')",
+                                  state="visible", timeout=WAIT_MS)
+    await alice.keyboard.press("ArrowUp")
+    await alice.wait_for_selector(f"{line_with('second row')}:focus .msg-actions", state="visible",
+                                  timeout=WAIT_MS)
+
     # reactions: counted under the message on every page; a click adds yours
     await hover_action(alice, "agreed", "React")
     await alice.click(f"{line_with('agreed')} .react-picker [aria-label='React with 👍']")
