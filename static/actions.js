@@ -1,6 +1,7 @@
 // Message actions (issue 14): reply (+draft/reply), react (+draft/react), delete (REDACT), copy a
-// link to the message. One toolbar is moved to the line under the pointer or the keyboard focus
-// (Up/Down in the message list moves between lines), so 200 lines do not carry 200 toolbars.
+// link to the message. One toolbar floats over the line under the pointer or the keyboard focus
+// (Up/Down in the message list moves between lines), so 200 lines do not carry 200 toolbars; it
+// sits outside the lines (positioned over them), so lines keep their layout and offsets.
 // A reply shows the line it answers above it (a click jumps there); reactions are counted under
 // the line. All user text goes in with textContent.
 
@@ -35,11 +36,32 @@ export function setupActions(page) {
   const { store } = page;
   const list = $("messages");
   const bar = el("div", "msg-actions");
+  bar.id = "msg-actions";
   bar.setAttribute("role", "toolbar");
   bar.setAttribute("aria-label", "Message actions");
   const picker = el("div", "react-picker");
-  picker.hidden = true;
+  picker.id = "react-picker";
+  bar.hidden = picker.hidden = true;
+  const log = list.parentElement; // the toolbar follows the list in the document (Tab order)
+  const box = log.parentElement; // .conversation: what the toolbar is positioned in
+  log.after(bar, picker);
   let current = null; // {item, message}
+
+  function hide() {
+    bar.hidden = picker.hidden = true;
+    current = null;
+  }
+
+  /** Over the right end of the line, just above it (below it for the first line in view). */
+  function place(item) {
+    const c = box.getBoundingClientRect();
+    const r = item.getBoundingClientRect();
+    const top = Math.max(r.top - c.top - 14, list.getBoundingClientRect().top - c.top);
+    bar.style.top = `${top}px`;
+    bar.style.right = `${Math.max(8, c.right - r.right + 8)}px`;
+    picker.style.top = `${top + bar.offsetHeight + 2}px`;
+    picker.style.right = bar.style.right;
+  }
 
   const canDelete = (conv, message) => {
     if (message.self || store.isMe(message.from)) return true;
@@ -90,7 +112,7 @@ export function setupActions(page) {
     const conv = store.activeConversation();
     const message = item && page.list.messageOf(item);
     if (!conv || !message || !message.id || message.pending || message.system) return;
-    if (current && current.item === item) return;
+    if (current && current.item === item && !bar.hidden) return;
     current = { item, message };
     picker.hidden = true;
     const actions = [
@@ -107,13 +129,32 @@ export function setupActions(page) {
       picker.hidden = true;
       react(message, e);
     })));
-    item.append(bar, picker);
+    bar.hidden = false;
+    place(item);
   }
 
   list.addEventListener("mouseover", (e) => {
     const item = e.target.closest && e.target.closest("li.message[data-id]");
     if (item) attach(item);
   });
+  list.addEventListener("mouseleave", (e) => {
+    if (!bar.contains(e.relatedTarget) && !picker.contains(e.relatedTarget)) hide();
+  });
+  bar.addEventListener("mouseleave", (e) => {
+    if (!list.contains(e.relatedTarget) && !picker.contains(e.relatedTarget) && picker.hidden) hide();
+  });
+  list.addEventListener("scroll", () => {
+    if (!bar.hidden && current) place(current.item);
+  }, { passive: true });
+  for (const part of [bar, picker]) {
+    part.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || !current) return;
+      e.stopPropagation();
+      const item = current.item;
+      hide();
+      if (item.isConnected) item.focus(); // back to the line the actions were for
+    });
+  }
   list.addEventListener("focusin", (e) => {
     const item = e.target.closest && e.target.closest("li.message[data-id]");
     if (item) attach(item);
@@ -151,7 +192,7 @@ export function setupActions(page) {
       }
       item.append(row);
     }
-    if (current && current.message === message) current = null; // redrawn: attach again on hover
+    if (current && current.message === message) hide(); // redrawn: attach again on hover
   });
 
   function quoteOf(message) {

@@ -36,7 +36,7 @@ def line_with(text: str) -> str:
 
 async def hover_action(page: Any, text: str, label: str) -> None:
     await page.hover(f"{line_with(text)} .line")
-    await page.click(f"{line_with(text)} .msg-actions button:text-is({label!r})")
+    await page.click(f"#msg-actions button:text-is({label!r})")
 
 
 async def test_multiline_reply_react_typing_delete_and_link(
@@ -80,15 +80,22 @@ async def test_multiline_reply_react_typing_delete_and_link(
     # keyboard: Up in the focused list goes to the latest line, whose actions then show
     await alice.focus("#messages")
     await alice.keyboard.press("ArrowUp")
-    await alice.wait_for_selector(f"{line_with('agreed')}:focus .msg-actions button:text-is('Reply')",
-                                  state="visible", timeout=WAIT_MS)
+    await alice.wait_for_selector(f"{line_with('agreed')}:focus", timeout=WAIT_MS)
+    await alice.wait_for_selector("#msg-actions button:text-is('Reply')", state="visible", timeout=WAIT_MS)
+    for _ in range(3):  # past the line's own quote: the toolbar comes next (it follows the list)
+        await alice.keyboard.press("Tab")
+        if await alice.evaluate("document.activeElement.closest('#msg-actions') !== null"):
+            break
+    assert await alice.evaluate("document.activeElement.textContent") == "Reply"
+    await alice.keyboard.press("Escape")  # back to the line
+    await alice.wait_for_selector(f"{line_with('agreed')}:focus", timeout=WAIT_MS)
     await alice.keyboard.press("ArrowUp")
-    await alice.wait_for_selector(f"{line_with('second row')}:focus .msg-actions", state="visible",
-                                  timeout=WAIT_MS)
+    await alice.wait_for_selector(f"{line_with('second row')}:focus", timeout=WAIT_MS)
+    await alice.wait_for_selector("#msg-actions", state="visible", timeout=WAIT_MS)
 
     # reactions: counted under the message on every page; a click adds yours
     await hover_action(alice, "agreed", "React")
-    await alice.click(f"{line_with('agreed')} .react-picker [aria-label='React with 👍']")
+    await alice.click("#react-picker [aria-label='React with 👍']")
     for page, text in ((alice, "👍 1"), (bob, "👍 1")):
         await page.wait_for_selector(f"{line_with('agreed')} .reaction:text-is('{text}')", timeout=WAIT_MS)
     await bob.click(f"{line_with('agreed')} .reaction")
@@ -106,7 +113,7 @@ async def test_multiline_reply_react_typing_delete_and_link(
     await alice.wait_for_function("() => document.getElementById('typing').textContent === ''", timeout=WAIT_MS)
     await screenshot(alice, "chat-actions.png")
     await hover_action(bob, "agreed", "Reply")  # toolbar, reply bar, quote and reactions in view
-    await bob.click(f"{line_with('agreed')} .msg-actions button:text-is('React')")
+    await bob.click("#msg-actions button:text-is('React')")
     assert await audit(bob) == []
     await screenshot(bob, "chat-actions-dark.png")
     await bob.click("#reply-cancel")
