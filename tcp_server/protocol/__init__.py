@@ -22,6 +22,7 @@ from .message import (
     parse_tags,
     unescape_tag_value,
 )
+from .ratelimit import TokenBucket
 
 __all__ = [
     "CASEMAPPING",
@@ -38,6 +39,7 @@ __all__ = [
     "MalformedLine",
     "Message",
     "ProtocolError",
+    "TokenBucket",
     "add_tag",
     "casefold",
     "client_tag_bytes",

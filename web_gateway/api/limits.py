@@ -17,6 +17,8 @@ from collections import OrderedDict
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tcp_server.protocol import TokenBucket
+
 TOO_LARGE = 413
 
 
@@ -60,12 +62,12 @@ MAX_TRACKED_CLIENTS = 10_000
 
 
 class PerClientLimiter:
-    """A token bucket per client address (``rate`` per second, ``burst`` at once; rate 0 = off)."""
+    """A :class:`TokenBucket` per client address (``rate`` per second, ``burst`` at once; rate 0 = off)."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
-        self.burst = float(burst)
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # addr -> (tokens, stamp)
+        self.burst = burst
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()  # least recently seen first
         self._lock = threading.Lock()
 
     def retry_after(self, addr: str) -> float:
@@ -74,10 +76,8 @@ class PerClientLimiter:
             return 0.0
         now = time.monotonic()
         with self._lock:
-            tokens, stamp = self._buckets.pop(addr, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-            allowed = tokens >= 1
-            self._buckets[addr] = (tokens - 1 if allowed else tokens, now)
+            bucket = self._buckets.pop(addr, None) or TokenBucket(self.rate, self.burst, now)
+            self._buckets[addr] = bucket
             while len(self._buckets) > MAX_TRACKED_CLIENTS:
                 self._buckets.popitem(last=False)
-        return 0.0 if allowed else (1 - tokens) / self.rate
+            return bucket.take(now)

@@ -1,0 +1,50 @@
+"""The one token bucket: the server's flood control, the gateway's per-socket and per-address limits.
+
+Sans-I/O: the caller passes the time (``loop.time()``, ``time.monotonic()``, or a number in a
+test), so the bucket reads no clock and schedules nothing. Waiting, refusing or disconnecting is
+the caller's decision; the bucket only says how long until the next token.
+"""
+
+from __future__ import annotations
+
+
+class TokenBucket:
+    """``burst`` tokens at once, refilled at ``rate`` per second (``rate`` 0 = unlimited).
+
+    Each allowed action takes one token. ``take`` answers 0.0 (allowed, a token was taken) or the
+    seconds until a token will be there (refused, nothing taken).
+    """
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = now
+
+    def take(self, now: float, *, exempt: bool = False) -> float:
+        """Take one token at time ``now``: 0.0 when allowed, else the seconds until one is there.
+
+        ``exempt`` (an IRC operator, say) is always allowed; it still empties the bucket, never
+        below zero, so the allowance it used is not handed out again.
+        """
+        rate = self.rate
+        if rate <= 0:
+            return 0.0
+        tokens = self.tokens + (now - self.stamp) * rate
+        self.stamp = now
+        if tokens > self.burst:
+            tokens = self.burst
+        if tokens >= 1:
+            self.tokens = tokens - 1
+            return 0.0
+        if exempt:
+            self.tokens = 0.0
+            return 0.0
+        self.tokens = tokens
+        return (1 - tokens) / rate
+
+    def allow(self, now: float) -> bool:
+        """Take one token at time ``now``; False (nothing taken) when the bucket is empty."""
+        return self.take(now) == 0.0
