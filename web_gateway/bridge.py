@@ -173,7 +173,7 @@ class Bridge:
             data = frame.get("text")
             if data is None:
                 data = frame.get("bytes") or b""
-            cmd = C.parse_command(data, s.ws_max_frame)
+            cmd = C.parse_command(data, s.ws_max_frame, s.ws_history_max)
             if isinstance(cmd, C.CommandError):
                 self.emit(error_event(cmd.code, cmd.message))
                 continue
