@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from tcp_server.protocol import is_channel_name, is_valid_nick
+from tcp_server.settings import default as server_default
 
 from .options import settings_command
 
@@ -59,7 +60,7 @@ class ConnectSettings(BaseSettings):
     config: Path | None = Field(None, description=f"TOML file with these settings (default: {DEFAULT_CONFIG})")
     nick: str = Field(description="Your nick")
     host: str = Field("127.0.0.1", description="IRC server address")
-    port: int = Field(6667, ge=1, le=65535, description="IRC server port")
+    port: int = Field(server_default("port"), ge=1, le=65535, description="IRC server port")
     join: str = Field("", description="Rooms to join, comma-separated (e.g. '#lobby,#dev')")
     plain: bool = Field(False, description="Line mode even on a terminal (one line per event)")
     tls: bool = Field(False, description="Connect with TLS (certificates verified)")

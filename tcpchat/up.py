@@ -22,6 +22,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tcp_server.settings import default as server_default
+from web_gateway.settings import default as gateway_default
+
 from .options import settings_command
 
 HELP = "Run server and gateway together (supervised); prints the URL to open."
@@ -38,9 +41,9 @@ class UpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TCPCHAT_", extra="ignore", frozen=True)
 
     host: str = Field("127.0.0.1", description="Address both the IRC and the web listener bind")
-    irc_port: int = Field(6667, ge=0, le=65535, description="IRC port (0 picks a free one)")
-    web_port: int = Field(8080, ge=0, le=65535, description="Web port (0 picks a free one)")
-    data_dir: Path = Field(Path("data"), description="Directory for the history database")
+    irc_port: int = Field(server_default("port"), ge=0, le=65535, description="IRC port (0 picks a free one)")
+    web_port: int = Field(gateway_default("port"), ge=0, le=65535, description="Web port (0 picks a free one)")
+    data_dir: Path = Field(server_default("data_dir"), description="Directory for the history database")
     restart_initial: float = Field(0.5, gt=0, description="First delay before restarting a dead child")
     restart_max: float = Field(10.0, gt=0, description="Longest delay before restarting a dead child")
     stop_grace: float = Field(10.0, gt=0, description="Seconds children get to exit before SIGKILL")

@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tcp_server.settings import default as server_default
+
 
 class GatewaySettings(BaseSettings):
     """Settings of ``tcpchat gateway``; each field is also flag ``--name`` and ``TCPCHAT_NAME``."""
@@ -16,7 +18,7 @@ class GatewaySettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web server binds")
     port: int = Field(8080, ge=0, le=65535, description="Web port (0 picks a free one)")
     irc_host: str = Field("127.0.0.1", description="TCP chat server host")
-    irc_port: int = Field(6667, ge=1, le=65535, description="TCP chat server port")
+    irc_port: int = Field(server_default("port"), ge=1, le=65535, description="TCP chat server port")
     irc_tls: bool = Field(False, description="Connect to the chat server over TLS")
     allowed_origins: str = Field(
         "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"
