@@ -29,6 +29,10 @@ from .options import settings_command
 
 NICK_SYNTAX_MAX = 200
 """Upper bound for the local nick syntax check; the server enforces its own NICKLEN."""
+TUI_MISSING = (
+    "note: the full-screen client needs Textual, which is not installed; "
+    "install it with: pip install 'tcpchat[tui]' (scripts/setup does). Using line mode (--plain)."
+)
 DEFAULT_CONFIG = Path("~/.config/tcpchat/connect.toml")
 """Read when present and no --config is given: ``nick = "bob"``, ``join = "#lobby"``, ..."""
 
@@ -132,8 +136,14 @@ def run_connect(settings: ConnectSettings) -> None:
     """Pick the mode (full-screen on a TTY unless --plain), run it, exit with its code."""
     full_screen = not settings.plain and sys.stdin.isatty() and sys.stdout.isatty()
     if full_screen:
-        from tcp_client.tui import run_tui
-
+        try:
+            from tcp_client.tui import run_tui
+        except ModuleNotFoundError as exc:  # Textual is the optional ``tui`` extra
+            if exc.name is None or exc.name.split(".")[0] != "textual":
+                raise
+            typer.echo(TUI_MISSING, err=True)
+            full_screen = False
+    if full_screen:
         code = run_tui(make_session(settings), settings.rooms, max_input_bytes=settings.max_input_bytes)
     else:
         from tcp_client.plain import run_plain
