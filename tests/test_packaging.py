@@ -17,4 +17,4 @@ def test_the_version_is_the_installed_one_everywhere() -> None:
         [sys.executable, "-m", "tcpchat", "--version"], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert out.returncode == 0 and out.stdout.strip() == f"tcpchat {installed}"
-    assert VERSION == f"tcpchat-{installed}"  # what the IRC server says in 002/004 and VERSION
+    assert f"tcpchat-{installed}" == VERSION  # what the IRC server says in 002/004 and VERSION
