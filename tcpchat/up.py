@@ -3,7 +3,8 @@
 Ctrl-C or SIGTERM stops both cleanly (SIGTERM, then SIGKILL after ``stop_grace``). When a child
 dies it is restarted after a back-off and the other carries on: the gateway's sessions show
 "reconnecting" while the server is away and come back by themselves. Shared secrets (WEBIRC,
-operator, admin) are generated for the children when they are not set in the environment.
+operator, admin, API token) are generated for the children when they are not set in the
+environment; the admin password and the API token are printed, the others are only for the two.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from web_gateway.settings import default as gateway_default
 from .options import settings_command
 
 HELP = "Run server and gateway together (supervised); prints the URL to open."
-GENERATED_SECRETS = ("TCPCHAT_WEBIRC_PASSWORD", "TCPCHAT_OPER_PASSWORD", "TCPCHAT_ADMIN_PASSWORD")
-"""Secrets both children must agree on; generated per run when unset."""
+GENERATED_SECRETS = (
+    "TCPCHAT_WEBIRC_PASSWORD", "TCPCHAT_OPER_PASSWORD", "TCPCHAT_ADMIN_PASSWORD", "TCPCHAT_API_TOKEN"
+)
+"""Secrets the children need (both agree on the first two); generated per run when unset."""
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
 STABLE_AFTER = 30.0
 """A child that ran this long before dying is restarted after the initial delay again."""
@@ -146,6 +149,7 @@ async def supervise(settings: UpSettings) -> int:
     say(f"open {url} in a browser")
     if "TCPCHAT_ADMIN_PASSWORD" in generated:
         say(f"admin page: {url}admin (user admin, password {env['TCPCHAT_ADMIN_PASSWORD']})")
+    say(api_line(url, env["TCPCHAT_API_TOKEN"] if "TCPCHAT_API_TOKEN" in generated else None))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -195,6 +199,15 @@ async def _wait_ready(child: Child, timeout: float = 30.0) -> bool:
     say(f"[{child.name}] failed to start")
     await child.stop(5.0)
     return False
+
+
+def api_line(url: str, token: str | None) -> str:
+    """The one line ``up`` prints on the HTTP API; ``token`` when it generated one."""
+    bearer = token if token is not None else "$TCPCHAT_API_TOKEN"
+    return (
+        f"HTTP API: {url}api/rooms (schema {url}api/openapi.json); "
+        f"to post: Authorization: Bearer {bearer}"
+    )
 
 
 def _display_host(host: str) -> str:
