@@ -12,6 +12,7 @@ import time
 from .commands.history import install as install_history_hooks
 from .history.base import HistoryError
 from .history.factory import open_history
+from .offload import Offloader
 from .settings import ServerSettings
 from .state import ServerState
 from .transport import Connection, OutputFlusher
@@ -35,12 +36,15 @@ class ChatServer:
         self.addresses: list[tuple[str, int, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
+        self._offloader: Offloader | None = None
 
     async def start(self) -> None:
         """Open the history store and the listeners; print ``listening on HOST:PORT``."""
         loop = asyncio.get_running_loop()
         self.flusher = OutputFlusher(loop)
         s = self.settings
+        self._offloader = self.state.offloader = Offloader(loop, s.kdf_workers)
+        self.state.call_later = loop.call_later
         try:
             self.state.history = await open_history(s)
         except HistoryError as exc:
@@ -149,6 +153,8 @@ class ChatServer:
                 conn.transport.abort()
         if self.state.history is not None:
             await self.state.history.close()
+        if self._offloader is not None:
+            self._offloader.close()
         self._stopped.set()
 
     async def run_until_signal(self) -> None:

@@ -82,7 +82,12 @@ class ServerSettings(BaseSettings):
         8.0, ge=0, description="Lines per second a client may sustain (0 = no flood control)"
     )
     max_clients: int = Field(0, ge=0, description="Most simultaneous connections (0 = unlimited)")
-    max_clients_per_ip: int = Field(0, ge=0, description="Most connections per IP (0 = unlimited)")
+    max_clients_per_ip: int = Field(
+        16, ge=0, description="Most connections per IP, web users counted by their real address (0 = unlimited)"
+    )
+    per_ip_exempt: str = Field(
+        "", description="Comma-separated addresses exempt from max_clients_per_ip (e.g. a NAT of a class)"
+    )
     ping_interval: float = Field(90.0, gt=0, description="Seconds of silence before the server PINGs")
     ping_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the PONG")
     registration_timeout: float = Field(30.0, gt=0, description="Seconds to finish registering")
@@ -95,6 +100,35 @@ class ServerSettings(BaseSettings):
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
     close_timeout: float = Field(
         5.0, gt=0, description="Seconds a closing socket may take to flush its last bytes (then aborted)"
+    )
+
+    auth_attempts_per_ip: int = Field(
+        10, ge=1, description="Password checks (OPER, SASL, PASS) one address may start per auth_window"
+    )
+    auth_window: float = Field(60.0, gt=0, description="Seconds over which auth_attempts_per_ip counts")
+    auth_failures_per_connection: int = Field(
+        3, ge=1, description="Failed password checks after which a connection is dropped"
+    )
+    auth_in_flight_per_ip: int = Field(2, ge=1, description="Password checks of one address running at once")
+    auth_in_flight_total: int = Field(32, ge=1, description="Password checks running or queued at once")
+    kdf_workers: int = Field(1, ge=1, description="Threads that run password hashes off the event loop")
+    chathistory_rate: float = Field(
+        2.0, ge=0, description="CHATHISTORY requests per second a client may sustain (0 = no limit)"
+    )
+    chathistory_burst: int = Field(
+        20, ge=1, description="CHATHISTORY requests served at once before the rate applies (one per room on join)"
+    )
+    chathistory_queue: int = Field(
+        100, ge=1, description="CHATHISTORY requests one client may have waiting (more get FAIL)"
+    )
+    chathistory_chunk_bytes: int = Field(
+        32 * 1024, ge=1024, description="Bytes of a long reply (history) queued to a client at a time"
+    )
+    relay_after_commit: bool = Field(
+        False,
+        description="Relay channel/private messages to anyone only after the history store committed "
+        "them (no message seen by others is missing from history after a crash; adds the commit "
+        "wait to every delivery)",
     )
 
     oper_name: str = Field("admin", description="Operator name for OPER")
@@ -126,6 +160,11 @@ class ServerSettings(BaseSettings):
         if self.tls_port is not None and (self.tls_cert is None or self.tls_key is None):
             raise ValueError("tls_port needs tls_cert and tls_key")
         return self
+
+    @property
+    def per_ip_exempt_set(self) -> frozenset[str]:
+        """Addresses that max_clients_per_ip does not count."""
+        return frozenset(h.strip() for h in self.per_ip_exempt.split(",") if h.strip())
 
     @property
     def webirc_allowed(self) -> frozenset[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..history.base import StoredMessage
 from ..protocol import (
@@ -35,21 +36,27 @@ def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
     return False
 
 
-def _echo_after_commit(
+def _store_then_echo(
     state: ServerState,
     client: Client,
     variants: tuple[bytes, bytes, bytes],
     record: StoredMessage,
+    relay_later: Callable[[], None] | None = None,
 ) -> None:
-    """Store the message; the sender's echo (its acknowledgement) waits for the commit."""
+    """Store the message; the sender's echo (its acknowledgement) waits for the commit.
+
+    The echo takes a place in the sender's output (``outbox.hold``): replies to its later commands
+    wait behind it, so they arrive in the order of its commands. With ``relay_after_commit``,
+    ``relay_later`` hands the message to the other recipients once it is committed too.
+    """
+    assert state.history is not None
     echo = "echo-message" in client.caps
-    if state.history is None:
-        if echo:
-            client.outbox.send(variants[client.tag_level])
-        return
     label = client.take_label() if echo else None  # the delayed echo carries the label
+    hold = client.outbox.hold() if echo else None
 
     def committed(error: BaseException | None) -> None:
+        if error is None and relay_later is not None:
+            relay_later()
         if client.gone:
             return
         if error is not None:
@@ -65,9 +72,24 @@ def _echo_after_commit(
             line = variants[client.tag_level]
         else:
             return
-        client.outbox.send(line if label is None else add_tag(line, "label", label))
+        out = line if label is None else add_tag(line, "label", label)
+        if hold is None:
+            client.outbox.send(out)
+        else:
+            client.outbox.release(hold, lambda: client.outbox.send(out))
 
     state.history.append(record, committed)
+
+
+def _deliver_later(
+    state: ServerState, recipients: list[Client], variants: tuple[bytes, bytes, bytes], sender: Client
+) -> Callable[[], None]:
+    """Relay to ``recipients`` (those still connected) when called: after the commit."""
+
+    def deliver() -> None:
+        state.relay([m for m in recipients if not m.gone], variants, skip=sender)
+
+    return deliver
 
 
 def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str) -> None:
@@ -76,6 +98,8 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
     now = time.time()
     msgid = state.new_msgid()
     tags = {"msgid": msgid, **_client_tags(client, msg)}
+    after_commit = state.history is not None and state.settings.relay_after_commit
+    relay_later: Callable[[], None] | None = None
     if is_channel_name(target_name):
         channel = state.get_channel(target_name)
         if channel is None:
@@ -88,7 +112,10 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             return
         text = fit_text(client.prefix, command_, channel.name, text)
         variants = build_variants(client.prefix, command_, (channel.name, text), server_time(now), tags)
-        state.relay(channel.members, variants, skip=client)
+        if after_commit:  # the members at the time it was said, once it is stored
+            relay_later = _deliver_later(state, list(channel.members), variants, client)
+        else:
+            state.relay(channel.members, variants, skip=client)
         channel.messages += 1
         stored_target = channel.name
     else:
@@ -99,7 +126,10 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             return
         text = fit_text(client.prefix, command_, target.nick, text)
         variants = build_variants(client.prefix, command_, (target.nick, text), server_time(now), tags)
-        target.outbox.send(variants[target.tag_level])
+        if after_commit:
+            relay_later = _deliver_later(state, [target], variants, client)
+        else:
+            target.outbox.send(variants[target.tag_level])
         if target.away and not notice:
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
@@ -111,7 +141,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
     record = StoredMessage(
         msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
     )
-    _echo_after_commit(state, client, variants, record)
+    _store_then_echo(state, client, variants, record, relay_later)
 
 
 def _message(state: ServerState, client: Client, msg: Message) -> None:

@@ -144,8 +144,7 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
     except ValueError:
         state.disconnect(client, "WEBIRC: invalid IP address")
         return
-    limit = state.settings.max_clients_per_ip
-    if limit and state.clients_from_ip(ip) >= limit:
+    if state.ip_is_full(ip):
         state.disconnect(client, "Too many connections from your address")
         return
     log.info("webirc id=%s gateway=%s real_ip=%s", client.id, gateway, ip)

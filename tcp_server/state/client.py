@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Protocol
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .channel import Channel
+    from .ordering import Hold
 
 
 class Outbox(Protocol):
@@ -21,6 +24,16 @@ class Outbox(Protocol):
     @property
     def sendq_bytes(self) -> int:
         """Bytes queued but not yet written to the socket."""
+
+    def hold(self) -> Hold:
+        """Reserve a place for a reply that comes later; later output waits behind it."""
+
+    def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
+        """Send what ``write`` sends in the held place, then everything that waited for it."""
+
+    def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
+        """Release ``hold`` with a long reply sent as the socket drains (never over the sendq
+        because of it); ``done()`` once every line is handed to the socket."""
 
 
 def display_host(ip: str) -> str:
@@ -47,7 +60,7 @@ class Client:
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
-        "real_host",
+        "real_host", "history_queue", "history_tokens", "history_at",
     )
 
     def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
@@ -85,6 +98,10 @@ class Client:
         self.gone = False
         self.prefix = "*"
         self.account: str | None = None
+        self.history_queue: deque[tuple[Hold, str | None, Any]] | None = None
+        """CHATHISTORY requests being served one at a time (``commands/history.py``)."""
+        self.history_tokens = 0.0
+        self.history_at = 0.0
         self.label: str | None = None
         """The ``label`` tag of the command being dispatched (labeled-response), if any."""
 
