@@ -31,3 +31,12 @@ def test_exempt_is_always_allowed_and_empties_the_bucket() -> None:
 def test_rate_zero_means_unlimited() -> None:
     bucket = TokenBucket(rate=0, burst=1, now=0.0)
     assert all(bucket.allow(0.0) for _ in range(1000))
+
+
+def test_reserve_hands_out_future_tokens_in_order() -> None:
+    bucket = TokenBucket(rate=2.0, burst=1, now=0.0)
+    assert bucket.reserve(0.0) == 0.0
+    assert bucket.reserve(0.0) == 0.5  # the next token, at 0.5, is this caller's
+    assert bucket.reserve(0.0) == 1.0  # and the one after that
+    assert bucket.take(1.0) == 0.5  # at 1.0 both are spent: the next is free at 1.5
+    assert bucket.take(1.5) == 0.0

@@ -45,6 +45,18 @@ class TokenBucket:
         self.tokens = tokens
         return (1 - tokens) / rate
 
+    def reserve(self, now: float) -> float:
+        """Take one token at time ``now`` or, when there is none, the next one to come.
+
+        Returns the seconds until the token is the caller's (0.0 = now). A reserved token is
+        spent in advance, so later callers queue behind it: a request that waits its turn does
+        not have to ask again.
+        """
+        wait = self.take(now)
+        if wait:
+            self.tokens, self.stamp = 0.0, now + wait
+        return wait
+
     def allow(self, now: float) -> bool:
         """Take one token at time ``now``; False (nothing taken) when the bucket is empty."""
         return self.take(now) == 0.0
