@@ -4,7 +4,8 @@
 starts our server (and, with ``--prev-ref``, the server of that commit, for a before/after in the
 same run), measures the delivery latency of a room of ``--users`` chatting at ``--rate`` lines/s
 while quiet, then again while ``--attackers`` connections from 127.0.0.1 send wrong ``OPER``
-passwords as fast as they are answered (reconnecting when dropped). Prints one JSON line: p50/p99
+passwords as fast as they are answered (reconnecting when dropped). Flood control and the
+per-address connection limit stay at their defaults; the users connect from other 127.x addresses. Prints one JSON line: p50/p99
 quiet and under the storm, their ratio, password checks answered "Password incorrect" per second
 and attempts refused without a check.
 """
@@ -24,8 +25,12 @@ from .targets import OUR_RELAY_FLAGS, ROOT, Running, Worktree, start_ours
 OPER_PASSWORD = "bench-oper-secret"
 
 
-async def _client(port: int, nick: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
+async def _client(
+    port: int, nick: str, source: str = "127.0.0.1"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, limit=2**20, local_addr=(source, 0)
+    )
     writer.write(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
     while True:
         line = await reader.readline()
@@ -41,7 +46,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _chat(port: int, users: int, rate: float, seconds: float, storm: int) -> dict[str, object]:
-    members = [await _client(port, f"user{i}") for i in range(users)]
+    # the users come from their own addresses (127.0.0.2, ...), the attackers all from 127.0.0.1
+    members = [await _client(port, f"user{i}", f"127.0.0.{2 + i}") for i in range(users)]
     for _, w in members:
         w.write(b"JOIN #room\r\n")
     await asyncio.sleep(0.5)
@@ -54,15 +60,15 @@ async def _chat(port: int, users: int, rate: float, seconds: float, storm: int) 
             line = await reader.readline()
             if not line:
                 return
-            if b" PRIVMSG #room :t=" in line:
+            if b" PRIVMSG #room " in line and b"t=" in line:
                 sent = float(line.rsplit(b"t=", 1)[1])
                 latencies.append((time.perf_counter() - sent) * 1000)
 
     async def attacker(n: int) -> None:
         while not stop.is_set():
             try:
-                reader, writer = await _client(port, f"guess{n}x{stats['dropped']}")
-            except OSError:
+                reader, writer = await asyncio.wait_for(_client(port, f"guess{n}x{stats['dropped']}"), 5)
+            except (OSError, TimeoutError):
                 await asyncio.sleep(0.05)
                 continue
             guess = 0
@@ -123,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prev-ref", default=None, help="also measure this commit's server (before/after)")
     args = ap.parse_args(argv)
     os.environ["TCPCHAT_OPER_PASSWORD"] = OPER_PASSWORD
-    flags = (*OUR_RELAY_FLAGS, "--log-level", "ERROR")
+    os.environ["TCPCHAT_MAX_CLIENTS_PER_IP"] = "16"  # the default: an attacker's address is bounded too
+    # flood control stays on (the default): a real attacker meets it too
+    flags = tuple(f for f in OUR_RELAY_FLAGS if f not in ("--flood-rate", "0")) + ("--log-level", "ERROR")
     result: dict[str, object] = {"scenario": "auth_storm", "users": args.users, "rate": args.rate,
                                  "attackers": args.attackers, "seconds": args.seconds}
     result["ours"] = _measure(start_ours("ours", ROOT, flags), args)

@@ -95,7 +95,21 @@ class ServerSettings(BaseSettings):
     nick_len: int = Field(30, ge=1, le=200, description="Longest nick")
     channel_len: int = Field(64, ge=2, le=200, description="Longest channel name")
     topic_len: int = Field(390, ge=1, description="Longest topic")
+    realname_len: int = Field(100, ge=1, le=300, description="Longest realname (USER, SETNAME; NAMELEN)")
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
+    whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
+    monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")
+    multiline_max_bytes: int = Field(4096, ge=512, description="Bytes of text in one multiline message")
+    multiline_max_lines: int = Field(
+        24, ge=2,
+        description="Lines in one multiline message (keep it under flood_burst: a batch arrives at once)",
+    )
+    read_markers_max: int = Field(
+        100_000, ge=1, description="Read markers (MARKREAD) kept in memory, least recently set dropped"
+    )
+    max_list_entries: int = Field(
+        100, ge=1, description="Entries per channel list +b, +e, +I (MAXLIST in 005)"
+    )
     listen_backlog: int = Field(4096, ge=1, description="Listen backlog for bursts of connects")
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
     close_timeout: float = Field(

@@ -1,4 +1,10 @@
-"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit."""
+"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit.
+
+STATUSMSG (``PRIVMSG @#room``, ``+#room``) reaches the channel's operators (or voiced members and
+up) and is not stored: CHATHISTORY would show it to every member. A +B (bot) user's messages
+carry the ``bot`` tag. Client-only tags (``+typing``, ``+draft/reply``, ``+draft/react``) pass
+through to message-tags clients.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from ..protocol import (
     Message,
     add_tag,
     casefold,
-    client_tag_bytes,
     fit_text,
     format_line,
+    format_tags,
     is_channel_name,
 )
 from ..protocol import numerics as N
@@ -29,8 +35,12 @@ def _client_tags(client: Client, msg: Message) -> dict[str, str]:
 
 
 def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
-    """417 when the client-only tags exceed 4094 bytes (relayed, they would pass 8191)."""
-    if msg.tags and client_tag_bytes(msg.tags) > MAX_CLIENT_TAG_BYTES:
+    """417 when the client's tag data exceeds 4094 bytes (4096 with the ``@`` and the space).
+
+    The message-tags spec counts every tag the client sent, client-only or not; relayed with the
+    server's tags, the section then stays under 8191 bytes.
+    """
+    if msg.tags and len(format_tags(msg.tags).encode()) - 1 > MAX_CLIENT_TAG_BYTES:
         state.numeric(client, N.ERR_INPUTTOOLONG, "Input line too long (client tags)")
         return True
     return False
@@ -42,16 +52,19 @@ def _store_then_echo(
     variants: tuple[bytes, bytes, bytes],
     record: StoredMessage,
     relay_later: Callable[[], None] | None = None,
+    label: str | None = None,
 ) -> None:
     """Store the message; the sender's echo (its acknowledgement) waits for the commit.
 
     The echo takes a place in the sender's output (``outbox.hold``): replies to its later commands
     wait behind it, so they arrive in the order of its commands. With ``relay_after_commit``,
     ``relay_later`` hands the message to the other recipients once it is committed too.
+    ``label``: one the caller took earlier (a multiline batch's, from its opening ``BATCH``).
     """
     assert state.history is not None
     echo = "echo-message" in client.caps
-    label = client.take_label() if echo else None  # the delayed echo carries the label
+    if label is None and echo:
+        label = client.take_label()  # the delayed echo carries the label
     hold = client.outbox.hold() if echo else None
 
     def committed(error: BaseException | None) -> None:
@@ -92,12 +105,47 @@ def _deliver_later(
     return deliver
 
 
+STATUS_RANKS = {"@": "o", "+": "ov"}
+"""STATUSMSG prefixes (``PRIVMSG @#c``) and the member modes that receive each."""
+
+
+def server_tags(client: Client, msgid: str) -> dict[str, str]:
+    """Tags the server puts on a user's message: ``msgid``, and ``bot`` for a +B user."""
+    return {"msgid": msgid, "bot": ""} if "B" in client.modes else {"msgid": msgid}
+
+
+def _relay_status(state: ServerState, client: Client, msg: Message, status: str, name: str, text: str) -> None:
+    """STATUSMSG: to the channel's operators (``@``) or voiced and up (``+``); never stored."""
+    notice = msg.command == "NOTICE"
+    channel = state.get_channel(name)
+    if channel is None:
+        if not notice:
+            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+        return
+    if not channel.can_speak(client):
+        if not notice:
+            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+        return
+    target = status + channel.name
+    text = fit_text(client.prefix, msg.command, target, text)
+    tags = {**server_tags(client, state.new_msgid()), **_client_tags(client, msg)}
+    variants = build_variants(client.prefix, msg.command, (target, text), server_time(), tags)
+    ranks = STATUS_RANKS[status]
+    state.relay((m for m, modes in channel.members.items() if any(r in modes for r in ranks)), variants, skip=client)
+    state.counters.messages += 1
+    if "echo-message" in client.caps:
+        client.outbox.send(variants[client.tag_level])
+
+
 def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str) -> None:
     command_ = msg.command
     notice = command_ == "NOTICE"
+    if target_name[0] in STATUS_RANKS and is_channel_name(target_name[1:]):
+        _relay_status(state, client, msg, target_name[0], target_name[1:], text)
+        return
     now = time.time()
     msgid = state.new_msgid()
-    tags = {"msgid": msgid, **_client_tags(client, msg)}
+    tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
     after_commit = state.history is not None and state.settings.relay_after_commit
     relay_later: Callable[[], None] | None = None
     if is_channel_name(target_name):
@@ -206,7 +254,7 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
             return
         name = target.nick
         recipients = [target] if target.tag_level == TAGS_ALL else []
-    tags = {"msgid": state.new_msgid(), **tags}
+    tags = {**server_tags(client, state.new_msgid()), **tags}
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     state.relay(recipients, variants, skip=client)
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:

@@ -121,6 +121,14 @@ class HistoryStore(ABC):
         """Targets with messages matching ``conds``: the given channels plus the private
         conversations of ``nick_key`` (those also matching ``private_conds``), oldest activity first."""
 
+    async def find(self, key: str, msgid: str) -> StoredMessage | None:
+        """Message ``msgid`` of target ``key``, if stored (REDACT checks who sent it)."""
+        raise HistoryError("this store cannot look up single messages")
+
+    async def delete(self, key: str, msgid: str) -> bool:
+        """Remove message ``msgid`` of target ``key`` (REDACT); True when a row was deleted."""
+        raise HistoryError("this store cannot delete messages")
+
     @abstractmethod
     async def apply_retention(self) -> int:
         """Delete rows past the age and per-target limits; returns how many were deleted."""

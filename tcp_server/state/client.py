@@ -61,6 +61,7 @@ class Client:
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
         "real_host", "history_queue", "history_tokens", "history_at",
+        "cap_version", "batch",
     )
 
     def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
@@ -104,6 +105,10 @@ class Client:
         self.history_at = 0.0
         self.label: str | None = None
         """The ``label`` tag of the command being dispatched (labeled-response), if any."""
+        self.cap_version = 0
+        """301 or 302 from ``CAP LS``: 302 clients see capability values and get cap-notify."""
+        self.batch: object | None = None
+        """The client-initiated batch being collected (draft/multiline), if one is open."""
 
     def set_nick(self, nick: str, folded: str) -> None:
         """Change the nick and the cached ``nick!user@host`` source."""

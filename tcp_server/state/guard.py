@@ -93,6 +93,13 @@ class AttemptGuard:
         self._failures[conn] = failures
         return failures >= self.limits.failures_per_connection
 
+    def refused_attempt(self, conn: int) -> bool:
+        """A refused attempt counts as a failure of its connection; True when it must be dropped
+        (a client that keeps guessing while refused is not kept around)."""
+        failures = self._failures.get(conn, 0) + 1
+        self._failures[conn] = failures
+        return failures >= self.limits.failures_per_connection
+
     def forget(self, conn: int) -> None:
         """The connection is gone: drop its failure count."""
         self._failures.pop(conn, None)

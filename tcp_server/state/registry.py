@@ -17,6 +17,8 @@ from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .guard import AttemptGuard, GuardLimits
+from .presence import Presence
+from .readmarkers import ReadMarkers
 
 if TYPE_CHECKING:
     from ..history.base import HistoryStore
@@ -83,6 +85,8 @@ class ServerState:
         """Registered clients, kept as a count: LUSERS answers every registration, and scanning
         every client for it made a burst of N registrations cost O(N²)."""
         self.oper_count = 0
+        self.peak_users = 0
+        """Most registered clients at once (LUSERS 265/266)."""
         self.new_msgid = MsgIdGenerator(settings.node_id)
         self._next_id = 1
         self._oper_hash = (
@@ -120,6 +124,9 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        self.presence = Presence(self)
+        """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
+        self.read_markers = ReadMarkers(settings.read_markers_max)
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
@@ -203,6 +210,7 @@ class ServerState:
         if not client.registered:
             client.registered = True
             self.registered_count += 1
+            self.peak_users = max(self.peak_users, self.registered_count)
 
     def set_oper(self, client: Client, on: bool) -> None:
         """Give or take user mode +o (counted for LUSERS)."""
@@ -332,6 +340,8 @@ class ServerState:
                 "auth refused kind=%s id=%s nick=%s addr=%s retry_after=%.0f",
                 kind, client.id, client.nick, client.ip, wait,
             )
+            if self.auth_guard.refused_attempt(client.id):
+                self.disconnect(client, "Too many failed password attempts")
             return False
         hold = client.outbox.hold()
 
