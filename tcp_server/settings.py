@@ -7,7 +7,7 @@ variables, then the defaults below.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,8 +85,12 @@ class ServerSettings(BaseSettings):
     max_clients_per_ip: int = Field(
         16, ge=0, description="Most connections per IP, web users counted by their real address (0 = unlimited)"
     )
+    connect_rate_per_ip: float = Field(
+        1.0, ge=0, description="New connections per second one address may sustain (0 = no throttle)"
+    )
+    connect_burst_per_ip: int = Field(20, ge=1, description="New connections one address may open at once")
     per_ip_exempt: str = Field(
-        "", description="Comma-separated addresses exempt from max_clients_per_ip (e.g. a NAT of a class)"
+        "", description="Comma-separated addresses exempt from max_clients_per_ip and the connect throttle (e.g. a NAT)"
     )
     ping_interval: float = Field(90.0, gt=0, description="Seconds of silence before the server PINGs")
     ping_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the PONG")
@@ -155,6 +159,28 @@ class ServerSettings(BaseSettings):
     webirc_hosts: str = Field(
         "127.0.0.1,::1", description="Comma-separated addresses allowed to send WEBIRC"
     )
+    accounts: bool = Field(
+        True, description="Accounts, SASL and registered channels (stored with history; off with --no-history)"
+    )
+    account_registration: bool = Field(True, description="Allow REGISTER (off: only existing accounts log in)")
+    account_verification: Literal["none", "admin"] = Field(
+        "none", description="New accounts: none = usable at once, admin = an operator approves them"
+    )
+    nick_enforce_timeout: float = Field(
+        30.0, ge=0, description="Seconds before a registered nick used without logging in becomes Guest<n>"
+    )
+    account_scrypt_n: int = Field(
+        2**14, ge=2, description="scrypt cost N for account passwords (a power of 2; memory 128*N*8 bytes)"
+    )
+    scram_iterations: int = Field(4096, ge=4096, description="PBKDF2 iterations of stored SCRAM-SHA-256 keys")
+    account_min_password: int = Field(8, ge=1, description="Shortest password REGISTER accepts")
+    auth_failures_per_account: int = Field(
+        10, ge=1, description="Failed logins to one account (from anywhere) per auth_window before refusing"
+    )
+    sasl_max_bytes: int = Field(8192, ge=400, description="Longest SASL message (bytes, before base64)")
+    tls_client_ca: Path | None = Field(
+        None, description="CA file whose client certificates the TLS port accepts (SASL EXTERNAL)"
+    )
     metrics_port: int | None = Field(None, ge=0, le=65535, description="Prometheus metrics port")
     redis_url: str | None = Field(None, description="Redis URL: join a cluster of server nodes")
     node_id: str | None = Field(None, description="Cluster node id (default: random)")
@@ -167,6 +193,13 @@ class ServerSettings(BaseSettings):
         value = value.upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("account_scrypt_n")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("must be a power of 2")
         return value
 
     @model_validator(mode="after")

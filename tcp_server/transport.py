@@ -11,6 +11,7 @@ is applied here (``protocol.label_response``) without the handlers knowing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import socket
@@ -129,22 +130,25 @@ class Connection(asyncio.Protocol):
         refuse = None
         if settings.max_clients and len(state.clients) >= settings.max_clients:
             refuse = "Server is full"
-        elif (
-            not (settings.webirc_password and ip in settings.webirc_allowed)  # counted at WEBIRC
-            and state.ip_is_full(ip)
-        ):
-            refuse = "Too many connections from your address"
+        else:
+            refuse = state.may_connect(ip)
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
             transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
             self.closing = True
-            self._hang_up(transport)
+            # It has sent nothing yet, so a plain close does not reset the ERROR line away, and a
+            # refused reconnect storm costs no half-close timer per socket.
+            transport.close()
             return
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)
         client.last_recv = self.loop.time()
         client.flood_at = client.last_recv
         client.flood_tokens = self.flood_burst
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            client.certfp = hashlib.sha256(der).hexdigest()
         log.info("connect id=%s addr=%s:%s transport=%s", client.id, ip, port, self.kind)
 
     def data_received(self, data: bytes) -> None:

@@ -8,8 +8,10 @@ client may not read) and MESSAGE_ERROR (the store failed). Who may read what:
 
 - a channel: its members (and IRC operators, for the admin API); others get INVALID_TARGET;
 - a private conversation: only messages since the asking connection signed on, unless it is
-  logged in to an account. Without accounts a nick is not an identity, and whoever takes a nick
-  next must not read the previous holder's private messages.
+  logged in to an account: then everything since the account was created, from any connection
+  and across reconnects (an account owns its nick, see commands/accounts.py). Without an account
+  a nick is not an identity, and whoever takes a nick next must not read the previous holder's
+  private messages.
 """
 
 from __future__ import annotations
@@ -55,10 +57,12 @@ def _parse_limit(text: str, maximum: int) -> int | None:
     return min(value, maximum) if value > 0 else None
 
 
-def _private_scope(client: Client) -> tuple[Cond, ...]:
+def _private_scope(state: ServerState, client: Client) -> tuple[Cond, ...]:
     """What of its private conversations a connection may read (see the module docstring)."""
-    if client.account:
-        return ()
+    if client.account:  # everything since the account exists, from any connection
+        svc = state.accounts
+        created = svc.created_us.get(casefold(client.account), 0) if svc is not None else 0
+        return (Cond("time_us", ">=", created),) if created else ()
     return (Cond("time_us", ">=", time_us(client.signon)),)
 
 
@@ -108,7 +112,7 @@ def _readable_target(
         return None
     if not is_valid_nick(target, state.settings.nick_len):
         return None
-    return private_key(client.nick, target), target, _private_scope(client)
+    return private_key(client.nick, target), target, _private_scope(state, client)
 
 
 def _parse_refs(texts: list[str], allow_star: bool) -> tuple[Ref | None, ...] | str:
@@ -211,7 +215,9 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
             out = _batch_lines(state, client, "draft/chathistory-targets", (), lines, label)
             client.outbox.release_paced(hold, out, finished)
 
-        store.fetch(lambda: store.targets(tuple(names), me, window, _private_scope(client), limit), done)
+        store.fetch(
+            lambda: store.targets(tuple(names), me, window, _private_scope(state, client), limit), done
+        )
 
     _queue(state, client, start, "TARGETS")
 

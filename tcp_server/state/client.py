@@ -60,7 +60,7 @@ class Client:
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
-        "real_host", "history_queue", "history_tokens", "history_at",
+        "real_host", "certfp", "history_queue", "history_tokens", "history_at",
         "cap_version", "batch",
     )
 
@@ -99,6 +99,9 @@ class Client:
         self.gone = False
         self.prefix = "*"
         self.account: str | None = None
+        """The account name the connection is logged in to (as registered), if any."""
+        self.certfp: str | None = None
+        """SHA-256 of the TLS client certificate, if the connection presented one."""
         self.history_queue: deque[tuple[Hold, str | None, Any]] | None = None
         """CHATHISTORY requests being served one at a time (``commands/history.py``)."""
         self.history_tokens = 0.0

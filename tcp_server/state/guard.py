@@ -103,3 +103,28 @@ class AttemptGuard:
     def forget(self, conn: int) -> None:
         """The connection is gone: drop its failure count."""
         self._failures.pop(conn, None)
+
+
+class ConnectThrottle:
+    """New connections per address: a token bucket each (``burst`` at once, ``rate`` per second).
+
+    A client dropped for guessing (or anything else) that reconnects at once, again and again, costs
+    a registration burst each time; this bounds how often one address may start over.
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # addr -> (tokens, stamp)
+
+    def allow(self, addr: str, now: float) -> bool:
+        """Take one connection from ``addr``'s bucket; False when it is empty (rate 0 = always)."""
+        if self.rate <= 0:
+            return True
+        tokens, stamp = self._buckets.pop(addr, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
+        allowed = tokens >= 1
+        self._buckets[addr] = (tokens - 1 if allowed else tokens, now)
+        while len(self._buckets) > MAX_TRACKED_ADDRESSES:
+            self._buckets.popitem(last=False)
+        return allowed
