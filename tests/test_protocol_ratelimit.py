@@ -3,7 +3,7 @@ the clock is a number the test passes."""
 
 from __future__ import annotations
 
-from tcp_server.protocol import TokenBucket
+from tcp_server.protocol import KeyedBuckets, TokenBucket
 
 
 def test_burst_then_refused_with_the_wait_until_the_next_token() -> None:
@@ -40,3 +40,14 @@ def test_reserve_hands_out_future_tokens_in_order() -> None:
     assert bucket.reserve(0.0) == 1.0  # and the one after that
     assert bucket.take(1.0) == 0.5  # at 1.0 both are spent: the next is free at 1.5
     assert bucket.take(1.5) == 0.0
+
+
+def test_keyed_buckets_are_per_key_and_bounded() -> None:
+    buckets = KeyedBuckets(rate=1.0, burst=2, max_keys=3)
+    assert [buckets.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, 1.0]
+    assert buckets.take("b", 0.0) == 0.0  # another address has its own allowance
+    for key in ("c", "d"):  # more addresses than kept: the least recently seen ("a") goes
+        buckets.take(key, 0.0)
+    assert len(buckets) == 3
+    assert buckets.take("a", 0.0) == 0.0  # forgotten, so full again (errs towards allowing)
+    assert KeyedBuckets(rate=0, burst=1, max_keys=1).take("a", 0.0) == 0.0

@@ -23,7 +23,7 @@ from .message import (
     parse_tags,
     unescape_tag_value,
 )
-from .ratelimit import TokenBucket
+from .ratelimit import KeyedBuckets, TokenBucket
 
 __all__ = [
     "CASEMAPPING",
@@ -36,6 +36,7 @@ __all__ = [
     "TEXT_COMMANDS",
     "BadCharacter",
     "InputTooLong",
+    "KeyedBuckets",
     "LineBuffer",
     "LineTooLong",
     "MalformedLine",

@@ -7,6 +7,8 @@ the caller's decision; the bucket only says how long until the next token.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 
 class TokenBucket:
     """``burst`` tokens at once, refilled at ``rate`` per second (``rate`` 0 = unlimited).
@@ -60,3 +62,33 @@ class TokenBucket:
     def allow(self, now: float) -> bool:
         """Take one token at time ``now``; False (nothing taken) when the bucket is empty."""
         return self.take(now) == 0.0
+
+
+class KeyedBuckets:
+    """A :class:`TokenBucket` per key (a client address), made full on first sight.
+
+    At most ``max_keys`` buckets are kept; the least recently used is forgotten first (it comes
+    back full, which only ever errs towards allowing), so memory stays bounded under a spray of
+    addresses.
+    """
+
+    __slots__ = ("rate", "burst", "max_keys", "_buckets")
+
+    def __init__(self, rate: float, burst: float, max_keys: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def take(self, key: str, now: float) -> float:
+        """Take one token from ``key``'s bucket: 0.0 when allowed, else seconds until one is there."""
+        if self.rate <= 0:
+            return 0.0
+        bucket = self._buckets.pop(key, None) or TokenBucket(self.rate, self.burst, now)
+        self._buckets[key] = bucket
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return bucket.take(now)
+
+    def __len__(self) -> int:
+        return len(self._buckets)

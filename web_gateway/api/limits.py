@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tcp_server.protocol import TokenBucket
+from tcp_server.protocol import KeyedBuckets
 
 TOO_LARGE = 413
 
@@ -62,22 +61,13 @@ MAX_TRACKED_CLIENTS = 10_000
 
 
 class PerClientLimiter:
-    """A :class:`TokenBucket` per client address (``rate`` per second, ``burst`` at once; rate 0 = off)."""
+    """A token bucket per client address (``rate`` per second, ``burst`` at once; rate 0 = off)."""
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()  # least recently seen first
+        self._buckets = KeyedBuckets(rate, burst, MAX_TRACKED_CLIENTS)
         self._lock = threading.Lock()
 
     def retry_after(self, addr: str) -> float:
         """Take one token for ``addr``: 0 when allowed, else seconds until the next token."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
         with self._lock:
-            bucket = self._buckets.pop(addr, None) or TokenBucket(self.rate, self.burst, now)
-            self._buckets[addr] = bucket
-            while len(self._buckets) > MAX_TRACKED_CLIENTS:
-                self._buckets.popitem(last=False)
-            return bucket.take(now)
+            return self._buckets.take(addr, time.monotonic())
