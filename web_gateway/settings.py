@@ -45,6 +45,9 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(
         20, ge=0, description="WebSockets (each one IRC connection) per browser address (0 = unlimited)"
     )
+    ws_hello_timeout: float = Field(
+        30.0, gt=0, description="Seconds a /ws socket has to register (hello) before it is closed"
+    )
     history_on_join: int = Field(50, ge=0, description="Messages of history shown on join")
     reconnect_initial: float = Field(0.5, gt=0, description="First reconnect delay (seconds)")
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
