@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 POLLED_PATHS = frozenset({"/api/admin/connections", "/api/rooms"})
-"""What the admin page (``static/admin.js``, ``refresh``) fetches on every poll."""
+"""What the admin page (top-level ``static/admin.js``, ``refresh``) fetches on every poll."""
 
 
 class PollingToDebug(logging.Filter):
