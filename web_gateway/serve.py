@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from .app import create_app
+from .http_guard import http_protocol
 from .logs import quiet_uvicorn
 from .settings import GatewaySettings
 
@@ -36,6 +37,8 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         "server_header": False,
         "proxy_headers": False,
         "loop": "uvloop" if settings.use_uvloop else "asyncio",
+        # uvicorn's httptools protocol plus sockets-per-address and a request-header deadline
+        "http": http_protocol(settings),
     }
     kwargs.update(overrides)
     return uvicorn.Config(create_app(settings), **kwargs)  # type: ignore[arg-type]

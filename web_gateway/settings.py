@@ -45,6 +45,12 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(
         20, ge=0, description="WebSockets (each one IRC connection) per browser address (0 = unlimited)"
     )
+    http_max_per_ip: int = Field(
+        256, ge=0, description="Open sockets (HTTP and WebSocket) per client address (0 = unlimited)"
+    )
+    http_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a socket has to send complete request headers (slowloris)"
+    )
     ws_hello_timeout: float = Field(
         30.0, gt=0, description="Seconds a /ws socket has to register (hello) before it is closed"
     )
