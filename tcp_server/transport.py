@@ -303,7 +303,15 @@ class Connection(asyncio.Protocol):
             if self.sendq_bytes > self.sendq:
                 self._overflow()
             return
-        self._enqueue(data)
+        # ``_enqueue`` inlined: this runs once per delivery (a relay's inner loop)
+        self.out.append(data)
+        size = self.out_bytes + len(data)
+        self.out_bytes = size
+        if not self.dirty:
+            self.dirty = True
+            self.flusher.mark(self)
+        if size > self.flush_at:
+            self.flush()
 
     def hold(self) -> Hold:
         """Reserve a place in the output for a late reply (``state.ordering``)."""
