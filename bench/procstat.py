@@ -29,6 +29,19 @@ def rss_bytes(pid: int) -> int:
         return int(f.read().split()[1]) * _PAGE
 
 
+def syscalls(pid: int) -> tuple[int, int]:
+    """Read-like and write-like system calls the process has made so far (``/proc/PID/io``).
+
+    On loopback a ``write`` costs several µs of the server's CPU, so writes per delivery show
+    how well output is coalesced."""
+    try:
+        with open(f"/proc/{pid}/io", "rb") as f:
+            fields = dict(line.split(b": ") for line in f.read().splitlines())
+    except OSError:  # another user's process, or gone
+        return 0, 0
+    return int(fields[b"syscr"]), int(fields[b"syscw"])
+
+
 def own_cpu_seconds() -> float:
     """CPU seconds used by this (the generator) process."""
     usage = resource.getrusage(resource.RUSAGE_SELF)

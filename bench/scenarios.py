@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from .loadclient import LoadClient, Shared, keepalive, read_ticker, stamp
-from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes
+from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes, syscalls
 
 HOST = "127.0.0.1"
 SETUP_CONCURRENCY = 10
@@ -71,11 +71,13 @@ class Probe:
         self.t0 = time.monotonic()
         self.cpu0 = cpu_seconds(pid)
         self.gen0 = own_cpu_seconds()
+        self.io0 = syscalls(pid)
 
     def stop(self, end: float | None = None) -> dict[str, float]:
         elapsed = (end or time.monotonic()) - self.t0
         cpu = cpu_seconds(self.pid) - self.cpu0
         gen = own_cpu_seconds() - self.gen0
+        reads, writes = (b - a for a, b in zip(self.io0, syscalls(self.pid), strict=True))
         return {
             "elapsed_s": round(elapsed, 4),
             "server_cpu_s": round(cpu, 4),
@@ -83,6 +85,8 @@ class Probe:
             "gen_cpu_s": round(gen, 4),
             "gen_cpu_pct": round(100 * gen / elapsed, 1) if elapsed > 0 else 0.0,
             "server_rss_kib": rss_bytes(self.pid) // 1024,
+            "server_reads": reads,
+            "server_writes": writes,
         }
 
 
@@ -201,6 +205,8 @@ def _relay_result(
         server_cpu_us_per_delivery=(
             round(float(res["server_cpu_s"]) * 1e6 / received, 3) if received else None  # type: ignore[arg-type]
         ),
+        deliveries_per_write=round(received / int(res["server_writes"]), 2) if res["server_writes"] else None,  # type: ignore[call-overload]
+        messages_per_read=round(sent / int(res["server_reads"]), 2) if res["server_reads"] else None,  # type: ignore[call-overload]
         out_of_order=shared.out_of_order,
         bad_tags=shared.bad_tags,
         disconnected=sum(1 for c in clients if c.closed),

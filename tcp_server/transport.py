@@ -186,7 +186,10 @@ class Connection(asyncio.Protocol):
         if msg.tags and "label" in msg.tags and "labeled-response" in client.caps:
             self._dispatch_labelled(client, msg, msg.tags["label"])
             return
-        self._dispatch(client, msg)
+        try:  # ``_dispatch`` inlined: once per line
+            dispatch(state, client, msg)
+        except Exception:
+            self._handler_failed(client, msg)
 
     # ---- flood control -----------------------------------------------------------------
     def _release_held(self) -> None:
@@ -242,11 +245,13 @@ class Connection(asyncio.Protocol):
     def _dispatch(self, client: Client, msg: Message) -> None:
         try:
             dispatch(self.state, client, msg)
-        except Exception:  # a bug in one handler must not take the connection down
-            log.exception("handler failed id=%s command=%s", client.id, msg.command)
-            self.state.send_from_server(
-                client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error"
-            )
+        except Exception:
+            self._handler_failed(client, msg)
+
+    def _handler_failed(self, client: Client, msg: Message) -> None:
+        """A bug in one handler must not take the connection down: log it, tell the client."""
+        log.exception("handler failed id=%s command=%s", client.id, msg.command)
+        self.state.send_from_server(client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error")
 
     def _dispatch_labelled(self, client: Client, msg: Message, label: str) -> None:
         """Dispatch, then label exactly the output it produced (ACK, one line, or a batch)."""
