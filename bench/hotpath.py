@@ -13,8 +13,12 @@ import argparse
 import asyncio
 import gc
 import json
+import tempfile
 import time
+from pathlib import Path
 
+from tcp_server.commands.history import install as install_history_hooks
+from tcp_server.history.factory import open_history
 from tcp_server.server import ChatServer
 from tcp_server.settings import ServerSettings
 from tcp_server.transport import Connection, OutputFlusher
@@ -46,10 +50,18 @@ class NullTransport:
         pass
 
 
-async def run(clients: int, rooms: int, messages: int, tagged_every: int, batch: int) -> dict[str, object]:
-    settings = ServerSettings(flood_rate=0, history=False, max_clients_per_ip=0)  # type: ignore[call-arg]
+async def run(
+    clients: int, rooms: int, messages: int, tagged_every: int, batch: int, history: bool = False
+) -> dict[str, object]:
+    tmp = tempfile.TemporaryDirectory(prefix="bench-hotpath-")
+    settings = ServerSettings(  # type: ignore[call-arg]
+        flood_rate=0, history=history, data_dir=Path(tmp.name), max_clients_per_ip=0
+    )
     server = ChatServer(settings)
     server.flusher = flusher = OutputFlusher(asyncio.get_running_loop())
+    if history:  # what ChatServer.start does, without listening
+        server.state.history = await open_history(settings)
+        install_history_hooks(server.state)
     conns: list[Connection] = []
     transports: list[NullTransport] = []
     for i in range(clients):
@@ -76,7 +88,10 @@ async def run(clients: int, rooms: int, messages: int, tagged_every: int, batch:
         for conn, data in zip(conns, lines, strict=True):
             conn.data_received(data)
         flusher.flush()
+    if server.state.history is not None:  # commit what is queued and send the acks, timed too
+        await server.state.history.close()  # (the writer child's own CPU is not counted here)
     elapsed = time.process_time() - t0
+    tmp.cleanup()
     sent = rounds * clients * batch
     members = clients // rooms
     deliveries = sent * (members - 1)
@@ -87,6 +102,7 @@ async def run(clients: int, rooms: int, messages: int, tagged_every: int, batch:
         "us_per_message": round(elapsed * 1e6 / sent, 3),
         "us_per_delivery": round(elapsed * 1e6 / deliveries, 4),
         "bytes_out": sum(t.written for t in transports) - before,
+        "history": history,
     }
 
 
@@ -98,10 +114,13 @@ def main() -> None:
     ap.add_argument("--tagged-every", type=int, default=2, help="every Nth client asks for tags (0: none)")
     ap.add_argument("--batch", type=int, default=1, help="lines per data_received")
     ap.add_argument("--repeat", type=int, default=3, help="best of N")
+    ap.add_argument("--history", action="store_true", help="with the SQLite history store on")
     args = ap.parse_args()
     best = None
     for _ in range(args.repeat):
-        res = asyncio.run(run(args.clients, args.rooms, args.messages, args.tagged_every, args.batch))
+        res = asyncio.run(
+            run(args.clients, args.rooms, args.messages, args.tagged_every, args.batch, args.history)
+        )
         if best is None or res["us_per_message"] < best["us_per_message"]:  # type: ignore[operator]
             best = res
     print(json.dumps(best))

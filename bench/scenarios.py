@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from .loadclient import LoadClient, Shared, keepalive, read_ticker, stamp
-from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes, syscalls
+from .procstat import own_cpu_seconds, rss_bytes, syscalls, tree_cpu_seconds
 
 HOST = "127.0.0.1"
 SETUP_CONCURRENCY = 10
@@ -69,19 +69,21 @@ class Probe:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.t0 = time.monotonic()
-        self.cpu0 = cpu_seconds(pid)
+        self.cpu0 = tree_cpu_seconds(pid)
         self.gen0 = own_cpu_seconds()
         self.io0 = syscalls(pid)
 
     def stop(self, end: float | None = None) -> dict[str, float]:
         elapsed = (end or time.monotonic()) - self.t0
-        cpu = cpu_seconds(self.pid) - self.cpu0
+        own, kids = (b - a for a, b in zip(self.cpu0, tree_cpu_seconds(self.pid), strict=True))
+        cpu = own + kids  # the server's child processes (the SQLite writer) count too
         gen = own_cpu_seconds() - self.gen0
         reads, writes = (b - a for a, b in zip(self.io0, syscalls(self.pid), strict=True))
         return {
             "elapsed_s": round(elapsed, 4),
             "server_cpu_s": round(cpu, 4),
             "server_cpu_pct": round(100 * cpu / elapsed, 1) if elapsed > 0 else 0.0,
+            "server_children_cpu_s": round(kids, 4),
             "gen_cpu_s": round(gen, 4),
             "gen_cpu_pct": round(100 * gen / elapsed, 1) if elapsed > 0 else 0.0,
             "server_rss_kib": rss_bytes(self.pid) // 1024,
