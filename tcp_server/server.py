@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import ssl
 import sys
@@ -18,6 +19,17 @@ from .state import ServerState
 from .transport import Connection, OutputFlusher
 
 log = logging.getLogger("tcpchat.server")
+
+
+FD_RESERVE = 64
+"""File descriptors kept for listeners, the history store, logs and the loop itself."""
+FD_LIMIT_WARN_BELOW = 4096
+"""An open-file limit under this is logged as a warning (few clients could connect)."""
+
+
+def _hard_limit() -> str:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
 
 
 class StartupError(Exception):
@@ -168,12 +180,39 @@ class ChatServer:
         await self.shutdown()
 
 
+def raise_fd_limit() -> tuple[int, int]:
+    """Raise the soft limit on open files to the hard limit; returns ``(before, after)``.
+
+    Every client is a file descriptor; the usual soft limit (1024) would refuse the 1021st.
+    The hard limit is the most an unprivileged process may ask for."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = UNLIMITED_FD_TARGET if hard == resource.RLIM_INFINITY else hard
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("could not raise the open-file limit from %d to %d: %s", soft, target, exc)
+        return soft, soft
+    return soft, target
+
+
+UNLIMITED_FD_TARGET = 1 << 20
+"""Soft limit asked for when the hard limit is unlimited (the kernel's usual ``nr_open``)."""
+
+
 def run(settings: ServerSettings) -> None:
     """Run a server until a signal arrives (the ``tcpchat server`` command)."""
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
+    )
+    before, after = raise_fd_limit()
+    log.log(
+        logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
+        "open-file limit %d (was %d, hard limit %s): at most about %d clients",
+        after, before, _hard_limit(), max(0, after - FD_RESERVE),
     )
 
     async def main() -> None:
