@@ -86,6 +86,19 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def fd_limit(pid: int) -> int | None:
+    """The soft open-file limit of process ``pid`` (None when unlimited or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/limits") as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    soft = line.split()[3]
+                    return int(soft) if soft.isdigit() else None
+    except OSError:
+        pass
+    return None
+
+
 def raise_fd_limit(wanted: int) -> int:
     """Raise RLIMIT_NOFILE towards ``wanted`` (children inherit it); returns the new soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

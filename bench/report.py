@@ -82,7 +82,7 @@ COLUMNS = {
     "rooms": ("deliveries_per_s", "server_cpu_us_per_delivery", "deliveries_per_write", "server_cpu_pct", "p99_ms", "lost"),
     "latency": ("p50_ms", "p99_ms", "max_ms", "server_cpu_us_per_delivery", "lost"),
     "connect": ("conns_per_s", "rss_per_conn_kib", "server_cpu_pct", "not_registered"),
-    "idle": ("clients", "rss_per_conn_kib", "server_cpu_pct", "registered"),
+    "idle": ("clients", "registered", "rss_per_conn_kib", "server_cpu_pct", "generator_processes", "server_fd_limit"),
     "history": ("deliveries_per_s", "server_cpu_us_per_delivery", "server_children_cpu_s", "p99_ms", "lost"),
     "gateway": ("ws_users", "tcp_p99_ms", "ws_p99_ms", "added_p50_ms", "added_p99_ms", "ws_lost"),
 }

@@ -57,6 +57,11 @@ class Params:
     """Registrations not finished by then count as failed (a small listen backlog drops SYNs)."""
     idle_clients: int = 10_000
     idle_seconds: float = 3.0
+    idle_per_process: int = 15_000
+    """Idle clients one generator process holds; more clients use several processes (each under
+    its open-file limit, each from its own 127.0.0.x address so none runs out of ports)."""
+    idle_concurrency: int = 50
+    """Registrations in flight per generator process in a multi-process idle run."""
     gateway_users: int = 200
     gateway_messages: int = 300
     timeout: float = 60.0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -30,6 +32,18 @@ FD_LIMIT_WARN_BELOW = 4096
 def _hard_limit() -> str:
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     return "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+
+
+def set_client_socket_options(listener: socket.socket) -> None:
+    """Options every client socket gets, set once on the listener: accepted sockets inherit them.
+
+    ``TCP_NODELAY``: coalesced output goes out at once instead of waiting for an ACK (Nagle).
+    ``SO_KEEPALIVE``: a peer that vanished without a FIN is noticed even if we never write.
+    """
+    with contextlib.suppress(OSError):
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if listener.family in (socket.AF_INET, socket.AF_INET6):
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class StartupError(Exception):
@@ -106,6 +120,7 @@ class ChatServer:
         )
         self.listeners.append(server)
         for sock in server.sockets:
+            set_client_socket_options(sock)
             addr = sock.getsockname()
             self.addresses.append((addr[0], addr[1], kind))
             suffix = "" if kind == "tcp" else f" ({kind})"

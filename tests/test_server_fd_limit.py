@@ -1,10 +1,15 @@
-"""The server raises its own open-file limit, so a low inherited soft limit does not cap clients."""
+"""What every client socket gets from the server: enough descriptors, and its socket options.
+
+The server raises its own open-file limit (a low inherited soft limit must not cap clients), and
+sets TCP_NODELAY and SO_KEEPALIVE once on the listener so accepted sockets inherit them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import resource
+import socket
 import subprocess
 import sys
 
@@ -65,3 +70,13 @@ async def test_server_raises_a_low_inherited_fd_limit_and_serves_more_clients_th
         proc.terminate()
         _, err = await asyncio.to_thread(proc.communicate, timeout=10)
     assert re.search(rf"open-file limit \d+ \(was {LOW_SOFT_LIMIT}, hard limit", err), err[-2000:]
+
+
+async def test_accepted_client_sockets_have_nodelay_and_keepalive(server, connect) -> None:
+    client = await connect()
+    await client.register("opts")
+    conns = [c for c in server.connections if c.client is not None and c.client.nick == "opts"]
+    assert len(conns) == 1 and conns[0].transport is not None
+    sock = conns[0].transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0
