@@ -198,7 +198,9 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
     _store_then_echo(state, client, variants, record, relay_later)
 
 
-def _message(state: ServerState, client: Client, msg: Message) -> None:
+@command("PRIVMSG")
+def privmsg(state: ServerState, client: Client, msg: Message) -> None:
+    """PRIVMSG target[,target] :text."""
     notice = msg.command == "NOTICE"
     if not msg.params or not msg.params[0]:
         if not notice:
@@ -211,10 +213,12 @@ def _message(state: ServerState, client: Client, msg: Message) -> None:
     if msg.tags and _tags_too_long(state, client, msg):
         return
     raw_targets = msg.params[0]
-    if "," in raw_targets:  # duplicates (in any case) get the message once
-        targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
-    else:
-        targets = [raw_targets]
+    if "," not in raw_targets:  # one target (max_targets is at least 1): the usual case
+        client.last_active = now = time.time()
+        _relay(state, client, msg, raw_targets, msg.params[1], now)
+        return
+    # duplicates (in any case) get the message once
+    targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
     if len(targets) > state.settings.max_targets:
         if not notice:
             state.numeric(client, N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
@@ -224,16 +228,10 @@ def _message(state: ServerState, client: Client, msg: Message) -> None:
         _relay(state, client, msg, target_name, msg.params[1], now)
 
 
-@command("PRIVMSG")
-def privmsg(state: ServerState, client: Client, msg: Message) -> None:
-    """PRIVMSG target[,target] :text."""
-    _message(state, client, msg)
-
-
 @command("NOTICE")
 def notice(state: ServerState, client: Client, msg: Message) -> None:
     """NOTICE target :text (never answered with errors, as RFC 1459 asks)."""
-    _message(state, client, msg)
+    privmsg(state, client, msg)
 
 
 @command("TAGMSG", min_params=1)
