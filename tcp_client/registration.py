@@ -1,4 +1,5 @@
-"""The registration handshake: WEBIRC, PASS, CAP LS 302 / REQ / END, NICK, USER, optional OPER.
+"""The registration handshake: WEBIRC, PASS, CAP LS 302 / REQ / END, SASL PLAIN, NICK, USER,
+optional OPER.
 
 Kept apart from the session so the session module stays about what happens *after* a link is up.
 Every message read here is handed to ``on_message`` too, so the consumer still sees the welcome
@@ -7,6 +8,7 @@ burst (001, 005, MOTD) as ordinary events.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,13 +19,16 @@ from .link import Link
 
 MAX_NICK_ATTEMPTS = 5
 """How many ``nick_``, ``nick__``... fallbacks to try when the nick is taken."""
-FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465"})
-"""Refusals that retrying cannot fix (bad nick syntax, bad password, banned)."""
+FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465", N.ERR_SASLFAIL})
+"""Refusals that retrying cannot fix (bad nick syntax, bad password, banned, SASL login failed)."""
+SASL_ENDS = frozenset({N.ERR_SASLFAIL, N.ERR_SASLTOOLONG, N.ERR_SASLABORTED, N.ERR_SASLALREADY})
+SASL_CHUNK = 400
 
 
 class RegistrationError(Exception):
     """The server refused registration; ``numeric`` says why (``433`` nick in use, ``464`` bad
-    password, ``432`` bad nick, ``ERROR`` when the server closed the link with a message)."""
+    password, ``432`` bad nick, ``904`` account login failed, ``ERROR`` when the server closed
+    the link with a message)."""
 
     def __init__(self, numeric: str, message: str) -> None:
         super().__init__(f"{numeric}: {message}" if numeric != "ERROR" else message)
@@ -54,6 +59,8 @@ class Registered:
     caps: set[str]
     isupport: dict[str, str]
     prefix: str | None = None
+    account: str | None = None
+    """The account we logged in to (SASL), if any."""
 
 
 def update_isupport(isupport: dict[str, str], msg: Message) -> None:
@@ -64,6 +71,15 @@ def update_isupport(isupport: dict[str, str], msg: Message) -> None:
         else:
             key, _, value = token.partition("=")
             isupport[key] = value
+
+
+def sasl_plain_lines(account: str, password: str) -> list[Message]:
+    """``AUTHENTICATE`` lines carrying PLAIN credentials (400-byte chunks, ``+`` after a full one)."""
+    text = base64.b64encode(f"{account}\0{account}\0{password}".encode()).decode()
+    chunks = [text[i : i + SASL_CHUNK] for i in range(0, len(text), SASL_CHUNK)]
+    if len(text) % SASL_CHUNK == 0:
+        chunks.append("+")
+    return [Message("AUTHENTICATE", (c,)) for c in chunks]
 
 
 def _fallback(nick: str, attempt: int) -> str:
@@ -82,8 +98,12 @@ async def register(
     nick_fallback: bool,
     oper: tuple[str, str] | None,
     on_message: Callable[[Message], None],
+    sasl: tuple[str, str] | None = None,
 ) -> Registered:
     """Run the handshake on a fresh link; return once the MOTD (and OPER, if asked) is done.
+
+    With ``sasl`` (account, password) the ``sasl`` capability is requested and PLAIN runs before
+    ``CAP END``; a server without SASL, or a refused login, raises ``RegistrationError`` (904).
 
     Raises:
         RegistrationError: the server refused (see ``numeric``).
@@ -97,7 +117,7 @@ async def register(
     link.write(Message("NICK", (nick,)))
     link.write(Message("USER", (username, "0", "*", realname)))
     await link.drain()
-    wanted = tuple(want_caps)
+    wanted = tuple(want_caps) + (("sasl",) if sasl is not None else ())
     offered: set[str] = set()
     result = Registered(nick, set(), {})
     attempts = 0
@@ -120,13 +140,27 @@ async def register(
             if sub == "LS":
                 offered.update(item.partition("=")[0] for item in msg.params[-1].split())
                 if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
+                    if sasl is not None and "sasl" not in offered:
+                        raise RegistrationError(N.ERR_SASLFAIL, "the server does not offer SASL (accounts)")
                     request = [cap for cap in wanted if cap in offered]
                     link.write(Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",)))
             elif sub == "ACK":
                 result.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
-                link.write(Message("CAP", ("END",)))
+                if sasl is not None and "sasl" in result.caps and result.account is None:
+                    link.write(Message("AUTHENTICATE", ("PLAIN",)))
+                else:
+                    link.write(Message("CAP", ("END",)))
             elif sub == "NAK":
                 link.write(Message("CAP", ("END",)))
+        elif cmd == "AUTHENTICATE" and sasl is not None and msg.params == ("+",):
+            for line in sasl_plain_lines(*sasl):
+                link.write(line)
+        elif cmd == N.RPL_LOGGEDIN and len(msg.params) > 2:
+            result.account = msg.params[2]
+        elif cmd == N.RPL_SASLSUCCESS and not welcomed:
+            link.write(Message("CAP", ("END",)))
+        elif cmd in SASL_ENDS and sasl is not None and not welcomed:
+            raise RegistrationError(N.ERR_SASLFAIL, f"account login failed: {msg.params[-1] if msg.params else cmd}")
         elif cmd == N.RPL_WELCOME:
             welcomed = True
             result.nick = msg.param(0, result.nick)

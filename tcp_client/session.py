@@ -59,6 +59,7 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         backoff_max: float = 30.0, connect_timeout: float = 10.0, queue_size: int = 1000,
         oper: tuple[str, str] | None = None, history_on_join: int = 0,
         ping_interval: float = 60.0, ping_timeout: float = 30.0,
+        account: tuple[str, str] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.nick = nick
@@ -66,6 +67,8 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         self.username = username or nick
         self.realname = realname or nick
         self._password, self._webirc, self._oper = password, webirc, oper
+        self._account = account  # (name, password): SASL PLAIN on every (re)connect
+        self.account: str | None = None  # the account the server says we are logged in to
         self._tls = tls_context(tls_verify) if tls else None
         self.want_caps = tuple(caps)
         self.reconnect, self.nick_fallback = reconnect, nick_fallback
@@ -157,12 +160,13 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
                     link, self.wanted_nick, username=self.username, realname=self.realname,
                     password=self._password, webirc=self._webirc, want_caps=self.want_caps,
                     nick_fallback=self.nick_fallback if nick_fallback is None else nick_fallback,
-                    oper=self._oper, on_message=self._deliver,
+                    oper=self._oper, on_message=self._deliver, sasl=self._account,
                 )
             except BaseException:
                 link.close()
                 raise
         self.nick, self.caps, self.isupport, self.prefix = done.nick, done.caps, done.isupport, done.prefix
+        self.account = done.account
         self._link, self.connected = link, True
         return link
 
@@ -237,12 +241,15 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
             self._last_time = msg.tags["time"]
         self._feed_collectors(msg)
         if msg.command in MESSAGE_COMMANDS and (msgid := msg.tags.get("msgid")):
-            if msgid in self._seen:
+            target = msg.param(0)
+            # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
+            # before included: after leaving and rejoining, the room's history is shown again.
+            asked = "batch" in msg.tags and casefold(target) not in self._filling
+            if msgid in self._seen and not asked:
                 return
             self._seen[msgid] = None
             if len(self._seen) > SEEN_MSGIDS:
                 self._seen.popitem(last=False)
-            target = msg.param(0)
             if is_channel_name(target):
                 folded = casefold(target)
                 if folded in self._filling and "batch" not in msg.tags:

@@ -12,6 +12,8 @@ import ssl
 import sys
 import time
 
+from .accounts import AccountError, AccountService, make_account_store
+from .commands.accounts import install as install_account_hooks
 from .commands.history import install as install_history_hooks
 from .history.base import HistoryError
 from .history.factory import open_history
@@ -79,6 +81,13 @@ class ChatServer:
             ) from exc
         install_history_hooks(self.state)
         try:
+            store = make_account_store(s)
+            if store is not None:
+                self.state.accounts = AccountService(store, await store.start())
+        except AccountError as exc:
+            raise StartupError(f"setting accounts/database_url (--no-accounts to run without): {exc}") from exc
+        install_account_hooks(self.state)
+        try:
             await self._listen(s.host, s.port, "tcp", None)
         except OSError as exc:
             raise StartupError(
@@ -89,10 +98,13 @@ class ChatServer:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             try:
                 ctx.load_cert_chain(str(s.tls_cert), str(s.tls_key))
+                if s.tls_client_ca is not None:  # SASL EXTERNAL: ask for (optional) client certs
+                    ctx.load_verify_locations(str(s.tls_client_ca))
+                    ctx.verify_mode = ssl.CERT_OPTIONAL
             except (OSError, ssl.SSLError) as exc:
                 raise StartupError(
-                    f"setting tls_cert/tls_key (--tls-cert/--tls-key): cannot load "
-                    f"{s.tls_cert} / {s.tls_key}: {exc.strerror or exc}"
+                    f"setting tls_cert/tls_key/tls_client_ca (--tls-cert/--tls-key/--tls-client-ca): "
+                    f"cannot load {s.tls_cert} / {s.tls_key}: {exc.strerror or exc}"
                 ) from exc
             try:
                 await self._listen(s.host, s.tls_port, "tls", ctx)
@@ -180,6 +192,8 @@ class ChatServer:
                 conn.transport.abort()
         if self.state.history is not None:
             await self.state.history.close()
+        if self.state.accounts is not None:
+            await self.state.accounts.close()
         if self._offloader is not None:
             self._offloader.close()
         self._stopped.set()

@@ -7,6 +7,7 @@ variables, then the defaults below.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,12 +46,42 @@ class ServerSettings(BaseSettings):
     history_commit_interval: float = Field(
         0.002, ge=0, description="Group commit window in seconds"
     )
+    history_max_pending: int = Field(
+        100_000, ge=1, description="Messages waiting for a history commit before new ones get FAIL"
+    )
+    history_max_batch: int = Field(5_000, ge=1, description="Messages written per history transaction")
+    history_retention_interval: float = Field(
+        60.0, gt=0, description="Seconds between history retention passes"
+    )
+    history_retention_chunk: int = Field(
+        2000, ge=1, description="Messages deleted per retention transaction (keeps the writer free)"
+    )
+    history_sqlite_busy_timeout: float = Field(
+        2.0, gt=0, description="Seconds a SQLite write waits for another process's lock (then FAIL)"
+    )
+    history_sqlite_close_timeout: float = Field(
+        10.0, gt=0, description="Seconds the SQLite writer process gets to finish at shutdown"
+    )
+    history_postgres_timeout: float = Field(
+        5.0, gt=0, description="Seconds a PostgreSQL statement may take before it is cancelled (FAIL)"
+    )
+    history_postgres_connect_timeout: float = Field(
+        10.0, gt=0, description="Seconds to connect to PostgreSQL at start"
+    )
+    history_postgres_pool_size: int = Field(
+        4, ge=2, description="PostgreSQL connections: one commits, the others answer CHATHISTORY"
+    )
 
     tls_port: int | None = Field(None, ge=0, le=65535, description="TLS port (e.g. 6697)")
     tls_cert: Path | None = Field(None, description="TLS certificate file (PEM)")
     tls_key: Path | None = Field(None, description="TLS private key file (PEM)")
 
     sendq: int = Field(96 * 1024, ge=1024, description="Bytes queued to a client before it is dropped")
+    held_output_max: int = Field(
+        1024 * 1024, ge=1024,
+        description="Bytes of a client's output that may wait behind its echoes still being committed "
+        "(reply order); over it (the store stalls) the client is dropped",
+    )
     flood_burst: int = Field(30, ge=1, description="Lines a client may send in a burst")
     flood_rate: float = Field(
         8.0, ge=0, description="Lines per second a client may sustain (0 = no flood control)"
@@ -59,8 +90,12 @@ class ServerSettings(BaseSettings):
     max_clients_per_ip: int = Field(
         16, ge=0, description="Most connections per IP, web users counted by their real address (0 = unlimited)"
     )
+    connect_rate_per_ip: float = Field(
+        1.0, ge=0, description="New connections per second one address may sustain (0 = no throttle)"
+    )
+    connect_burst_per_ip: int = Field(20, ge=1, description="New connections one address may open at once")
     per_ip_exempt: str = Field(
-        "", description="Comma-separated addresses exempt from max_clients_per_ip (e.g. a NAT of a class)"
+        "", description="Comma-separated addresses exempt from max_clients_per_ip and the connect throttle (e.g. a NAT)"
     )
     ping_interval: float = Field(90.0, gt=0, description="Seconds of silence before the server PINGs")
     ping_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the PONG")
@@ -86,6 +121,9 @@ class ServerSettings(BaseSettings):
     )
     listen_backlog: int = Field(4096, ge=1, description="Listen backlog for bursts of connects")
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
+    close_timeout: float = Field(
+        5.0, gt=0, description="Seconds a closing socket may take to flush its last bytes (then aborted)"
+    )
 
     auth_attempts_per_ip: int = Field(
         10, ge=1, description="Password checks (OPER, SASL, PASS) one address may start per auth_window"
@@ -126,6 +164,28 @@ class ServerSettings(BaseSettings):
     webirc_hosts: str = Field(
         "127.0.0.1,::1", description="Comma-separated addresses allowed to send WEBIRC"
     )
+    accounts: bool = Field(
+        True, description="Accounts, SASL and registered channels (stored with history; off with --no-history)"
+    )
+    account_registration: bool = Field(True, description="Allow REGISTER (off: only existing accounts log in)")
+    account_verification: Literal["none", "admin"] = Field(
+        "none", description="New accounts: none = usable at once, admin = an operator approves them"
+    )
+    nick_enforce_timeout: float = Field(
+        30.0, ge=0, description="Seconds before a registered nick used without logging in becomes Guest<n>"
+    )
+    account_scrypt_n: int = Field(
+        2**14, ge=2, description="scrypt cost N for account passwords (a power of 2; memory 128*N*8 bytes)"
+    )
+    scram_iterations: int = Field(4096, ge=4096, description="PBKDF2 iterations of stored SCRAM-SHA-256 keys")
+    account_min_password: int = Field(8, ge=1, description="Shortest password REGISTER accepts")
+    auth_failures_per_account: int = Field(
+        10, ge=1, description="Failed logins to one account (from anywhere) per auth_window before refusing"
+    )
+    sasl_max_bytes: int = Field(8192, ge=400, description="Longest SASL message (bytes, before base64)")
+    tls_client_ca: Path | None = Field(
+        None, description="CA file whose client certificates the TLS port accepts (SASL EXTERNAL)"
+    )
     metrics_port: int | None = Field(None, ge=0, le=65535, description="Prometheus metrics port")
     redis_url: str | None = Field(None, description="Redis URL: join a cluster of server nodes")
     node_id: str | None = Field(None, description="Cluster node id (default: random)")
@@ -138,6 +198,13 @@ class ServerSettings(BaseSettings):
         value = value.upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("account_scrypt_n")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("must be a power of 2")
         return value
 
     @model_validator(mode="after")
@@ -160,3 +227,11 @@ class ServerSettings(BaseSettings):
     def motd_lines(self) -> list[str]:
         """The MOTD split into lines."""
         return self.motd.replace("\\n", "\n").splitlines()
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name``, for parts built without a settings object (tests, benchmarks).
+
+    Their keyword arguments default to this, so each default is written once, in the field above.
+    """
+    return ServerSettings.model_fields[name].default

@@ -11,6 +11,7 @@ is applied here (``protocol.label_response``) without the handlers knowing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 from collections import deque
@@ -25,6 +26,7 @@ from .protocol import (
     LineTooLong,
     Message,
     ProtocolError,
+    TokenBucket,
     label_response,
     parse_line,
 )
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tcpchat.server")
 
-CLOSE_TIMEOUT = 5.0
-"""Seconds a closing socket may take to flush its last bytes before it is aborted."""
 _label_batches = itertools.count(1)
 
 
@@ -82,8 +82,8 @@ class Connection(asyncio.Protocol):
 
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
-        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
-        "held", "throttled", "paused", "order", "paced", "chunk",
+        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "flood", "loop",
+        "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -108,6 +108,7 @@ class Connection(asyncio.Protocol):
         self.flood_rate = settings.flood_rate
         self.flood_burst = _shared_number(float(settings.flood_burst))
         self.loop = asyncio.get_running_loop()
+        self.flood = TokenBucket(settings.flood_rate, settings.flood_burst, self.loop.time())
         # Lines waiting for flood allowance; created only while some wait (an empty deque is
         # 760 bytes, a fifth of an idle connection's memory).
         self.held: deque[bytes | LineTooLong] | None = None
@@ -118,6 +119,9 @@ class Connection(asyncio.Protocol):
         self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
         """Long replies (history) sent as the socket drains, oldest first."""
         self.chunk = min(settings.chathistory_chunk_bytes, settings.sendq // 2)
+        # What waits behind a pending echo is not the client's fault (it waits for our commit), so
+        # it has its own, larger bound than the sendq: reached only when the store stalls.
+        self.held_max = settings.held_output_max
 
     # ---- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -134,22 +138,23 @@ class Connection(asyncio.Protocol):
         refuse = None
         if settings.max_clients and len(state.clients) >= settings.max_clients:
             refuse = "Server is full"
-        elif (
-            not (settings.webirc_password and ip in settings.webirc_allowed)  # counted at WEBIRC
-            and state.ip_is_full(ip)
-        ):
-            refuse = "Too many connections from your address"
+        else:
+            refuse = state.may_connect(ip)
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
             transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
             self.closing = True
-            self._hang_up(transport)
+            # It has sent nothing yet, so a plain close does not reset the ERROR line away, and a
+            # refused reconnect storm costs no half-close timer per socket.
+            transport.close()
             return
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)
         client.last_recv = self.loop.time()
-        client.flood_at = client.last_recv
-        client.flood_tokens = self.flood_burst
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            client.certfp = hashlib.sha256(der).hexdigest()
         log.info("connect id=%s addr=%s:%s transport=%s", client.id, ip, port, self.kind)
 
     def data_received(self, data: bytes) -> None:
@@ -209,23 +214,18 @@ class Connection(asyncio.Protocol):
         held = self.held
         if client is None or held is None:
             return
-        rate, burst, now = self.flood_rate, self.flood_burst, self.loop.time()
+        flood, now = self.flood, self.loop.time()
         while held:
             if self.closing or client.gone:
                 held.clear()
                 return
-            tokens = client.flood_tokens + (now - client.flood_at) * rate
-            client.flood_at = now
-            if tokens > burst:
-                tokens = burst
-            if tokens < 1 and not client.is_oper:
-                client.flood_tokens = tokens
+            wait = flood.take(now, exempt=client.is_oper)
+            if wait:
                 self.throttled = True
                 if self._check_held(client):
                     self._pause()
-                    self.loop.call_later((1 - tokens) / rate, self._release_held)
+                    self.loop.call_later(wait, self._release_held)
                 return
-            client.flood_tokens = tokens - 1 if tokens >= 1 else 0.0
             self._handle(client, held.popleft())
         if self.held is held:
             self.held = None
@@ -310,7 +310,7 @@ class Connection(asyncio.Protocol):
         order = self.order
         if order.active:  # a late reply is pending: keep the client's order
             order.take(data)
-            if self.sendq_bytes > self.sendq:
+            if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
                 self._overflow()
             return
         # ``_enqueue`` inlined: this runs once per delivery (a relay's inner loop)
@@ -407,7 +407,7 @@ class Connection(asyncio.Protocol):
 
     @property
     def sendq_bytes(self) -> int:
-        """Bytes waiting behind late replies, in our buffer and in the transport's."""
+        """Bytes waiting behind late replies, in our buffer and in the transport's (for STATS)."""
         transport = self.transport
         waiting = self.out_bytes + self.order.held_bytes
         return waiting + (transport.get_write_buffer_size() if transport else 0)
@@ -447,7 +447,7 @@ class Connection(asyncio.Protocol):
         except OSError:  # the peer is already gone
             transport.abort()  # type: ignore[attr-defined]
             return
-        self.loop.call_later(CLOSE_TIMEOUT, transport.abort)  # type: ignore[attr-defined]
+        self.loop.call_later(self.state.settings.close_timeout, transport.abort)  # type: ignore[attr-defined]
 
     def _overflow(self) -> None:
         """Over the sendq: stop queueing now, drop the client once the current work is done."""

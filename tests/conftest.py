@@ -13,9 +13,10 @@ from tcp_server.settings import ServerSettings
 
 from .support import RawClient
 
-# Every test client connects from 127.0.0.1, many at once: the per-address limit (default 16) is off
-# for the suite (servers started as child processes inherit this too); tests of the limit set it.
+# Every test client connects from 127.0.0.1, many at once: the per-address limit (default 16) and the
+# connect throttle are off for the suite (child-process servers inherit this); their tests set them.
 os.environ.setdefault("TCPCHAT_MAX_CLIENTS_PER_IP", "0")
+os.environ.setdefault("TCPCHAT_CONNECT_RATE_PER_IP", "0")
 
 FAST = {"flood_rate": 0, "history": False, "port": 0, "use_uvloop": False}
 

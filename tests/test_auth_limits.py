@@ -146,3 +146,24 @@ async def test_per_address_connection_limit_defaults_to_16_with_exemptions(make_
         await c.expect("001")
     for c in (*held, extra, other, *exempt):
         await c.close()
+
+
+async def test_an_address_that_reconnects_too_fast_is_refused_at_connect(make_server):
+    srv = await make_server(connect_rate_per_ip=0.5, connect_burst_per_ip=5, per_ip_exempt="127.0.0.6")
+    first = []
+    for i in range(5):
+        c = await _connect_from(srv.port, "127.0.0.5")
+        await c.register(f"quick{i}")
+        await c.close()  # gone again at once: only the rate of new connections counts
+        first.append(c)
+    refused = await _connect_from(srv.port, "127.0.0.5")
+    lines = await refused.read_until_closed()
+    assert lines and "Reconnecting too fast" in lines[-1].params[-1]
+    other = await _connect_from(srv.port, "127.0.0.7")
+    await other.register("calm")  # another address is unaffected
+    for i in range(8):  # an exempt address (a classroom's NAT) is never throttled
+        c = await _connect_from(srv.port, "127.0.0.6")
+        await c.register(f"class{i}")
+        await c.close()
+    for c in (refused, other):
+        await c.close()

@@ -29,11 +29,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from tcp_client.events import Event as SessionEvent
 from tcp_client.session import ClientSession, LineError, RegistrationError, SessionStatus, WebIrc
-from tcp_server.protocol import Message, is_channel_name
+from tcp_server.protocol import Message, TokenBucket, is_channel_name
 
 from . import commands as C
 from .events import Event, EventTranslator, error_event, nick_of, status_event
-from .security import TokenBucket, client_ip
+from .security import client_ip
 from .settings import GatewaySettings
 
 log = logging.getLogger("tcpchat.gateway")
@@ -95,6 +95,8 @@ class Bridge:
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
         self.writing = False  # the writer task is in the middle of a send
+        self.registering = False  # a hello is being carried out upstream
+        self.hello_timer: asyncio.TimerHandle | None = None
 
     # -- output ---------------------------------------------------------------------------
 
@@ -156,13 +158,13 @@ class Bridge:
 
     async def browser_pump(self) -> None:
         s = self.settings
-        bucket = TokenBucket(s.ws_rate, s.ws_burst)
+        bucket = TokenBucket(s.ws_rate, s.ws_burst, time.monotonic())
         warned_at = -RATE_WARNING_INTERVAL
         while True:
             frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
-            if not bucket.allow():
+            if not bucket.allow(time.monotonic()):
                 # Every frame counts, valid or not; one error per refused frame would let a flood
                 # fill the queue, so the refusals are reported at most once per second.
                 now = time.monotonic()
@@ -173,7 +175,7 @@ class Bridge:
             data = frame.get("text")
             if data is None:
                 data = frame.get("bytes") or b""
-            cmd = C.parse_command(data, s.ws_max_frame)
+            cmd = C.parse_command(data, s.ws_max_frame, s.ws_history_max)
             if isinstance(cmd, C.CommandError):
                 self.emit(error_event(cmd.code, cmd.message))
                 continue
@@ -204,6 +206,15 @@ class Bridge:
         if self.session is not None:
             self.emit(error_event("already_connected", "hello was already accepted; use nick to rename"))
             return
+        self.registering = True
+        try:
+            await self._register(nick)
+        finally:
+            self.registering = False
+        if self.session is None and self.hello_timer is None:  # refused after the deadline
+            self._hello_expired()
+
+    async def _register(self, nick: str) -> None:
         s = self.settings
         webirc = None
         if s.webirc_password is not None:
@@ -291,7 +302,19 @@ class Bridge:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def _hello_expired(self) -> None:
+        """``ws_hello_timeout`` passed: close a socket that has not registered (a hello being
+        carried out may finish; a refused one then closes it)."""
+        self.hello_timer = None
+        if self.session is not None or self.registering or self.done.is_set():
+            return
+        timeout = self.settings.ws_hello_timeout
+        self.emit(error_event("hello_timeout", f"no hello accepted within {timeout:g} s; closing"))
+        self.done.set()
+
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.hello_timer = loop.call_later(self.settings.ws_hello_timeout, self._hello_expired)
         writer = asyncio.create_task(self.writer())
         upstream_ended = asyncio.create_task(self.done.wait())
         tasks = [asyncio.create_task(self.browser_pump()), writer, upstream_ended]
@@ -307,6 +330,8 @@ class Bridge:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
         finally:
+            if self.hello_timer is not None:
+                self.hello_timer.cancel()
             tasks.extend(self.requests)
             for task in tasks:
                 task.cancel()

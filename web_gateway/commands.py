@@ -8,10 +8,13 @@ turns a command into the IRC ``Message`` objects to send. Nothing here raises on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from tcp_server.protocol import Message, is_channel_name
+
+from .settings import default
 
 MAX_NAME = 200
 """Longest nick or room name accepted from the browser (the server applies its own limits)."""
@@ -19,9 +22,14 @@ MAX_TEXT_BYTES_PER_LINE = 350
 """Longest chunk of text per PRIVMSG, leaving room for the prefix the server adds when relaying."""
 MAX_LINES_PER_SEND = 10
 """Most IRC lines one ``send`` may become (multi-line text, long text split into chunks)."""
-MAX_HISTORY = 200
-"""Largest ``limit`` of one ``history`` request."""
 _FORBIDDEN = ("\r", "\n", "\x00", " ", ",")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""JSON may escape a lone UTF-16 surrogate (``"\\ud800"``); no UTF-8 line can carry it."""
+
+
+def _unicode(value: str) -> bool:
+    """True when ``value`` is encodable text (no lone surrogate)."""
+    return value.isascii() or _SURROGATE.search(value) is None
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ def _name(data: dict[str, Any], key: str, *, room: bool = False) -> str | Comman
     value = data.get(key)
     if not isinstance(value, str) or not value:
         return CommandError("bad_field", f"'{key}' must be a non-empty string")
-    if len(value) > MAX_NAME or any(ch in value for ch in _FORBIDDEN):
+    if len(value) > MAX_NAME or any(ch in value for ch in _FORBIDDEN) or not _unicode(value):
         return CommandError("bad_field", f"'{key}' is not a valid name")
     if room and not is_channel_name(value):
         return CommandError("bad_field", f"'{key}' must be a room name starting with #")
@@ -107,21 +115,32 @@ def _text(data: dict[str, Any], key: str, *, required: bool) -> str | CommandErr
         return CommandError("bad_field", f"'{key}' must be a non-empty string")
     if "\x00" in value:
         return CommandError("bad_field", f"'{key}' must not contain NUL")
+    if not _unicode(value):
+        return CommandError("bad_field", f"'{key}' holds a lone surrogate (not Unicode text)")
     return value
 
 
-def parse_command(frame: str | bytes, max_frame: int) -> Command | CommandError:
-    """Validate one frame. Never raises: bad input becomes a ``CommandError``."""
+def parse_command(
+    frame: str | bytes, max_frame: int, max_history: int = default("ws_history_max")
+) -> Command | CommandError:
+    """Validate one frame. Never raises: bad input becomes a ``CommandError``.
+
+    ``max_frame`` and ``max_history`` are the ``ws_max_frame`` and ``ws_history_max`` settings.
+    """
     size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "replace"))
     if size > max_frame:
         return CommandError("too_large", f"frame of {size} bytes is over the {max_frame}-byte limit")
     try:
         data = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # also digits over Python's int limit
         return CommandError("bad_json", "frame is not valid JSON")
+    except RecursionError:  # thousands of nested [ or {
+        return CommandError("bad_json", "frame is nested too deeply")
     if not isinstance(data, dict):
         return CommandError("bad_json", "frame must be a JSON object")
     kind = data.get("type")
+    if kind == "history":  # the one command with a configured bound
+        return _history(data, max_history)
     builder = _BUILDERS.get(kind) if isinstance(kind, str) else None
     if builder is None:
         return CommandError("bad_type", f"unknown type {str(kind)[:40]!r}")
@@ -180,16 +199,16 @@ def _topic(data: dict[str, Any]) -> Command | CommandError:
     return parsed if isinstance(parsed, CommandError) else Topic(*parsed)
 
 
-def _history(data: dict[str, Any]) -> Command | CommandError:
+def _history(data: dict[str, Any], max_history: int) -> Command | CommandError:
     room = _name(data, "room")
     if isinstance(room, CommandError):
         return room
     limit = data.get("limit", 50)
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_HISTORY:
-        return CommandError("bad_field", f"'limit' must be an integer from 1 to {MAX_HISTORY}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= max_history:
+        return CommandError("bad_field", f"'limit' must be an integer from 1 to {max_history}")
     before = data.get("before")
     if before is not None and (not isinstance(before, str) or not before or len(before) > MAX_NAME
-                               or any(ch in before for ch in _FORBIDDEN)):
+                               or any(ch in before for ch in _FORBIDDEN) or not _unicode(before)):
         return CommandError("bad_field", "'before' must be a message id")
     return History(room, limit, before)
 
@@ -201,8 +220,7 @@ _BUILDERS = {
     "send": _send,
     "nick": _nick,
     "topic": _topic,
-    "history": _history,
-}
+}  # and "history", which parse_command builds with its bound
 
 
 def split_text(text: str, limit: int = MAX_TEXT_BYTES_PER_LINE) -> list[str]:

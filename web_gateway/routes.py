@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from .bridge import run_bridge
+from .commands import MAX_LINES_PER_SEND, MAX_TEXT_BYTES_PER_LINE
 from .metrics import count_websocket
 from .raw_irc import SUBPROTOCOLS, run_raw_irc
 from .security import ConnectionCounter, client_ip, origin_allowed
@@ -22,10 +23,9 @@ PAGE_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
 }
-"""The page loads only its own scripts and styles: injected markup could not run even if it got in."""
+"""The page loads only its own scripts and styles: injected markup could not run even if it got in.
+(The headers every response carries, nosniff and the rest, come from ``security.SecurityHeaders``.)"""
 
 
 def _settings(conn: Request | WebSocket) -> GatewaySettings:
@@ -39,7 +39,9 @@ async def chat_page(request: Request) -> HTMLResponse:
     response = request.app.state.templates.TemplateResponse(
         request,
         "chat.html",
-        {"history_on_join": s.history_on_join, "reconnect_max": s.reconnect_max},
+        {"history_on_join": s.history_on_join, "reconnect_max": s.reconnect_max,
+         # the page checks a text's size before sending, so a refused text stays in its box
+         "max_lines": MAX_LINES_PER_SEND, "line_bytes": MAX_TEXT_BYTES_PER_LINE},
     )
     response.headers.update(PAGE_HEADERS)
     return response  # type: ignore[no-any-return]

@@ -7,13 +7,15 @@ JOIN, PART, TOPIC, NAMES, KICK, INVITE (channels); LIST with ELIST filters (list
 ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); WHO with WHOX (who); MONITOR,
 WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
 draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, STATS l/u
-(operator); CHATHISTORY (history).
+(operator); CHATHISTORY (history); REGISTER, VERIFY, NS CERT ADD, ACCOUNTADMIN (accounts);
+AUTHENTICATE (sasl); CS/CHANSERV REGISTER|UNREGISTER|INFO (chanserv).
 
 Capabilities: message-tags, server-time, echo-message, multi-prefix, away-notify (also sent when
 an away user joins), batch, labeled-response (applied by the transport), userhost-in-names,
 extended-monitor, setname, cap-notify (the set never changes while running, so no CAP NEW/DEL),
 invite-notify, no-implicit-names, draft/multiline (max-bytes, max-lines), draft/read-marker,
-draft/chathistory and draft/message-redaction (these two only with history). Client-only tags
+draft/chathistory and draft/message-redaction (these two only with history); sasl, account-tag,
+account-notify, extended-join, draft/account-registration (with accounts). Client-only tags
 (``+typing``, ``+draft/reply``, ``+draft/react``...) go with TAGMSG/PRIVMSG/NOTICE to message-tags
 clients. PRIVMSG/NOTICE text always goes out as a trailing parameter; a +B user's messages carry
 the ``bot`` tag. Errors without a numeric are
@@ -23,14 +25,16 @@ NAMELEN, STATUSMSG=@+, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never rel
 
 Replies: 001-005, 221, 251-255, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
 318, 319, 321-324, 329, 331-333, 335, 338, 341, 346-349, 351, 352, 353, 354, 366-369, 371, 372,
-374-376, 381, 391, 704-706, 730-733. Errors: 400 (NUL/CR in a line), 401, 403, 404, 405, 406,
+374-376, 381, 391, 704-706, 730-733, and for accounts 330, 900, 903, 908. Errors: 400 (NUL/CR in a line), 401, 403, 404, 405, 406,
 407, 410, 411, 412, 417, 421, 422, 431, 432, 433, 441, 442, 443, 451, 461, 462, 464, 471, 472,
-473, 474, 475, 478, 481, 482, 501, 502, 524, 734. Replies with user text are cut to fit 512
+473, 474, 475, 478, 481, 482, 501, 502, 524, 734, 904-907. Replies with user text are cut to fit 512
 bytes; hosts are cloaked for other users unless ``cloak_hosts`` is off.
 """
 
 from . import (  # noqa: F401  (register)
+    accounts,
     channels,
+    chanserv,
     help,
     history,
     listing,
@@ -43,6 +47,7 @@ from . import (  # noqa: F401  (register)
     queries,
     redact,
     registration,
+    sasl,
     setname,
     wallops,
     who,

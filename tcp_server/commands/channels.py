@@ -58,6 +58,38 @@ def broadcast(state: ServerState, channel: Channel, source: str, command_: str, 
     state.relay(channel.members, variants)
 
 
+def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
+    """Check +b, +i, +k and +l (an invitation passes +i, +k and +l); answer the refusal."""
+    invited = client.folded in channel.invites
+    if channel.lists and channel.is_banned(client):
+        state.numeric(client, N.ERR_BANNEDFROMCHAN, channel.name, "Cannot join channel (+b)")
+        return False
+    if "i" in channel.modes and not invited and not channel.invite_exempt(client):
+        state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
+        return False
+    if channel.key is not None and key != channel.key and not invited:
+        state.numeric(client, N.ERR_BADCHANNELKEY, channel.name, "Cannot join channel (+k)")
+        return False
+    if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
+        state.numeric(client, N.ERR_CHANNELISFULL, channel.name, "Cannot join channel (+l)")
+        return False
+    return True
+
+
+def broadcast_join(state: ServerState, channel: Channel, client: Client) -> None:
+    """The JOIN to every member; ``extended-join`` members also get the account and real name."""
+    now = server_time()
+    plain = build_variants(client.prefix, "JOIN", (channel.name,), now)
+    if state.accounts is None:
+        state.relay(channel.members, plain)
+        return
+    extended = build_variants(
+        client.prefix, "JOIN", (channel.name, client.account or "*", client.realname), now
+    )
+    for member in channel.members:
+        member.outbox.send((extended if "extended-join" in member.caps else plain)[member.tag_level])
+
+
 def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
     s = state.settings
     if not is_valid_channel(name, s.channel_len):
@@ -69,22 +101,16 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
     if len(client.channels) >= s.max_channels_per_client:
         state.numeric(client, N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
         return
-    if channel is not None:
-        invited = client.folded in channel.invites
-        if channel.lists and channel.is_banned(client):
-            state.numeric(client, N.ERR_BANNEDFROMCHAN, channel.name, "Cannot join channel (+b)")
-            return
-        if "i" in channel.modes and not invited and not channel.invite_exempt(client):
-            state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
-            return
-        if channel.key is not None and key != channel.key and not invited:
-            state.numeric(client, N.ERR_BADCHANNELKEY, channel.name, "Cannot join channel (+k)")
-            return
-        if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
-            state.numeric(client, N.ERR_CHANNELISFULL, channel.name, "Cannot join channel (+l)")
-            return
+    if channel is None and state.channel_restorer is not None:
+        channel = state.channel_restorer(name)  # a registered channel comes back with its modes
+        if channel is not None:
+            state.channels[channel.folded] = channel
+    if channel is not None and not _may_join(state, client, channel, key):
+        if not channel.members:  # a restored channel nobody got into
+            state.channels.pop(channel.folded, None)
+        return
     channel = state.join(client, name)
-    broadcast(state, channel, client.prefix, "JOIN", channel.name)
+    broadcast_join(state, channel, client)
     if client.away:  # away-notify: members learn at once that the newcomer is away
         away = build_variants(client.prefix, "AWAY", (client.away,), server_time())
         state.relay((m for m in channel.members if "away-notify" in m.caps), away, skip=client)
@@ -150,6 +176,8 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
     channel.topic_by = client.prefix
     channel.topic_at = int(time.time())
     broadcast(state, channel, client.prefix, "TOPIC", channel.name, channel.topic)
+    for hook in state.on_channel_change:
+        hook(channel)
 
 
 @command("NAMES")

@@ -8,8 +8,10 @@ client may not read) and MESSAGE_ERROR (the store failed). Who may read what:
 
 - a channel: its members (and IRC operators, for the admin API); others get INVALID_TARGET;
 - a private conversation: only messages since the asking connection signed on, unless it is
-  logged in to an account. Without accounts a nick is not an identity, and whoever takes a nick
-  next must not read the previous holder's private messages.
+  logged in to an account: then everything since the account was created, from any connection
+  and across reconnects (an account owns its nick, see commands/accounts.py). Without an account
+  a nick is not an identity, and whoever takes a nick next must not read the previous holder's
+  private messages.
 """
 
 from __future__ import annotations
@@ -19,11 +21,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ..history.base import Cond, StoredMessage
+from ..history.base import Cond, StoredMessage, TargetActivity
 from ..history.keys import channel_key, other_party, private_key
 from ..history.query import Ref, UnknownReference, format_timestamp_us, run_query
 from ..history.sql import time_us
-from ..protocol import Message, add_tag, casefold, format_line, is_channel_name, is_valid_nick, label_response
+from ..protocol import (
+    Message,
+    TokenBucket,
+    add_tag,
+    casefold,
+    format_line,
+    is_channel_name,
+    is_valid_nick,
+    label_response,
+)
 from ..state import TAGS_ALL, TAGS_TIME, Channel, Client, ServerState, server_time
 from ..state.ordering import Hold
 from .table import command, unknown_command
@@ -55,10 +66,12 @@ def _parse_limit(text: str, maximum: int) -> int | None:
     return min(value, maximum) if value > 0 else None
 
 
-def _private_scope(client: Client) -> tuple[Cond, ...]:
+def _private_scope(state: ServerState, client: Client) -> tuple[Cond, ...]:
     """What of its private conversations a connection may read (see the module docstring)."""
-    if client.account:
-        return ()
+    if client.account:  # everything since the account exists, from any connection
+        svc = state.accounts
+        created = svc.created_us.get(casefold(client.account), 0) if svc is not None else 0
+        return (Cond("time_us", ">=", created),) if created else ()
     return (Cond("time_us", ">=", time_us(client.signon)),)
 
 
@@ -108,7 +121,7 @@ def _readable_target(
         return None
     if not is_valid_nick(target, state.settings.nick_len):
         return None
-    return private_key(client.nick, target), target, _private_scope(client)
+    return private_key(client.nick, target), target, _private_scope(state, client)
 
 
 def _parse_refs(texts: list[str], allow_star: bool) -> tuple[Ref | None, ...] | str:
@@ -195,7 +208,7 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
     me = casefold(client.nick)
 
     def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
-        def done(rows: list | None, error: BaseException | None) -> None:  # type: ignore[type-arg]
+        def done(rows: list[TargetActivity] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
             if error is not None or rows is None:
@@ -211,7 +224,9 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
             out = _batch_lines(state, client, "draft/chathistory-targets", (), lines, label)
             client.outbox.release_paced(hold, out, finished)
 
-        store.fetch(lambda: store.targets(tuple(names), me, window, _private_scope(client), limit), done)
+        store.fetch(
+            lambda: store.targets(tuple(names), me, window, _private_scope(state, client), limit), done
+        )
 
     _queue(state, client, start, "TARGETS")
 
@@ -287,14 +302,10 @@ def _take_token(state: ServerState, client: Client) -> float:
     if not rate:
         return 0.0
     now = time.monotonic()
-    burst = float(state.settings.chathistory_burst)
-    tokens = burst if client.history_at == 0.0 else min(burst, client.history_tokens + (now - client.history_at) * rate)
-    if tokens >= 1:
-        client.history_tokens, client.history_at = tokens - 1, now
-        return 0.0
-    wait = (1 - tokens) / rate
-    client.history_tokens, client.history_at = 0.0, now + wait  # that token goes to the waiting request
-    return wait
+    bucket = client.history_bucket
+    if bucket is None:  # made on first use: most clients never ask for history
+        bucket = client.history_bucket = TokenBucket(rate, state.settings.chathistory_burst, now)
+    return bucket.reserve(now)  # a refused request waits for the next token, which is then its own
 
 
 def install(state: ServerState) -> None:

@@ -111,8 +111,12 @@ STATUS_RANKS = {"@": "o", "+": "ov"}
 
 
 def server_tags(client: Client, msgid: str) -> dict[str, str]:
-    """Tags the server puts on a user's message: ``msgid``, and ``bot`` for a +B user."""
-    return {"msgid": msgid, "bot": ""} if "B" in client.modes else {"msgid": msgid}
+    """Tags the server puts on a user's message: ``msgid``, ``bot`` for a +B user, and
+    ``account`` for a logged-in one (account-tag; it rides on the tagged variant)."""
+    tags = {"msgid": msgid, "bot": ""} if "B" in client.modes else {"msgid": msgid}
+    if client.account:
+        tags["account"] = client.account
+    return tags
 
 
 def _relay_status(state: ServerState, client: Client, msg: Message, status: str, name: str, text: str) -> None:

@@ -156,3 +156,5 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
     applied, args = _apply_channel_modes(state, client, channel, modestr, list(msg.params[2:]))
     if applied:
         broadcast(state, channel, client.prefix, "MODE", channel.name, applied, *args)
+        for hook in state.on_channel_change:
+            hook(channel)

@@ -91,6 +91,8 @@ def whois(state: ServerState, client: Client, msg: Message) -> None:
     if chans:
         state.numeric(client, N.RPL_WHOISCHANNELS, target.nick, " ".join(chans))
     state.numeric(client, N.RPL_WHOISSERVER, target.nick, state.name, "tcpchat")
+    if target.account:
+        state.numeric(client, N.RPL_WHOISACCOUNT, target.nick, target.account, "is logged in as")
     if target.away:
         state.numeric(client, N.RPL_AWAY, target.nick, target.away)
     if target.is_oper:

@@ -59,31 +59,25 @@ def redact(state: ServerState, client: Client, msg: Message) -> None:
     label = client.take_label()
     hold = client.outbox.hold()  # the reply keeps its place among this client's replies
 
-    async def work() -> str:
-        record = await store.find(key, msgid)
-        if record is None:
-            return "UNKNOWN_MSGID"
-        if not _may_redact(state, client, record, is_op):
-            return "REDACT_FORBIDDEN"
-        await store.delete(key, msgid)
-        return "OK"
+    def allowed(record: StoredMessage) -> bool:
+        return _may_redact(state, client, record, is_op)
 
-    def done(outcome: str | None, error: BaseException | None) -> None:
+    def done(outcome: tuple[StoredMessage | None, bool] | None, error: BaseException | None) -> None:
         if client.gone:
             client.outbox.release(hold)
             return
         if error is not None or outcome is None:
             reply = ("UNKNOWN_MSGID", name, msgid, "This message could not be redacted")
-        elif outcome == "UNKNOWN_MSGID":
-            reply = (outcome, name, msgid, "This message does not exist or is too old")
-        elif outcome == "REDACT_FORBIDDEN":
-            reply = (outcome, name, msgid, "You are not authorised to delete this message")
+        elif outcome[0] is None:
+            reply = ("UNKNOWN_MSGID", name, msgid, "This message does not exist or is too old")
+        elif not outcome[1]:
+            reply = ("REDACT_FORBIDDEN", name, msgid, "You are not authorised to delete this message")
         else:
             client.outbox.release(hold, lambda: _announce(state, client, name, msgid, reason, label))
             return
         client.outbox.release(hold, lambda: _fail(state, client, label, *reply))
 
-    store.fetch(work, done)
+    store.fetch(lambda: store.delete_if(key, msgid, allowed), done)
 
 def _announce(state: ServerState, client: Client, name: str, msgid: str, reason: str, label: str | None) -> None:
     params = (name, msgid, reason) if reason else (name, msgid)

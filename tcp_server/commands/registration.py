@@ -29,18 +29,36 @@ BASE_CAPS = (
 )
 HISTORY_CAPS = ("draft/chathistory", "draft/message-redaction")
 """Offered only with a history store: redaction checks the sender against the stored message."""
+ACCOUNT_CAPS = ("account-notify", "account-tag", "extended-join", "sasl")
+REGISTRATION_CAP = "draft/account-registration"
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
 """A host name WEBIRC may set (else the address is shown): letters, digits, dots, dashes."""
 
 
 def supported_caps(state: ServerState) -> tuple[str, ...]:
-    """Capabilities this server offers (chathistory only when history is on)."""
-    return BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+    """Capabilities this server offers (chathistory only when history is on, the account ones
+    only when accounts are)."""
+    caps = BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+    if state.accounts is not None:
+        caps += ACCOUNT_CAPS
+        if state.settings.account_registration:
+            caps += (REGISTRATION_CAP,)
+    return caps
+
+
+def sasl_mechanisms(state: ServerState) -> tuple[str, ...]:
+    """SASL mechanisms offered (EXTERNAL only when the TLS port asks for client certificates)."""
+    external = ("EXTERNAL",) if state.settings.tls_client_ca is not None else ()
+    return ("PLAIN", "SCRAM-SHA-256", *external)
 
 
 def cap_values(state: ServerState) -> dict[str, str]:
     """Values shown after ``=`` in ``CAP LS 302`` (older clients get bare names)."""
-    return {MULTILINE: multiline_value(state)}
+    values = {MULTILINE: multiline_value(state)}
+    if state.accounts is not None:
+        values["sasl"] = ",".join(sasl_mechanisms(state))
+        values[REGISTRATION_CAP] = "before-connect"
+    return values
 
 
 def _ls_line(state: ServerState, client: Client) -> str:
@@ -76,6 +94,8 @@ def isupport_tokens(state: ServerState) -> list[str]:
     ]
     if state.history is not None:
         tokens += [f"CHATHISTORY={s.chathistory_max}", "MSGREFTYPES=msgid,timestamp"]
+    if state.accounts is not None:
+        tokens.append("EXTBAN=$,a")  # $a:account in +b/+e/+I (commands/chanserv.py)
     return tokens
 
 
@@ -107,6 +127,8 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         state.numeric(client, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
     send_lusers(state, client)
     send_motd(state, client)
+    for hook in state.on_nick:
+        hook(client)
 
 
 @command("CAP", min_params=1, pre_registration=True)
@@ -148,11 +170,17 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
 
 @command("PASS", min_params=1, pre_registration=True)
 def pass_(state: ServerState, client: Client, msg: Message) -> None:
-    """Connection password, checked when registration completes."""
+    """Connection password, checked when registration completes; without one, with accounts on,
+    ``PASS account:password`` logs in (for clients without SASL)."""
     if client.registered:
         state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     expected = state.settings.password
+    if expected is None and state.accounts is not None and ":" in msg.params[0] and not client.account:
+        from .accounts import pass_login
+
+        pass_login(state, client, msg.params[0])
+        return
     client.pass_ok = expected is not None and hmac.compare_digest(
         msg.params[0].encode(), expected.get_secret_value().encode()
     )
@@ -208,6 +236,8 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
         for channel in client.channels.values():
             channel.invites.discard(casefold(new))
         state.presence.nick_changed(client, old_nick)
+        for hook in state.on_nick:
+            hook(client)
     else:
         try_finish_registration(state, client)
 

@@ -129,6 +129,19 @@ class HistoryStore(ABC):
         """Remove message ``msgid`` of target ``key`` (REDACT); True when a row was deleted."""
         raise HistoryError("this store cannot delete messages")
 
+    async def delete_if(
+        self, key: str, msgid: str, allowed: Callable[[StoredMessage], bool]
+    ) -> tuple[StoredMessage | None, bool]:
+        """Find message ``msgid`` of ``key`` and delete it when ``allowed(message)``.
+
+        Returns (the message, or None when unknown or already gone; whether it was deleted):
+        REDACT's one query, so its handler stays synchronous."""
+        record = await self.find(key, msgid)
+        if record is None or not allowed(record):
+            return record, False
+        deleted = await self.delete(key, msgid)
+        return (record if deleted else None), deleted
+
     @abstractmethod
     async def apply_retention(self) -> int:
         """Delete rows past the age and per-target limits; returns how many were deleted."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+from ..protocol import KeyedBuckets
+
 MAX_TRACKED_ADDRESSES = 10_000
 """Addresses whose attempts are remembered; the least recently seen is forgotten first."""
 
@@ -103,3 +105,18 @@ class AttemptGuard:
     def forget(self, conn: int) -> None:
         """The connection is gone: drop its failure count."""
         self._failures.pop(conn, None)
+
+
+class ConnectThrottle:
+    """New connections per address: a token bucket each (``burst`` at once, ``rate`` per second).
+
+    A client dropped for guessing (or anything else) that reconnects at once, again and again, costs
+    a registration burst each time; this bounds how often one address may start over.
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._buckets = KeyedBuckets(rate, burst, MAX_TRACKED_ADDRESSES)
+
+    def allow(self, addr: str, now: float) -> bool:
+        """Take one connection from ``addr``'s bucket; False when it is empty (rate 0 = always)."""
+        return self._buckets.take(addr, now) == 0.0

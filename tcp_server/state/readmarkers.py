@@ -1,6 +1,7 @@
 """Read markers (IRCv3 draft/read-marker): the last-read time per (nick, target), in memory.
 
-Kept per nick for now (accounts will key them per account) and bounded: at most
+Keyed per nick, or per account (``$a:name``) for logged-in connections, whose markers are also
+stored in the account database (``commands/markread.py``); bounded here: at most
 ``read_markers_max`` entries, the least recently updated dropped first.
 """
 
@@ -12,7 +13,7 @@ from ..protocol import casefold
 
 
 class ReadMarkers:
-    """(folded nick, folded target) -> ``server-time`` timestamp of the last message read."""
+    """(folded nick or ``$a:account``, folded target) -> ``server-time`` timestamp last read."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit

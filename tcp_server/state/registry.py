@@ -11,21 +11,23 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from .. import __version__
 from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
-from .guard import AttemptGuard, GuardLimits
+from .guard import AttemptGuard, ConnectThrottle, GuardLimits
 from .presence import Presence
 from .readmarkers import ReadMarkers
 
 if TYPE_CHECKING:
+    from ..accounts import AccountService
     from ..history.base import HistoryStore
     from ..settings import ServerSettings
 
 log = logging.getLogger("tcpchat.server")
 
-VERSION = "tcpchat-0.1"
+VERSION = f"tcpchat-{__version__}"
 
 
 def hash_password(password: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
@@ -103,6 +105,7 @@ class ServerState:
         user, and the scrypt check (milliseconds on the event loop) is then done once, not each time."""
         self.call_later: Callable[[float, Callable[[], None]], Any] = lambda delay, fn: fn()
         """Runs ``fn`` after ``delay`` seconds; the server installs the event loop's (tests: at once)."""
+        self.connect_throttle = ConnectThrottle(settings.connect_rate_per_ip, settings.connect_burst_per_ip)
         self.offloader: Offloader = run_inline
         """Runs blocking work (password hashes) off the event loop; the server installs a thread pool."""
         self.auth_guard = AttemptGuard(
@@ -123,6 +126,14 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        # accounts (commands/accounts.py, chanserv.py): the service (None when off), hooks after
+        # a topic/mode change and after a registered client's nick is set, the restorer of an
+        # empty registered channel, and the member modes a joiner gets (``o`` by account).
+        self.accounts: AccountService | None = None
+        self.on_channel_change: list[Callable[[Channel], Any]] = []
+        self.on_nick: list[Callable[[Client], Any]] = []
+        self.channel_restorer: Callable[[str], Channel | None] | None = None
+        self.join_modes: Callable[[Client, Channel, str], str] | None = None
         self.presence = Presence(self)
         """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
         self.read_markers = ReadMarkers(settings.read_markers_max)
@@ -151,6 +162,19 @@ class ServerState:
     def clients_from_ip(self, ip: str) -> int:
         """How many connections come from ``ip`` (for max_clients_per_ip); O(1)."""
         return self._per_ip.get(ip, 0)
+
+    def may_connect(self, ip: str) -> str | None:
+        """Why a new connection from ``ip`` is refused (per-address limit, connect throttle), or None.
+
+        Trusted gateways (WEBIRC) are counted by their users' addresses later, at WEBIRC."""
+        settings = self.settings
+        if (settings.webirc_password and ip in settings.webirc_allowed) or ip in settings.per_ip_exempt_set:
+            return None
+        if self.ip_is_full(ip):
+            return "Too many connections from your address"
+        if not self.connect_throttle.allow(ip, time.monotonic()):
+            return "Reconnecting too fast; wait a moment"
+        return None
 
     def ip_is_full(self, ip: str) -> bool:
         """True when ``ip`` already has ``max_clients_per_ip`` connections (and is not exempt)."""
@@ -253,9 +277,12 @@ class ServerState:
         channel = self.channels.get(folded)
         if channel is None:
             channel = self.channels[folded] = Channel(name, folded)
-            channel.members[client] = "o"
+            modes = "o"
         else:
-            channel.members[client] = ""
+            modes = ""
+        if self.join_modes is not None:
+            modes = self.join_modes(client, channel, modes)
+        channel.members[client] = modes
         channel.invites.discard(client.folded)
         client.channels[folded] = channel
         return channel
