@@ -52,6 +52,9 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
     await ws.send(json.dumps({"type": "hello", "nick": nick}))
     await ws.send(json.dumps({"type": "join", "room": "#lobby"}))
     await _expect(ws, lambda e: e["type"] == "names")
+    # The room's history comes next; a line said before it arrives is in it (the server holds a
+    # client's later output behind its pending CHATHISTORY reply), so wait for it like the page does.
+    await _expect(ws, lambda e: e["type"] == "history")
     return ws
 
 
