@@ -8,6 +8,8 @@ import sys
 import uvicorn
 
 from .app import create_app
+from .http_guard import http_protocol
+from .logs import quiet_uvicorn
 from .settings import GatewaySettings
 
 WS_TRANSPORT_LIMIT = 1024 * 1024
@@ -35,6 +37,8 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         "server_header": False,
         "proxy_headers": False,
         "loop": "uvloop" if settings.use_uvloop else "asyncio",
+        # uvicorn's httptools protocol plus sockets-per-address and a request-header deadline
+        "http": http_protocol(settings),
     }
     kwargs.update(overrides)
     return uvicorn.Config(create_app(settings), **kwargs)  # type: ignore[arg-type]
@@ -53,6 +57,7 @@ def run(settings: GatewaySettings) -> None:
         except ImportError:
             settings = settings.model_copy(update={"use_uvloop": False})
     server = uvicorn.Server(uvicorn_config(settings))
+    quiet_uvicorn()  # after the Config, which sets up uvicorn's loggers
     original_startup = server.startup
 
     async def startup(sockets: object = None) -> None:
