@@ -99,3 +99,24 @@ async def test_reply_react_typing_and_redact(stack: tuple[Any, Any]) -> None:
     await bob.send(type="history", room="#x", limit=10)
     history = await bob.expect("history")
     assert [m["text"] for m in history["messages"]] == ["question?"]
+
+
+async def test_history_gives_a_multiline_message_back_whole(stack: tuple[Any, Any]) -> None:
+    chat, gw = stack
+    alice = await browser(gw, "alice", "#hist")
+    long_row = "y" * 900  # more than one IRC line: comes back as concat pieces
+    await alice.send(type="send", room="#hist", text=f"top\n\n{long_row}\nend")
+    echo = await alice.expect("message", lambda e: e["self"])
+    irc = await (await RawClient.connect(chat.port)).register("carol", caps=CAPS + " draft/chathistory")
+    await irc.join("#hist")
+    await irc.send("CHATHISTORY LATEST #hist * 10")
+    outer = await irc.expect("BATCH", lambda m: m.param(1) == "chathistory")
+    inner = await irc.expect("BATCH", lambda m: m.param(1) == "draft/multiline")
+    assert inner.tags["batch"] == outer.params[0][1:] and inner.tags["msgid"] == echo["id"]
+    rows: list[str] = []
+    while (m := await irc.recv()) is not None and m.command == "PRIVMSG":
+        rows.append(m.params[1]) if "draft/multiline-concat" not in m.tags else rows.__setitem__(-1, rows[-1] + m.params[1])
+    assert rows == ["top", "", long_row, "end"]
+    bob = await browser(gw, "bob", "#hist")  # the page's history on join: one message, rows kept
+    history = await bob.expect("history")
+    assert [m["text"] for m in history["messages"]] == [f"top\n\n{long_row}\nend"]
