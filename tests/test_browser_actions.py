@@ -199,3 +199,47 @@ async def test_search_lists_matches_and_opens_an_older_one(
     await phone.click("#search-results li:nth-child(1) .result")
     assert await phone.is_hidden("#search-panel")  # closed to make room for the message
     await phone.wait_for_selector(f"{line_with('another Needle')}.flash", timeout=WAIT_MS)
+
+
+async def clocked_page(browser: Any, url: str) -> Any:
+    """A page whose clock the test moves (Playwright's fake timers), installed before its scripts."""
+    context = await browser.new_context(viewport={"width": 1100, "height": 700})
+    page = await context.new_page()
+    page.console_errors = []
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    await page.clock.install()
+    await page.goto(url)
+    return page
+
+
+async def test_typing_is_sent_at_most_every_3_s_and_forgotten_after_6_s(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    carol = await (await RawClient.connect(server_proc.port)).register("carol", caps=CAPS)
+    await carol.join("#lobby")
+    alice = await clocked_page(browser, gateway.http_url)
+    await sign_in(alice, "alice")
+    await wait_in_room(alice, "#lobby")
+    bob = await clocked_page(browser, gateway.http_url)
+    await sign_in(bob, "bob")
+    await wait_in_room(bob, "#lobby")
+    box = bob.locator("#message-input")
+    await box.type("abc")  # three keys within a moment: one "active"
+    await alice.wait_for_function(
+        "() => document.getElementById('typing').textContent === 'bob is typing…'", timeout=WAIT_MS)
+    await bob.clock.fast_forward(3100)
+    await box.type("d")  # 3 s later: the next "active"
+    await box.fill("")
+    await box.dispatch_event("input")  # emptied: "done"
+    states = [(await carol.expect("TAGMSG", lambda m: "+typing" in m.tags)).tags["+typing"] for _ in range(3)]
+    assert states == ["active", "active", "done"]
+    await alice.wait_for_function("() => document.getElementById('typing').textContent === ''", timeout=WAIT_MS)
+
+    await box.type("e")  # active again; then silence: alice forgets it after 6 s
+    await alice.wait_for_function(
+        "() => document.getElementById('typing').textContent === 'bob is typing…'", timeout=WAIT_MS)
+    await alice.clock.fast_forward(5000)
+    assert await alice.text_content("#typing") == "bob is typing…"
+    await alice.clock.fast_forward(1500)
+    await alice.wait_for_function("() => document.getElementById('typing').textContent === ''", timeout=WAIT_MS)
+    assert alice.console_errors == [] and bob.console_errors == []
