@@ -129,7 +129,11 @@ async def test_multiline_reply_react_typing_delete_and_link(
     await dave.wait_for_selector(f"{line_with('agreed')}.flash", timeout=WAIT_MS)
     assert await dave.text_content("#room-title") == "#lobby"
 
-    # delete your own message: gone for everyone and from history
+    # delete your own message: gone for everyone and from history (others, not operators here,
+    # are not offered Delete for it: carol opened the room)
+    await alice.hover(f"{line_with('agreed')} .line")
+    await alice.wait_for_selector("#msg-actions button:text-is('Reply')", state="visible", timeout=WAIT_MS)
+    assert await alice.locator("#msg-actions button:text-is('Delete')").count() == 0
     bob.once("dialog", lambda d: d.accept())
     await hover_action(bob, "agreed", "Delete")
     for page in (alice, bob, dave):
