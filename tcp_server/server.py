@@ -238,11 +238,6 @@ def run(settings: ServerSettings) -> None:
         stream=sys.stderr,
     )
     before, after = raise_fd_limit()
-    log.log(
-        logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
-        "open-file limit %d (was %d, hard limit %s): at most about %d clients",
-        after, before, _hard_limit(), max(0, after - FD_RESERVE),
-    )
 
     async def main() -> None:
         server = ChatServer(settings)
@@ -250,8 +245,13 @@ def run(settings: ServerSettings) -> None:
             await server.start()
         except StartupError as exc:
             await server.shutdown()
-            print(f"error: {exc}", file=sys.stderr, flush=True)
+            print(f"error: {exc}", file=sys.stderr, flush=True)  # the one line a bad setting gets
             raise SystemExit(2) from None
+        log.log(
+            logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
+            "open-file limit %d (was %d, hard limit %s): at most about %d clients",
+            after, before, _hard_limit(), max(0, after - FD_RESERVE),
+        )
         await server.run_until_signal()
 
     if settings.use_uvloop:

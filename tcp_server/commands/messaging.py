@@ -151,7 +151,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         _relay_status(state, client, msg, first, target_name[1:], text)
         return
     msgid = state.new_msgid()
-    if msg.tags or "B" in client.modes:
+    if msg.tags or "B" in client.modes or client.account:
         tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
     else:  # the usual case, without two helper calls and a dict merge
         tags = {"msgid": msgid}
