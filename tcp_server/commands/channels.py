@@ -109,6 +109,14 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
         if not channel.members:  # a restored channel nobody got into
             state.channels.pop(channel.folded, None)
         return
+    state.bus.join(client, name, lambda: complete_join(state, client, name))
+
+
+def complete_join(state: ServerState, client: Client, name: str) -> None:
+    """Add ``client`` to ``name`` and announce it: JOIN to members, then topic and NAMES to it.
+
+    Runs at once on a lone node; in a cluster, when the JOIN comes back in the channel's order.
+    """
     channel = state.join(client, name)
     broadcast_join(state, channel, client)
     if client.away:  # away-notify: members learn at once that the newcomer is away
@@ -128,8 +136,8 @@ def join(state: ServerState, client: Client, msg: Message) -> None:
     """JOIN #a,#b [key1,key2]; ``JOIN 0`` leaves every channel."""
     if msg.params[0] == "0":
         for channel in list(client.channels.values()):
-            broadcast(state, channel, client.prefix, "PART", channel.name, "Left all channels")
-            state.part(client, channel)
+            variants = build_variants(client.prefix, "PART", (channel.name, "Left all channels"), server_time())
+            state.bus.leave(channel, client, variants)
         return
     keys = msg.param(1).split(",")
     for i, name in enumerate(msg.params[0].split(",")):
@@ -149,8 +157,7 @@ def part(state: ServerState, client: Client, msg: Message) -> None:
             state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
             params = (channel.name, reason) if reason else (channel.name,)
-            broadcast(state, channel, client.prefix, "PART", *params)
-            state.part(client, channel)
+            state.bus.leave(channel, client, build_variants(client.prefix, "PART", params, server_time()))
 
 
 @command("TOPIC", min_params=1)
@@ -175,7 +182,8 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
     channel.topic = msg.params[1][: state.settings.topic_len]
     channel.topic_by = client.prefix
     channel.topic_at = int(time.time())
-    broadcast(state, channel, client.prefix, "TOPIC", channel.name, channel.topic)
+    variants = build_variants(client.prefix, "TOPIC", (channel.name, channel.topic), server_time())
+    state.bus.channel_changed(channel, variants)
     for hook in state.on_channel_change:
         hook(channel)
 
@@ -213,8 +221,8 @@ def kick(state: ServerState, client: Client, msg: Message) -> None:
         if target is None or target not in channel.members:
             state.numeric(client, N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
             continue
-        broadcast(state, channel, client.prefix, "KICK", channel.name, target.nick, reason)
-        state.part(target, channel)
+        variants = build_variants(client.prefix, "KICK", (channel.name, target.nick, reason), server_time())
+        state.bus.leave(channel, target, variants)
         if channel.folded not in state.channels:
             break
 

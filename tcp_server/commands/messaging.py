@@ -167,7 +167,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         if after_commit:  # the members at the time it was said, once it is stored
             relay_later = _deliver_later(state, list(channel.members), variants, client)
         else:
-            state.relay(channel.members, variants, skip=client)
+            state.bus.to_channel(channel, variants, skip=client)
         channel.messages += 1
         stored_target = channel.name
     else:
@@ -181,7 +181,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         if after_commit:
             relay_later = _deliver_later(state, [target], variants, client)
         else:
-            target.outbox.send(variants[target.tag_level])
+            state.bus.to_nick(target, variants)
         if target.away and not notice:
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick

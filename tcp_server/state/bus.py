@@ -1,0 +1,66 @@
+"""The cluster seam: where command handlers hand over what must reach users on other nodes.
+
+Handlers never talk to Redis. They call the bus for the few things a cluster must share:
+a channel message, a private message, a nick claim, and membership changes (join, part, kick,
+topic). ``LocalBus`` is the single-node path: every call does at once, synchronously, exactly
+what the handlers did before the seam existed, so a node without ``redis_url`` runs unchanged.
+``tcp_server.cluster.RedisBus`` implements the same methods with I/O (publish, then deliver in
+the order Redis hands events out), calling back into the same completion functions.
+
+Pure bookkeeping with no I/O, like the rest of ``state/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .channel import Channel
+    from .client import Client
+    from .registry import ServerState
+
+Variants = tuple[bytes, bytes, bytes]
+
+
+class Bus:
+    """What a cluster shares, as one interface; this base is the single-node behaviour.
+
+    Every method finishes its work (or hands it to ``done``/``complete``) synchronously here;
+    a clustered bus may call those later, after a round trip, in the cluster-wide order.
+    """
+
+    clustered = False
+    """True when other nodes exist: some callbacks then run later (after a Redis round trip)."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def to_channel(self, channel: Channel, variants: Variants, skip: Client | None = None) -> None:
+        """Deliver a channel message to every member (but ``skip``) on every node."""
+        self.state.relay(channel.members, variants, skip=skip)
+
+    def to_nick(self, target: Client, variants: Variants) -> None:
+        """Deliver a private message to ``target``, wherever it is connected."""
+        target.outbox.send(variants[target.tag_level])
+
+    def claim_nick(self, client: Client, nick: str, done: Callable[[bool], None]) -> None:
+        """Give ``nick`` to ``client`` unless someone holds it; ``done(ok)`` with the answer."""
+        done(self.state.claim_nick(client, nick))
+
+    def join(self, client: Client, name: str, complete: Callable[[], None]) -> None:
+        """``client`` joins channel ``name`` (checks passed): ``complete()`` adds it and announces."""
+        complete()
+
+    def leave(self, channel: Channel, member: Client, variants: Variants) -> None:
+        """``member`` leaves ``channel`` (PART, KICK): every member sees ``variants``, then it is out."""
+        self.state.relay(channel.members, variants)
+        self.state.part(member, channel)
+
+    def channel_changed(self, channel: Channel, variants: Variants) -> None:
+        """The channel's topic changed (already set here): members everywhere see ``variants``."""
+        self.state.relay(channel.members, variants)
+
+
+LocalBus = Bus
+"""The in-process bus of a node running alone (the default)."""
