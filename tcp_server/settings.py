@@ -156,6 +156,12 @@ class ServerSettings(BaseSettings):
     metrics_port: int | None = Field(None, ge=0, le=65535, description="Prometheus metrics port")
     redis_url: str | None = Field(None, description="Redis URL: join a cluster of server nodes")
     node_id: str | None = Field(None, description="Cluster node id (default: random)")
+    cluster_heartbeat_ttl: float = Field(
+        6.0, gt=0, description="Seconds a node's heartbeat lives in Redis: a node silent this long is lost"
+    )
+    cluster_reconnect_interval: float = Field(1.0, gt=0, description="Seconds between Redis reconnect attempts")
+    cluster_redis_timeout: float = Field(2.0, gt=0, description="Seconds before a Redis call counts as failed")
+    cluster_batch: int = Field(512, ge=1, description="Most queued cluster events sent in one Redis pipeline")
     use_uvloop: bool = Field(True, description="Use uvloop when it is installed")
     log_level: str = Field("INFO", description="Logging level")
 

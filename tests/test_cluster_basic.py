@@ -1,0 +1,123 @@
+"""Three nodes on one real redis-server: rooms, private messages and nicks shared across nodes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from .cluster_fixtures import cluster, redis_server, until_known, users  # noqa: F401  (fixtures)
+from .support import sync
+
+pytestmark = pytest.mark.redis
+
+
+async def test_channel_messages_cross_nodes_in_one_order(cluster, users):  # noqa: F811
+    nodes = [await cluster() for _ in range(3)]
+    clients = [await users(nodes[i % 3], f"u{i}") for i in range(6)]
+    for c in clients:
+        await c.join("#room")
+    for c in clients:  # everyone sees the five others join (JOINs cross nodes)
+        await sync(c)
+    per_sender = 20
+    await asyncio.gather(*(
+        c.send(*(f"PRIVMSG #room :{c.nick}-{k}" for k in range(per_sender))) for c in clients[:3]
+    ))
+    seen: dict[str, list[str]] = {}
+    for c in clients[3:]:  # the listeners (no echo-message): all 60 lines, in one order
+        texts: list[str] = []
+        while len(texts) < 3 * per_sender:
+            msg = await c.expect("PRIVMSG")
+            texts.append(msg.params[1])
+        seen[c.nick] = texts
+    orders = list(seen.values())
+    assert all(o == orders[0] for o in orders), "members on different nodes saw different orders"
+    assert sorted(orders[0]) == sorted(f"u{i}-{k}" for i in range(3) for k in range(per_sender))
+    for i in range(3):  # and each sender's lines in the order it sent them
+        mine = [t for t in orders[0] if t.startswith(f"u{i}-")]
+        assert mine == [f"u{i}-{k}" for k in range(per_sender)]
+
+
+async def test_names_and_who_show_members_on_other_nodes(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    alice = await users(a, "alice")
+    await alice.join("#x")
+    bob = await users(b, "bob")
+    await bob.send("JOIN #x")
+    join = await alice.expect("JOIN")
+    assert join.source.startswith("bob!")
+    names = await bob.expect("353")
+    assert set(names.params[-1].split()) == {"@alice", "bob"}
+    await bob.send("WHO #x")
+    who = []
+    while True:
+        msg = await bob.recv()
+        if msg.command == "315":
+            break
+        if msg.command == "352":
+            who.append(msg.params[5])
+    assert sorted(who) == ["alice", "bob"]
+
+
+async def test_private_messages_reach_other_nodes(cluster, users):  # noqa: F811
+    a, _, c = await cluster(), await cluster(), await cluster()
+    alice, bob = await users(a, "alice"), await users(c, "bob")
+    await until_known(alice, "bob")
+    await alice.send("PRIVMSG bob :hi from node 1")
+    msg = await bob.expect("PRIVMSG")
+    assert msg.source.startswith("alice!") and msg.params == ("bob", "hi from node 1")
+    await bob.send("PRIVMSG Alice :and back")
+    assert (await alice.expect("PRIVMSG")).params == ("alice", "and back")
+    await alice.send("PRIVMSG nobody :x")
+    assert (await alice.expect("401")).params[1] == "nobody"
+
+
+async def test_nick_collision_across_nodes_answers_433(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    await users(a, "Taken")
+    late = await users(b, "late")
+    await late.send("NICK taken")
+    assert (await late.expect("433")).params[1] == "taken"
+    from .support import RawClient
+
+    fresh = await RawClient.connect(b.port)
+    await fresh.send("NICK TAKEN", "USER x 0 * :x")
+    assert (await fresh.expect("433")).params[1] == "TAKEN"
+    await fresh.send("NICK other")
+    await fresh.expect("376")
+    await fresh.close()
+
+
+async def test_part_kick_topic_nick_quit_cross_nodes(cluster, users):  # noqa: F811
+    a, b, c = await cluster(), await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#r")
+    bob, carol = await users(b, "bob"), await users(c, "carol")
+    await bob.join("#r")
+    await carol.join("#r")
+    await sync(op)
+    await op.send("TOPIC #r :cluster topic")
+    for u in (bob, carol):
+        t = await u.expect("TOPIC")
+        assert t.params == ("#r", "cluster topic") and t.source.startswith("op!")
+    await bob.send("NICK bobby")
+    for u in (op, carol):
+        n = await u.expect("NICK")
+        assert n.source.startswith("bob!") and n.params[0] == "bobby"
+    await op.send("KICK #r bobby :out")
+    for u in (op, bob, carol):
+        k = await u.expect("KICK")
+        assert k.params[:2] == ("#r", "bobby")
+    await carol.send("PART #r :bye")
+    for u in (op, carol):
+        p = await u.expect("PART")
+        assert p.source.startswith("carol!")
+    await carol.join("#r")
+    await op.expect("JOIN")
+    await carol.send("QUIT :done")
+    q = await op.expect("QUIT")
+    assert q.source.startswith("carol!") and q.params[0] == "Quit: done"
+    dave = await users(c, "dave")  # a later joiner on a third node sees the topic and who is left
+    await dave.send("JOIN #r")
+    assert (await dave.expect("332")).params[-1] == "cluster topic"
+    assert set((await dave.expect("353")).params[-1].split()) == {"@op", "dave"}
