@@ -1,0 +1,99 @@
+"""A node SIGKILLed mid-chat, and Redis restarted mid-chat: the rest of the cluster carries on."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+
+import pytest
+
+from .cluster_fixtures import NODE, cluster, redis_server, until_known, users  # noqa: F401  (fixtures)
+from .support import RawClient, ServerProcess, sync
+
+pytestmark = pytest.mark.redis
+TTL = NODE["cluster_heartbeat_ttl"]
+
+
+async def _texts(client: RawClient, count: int) -> list[str]:
+    """The next ``count`` PRIVMSG texts, then whatever else arrives before a PING round trip."""
+    out = [(await client.expect("PRIVMSG")).params[1] for _ in range(count)]
+    out += [m.params[1] for m in await sync(client) if m.command == "PRIVMSG"]
+    return out
+
+
+async def _chat(senders: list[RawClient], listeners: list[RawClient], tag: str, per: int = 10) -> None:
+    """Each sender says ``per`` lines; every listener gets each line exactly once."""
+    await asyncio.gather(*(s.send(*(f"PRIVMSG #room :{tag}-{s.nick}-{k}" for k in range(per))) for s in senders))
+    for listener in listeners:
+        expected = {f"{tag}-{s.nick}-{k}" for s in senders if s is not listener for k in range(per)}
+        got = await _texts(listener, len(expected))
+        counts = Counter(got)
+        assert set(counts) == expected, f"{listener.nick} lost or got foreign lines"
+        assert max(counts.values()) == 1, f"{listener.nick} got a line twice"
+
+
+async def test_sigkill_one_node_others_see_quit_and_keep_chatting(cluster, users, redis_server):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    child = ServerProcess(
+        "--redis-url", redis_server.url, "--node-id", "doomed", "--no-history", "--flood-rate", "0",
+        "--cluster-heartbeat-ttl", str(TTL), "--use-uvloop",
+    ).start()
+    try:
+        alice, bob = await users(a, "alice"), await users(b, "bob")
+        victims = [await users(child.port, "vic1"), await users(child.port, "vic2")]
+        for u in (alice, bob, *victims):
+            await u.join("#room")
+        for u in (alice, bob):
+            await sync(u)
+        await _chat([alice, bob, victims[0]], [alice, bob, victims[1]], "before")
+        await victims[0].send(*(f"PRIVMSG #room :mid-{k}" for k in range(5)))
+        child.stop(signal.SIGKILL)
+        for u in (alice, bob):  # within a bound of a few heartbeat TTLs (expect's timeout)
+            quits = set()
+            while len(quits) < 2:
+                msg = await u.expect("QUIT", timeout=4 * TTL + 2)
+                assert msg.params[0] == "node lost"
+                quits.add(msg.source.split("!")[0])
+            assert quits == {"vic1", "vic2"}
+        await _chat([alice, bob], [alice, bob], "after")
+        await alice.send("NAMES #room")
+        assert set((await alice.expect("353")).params[-1].split()) <= {"@alice", "alice", "bob", "@bob"}
+        late = await users(b, "vic1")  # the dead node's nicks are free again
+        assert late.nick == "vic1"
+    finally:
+        child.stop(signal.SIGKILL)
+
+
+async def test_redis_restart_mid_chat_nodes_recover(cluster, users, redis_server):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    alice, amy, bob = await users(a, "alice"), await users(a, "amy"), await users(b, "bob")
+    for u in (alice, amy, bob):
+        await u.join("#room")
+    for u in (alice, amy, bob):
+        await sync(u)
+    await _chat([alice, bob], [alice, amy, bob], "before")
+    redis_server.stop()
+    for _ in range(200):  # bounded: until both nodes noticed (heartbeat or a failed publish)
+        if not a.cluster.bus.up and not b.cluster.bus.up:
+            break
+        await asyncio.sleep(0.05)
+    assert not a.cluster.bus.up and not b.cluster.bus.up
+    await alice.send("PRIVMSG #room :while redis is down")  # same-node users keep chatting
+    assert (await amy.expect("PRIVMSG")).params[1] == "while redis is down"
+    redis_server.start()
+    for _ in range(200):  # bounded: until both nodes are back on Redis
+        if a.cluster.bus.up and b.cluster.bus.up:
+            break
+        await asyncio.sleep(0.05)
+    assert a.cluster.bus.up and b.cluster.bus.up
+    await until_known(alice, "bob")
+    await _chat([alice, bob], [alice, amy, bob], "after")
+    await bob.send("PRIVMSG alice :direct after restart")
+    assert (await alice.expect("PRIVMSG")).params == ("alice", "direct after restart")
+    c = await cluster()  # a node that joins after the restart learns every nick from Redis again
+    fresh = await users(c, "late")
+    await fresh.send("NICK alice")
+    assert (await fresh.expect("433")).params[1] == "alice"
+    await fresh.send("JOIN #room")  # and every membership
+    assert set((await fresh.expect("353")).params[-1].split()) == {"@alice", "amy", "bob", "late"}
