@@ -121,3 +121,24 @@ async def test_part_kick_topic_nick_quit_cross_nodes(cluster, users):  # noqa: F
     await dave.send("JOIN #r")
     assert (await dave.expect("332")).params[-1] == "cluster topic"
     assert set((await dave.expect("353")).params[-1].split()) == {"@op", "dave"}
+
+
+async def test_modes_cross_nodes(cluster, users):  # noqa: F811
+    a, b, c = await cluster(), await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#m")
+    bob, carol = await users(b, "bob"), await users(c, "carol")
+    await bob.join("#m")
+    await carol.join("#m")
+    await sync(op)
+    await op.send("MODE #m +mo bob")
+    for u in (bob, carol):
+        m = await u.expect("MODE")
+        assert m.params == ("#m", "+mo", "bob")
+    await carol.send("PRIVMSG #m :muted?")  # +m is known on carol's node
+    assert (await carol.expect("404")).params[1] == "#m"
+    await bob.send("KICK #m carol :remote op")  # bob's node knows he is an operator now
+    for u in (op, carol):
+        assert (await u.expect("KICK")).params[:2] == ("#m", "carol")
+    await bob.send("NAMES #m")
+    assert set((await bob.expect("353")).params[-1].split()) == {"@op", "@bob"}

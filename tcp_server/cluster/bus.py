@@ -34,6 +34,16 @@ log = logging.getLogger("tcpchat.cluster")
 Op = Callable[["Pipeline"], None]
 
 
+def apply_meta(channel: Channel, meta: dict[str, Any]) -> None:
+    """Topic and flags another node set (from an event or the meta hash)."""
+    channel.topic, channel.topic_by = meta.get("topic", ""), meta.get("by", "")
+    channel.topic_at = int(meta.get("at") or 0)
+    if "modes" in meta:
+        channel.modes = set(meta["modes"])
+        channel.key = meta.get("key") or None
+        channel.limit = int(meta.get("limit") or 0) or None
+
+
 class RedisBus(Bus):
     """Cluster delivery through Redis; local state changes happen as events come back."""
 
@@ -122,14 +132,29 @@ class RedisBus(Bus):
         self._publish(folded, event, lambda: self.leave(channel, member, variants))
 
     def channel_changed(self, channel: Channel, variants: Variants) -> None:
-        """Publish a TOPIC (kept in the channel's meta hash for nodes that join later)."""
+        """Publish a TOPIC/MODE with the channel's new topic, modes and member modes.
+
+        The topic and flags are kept in the channel's meta hash and the member modes in its
+        member hash, for nodes that join later. Ban lists (+b/+e/+I) are not shared yet.
+        """
         if not self.up:
             super().channel_changed(channel, variants)
             return
-        meta = {"name": channel.name, "topic": channel.topic, "by": channel.topic_by, "at": channel.topic_at}
+        meta = {"name": channel.name, "topic": channel.topic, "by": channel.topic_by, "at": channel.topic_at,
+                "modes": "".join(sorted(channel.modes)), "key": channel.key or "",
+                "limit": channel.limit or 0}
+        node_of = self.mirror.node_of
+        members = {m.folded: f"{node_of.get(m.folded, self.node)} {modes}" for m, modes in channel.members.items()}
         folded = channel.folded
-        self._queue(lambda pipe: pipe.hset(wire.channel_meta(folded), mapping=meta))
-        event = {"k": "t", "n": self.node, **meta, "v": wire.pack_variants(variants)}
+
+        def op(pipe: Pipeline) -> None:
+            pipe.hset(wire.channel_meta(folded), mapping=meta)
+            if members:
+                pipe.hset(wire.channel_members(folded), mapping=members)
+
+        self._queue(op)
+        event = {"k": "t", "n": self.node, **meta, "v": wire.pack_variants(variants),
+                 "mm": {f: v.partition(" ")[2] for f, v in members.items()}}
         self._publish(folded, event, lambda: Bus.channel_changed(self, channel, variants))
 
     # ---- hooks -----------------------------------------------------------------------------
@@ -226,7 +251,11 @@ class RedisBus(Bus):
                 self.apply_leave(channel, member)
         elif kind == "t":
             if event["n"] != self.node:
-                channel.topic, channel.topic_by, channel.topic_at = event["topic"], event["by"], event["at"]
+                apply_meta(channel, event)
+                modes = event["mm"]
+                for member in channel.members:
+                    if member.folded in modes:
+                        channel.members[member] = modes[member.folded]
             state.relay(channel.members, variants)
 
     def on_user_event(self, event: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from ..state import Channel, Client
 from . import wire
+from .bus import apply_meta
 from .mirror import is_ghost, user_info
 from .reaper import reap, register_node
 
@@ -271,9 +272,8 @@ class Link:
             if not ghosts:
                 return
             channel = state.channels[folded] = Channel(meta.get("name") or name, folded)
-        if meta.get("topic") and not channel.topic:
-            channel.topic, channel.topic_by = meta["topic"], meta.get("by", "")
-            channel.topic_at = int(meta.get("at") or 0)
+        if meta and not self.bus.mirror.has_local(channel):
+            apply_meta(channel, meta)
         for ghost, modes in ghosts:
             if ghost not in channel.members:
                 mirror.add_member(channel, ghost, modes)

@@ -2,7 +2,7 @@
 
 Handlers never talk to Redis. They call the bus for the few things a cluster must share:
 a channel message, a private message, a nick claim, and membership changes (join, part, kick,
-topic). ``LocalBus`` is the single-node path: every call does at once, synchronously, exactly
+topic, mode). ``LocalBus`` is the single-node path: every call does at once, synchronously, exactly
 what the handlers did before the seam existed, so a node without ``redis_url`` runs unchanged.
 ``tcp_server.cluster.RedisBus`` implements the same methods with I/O (publish, then deliver in
 the order Redis hands events out), calling back into the same completion functions.
@@ -58,7 +58,7 @@ class Bus:
         self.state.part(member, channel)
 
     def channel_changed(self, channel: Channel, variants: Variants) -> None:
-        """The channel's topic changed (already set here): members everywhere see ``variants``."""
+        """Topic or modes changed (already applied here): members everywhere see ``variants``."""
         self.state.relay(channel.members, variants)
 
 
