@@ -142,3 +142,26 @@ async def test_modes_cross_nodes(cluster, users):  # noqa: F811
         assert (await u.expect("KICK")).params[:2] == ("#m", "carol")
     await bob.send("NAMES #m")
     assert set((await bob.expect("353")).params[-1].split()) == {"@op", "@bob"}
+
+
+async def test_stats_l_lists_every_node_and_kill_reaches_other_nodes(cluster, users):  # noqa: F811
+    a, b = await cluster(oper_password="pw"), await cluster()
+    admin = await users(a, "admin", "message-tags")
+    bob, carol = await users(b, "bob"), await users(b, "carol")
+    await bob.join("#k")
+    await carol.join("#k")
+    await until_known(admin, "bob")
+    await until_known(admin, "carol")
+    await admin.send("OPER admin pw")
+    await admin.expect("381")
+    await admin.send("STATS l")
+    nodes = {}
+    while (msg := await admin.recv()).command != "219":
+        if msg.command == "211":
+            nodes[msg.tags["tcpchat.example/nick"]] = msg.tags["tcpchat.example/node"]
+    assert nodes == {"admin": "n1", "bob": "n2", "carol": "n2"}
+    await admin.send("KILL bob :bye")
+    error = await bob.expect("ERROR")
+    assert "Killed (admin (bye))" in error.params[0]
+    quit_ = await carol.expect("QUIT")
+    assert quit_.source.startswith("bob!")

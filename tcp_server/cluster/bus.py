@@ -157,6 +157,21 @@ class RedisBus(Bus):
                  "mm": {f: v.partition(" ")[2] for f, v in members.items()}}
         self._publish(folded, event, lambda: Bus.channel_changed(self, channel, variants))
 
+    def disconnect(self, target: Client, reason: str) -> None:
+        """KILL of a remote user: its node closes the connection."""
+        node = self.mirror.node_of.get(target.folded)
+        if not is_ghost(target) or node is None:
+            super().disconnect(target, reason)
+            return
+        if self.up:
+            payload = wire.encode({"k": "x", "f": target.folded, "t": reason})
+            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
+
+    def remote_users(self) -> list[tuple[Client, str]]:
+        """Every ghost with the node it is connected to."""
+        nicks = self.state.nicks
+        return [(nicks[f], node) for f, node in self.mirror.node_of.items() if f in nicks]
+
     # ---- hooks -----------------------------------------------------------------------------
     def _announce(self, client: Client) -> None:
         """A local user registered or changed nick: other nodes update their ghost of it."""
@@ -266,9 +281,13 @@ class RedisBus(Bus):
             self.mirror.remove(event["f"], event["t"])
 
     def on_node_event(self, event: dict[str, Any]) -> None:
-        """A private message for a local user."""
+        """A private message for a local user, or an operator's KILL from another node."""
         target = self.state.nicks.get(event["f"])
-        if target is not None and not is_ghost(target) and not target.gone:
+        if target is None or is_ghost(target) or target.gone:
+            return
+        if event["k"] == "x":
+            self.state.disconnect(target, event["t"], event["t"])
+        else:
             target.outbox.send(wire.unpack_variants(event["v"])[target.tag_level])
 
     # ---- queueing ---------------------------------------------------------------------------

@@ -32,6 +32,8 @@ class Bus:
 
     clustered = False
     """True when other nodes exist: some callbacks then run later (after a Redis round trip)."""
+    node = ""
+    """This node's id in a cluster (STATS l's node column); empty when alone."""
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -60,6 +62,14 @@ class Bus:
     def channel_changed(self, channel: Channel, variants: Variants) -> None:
         """Topic or modes changed (already applied here): members everywhere see ``variants``."""
         self.state.relay(channel.members, variants)
+
+    def disconnect(self, target: Client, reason: str) -> None:
+        """Close ``target``'s connection (KILL), on whichever node it is connected to."""
+        self.state.disconnect(target, reason, reason)
+
+    def remote_users(self) -> list[tuple[Client, str]]:
+        """Users connected to other nodes, with their node id (STATS l); none when alone."""
+        return []
 
 
 LocalBus = Bus
