@@ -304,4 +304,4 @@ class RedisBus(Bus):
         if link is None:
             fallback()
             return
-        link.queue(lambda pipe: link.publish_channel(pipe, folded, payload), fallback)
+        link.queue(None, fallback, (folded, payload))

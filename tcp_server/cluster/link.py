@@ -51,7 +51,7 @@ class Link:
             socket_connect_timeout=settings.cluster_redis_timeout,
         )
         self.pubsub: PubSub | None = None
-        self.items: deque[tuple[Op, Callable[[], None] | None]] = deque()
+        self.items: deque[tuple[Op | None, Callable[[], None] | None, tuple[str, str] | None]] = deque()
         self.wake = asyncio.Event()
         self.subscribed: set[str] = set()
         self.last_seq: dict[str, int] = {}
@@ -134,7 +134,7 @@ class Link:
             )
         bus.up = False
         items, self.items = self.items, deque()
-        for _, fallback in items:
+        for _, fallback, _ in items:
             if fallback is not None:
                 fallback()
         joins, bus.pending_joins = bus.pending_joins, {}
@@ -153,15 +153,17 @@ class Link:
                 log.debug("cluster: reconnect failed: %r", exc)
 
     # ---- publishing --------------------------------------------------------------------------
-    def queue(self, op: Op, fallback: Callable[[], None] | None = None) -> None:
-        """Send ``op`` with the next batch; ``fallback`` runs instead if the batch fails."""
-        self.items.append((op, fallback))
+    def queue(self, op: Op | None, fallback: Callable[[], None] | None = None,
+              channel: tuple[str, str] | None = None) -> None:
+        """Send ``op`` (or the channel event ``(folded, payload)``) with the next batch;
+        ``fallback`` runs instead if the batch fails."""
+        self.items.append((op, fallback, channel))
         self.wake.set()
 
-    def publish_channel(self, pipe: Pipeline, folded: str, payload: str) -> None:
-        """Number and publish one channel event (one Lua call: sequence order = delivery order)."""
+    def _add_run(self, pipe: Pipeline, folded: str, payloads: list[str]) -> None:
+        """Consecutive events of one channel: numbered and published by one script call."""
         command = "SPUBLISH" if self.sharded else "PUBLISH"
-        pipe.evalsha(self.sha, 2, wire.channel_seq(folded), wire.channel_topic(folded), payload, command)
+        pipe.evalsha(self.sha, 2, wire.channel_seq(folded), wire.channel_topic(folded), command, *payloads)
 
     async def _publish_loop(self) -> None:
         while True:
@@ -175,12 +177,30 @@ class Link:
         batch = [self.items.popleft() for _ in range(min(limit, len(self.items)))]
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for op, _ in batch:
-                    op(pipe)
+                run: list[str] = []
+                run_folded = ""
+                for op, _, channel in batch:
+                    if channel is not None and channel[0] == run_folded:
+                        run.append(channel[1])
+                        continue
+                    if run:
+                        self._add_run(pipe, run_folded, run)
+                    run, run_folded = [], ""
+                    if channel is not None:
+                        run_folded, run = channel[0], [channel[1]]
+                    elif op is not None:
+                        op(pipe)
+                if run:
+                    self._add_run(pipe, run_folded, run)
                 await pipe.execute()
         except FAILURES as exc:
             self.items.extendleft(reversed(batch))  # down() delivers them locally, in order
             self.down(exc)
+        except Exception:  # a bug in one op must not stop the node's publishing
+            log.exception("cluster: publishing a batch failed")
+            for _, fallback, _ in batch:
+                if fallback is not None:
+                    fallback()
 
     # ---- nicks and channels -------------------------------------------------------------------
     def claim(self, client: Client, nick: str, folded: str, done: Callable[[bool], None]) -> None:
@@ -234,14 +254,14 @@ class Link:
         def op(pipe: Pipeline) -> None:
             pipe.hset(wire.channel_members(folded), client.folded, value)
             pipe.sadd(wire.node_channels(bus.node), folded)
-            self.publish_channel(pipe, folded, payload)
 
         def fallback() -> None:
             run = bus.pending_joins.pop(key, None)
             if run is not None:
                 run()
 
-        self.queue(op, fallback)
+        self.queue(op)
+        self.queue(None, fallback, (folded, payload))
 
     async def subscribe(self, folded: str, name: str) -> None:
         """Receive the channel's events from now on; load its remote members and topic."""
@@ -300,9 +320,8 @@ class Link:
     # ---- receiving -----------------------------------------------------------------------------
     async def _listen(self, pubsub: PubSub) -> None:
         try:
-            while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message is not None:
+            async for message in pubsub.listen():
+                if message["type"] in ("smessage", "message"):
                     self._dispatch(message["channel"], message["data"])
         except FAILURES as exc:
             if pubsub is self.pubsub:

@@ -19,12 +19,13 @@ NODES = PREFIX + "nodes"
 """Set of node ids that have joined the cluster (the reaper checks each one's heartbeat)."""
 
 PUBLISH_SCRIPT = (
-    "local n = redis.call('INCR', KEYS[1]) "
-    "redis.call(ARGV[2], KEYS[2], n .. '|' .. ARGV[1]) "
-    "return n"
+    "local last = redis.call('INCRBY', KEYS[1], #ARGV - 1) "
+    "local first = last - #ARGV + 2 "
+    "for i = 2, #ARGV do redis.call(ARGV[1], KEYS[2], (first + i - 2) .. '|' .. ARGV[i]) end "
+    "return last"
 )
-"""Number a channel event and publish it in one atomic step: the sequence order is the
-delivery order. ARGV[2] is SPUBLISH (Redis >= 7) or PUBLISH."""
+"""Number a run of one channel's events and publish them in one atomic step: the sequence order
+is the delivery order. ARGV[1] is SPUBLISH (Redis >= 7) or PUBLISH, ARGV[2..] the events."""
 
 
 def channel_seq(folded: str) -> str:
