@@ -67,6 +67,8 @@ class ChatServer:
         except AccountError as exc:
             raise StartupError(f"setting accounts/database_url (--no-accounts to run without): {exc}") from exc
         install_account_hooks(self.state)
+        if s.redis_url and s.relay_after_commit:
+            raise StartupError("setting relay_after_commit (--relay-after-commit) is not supported with --redis-url yet")
         if s.redis_url:
             from redis.exceptions import RedisError
 

@@ -165,3 +165,10 @@ async def test_stats_l_lists_every_node_and_kill_reaches_other_nodes(cluster, us
     assert "Killed (admin (bye))" in error.params[0]
     quit_ = await carol.expect("QUIT")
     assert quit_.source.startswith("bob!")
+
+
+async def test_relay_after_commit_is_refused_in_cluster_mode(cluster):  # noqa: F811
+    from tcp_server.server import StartupError
+
+    with pytest.raises(StartupError, match="relay_after_commit"):
+        await cluster(relay_after_commit=True)

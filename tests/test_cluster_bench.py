@@ -15,7 +15,7 @@ def test_cluster_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip("redis-server is not installed")
     from bench.cluster import main
 
-    assert main(["--clients", "9", "--senders", "3", "--messages", "20", "--full-receivers", "3"]) == 0
+    assert main(["--clients", "9", "--senders", "3", "--messages", "20", "--full-receivers", "3", "--runs", "1"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     results = summary["results"]
     assert set(results) == {"alone", "1-node+redis", "3-nodes+redis"}
