@@ -52,6 +52,11 @@ class ServerSettings(BaseSettings):
     tls_key: Path | None = Field(None, description="TLS private key file (PEM)")
 
     sendq: int = Field(96 * 1024, ge=1024, description="Bytes queued to a client before it is dropped")
+    held_output_max: int = Field(
+        1024 * 1024, ge=1024,
+        description="Bytes of a client's output that may wait behind its echoes still being committed "
+        "(reply order); over it (the store stalls) the client is dropped",
+    )
     flood_burst: int = Field(30, ge=1, description="Lines a client may send in a burst")
     flood_rate: float = Field(
         8.0, ge=0, description="Lines per second a client may sustain (0 = no flood control)"

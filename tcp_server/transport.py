@@ -75,7 +75,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
-        "held", "throttled", "paused", "order", "paced", "chunk",
+        "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -110,6 +110,9 @@ class Connection(asyncio.Protocol):
         self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
         """Long replies (history) sent as the socket drains, oldest first."""
         self.chunk = min(settings.chathistory_chunk_bytes, settings.sendq // 2)
+        # What waits behind a pending echo is not the client's fault (it waits for our commit), so
+        # it has its own, larger bound than the sendq: reached only when the store stalls.
+        self.held_max = settings.held_output_max
 
     # ---- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -304,7 +307,7 @@ class Connection(asyncio.Protocol):
         order = self.order
         if order.active:  # a late reply is pending: keep the client's order
             order.take(data)
-            if self.sendq_bytes > self.sendq:
+            if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
                 self._overflow()
             return
         self._enqueue(data)
@@ -393,7 +396,7 @@ class Connection(asyncio.Protocol):
 
     @property
     def sendq_bytes(self) -> int:
-        """Bytes waiting behind late replies, in our buffer and in the transport's."""
+        """Bytes waiting behind late replies, in our buffer and in the transport's (for STATS)."""
         transport = self.transport
         waiting = self.out_bytes + self.order.held_bytes
         return waiting + (transport.get_write_buffer_size() if transport else 0)

@@ -112,3 +112,38 @@ async def test_a_quit_while_the_echo_waits_still_sends_what_came_before(slow_com
     kinds = [m.command for m in lines]
     assert "PONG" in kinds and kinds[-1] == "ERROR"
     await alice.close()
+
+
+async def test_output_held_behind_a_stalled_commit_is_bounded(make_server, tmp_path):
+    """If the store stalls, what waits behind a client's pending echo cannot grow without bound:
+    over ``held_output_max`` that client is dropped; others carry on."""
+    import os
+    import signal
+
+    srv = await make_server(history=True, data_dir=tmp_path, held_output_max=8192)
+    waiting = await RawClient.connect(srv.port)
+    await waiting.register("waiting", CAPS)
+    talker = await RawClient.connect(srv.port)
+    await talker.register("talker")
+    listener = await RawClient.connect(srv.port)
+    await listener.register("listener")
+    for c in (waiting, talker, listener):
+        await c.join("#stall")
+    writer = srv.state.history._process._proc  # the SQLite writer child process
+    os.kill(writer.pid, signal.SIGSTOP)
+    try:
+        await waiting.send("PRIVMSG #stall :my echo waits for a commit that does not come")
+        await asyncio.sleep(0.1)
+        await talker.send(*[f"PRIVMSG #stall :{'x' * 200} {n}" for n in range(100)])  # ~22 KB to hold
+        got = 0
+        while got < 100:
+            m = await listener.recv()
+            assert m is not None
+            got += m.command == "PRIVMSG"
+        lines = await waiting.read_until_closed()
+        assert lines[-1].command == "ERROR" and "SendQ exceeded" in lines[-1].params[-1]
+        assert srv.state.find_nick("waiting") is None and srv.state.find_nick("listener") is not None
+    finally:
+        os.kill(writer.pid, signal.SIGCONT)
+    for c in (waiting, talker, listener):
+        await c.close()
