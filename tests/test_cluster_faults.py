@@ -97,3 +97,25 @@ async def test_redis_restart_mid_chat_nodes_recover(cluster, users, redis_server
     assert (await fresh.expect("433")).params[1] == "alice"
     await fresh.send("JOIN #room")  # and every membership
     assert set((await fresh.expect("353")).params[-1].split()) == {"@alice", "amy", "bob", "late"}
+
+
+async def test_node_restarted_with_same_id_starts_clean(cluster, users, redis_server):  # noqa: F811
+    a = await cluster()
+    args = ("--redis-url", redis_server.url, "--node-id", "phoenix", "--no-history", "--flood-rate", "0",
+            "--cluster-heartbeat-ttl", "30")  # the TTL is long: only the restart can clean up
+    child = ServerProcess(*args).start()
+    try:
+        alice = await users(a, "alice")
+        old = await users(child.port, "old")
+        await old.join("#room")
+        await alice.join("#room")
+        await sync(old)
+        child.stop(signal.SIGKILL)
+        child = ServerProcess(*args).start()  # same node id, new epoch
+        quit_ = await alice.expect("QUIT")
+        assert quit_.source.startswith("old!") and quit_.params[0] == "node lost"
+        again = await users(child.port, "old")  # its nick was freed with the stale state
+        await again.send("JOIN #room")
+        assert set((await again.expect("353")).params[-1].split()) == {"alice", "old"}
+    finally:
+        child.stop(signal.SIGKILL)
