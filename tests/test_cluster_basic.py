@@ -172,3 +172,32 @@ async def test_relay_after_commit_is_refused_in_cluster_mode(cluster):  # noqa: 
 
     with pytest.raises(StartupError, match="relay_after_commit"):
         await cluster(relay_after_commit=True)
+
+
+async def test_away_setname_tagmsg_statusmsg_cross_nodes(cluster, users):  # noqa: F811
+    a, b, c = await cluster(), await cluster(), await cluster()
+    alice = await users(a, "alice", "message-tags setname")
+    await alice.join("#r")
+    bob = await users(b, "bob", "away-notify setname")  # no message-tags
+    carol = await users(c, "carol", "message-tags")
+    await bob.join("#r")
+    await carol.join("#r")
+    await sync(alice)
+    await alice.send("MODE #r +o carol")  # alice (creator) and carol are operators, bob is not
+    await carol.expect("MODE")
+    await alice.send("AWAY :lunch")
+    assert (await bob.expect("AWAY")).params == ("lunch",)
+    await bob.send("PRIVMSG alice :there?")
+    assert (await bob.expect("301")).params[-1] == "lunch"
+    await alice.send("SETNAME :Alice Liddell")
+    assert (await bob.expect("SETNAME")).params == ("Alice Liddell",)
+    await alice.send("@+typing=active TAGMSG #r", "PRIVMSG @#r :ops only")
+    tag = await carol.expect("TAGMSG")
+    assert tag.tags.get("+typing") == "active"
+    assert (await carol.expect("PRIVMSG")).params == ("@#r", "ops only")
+    await alice.send("PRIVMSG #r :for all")
+    seen = []
+    while not seen or seen[-1] != "PRIVMSG #r for all":  # channel order: what came before it is here
+        msg = await bob.recv()
+        seen.append(msg.command + " " + " ".join(msg.params))
+    assert not any("TAGMSG" in s or "ops only" in s for s in seen)  # bob: no tags, not an operator

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
-from ..state.bus import Variants
+from ..state.bus import Variants, select
 from . import wire
 from .mirror import Mirror, is_ghost, user_info
 
@@ -71,23 +71,42 @@ class RedisBus(Bus):
         state.on_disconnect.append(self._gone)
 
     # ---- what handlers call --------------------------------------------------------------
-    def to_channel(self, channel: Channel, variants: Variants, skip: Client | None = None) -> None:
+    def to_channel(
+        self, channel: Channel, variants: Variants, skip: Client | None = None, only: str = ""
+    ) -> None:
         """Publish a channel message; every node delivers it when Redis hands it out."""
         if not self.up:
-            super().to_channel(channel, variants, skip)
+            super().to_channel(channel, variants, skip, only)
             return
         event = {"k": "m", "n": self.node, "s": skip.id if skip else 0, "v": wire.pack_variants(variants)}
-        self._publish(channel.folded, event, lambda: Bus.to_channel(self, channel, variants, skip))
+        if only:
+            event["o"] = only
+        self._publish(channel.folded, event, lambda: Bus.to_channel(self, channel, variants, skip, only))
 
-    def to_nick(self, target: Client, variants: Variants) -> None:
+    def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
         """A remote user's message goes to its node's channel; a local one is delivered now."""
         if not is_ghost(target):
-            target.outbox.send(variants[target.tag_level])
+            super().to_nick(target, variants, only)
             return
         node = self.mirror.node_of.get(target.folded)
         if self.up and node is not None:
-            payload = wire.encode({"k": "p", "f": target.folded, "v": wire.pack_variants(variants)})
+            payload = wire.encode({"k": "p", "f": target.folded, "v": wire.pack_variants(variants), "o": only})
             self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
+
+    def user_changed(self, client: Client, variants: Variants, cap: str) -> None:
+        """Away message or real name: other nodes update their copy and tell their users."""
+        if not self.up or is_ghost(client) or client.id not in self._user_names:
+            return
+        info = user_info(client, self.node)
+        event = wire.encode({"k": "u", "f": client.folded, "o": None, "i": info,
+                             "v": wire.pack_variants(variants), "c": cap})
+        folded, stored = client.folded, wire.encode(info)
+
+        def op(pipe: Pipeline) -> None:
+            pipe.hset(wire.USERS, folded, stored)
+            pipe.publish(wire.USERS_CHANNEL, event)
+
+        self._queue(op)
 
     def claim_nick(self, client: Client, nick: str, done: Callable[[bool], None]) -> None:
         """SET NX on the casefolded nick (node and epoch); the client's later output waits."""
@@ -258,7 +277,8 @@ class RedisBus(Bus):
         variants = wire.unpack_variants(event["v"])
         if kind == "m":
             skip = state.clients.get(event["s"]) if event["n"] == self.node else None
-            state.relay(channel.members, variants, skip=skip)
+            only = event.get("o")
+            state.relay(select(channel.members, only) if only else channel.members, variants, skip=skip)
         elif kind == "l":
             state.relay(channel.members, variants)
             member = state.nicks.get(event["f"])
@@ -276,7 +296,12 @@ class RedisBus(Bus):
     def on_user_event(self, event: dict[str, Any]) -> None:
         """A remote user changed nick, registered, or quit (its node may have died)."""
         if event["k"] == "u":
-            self.mirror.upsert(event["f"], event["i"], event.get("o"))
+            ghost = self.mirror.upsert(event["f"], event["i"], event.get("o"))
+            if ghost is not None and "v" in event:  # AWAY or SETNAME: local peers who asked
+                cap = event["c"]
+                self.state.relay(
+                    (p for p in self.state.peers_of(ghost) if cap in p.caps), wire.unpack_variants(event["v"])
+                )
         elif event["k"] == "q" and event.get("f"):
             self.mirror.remove(event["f"], event["t"])
 
@@ -288,7 +313,7 @@ class RedisBus(Bus):
         if event["k"] == "x":
             self.state.disconnect(target, event["t"], event["t"])
         else:
-            target.outbox.send(wire.unpack_variants(event["v"])[target.tag_level])
+            Bus.to_nick(self, target, wire.unpack_variants(event["v"]), event.get("o") or "")
 
     # ---- queueing ---------------------------------------------------------------------------
     def _queue(self, op: Op, fallback: Callable[[], None] | None = None) -> None:

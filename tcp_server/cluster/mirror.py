@@ -53,7 +53,7 @@ def user_info(client: Client, node: str) -> dict[str, Any]:
     """What other nodes need to show ``client``: the fields of WHOIS, WHO and the prefix."""
     return {
         "node": node, "nick": client.nick, "user": client.user, "host": client.host,
-        "realname": client.realname, "account": client.account, "ip": client.ip,
+        "realname": client.realname, "account": client.account, "ip": client.ip, "away": client.away,
     }
 
 
@@ -93,6 +93,7 @@ class Mirror:
         ghost.host = ghost.real_host = info.get("host") or "remote"
         ghost.realname = info.get("realname") or ""
         ghost.account = info.get("account")
+        ghost.away = info.get("away")
         ghost.set_nick(info["nick"], folded)
         state.nicks[folded] = ghost
         self.node_of[folded] = info["node"]

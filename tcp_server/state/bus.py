@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .client import TAGS_ALL
+
 if TYPE_CHECKING:
     from .channel import Channel
     from .client import Client
@@ -38,13 +40,22 @@ class Bus:
     def __init__(self, state: ServerState) -> None:
         self.state = state
 
-    def to_channel(self, channel: Channel, variants: Variants, skip: Client | None = None) -> None:
-        """Deliver a channel message to every member (but ``skip``) on every node."""
-        self.state.relay(channel.members, variants, skip=skip)
+    def to_channel(
+        self, channel: Channel, variants: Variants, skip: Client | None = None, only: str = ""
+    ) -> None:
+        """Deliver a channel message to every member (but ``skip``) on every node.
 
-    def to_nick(self, target: Client, variants: Variants) -> None:
-        """Deliver a private message to ``target``, wherever it is connected."""
-        target.outbox.send(variants[target.tag_level])
+        ``only`` narrows the members: ``tags`` (message-tags clients: TAGMSG), or member modes
+        one of which a recipient must have (``o``, ``ov``: STATUSMSG).
+        """
+        members = channel.members
+        self.state.relay(select(members, only) if only else members, variants, skip=skip)
+
+    def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
+        """Deliver a private message to ``target``, wherever it is connected (``only="tags"``:
+        if it is a message-tags client)."""
+        if not only or target.tag_level == TAGS_ALL:
+            target.outbox.send(variants[target.tag_level])
 
     def claim_nick(self, client: Client, nick: str, done: Callable[[bool], None]) -> None:
         """Give ``nick`` to ``client`` unless someone holds it; ``done(ok)`` with the answer."""
@@ -63,6 +74,13 @@ class Bus:
         """Topic or modes changed (already applied here): members everywhere see ``variants``."""
         self.state.relay(channel.members, variants)
 
+    def user_changed(self, client: Client, variants: Variants, cap: str) -> None:
+        """``client``'s away message or real name changed; the handler has told local peers.
+
+        Other nodes update their copy and tell their users that share a channel and asked for
+        ``cap`` (``away-notify``, ``setname``). Nothing to do on a lone node.
+        """
+
     def disconnect(self, target: Client, reason: str) -> None:
         """Close ``target``'s connection (KILL), on whichever node it is connected to."""
         self.state.disconnect(target, reason, reason)
@@ -70,6 +88,13 @@ class Bus:
     def remote_users(self) -> list[tuple[Client, str]]:
         """Users connected to other nodes, with their node id (STATS l); none when alone."""
         return []
+
+
+def select(members: dict[Client, str], only: str) -> list[Client]:
+    """The members ``only`` admits (see ``Bus.to_channel``)."""
+    if only == "tags":
+        return [m for m in members if m.tag_level == TAGS_ALL]
+    return [m for m, modes in members.items() if any(r in modes for r in only)]
 
 
 LocalBus = Bus
