@@ -119,3 +119,31 @@ async def test_node_restarted_with_same_id_starts_clean(cluster, users, redis_se
         assert set((await again.expect("353")).params[-1].split()) == {"alice", "old"}
     finally:
         child.stop(signal.SIGKILL)
+
+
+async def test_node_stalled_past_its_ttl_is_reaped_then_comes_back(cluster, users, redis_server):  # noqa: F811
+    a = await cluster()
+    child = ServerProcess(
+        "--redis-url", redis_server.url, "--node-id", "sleepy", "--no-history", "--flood-rate", "0",
+        "--cluster-heartbeat-ttl", str(TTL),
+    ).start()
+    try:
+        alice, bob = await users(a, "alice"), await users(child.port, "bob")
+        await alice.join("#room")
+        await bob.join("#room")
+        await sync(alice)
+        assert child.proc is not None
+        child.proc.send_signal(signal.SIGSTOP)  # a stalled node: no heartbeat
+        quit_ = await alice.expect("QUIT", timeout=4 * TTL + 2)
+        assert quit_.source.startswith("bob!") and quit_.params[0] == "node lost"
+        child.proc.send_signal(signal.SIGCONT)  # it notices it was declared lost and announces again
+        join = await alice.expect("JOIN", timeout=4 * TTL + 2)
+        assert join.source.startswith("bob!")
+        await bob.send("PRIVMSG #room :back")
+        assert (await alice.expect("PRIVMSG")).params == ("#room", "back")
+        await alice.send("PRIVMSG bob :welcome back")
+        assert (await bob.expect("PRIVMSG", lambda m: m.params[0] == "bob")).params[1] == "welcome back"
+    finally:
+        if child.proc is not None:
+            child.proc.send_signal(signal.SIGCONT)
+        child.stop(signal.SIGKILL)

@@ -25,7 +25,11 @@ NODE_LOST = "node lost"
 
 
 async def register_node(link: Link, announce: bool) -> None:
-    """Refresh this node's heartbeat; with ``announce``, (re)write all it owns into Redis."""
+    """Refresh this node's heartbeat; with ``announce``, (re)write all it owns into Redis.
+
+    Announcing also republishes each local membership as a JOIN: a node that lost these users
+    (it reaped us, or Redis restarted) shows them joining again; one that kept them ignores it.
+    """
     bus, redis = link.bus, link.redis
     node = bus.node
     ttl_ms = int(link.settings.cluster_heartbeat_ttl * 1000)
@@ -42,13 +46,20 @@ async def register_node(link: Link, announce: bool) -> None:
             pipe.publish(wire.USERS_CHANNEL, wire.encode({"k": "u", "f": client.folded, "o": None, "i": info}))
         if announce:
             for channel in link.state.channels.values():
-                local = {m.folded: f"{node} {modes}" for m, modes in channel.members.items() if m.id > 0}
+                local = {m: modes for m, modes in channel.members.items() if m.id > 0}
                 if local:
-                    members[channel.folded] = local
-                    pipe.hset(wire.channel_members(channel.folded), mapping=local)
+                    members[channel.folded] = {m.folded: f"{node} {modes}" for m, modes in local.items()}
+                    pipe.hset(wire.channel_members(channel.folded), mapping=members[channel.folded])
                     pipe.sadd(wire.node_channels(node), channel.folded)
+                    # nodes that dropped these users (a reaped node, a restarted Redis) show them again
+                    link._add_run(pipe, channel.folded, [wire.encode(
+                        {"k": "j", "n": node, "c": m.id, "f": m.folded, "m": modes, "i": user_info(m, node)}
+                    ) for m, modes in local.items()])
         results = await pipe.execute()
     if not announce:
+        if results[1]:  # our id was gone from the node set: another node reaped us (we were too slow)
+            log.warning("cluster: node %s was declared lost; announcing its users again", node)
+            await register_node(link, announce=True)
         return
     for i, client in enumerate(users):
         if not results[2 + 3 * i] and await redis.get(wire.nick_key(client.folded)) != mine:
