@@ -114,6 +114,10 @@ class StateCollector(Collector):
             yield CounterMetricFamily(
                 "tcpchat_cluster_missed_events", "Channel events missed (sequence gaps)", value=link.bus.gaps
             )
+            yield CounterMetricFamily(
+                "tcpchat_cluster_filled_messages", "Missed channel messages delivered from history",
+                value=link.bus.filled,
+            )
         yield GaugeMetricFamily(
             "tcpchat_history_enabled", "1 when messages are stored and CHATHISTORY is offered",
             value=1.0 if state.history is not None else 0.0,

@@ -47,3 +47,48 @@ async def test_history_on_join_shows_messages_sent_through_other_nodes(
     ids = [m.tags.get("msgid") for m in late.seen if m.command == "PRIVMSG"]
     assert len(set(ids)) == len(ids) == len(sent)
     assert {i.split("-")[0] for i in ids} == {"n1", "n2", "n3"}  # node-prefixed msgids
+
+
+async def test_messages_said_while_redis_was_away_are_filled_from_history_once(
+    cluster, users, redis_server, pg_socket_dir, tmp_path: Path  # noqa: F811
+) -> None:
+    import asyncio
+
+    url = await fresh_pg_url(pg_socket_dir)
+    a, b = (
+        await cluster(history=True, database_url=url, data_dir=tmp_path),
+        await cluster(history=True, database_url=url, data_dir=tmp_path),
+    )
+    alice, bob = await users(a, "alice"), await users(b, "bob")
+    await alice.join("#gap")
+    await bob.join("#gap")
+    await sync(alice)
+    await alice.send("PRIVMSG #gap :before")
+    assert (await bob.expect("PRIVMSG")).params[1] == "before"
+    redis_server.stop()
+    for _ in range(200):  # bounded: until both nodes noticed
+        if not a.cluster.bus.up and not b.cluster.bus.up:
+            break
+        await asyncio.sleep(0.05)
+    assert not a.cluster.bus.up and not b.cluster.bus.up
+    await alice.send("PRIVMSG #gap :during 1", "PRIVMSG #gap :during 2")
+    await bob.send("PRIVMSG #gap :bob during")
+    await sync(alice)
+    await sync(bob)
+    redis_server.start()
+    got_bob = [(await bob.expect("PRIVMSG")).params[1] for _ in range(2)]
+    got_alice = [(await alice.expect("PRIVMSG")).params[1]]
+    assert got_bob == ["during 1", "during 2"] and got_alice == ["bob during"]
+    await alice.send("PRIVMSG #gap :after")
+    later = [m for m in await _until(bob, "after") if m.command == "PRIVMSG"]
+    assert [m.params[1] for m in later] == ["after"]  # nothing twice: "before" is not filled again
+    assert b.cluster.bus.filled == 2 and a.cluster.bus.filled == 1
+
+
+async def _until(client, text):  # type: ignore[no-untyped-def]
+    out = []
+    while True:
+        msg = await client.recv()
+        out.append(msg)
+        if msg.command == "PRIVMSG" and msg.params[1] == text:
+            return out

@@ -65,6 +65,8 @@ class RedisBus(Bus):
         """Local client id -> channels it is in (still known when its disconnect hook runs)."""
         self.gaps = 0
         """Channel events whose sequence number skipped (missed while resubscribing)."""
+        self.filled = 0
+        """Missed channel messages delivered from history (gapfill.py)."""
         self._user_names: dict[int, str] = {}
         """Local client id -> the casefolded nick other nodes know it by (in the users hash)."""
         state.on_nick.append(self._announce)
@@ -78,7 +80,8 @@ class RedisBus(Bus):
         if not self.up:
             super().to_channel(channel, variants, skip, only)
             return
-        event = {"k": "m", "n": self.node, "s": skip.id if skip else 0, "v": wire.pack_variants(variants)}
+        event = {"k": "m", "n": self.node, "s": skip.id if skip else 0, "v": wire.pack_variants(variants),
+                 "id": wire.msgid_of(variants[2])}
         if only:
             event["o"] = only
         self._publish(channel.folded, event, lambda: Bus.to_channel(self, channel, variants, skip, only))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from redis.exceptions import RedisError
 from ..state import Channel, Client
 from . import wire
 from .bus import apply_meta
+from .gapfill import SeenIds, fill
 from .mirror import is_ghost, user_info
 from .reaper import reap, register_node
 
@@ -62,6 +64,11 @@ class Link:
         self.tasks: list[asyncio.Task[Any]] = []
         self.listener: asyncio.Task[None] | None = None
         self.recovery: asyncio.Task[None] | None = None
+        self.seen = SeenIds(settings.cluster_seen_ids)
+        """Msgids delivered per followed channel (a gap fill skips them)."""
+        self.last_rx: dict[str, float] = {}
+        """Wall time of the last message event delivered per channel (where a gap fill starts)."""
+        self.down_at = 0.0
         bus.link = self
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -96,6 +103,9 @@ class Link:
                 await self.subscribe(channel.folded, channel.name)
         self.listener = asyncio.create_task(self._listen(self.pubsub))
         self.bus.up = True
+        if not first:  # what other nodes said meanwhile reached only their own users
+            for folded in list(self.subscribed):
+                self.fill_gap(folded)
         log.info(
             "cluster: node %s %s redis (version %s, %s pub/sub)", self.bus.node,
             "joined" if first else "back on", info["redis_version"], "sharded" if self.sharded else "plain",
@@ -128,6 +138,7 @@ class Link:
         """Redis failed: serve local users alone, deliver what was queued locally, reconnect later."""
         bus = self.bus
         if bus.up:
+            self.down_at = time.time()
             log.warning(
                 "cluster: redis unreachable (%r): serving this node's users only, retrying every %ss",
                 exc, self.settings.cluster_reconnect_interval,
@@ -310,6 +321,8 @@ class Link:
                 return
             self.subscribed.discard(folded)
             self.last_seq.pop(folded, None)
+            self.last_rx.pop(folded, None)
+            self.seen.forget(folded)
             topic = wire.channel_topic(folded)
             try:
                 if self.pubsub is not None:
@@ -343,12 +356,32 @@ class Link:
                 if seq != last + 1:
                     bus.gaps += seq - last - 1
                     log.warning("cluster: %d event(s) of %s missed (seq %d after %d)", seq - last - 1, folded, seq, last)
+                    self.fill_gap(folded)
                 self.last_seq[folded] = seq
+                if event["k"] == "m":
+                    self.last_rx[folded] = time.time()
+                    if event.get("id"):
+                        self.seen.add(folded, event["id"])
                 bus.on_channel_event(folded, event)
             else:
                 bus.on_node_event(json.loads(data))
         except Exception:  # one bad event must not stop the node's delivery
             log.exception("cluster: cannot apply event on %s", channel)
+
+    def fill_gap(self, folded: str) -> None:
+        """Deliver from the shared history what this node missed of ``folded`` (gapfill.py)."""
+        if self.state.history is None:
+            return
+        since = self.last_rx.get(folded, self.down_at or time.time()) - self.settings.cluster_gap_fill_margin
+
+        async def run() -> None:
+            try:
+                await fill(self, folded, since)
+            except Exception:  # the history store reports its own errors; chat goes on
+                log.exception("cluster: filling the gap of %s failed", folded)
+
+        self.tasks.append(asyncio.create_task(run()))
+        self.tasks = [t for t in self.tasks if not t.done()]
 
     # ---- liveness ------------------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:

@@ -92,3 +92,13 @@ def pack_variants(variants: tuple[bytes, bytes, bytes]) -> list[str]:
 def unpack_variants(packed: list[str]) -> tuple[bytes, bytes, bytes]:
     """Back to bytes, encoded once per event and shared by every local recipient."""
     return packed[0].encode(), packed[1].encode(), packed[2].encode()
+
+
+def msgid_of(full: bytes) -> str:
+    """The ``msgid`` tag of a relayed line (its all-tags variant), or ''."""
+    head = full[: full.find(b" ")]
+    start = head.find(b"msgid=")
+    if start < 0:
+        return ""
+    end = head.find(b";", start)
+    return head[start + 6 : end if end > 0 else None].decode()
