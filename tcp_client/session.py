@@ -241,12 +241,15 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
             self._last_time = msg.tags["time"]
         self._feed_collectors(msg)
         if msg.command in MESSAGE_COMMANDS and (msgid := msg.tags.get("msgid")):
-            if msgid in self._seen:
+            target = msg.param(0)
+            # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
+            # before included: after leaving and rejoining, the room's history is shown again.
+            asked = "batch" in msg.tags and casefold(target) not in self._filling
+            if msgid in self._seen and not asked:
                 return
             self._seen[msgid] = None
             if len(self._seen) > SEEN_MSGIDS:
                 self._seen.popitem(last=False)
-            target = msg.param(0)
             if is_channel_name(target):
                 folded = casefold(target)
                 if folded in self._filling and "batch" not in msg.tags:

@@ -206,6 +206,14 @@ class EventTranslator:
         members = self._names.pop(casefold(room), [])
         return [{"type": "names", "room": room, "members": members}]
 
+    def _mode(self, msg: Message) -> list[Event]:
+        """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
+        ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it)."""
+        if not is_channel_name(msg.param(0)) or len(msg.params) < 2:
+            return []
+        return [{"type": "mode", "room": msg.param(0), "by": nick_of(msg.source), "modes": msg.param(1),
+                 "args": list(msg.params[2:])}]
+
     # -- topics ---------------------------------------------------------------------------
 
     def _topic(self, msg: Message) -> list[Event]:
@@ -257,6 +265,7 @@ _HANDLERS: dict[str, Callable[[EventTranslator, Message], list[Event]]] = {
     "QUIT": EventTranslator._quit,
     "NICK": EventTranslator._nick,
     "TOPIC": EventTranslator._topic,
+    "MODE": EventTranslator._mode,
     N.RPL_NAMREPLY: EventTranslator._namreply,
     N.RPL_ENDOFNAMES: EventTranslator._endofnames,
     N.RPL_TOPIC: EventTranslator._rpl_topic,
