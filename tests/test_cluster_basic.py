@@ -201,3 +201,20 @@ async def test_away_setname_tagmsg_statusmsg_cross_nodes(cluster, users):  # noq
         msg = await bob.recv()
         seen.append(msg.command + " " + " ".join(msg.params))
     assert not any("TAGMSG" in s or "ops only" in s for s in seen)  # bob: no tags, not an operator
+
+
+async def test_channel_modes_hold_for_first_joiner_on_another_node(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#locked")
+    await op.send("MODE #locked +k sesame")
+    await op.expect("MODE")
+    bob = await users(b, "bob")  # nobody on bob's node is in #locked: it learns the key from Redis
+    await bob.send("JOIN #locked", "PING :after")
+    assert (await bob.expect("475")).params[1] == "#locked"
+    assert (await bob.expect("PONG")).params[-1] == "after"  # replies stay in command order
+    await bob.send("JOIN #locked,#locked sesame", "PING :again")
+    replies = [m.command for m in await sync(bob, "again")]
+    assert replies.count("JOIN") == 1 and replies.index("JOIN") < replies.index("366")
+    assert "475" not in replies
+    await op.expect("JOIN")

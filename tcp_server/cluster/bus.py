@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
-from ..state.bus import Variants, select
+from ..state.bus import Refusal, Variants, select
 from . import wire
 from .mirror import Mirror, is_ghost, user_info
 
@@ -32,6 +32,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("tcpchat.cluster")
 
 Op = Callable[["Pipeline"], None]
+
+
+class PendingJoin:
+    """A JOIN on its way through Redis: the joiner's output waits in a hold until it is back."""
+
+    __slots__ = ("client", "run", "hold")
+
+    def __init__(self, client: Client, run: Callable[[], None]) -> None:
+        self.client = client
+        self.run = run
+        self.hold = client.outbox.hold()
+
+    def __call__(self) -> None:
+        """Complete the join in the held place of the joiner's output."""
+        if not self.client.gone:
+            self.client.outbox.release(self.hold, self.run)
+
+    def refuse(self, answer: Callable[[], None]) -> None:
+        """The check failed: ``answer`` (the numeric) goes out in the held place."""
+        if not self.client.gone:
+            self.client.outbox.release(self.hold, answer)
 
 
 def apply_meta(channel: Channel, meta: dict[str, Any]) -> None:
@@ -57,7 +78,7 @@ class RedisBus(Bus):
         self.up = False
         """True while Redis answers; False: local users only, until the link reconnects."""
         self.link: Link | None = None
-        self.pending_joins: dict[tuple[int, str], Callable[[], None]] = {}
+        self.pending_joins: dict[tuple[int, str], PendingJoin] = {}
         """JOINs published and not yet back: (client id, channel) -> the local completion."""
         self.claimed: dict[int, str] = {}
         """Local client id -> the casefolded nick it holds in Redis."""
@@ -126,8 +147,12 @@ class RedisBus(Bus):
             return
         self.link.claim(client, nick, folded, done)
 
-    def join(self, client: Client, name: str, complete: Callable[[], None]) -> None:
-        """Subscribe to the channel if needed, then publish the JOIN; it completes on its return."""
+    def join(
+        self, client: Client, name: str, complete: Callable[[], None],
+        refusal: Refusal | None = None,
+    ) -> None:
+        """Subscribe to the channel if needed, check it, then publish the JOIN; it completes on
+        its return. The client's later output waits for it (replies stay in command order)."""
         folded = casefold(name)
 
         def run() -> None:
@@ -138,8 +163,10 @@ class RedisBus(Bus):
         if not self.up or self.link is None:
             run()
             return
-        self.pending_joins[(client.id, folded)] = run
-        self.link.join(client, name, folded)
+        if (client.id, folded) in self.pending_joins:
+            return  # the same JOIN twice before it came back: once is enough
+        self.pending_joins[(client.id, folded)] = PendingJoin(client, run)
+        self.link.join(client, name, folded, refusal)
 
     def leave(self, channel: Channel, member: Client, variants: Variants) -> None:
         """Publish a PART/KICK; every node shows it, then takes the member out."""

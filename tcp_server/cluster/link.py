@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline, PubSub
 
     from ..settings import ServerSettings
+    from ..state.bus import Refusal
     from .bus import Op, RedisBus
 
 log = logging.getLogger("tcpchat.cluster")
@@ -240,11 +241,11 @@ class Link:
         if not client.gone:
             client.outbox.release(hold, lambda: done(result))
 
-    def join(self, client: Client, name: str, folded: str) -> None:
-        """Follow the channel (subscribe, load remote members), then publish the JOIN."""
-        asyncio.create_task(self._join(client, name, folded))
+    def join(self, client: Client, name: str, folded: str, refusal: Refusal | None) -> None:
+        """Follow the channel (subscribe, load remote members), check it, then publish the JOIN."""
+        asyncio.create_task(self._join(client, name, folded, refusal))
 
-    async def _join(self, client: Client, name: str, folded: str) -> None:
+    async def _join(self, client: Client, name: str, folded: str, refusal: Refusal | None) -> None:
         bus = self.bus
         key = (client.id, folded)
         try:
@@ -256,6 +257,15 @@ class Link:
             bus.pending_joins.pop(key, None)
             return
         channel = self.state.channels.get(folded)
+        refused = refusal(channel) if refusal is not None and channel is not None else None
+        if refused is not None and channel is not None:  # +b/+i/+k/+l set on another node
+            code, text, name_ = refused[0], refused[1], channel.name
+            bus.pending_joins.pop(key).refuse(lambda: self.state.numeric(client, code, name_, text))
+            others = any(f == folded for _, f in bus.pending_joins)
+            if not others and not bus.mirror.has_local(channel):
+                bus.mirror.drop(channel)
+                self.unsubscribe(folded)
+            return
         modes = "" if channel is not None and channel.members else "o"
         event = {"k": "j", "n": bus.node, "c": client.id, "f": client.folded, "m": modes,
                  "i": user_info(client, bus.node)}

@@ -58,20 +58,26 @@ def broadcast(state: ServerState, channel: Channel, source: str, command_: str, 
     state.relay(channel.members, variants)
 
 
-def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
-    """Check +b, +i, +k and +l (an invitation passes +i, +k and +l); answer the refusal."""
+def join_refusal(client: Client, channel: Channel, key: str) -> tuple[str, str] | None:
+    """Why ``client`` may not join (+b, +i, +k, +l; an invitation passes +i, +k and +l):
+    the numeric and its text, or None."""
     invited = client.folded in channel.invites
     if channel.lists and channel.is_banned(client):
-        state.numeric(client, N.ERR_BANNEDFROMCHAN, channel.name, "Cannot join channel (+b)")
-        return False
+        return N.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
     if "i" in channel.modes and not invited and not channel.invite_exempt(client):
-        state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
-        return False
+        return N.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.key is not None and key != channel.key and not invited:
-        state.numeric(client, N.ERR_BADCHANNELKEY, channel.name, "Cannot join channel (+k)")
-        return False
+        return N.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
     if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
-        state.numeric(client, N.ERR_CHANNELISFULL, channel.name, "Cannot join channel (+l)")
+        return N.ERR_CHANNELISFULL, "Cannot join channel (+l)"
+    return None
+
+
+def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
+    """``join_refusal``, answered to the client."""
+    refusal = join_refusal(client, channel, key)
+    if refusal is not None:
+        state.numeric(client, refusal[0], channel.name, refusal[1])
         return False
     return True
 
@@ -109,7 +115,9 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
         if not channel.members:  # a restored channel nobody got into
             state.channels.pop(channel.folded, None)
         return
-    state.bus.join(client, name, lambda: complete_join(state, client, name))
+    # a cluster node that did not know the channel checks again once it has loaded it
+    state.bus.join(client, name, lambda: complete_join(state, client, name),
+                   lambda loaded: join_refusal(client, loaded, key))
 
 
 def complete_join(state: ServerState, client: Client, name: str) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .registry import ServerState
 
 Variants = tuple[bytes, bytes, bytes]
+Refusal = Callable[["Channel"], "tuple[str, str] | None"]
 
 
 class Bus:
@@ -61,8 +62,13 @@ class Bus:
         """Give ``nick`` to ``client`` unless someone holds it; ``done(ok)`` with the answer."""
         done(self.state.claim_nick(client, nick))
 
-    def join(self, client: Client, name: str, complete: Callable[[], None]) -> None:
-        """``client`` joins channel ``name`` (checks passed): ``complete()`` adds it and announces."""
+    def join(
+        self, client: Client, name: str, complete: Callable[[], None],
+        refusal: Refusal | None = None,
+    ) -> None:
+        """``client`` joins channel ``name`` (the handler's checks passed): ``complete()`` adds it
+        and announces it. ``refusal(channel)`` checks +b/+i/+k/+l again (the numeric and text to
+        answer, or None); a clustered bus calls it once it learnt the channel's state elsewhere."""
         complete()
 
     def leave(self, channel: Channel, member: Client, variants: Variants) -> None:
