@@ -218,3 +218,26 @@ async def test_channel_modes_hold_for_first_joiner_on_another_node(cluster, user
     assert replies.count("JOIN") == 1 and replies.index("JOIN") < replies.index("366")
     assert "475" not in replies
     await op.expect("JOIN")
+
+
+async def test_bans_set_on_one_node_hold_on_the_others(cluster, users):  # noqa: F811
+    a, b, c = await cluster(), await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#b")
+    bob = await users(b, "bob")
+    await bob.join("#b")
+    await sync(op)
+    await op.send("MODE #b +b mallory!*@*")
+    await bob.expect("MODE")
+    mallory = await users(c, "mallory")  # on a node that learns the channel from Redis
+    await mallory.send("JOIN #b")
+    assert (await mallory.expect("474")).params[1] == "#b"
+    mallory2 = await users(b, "Mallory2")
+    await mallory2.send("NICK mallory_", "JOIN #b")  # not banned: joins on a node that follows #b
+    await mallory2.expect("366")
+    await bob.send("MODE #b +b bob2!*@*", "MODE #b b")
+    bans = []
+    while (msg := await bob.recv()).command != "368":
+        if msg.command == "367":
+            bans.append(msg.params[2])
+    assert bans == ["mallory!*@*"]  # bob is no operator: his +b was refused, the list is op's

@@ -11,6 +11,7 @@ The methods handlers call are synchronous: they queue work for ``link.Link``'s p
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
 from ..state.bus import Refusal, Variants, select
+from ..state.masks import ListEntry
 from . import wire
 from .mirror import Mirror, is_ghost, user_info
 
@@ -63,6 +65,19 @@ def apply_meta(channel: Channel, meta: dict[str, Any]) -> None:
         channel.modes = set(meta["modes"])
         channel.key = meta.get("key") or None
         channel.limit = int(meta.get("limit") or 0) or None
+    if "lists" in meta:
+        channel.lists = {
+            letter: {folded: ListEntry(*entry) for folded, entry in entries.items()}
+            for letter, entries in json.loads(meta["lists"]).items()
+        }
+
+
+def pack_lists(channel: Channel) -> str:
+    """+b/+e/+I entries as JSON (a Redis hash value is a string)."""
+    return json.dumps({
+        letter: {folded: [e.mask, e.setter, e.set_at, e.by_oper] for folded, e in entries.items()}
+        for letter, entries in channel.lists.items()
+    })
 
 
 class RedisBus(Bus):
@@ -183,15 +198,15 @@ class RedisBus(Bus):
     def channel_changed(self, channel: Channel, variants: Variants) -> None:
         """Publish a TOPIC/MODE with the channel's new topic, modes and member modes.
 
-        The topic and flags are kept in the channel's meta hash and the member modes in its
-        member hash, for nodes that join later. Ban lists (+b/+e/+I) are not shared yet.
+        The topic, flags and +b/+e/+I lists are kept in the channel's meta hash and the member
+        modes in its member hash, for nodes that join later.
         """
         if not self.up:
             super().channel_changed(channel, variants)
             return
         meta = {"name": channel.name, "topic": channel.topic, "by": channel.topic_by, "at": channel.topic_at,
                 "modes": "".join(sorted(channel.modes)), "key": channel.key or "",
-                "limit": channel.limit or 0}
+                "limit": channel.limit or 0, "lists": pack_lists(channel)}
         node_of = self.mirror.node_of
         members = {m.folded: f"{node_of.get(m.folded, self.node)} {modes}" for m, modes in channel.members.items()}
         folded = channel.folded
