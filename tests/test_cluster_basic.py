@@ -241,3 +241,22 @@ async def test_bans_set_on_one_node_hold_on_the_others(cluster, users):  # noqa:
         if msg.command == "367":
             bans.append(msg.params[2])
     assert bans == ["mallory!*@*"]  # bob is no operator: his +b was refused, the list is op's
+
+
+async def test_invite_reaches_a_user_on_another_node_and_lets_it_in(cluster, users):  # noqa: F811
+    a, b, c = await cluster(), await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#inv")
+    await op.send("MODE #inv +i")
+    await op.expect("MODE")
+    bob, carol = await users(b, "bob"), await users(c, "carol")
+    await until_known(op, "bob")
+    await op.send("INVITE bob #inv")
+    await op.expect("341")
+    invite = await bob.expect("INVITE")
+    assert invite.source.startswith("op!") and invite.params == ("bob", "#inv")
+    await bob.send("JOIN #inv")
+    await bob.expect("366")
+    await op.expect("JOIN")
+    await carol.send("JOIN #inv")
+    assert (await carol.expect("473")).params[1] == "#inv"

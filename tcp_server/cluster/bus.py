@@ -65,6 +65,8 @@ def apply_meta(channel: Channel, meta: dict[str, Any]) -> None:
         channel.modes = set(meta["modes"])
         channel.key = meta.get("key") or None
         channel.limit = int(meta.get("limit") or 0) or None
+    if "invites" in meta:
+        channel.invites = set(json.loads(meta["invites"]))
     if "lists" in meta:
         channel.lists = {
             letter: {folded: ListEntry(*entry) for folded, entry in entries.items()}
@@ -130,6 +132,20 @@ class RedisBus(Bus):
         node = self.mirror.node_of.get(target.folded)
         if self.up and node is not None:
             payload = wire.encode({"k": "p", "f": target.folded, "v": wire.pack_variants(variants), "o": only})
+            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
+
+    def invited(self, channel: Channel, target: Client, variants: Variants) -> None:
+        """Share the channel's invitations; a remote target gets the INVITE from its node."""
+        if not self.up:
+            return
+        folded, invites = channel.folded, json.dumps(sorted(channel.invites))
+        self._queue(lambda pipe: pipe.hset(wire.channel_meta(folded), "invites", invites))
+        packed = wire.pack_variants(variants)
+        event = {"k": "i", "n": self.node, "f": target.folded, "inv": invites, "v": packed}
+        self._publish(folded, event, lambda: None)
+        node = self.mirror.node_of.get(target.folded)
+        if is_ghost(target) and node is not None:
+            payload = wire.encode({"k": "p", "f": target.folded, "v": packed})
             self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
 
     def user_changed(self, client: Client, variants: Variants, cap: str) -> None:
@@ -329,6 +345,12 @@ class RedisBus(Bus):
             member = state.nicks.get(event["f"])
             if member is not None:
                 self.apply_leave(channel, member)
+        elif kind == "i":
+            if event["n"] != self.node:
+                channel.invites = set(json.loads(event["inv"]))
+                state.relay(
+                    (m for m in channel.members if "invite-notify" in m.caps and m.folded != event["f"]), variants
+                )
         elif kind == "t":
             if event["n"] != self.node:
                 apply_meta(channel, event)

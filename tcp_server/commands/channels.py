@@ -262,5 +262,6 @@ def invite(state: ServerState, client: Client, msg: Message) -> None:
     state.relay(  # invite-notify: members who asked see who invited whom
         (m for m in channel.members if "invite-notify" in m.caps and m is not target), notify, skip=client
     )
+    state.bus.invited(channel, target, notify)
     if target.away:
         state.numeric(client, N.RPL_AWAY, target.nick, target.away)

@@ -80,6 +80,10 @@ class Bus:
         """Topic or modes changed (already applied here): members everywhere see ``variants``."""
         self.state.relay(channel.members, variants)
 
+    def invited(self, channel: Channel, target: Client, variants: Variants) -> None:
+        """``target`` was invited to ``channel`` (the handler told it and local members): other
+        nodes learn the invitation and tell the target and their invite-notify members."""
+
     def user_changed(self, client: Client, variants: Variants, cap: str) -> None:
         """``client``'s away message or real name changed; the handler has told local peers.
 
