@@ -147,3 +147,23 @@ async def test_node_stalled_past_its_ttl_is_reaped_then_comes_back(cluster, user
         if child.proc is not None:
             child.proc.send_signal(signal.SIGCONT)
         child.stop(signal.SIGKILL)
+
+
+async def test_graceful_shutdown_of_a_node_quits_its_users_everywhere(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    alice = await users(a, "alice")
+    await alice.join("#room")
+    leaving = [await users(b, f"bye{i}") for i in range(3)]
+    for u in leaving:
+        await u.join("#room")
+    await sync(alice)
+    await b.shutdown()
+    quits = set()
+    while len(quits) < 3:
+        msg = await alice.expect("QUIT")
+        quits.add(msg.source.split("!")[0])
+    assert quits == {"bye0", "bye1", "bye2"}
+    await alice.send("NAMES #room")
+    assert (await alice.expect("353")).params[-1].split() == ["@alice"]
+    c = await cluster()  # their nicks are free again on the other nodes
+    await users(c, "bye0")

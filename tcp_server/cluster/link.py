@@ -114,7 +114,7 @@ class Link(Following):
 
     async def close(self) -> None:
         """Flush what is queued (the QUITs of a shutdown), leave the cluster, close."""
-        if self.bus.up and self.items:
+        while self.bus.up and self.items:
             await self._flush_once()
         for task in [*self.tasks, self.listener, self.recovery]:
             if task is not None:
