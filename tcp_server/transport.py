@@ -27,6 +27,7 @@ from .protocol import (
     LineTooLong,
     Message,
     ProtocolError,
+    TokenBucket,
     label_response,
     parse_line,
 )
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tcpchat.server")
 
-CLOSE_TIMEOUT = 5.0
-"""Seconds a closing socket may take to flush its last bytes before it is aborted."""
 _label_batches = itertools.count(1)
 
 
@@ -74,7 +73,7 @@ class Connection(asyncio.Protocol):
 
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
-        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
+        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "flood", "loop",
         "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
@@ -100,6 +99,7 @@ class Connection(asyncio.Protocol):
         self.flood_rate = settings.flood_rate
         self.flood_burst = float(settings.flood_burst)
         self.loop = asyncio.get_running_loop()
+        self.flood = TokenBucket(settings.flood_rate, settings.flood_burst, self.loop.time())
         # Lines waiting for flood allowance; created only while some wait (an empty deque is
         # 760 bytes, a fifth of an idle connection's memory).
         self.held: deque[bytes | LineTooLong] | None = None
@@ -146,8 +146,6 @@ class Connection(asyncio.Protocol):
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)
         client.last_recv = self.loop.time()
-        client.flood_at = client.last_recv
-        client.flood_tokens = self.flood_burst
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         if der:
@@ -208,23 +206,18 @@ class Connection(asyncio.Protocol):
         held = self.held
         if client is None or held is None:
             return
-        rate, burst, now = self.flood_rate, self.flood_burst, self.loop.time()
+        flood, now = self.flood, self.loop.time()
         while held:
             if self.closing or client.gone:
                 held.clear()
                 return
-            tokens = client.flood_tokens + (now - client.flood_at) * rate
-            client.flood_at = now
-            if tokens > burst:
-                tokens = burst
-            if tokens < 1 and not client.is_oper:
-                client.flood_tokens = tokens
+            wait = flood.take(now, exempt=client.is_oper)
+            if wait:
                 self.throttled = True
                 if self._check_held(client):
                     self._pause()
-                    self.loop.call_later((1 - tokens) / rate, self._release_held)
+                    self.loop.call_later(wait, self._release_held)
                 return
-            client.flood_tokens = tokens - 1 if tokens >= 1 else 0.0
             self._handle(client, held.popleft())
         if self.held is held:
             self.held = None
@@ -436,7 +429,7 @@ class Connection(asyncio.Protocol):
         except OSError:  # the peer is already gone
             transport.abort()  # type: ignore[attr-defined]
             return
-        self.loop.call_later(CLOSE_TIMEOUT, transport.abort)  # type: ignore[attr-defined]
+        self.loop.call_later(self.state.settings.close_timeout, transport.abort)  # type: ignore[attr-defined]
 
     def _overflow(self) -> None:
         """Over the sendq: stop queueing now, drop the client once the current work is done."""

@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from .app import create_app
+from .logs import quiet_uvicorn
 from .settings import GatewaySettings
 
 WS_TRANSPORT_LIMIT = 1024 * 1024
@@ -53,6 +54,7 @@ def run(settings: GatewaySettings) -> None:
         except ImportError:
             settings = settings.model_copy(update={"use_uvloop": False})
     server = uvicorn.Server(uvicorn_config(settings))
+    quiet_uvicorn()  # after the Config, which sets up uvicorn's loggers
     original_startup = server.startup
 
     async def startup(sockets: object = None) -> None:

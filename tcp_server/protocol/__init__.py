@@ -23,6 +23,7 @@ from .message import (
     parse_tags,
     unescape_tag_value,
 )
+from .ratelimit import KeyedBuckets, TokenBucket
 
 __all__ = [
     "CASEMAPPING",
@@ -35,11 +36,13 @@ __all__ = [
     "TEXT_COMMANDS",
     "BadCharacter",
     "InputTooLong",
+    "KeyedBuckets",
     "LineBuffer",
     "LineTooLong",
     "MalformedLine",
     "Message",
     "ProtocolError",
+    "TokenBucket",
     "add_tag",
     "casefold",
     "client_tag_bytes",
