@@ -11,6 +11,7 @@ import socket
 import ssl
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from .accounts import AccountError, AccountService, make_account_store
 from .commands.accounts import install as install_account_hooks
@@ -19,8 +20,11 @@ from .history.base import HistoryError
 from .history.factory import open_history
 from .offload import Offloader
 from .settings import ServerSettings
-from .state import ServerState
+from .state import MsgIdGenerator, ServerState
 from .transport import Connection, OutputFlusher
+
+if TYPE_CHECKING:
+    from .cluster import Link
 
 log = logging.getLogger("tcpchat.server")
 
@@ -65,6 +69,8 @@ class ChatServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._offloader: Offloader | None = None
+        self.cluster: Link | None = None
+        """The Redis link in cluster mode (``--redis-url``), else None."""
 
     async def start(self) -> None:
         """Open the history store and the listeners; print ``listening on HOST:PORT``."""
@@ -87,6 +93,18 @@ class ChatServer:
         except AccountError as exc:
             raise StartupError(f"setting accounts/database_url (--no-accounts to run without): {exc}") from exc
         install_account_hooks(self.state)
+        if s.redis_url and s.relay_after_commit:
+            raise StartupError("setting relay_after_commit (--relay-after-commit) is not supported with --redis-url yet")
+        if s.redis_url:
+            from redis.exceptions import RedisError
+
+            from .cluster import join_cluster
+
+            try:
+                self.cluster = await join_cluster(self.state, s)
+                self.state.new_msgid = MsgIdGenerator(self.cluster.bus.node)
+            except (RedisError, OSError) as exc:
+                raise StartupError(f"setting redis_url (--redis-url): cannot reach Redis: {exc}") from exc
         try:
             await self._listen(s.host, s.port, "tcp", None)
         except OSError as exc:
@@ -190,6 +208,8 @@ class ChatServer:
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.abort()
+        if self.cluster is not None:
+            await self.cluster.close()
         if self.state.history is not None:
             await self.state.history.close()
         if self.state.accounts is not None:
