@@ -122,6 +122,9 @@ class RestoreMixin:
     def _emit(self, event: Event) -> None:  # pragma: no cover - provided by the session
         raise NotImplementedError
 
+    def _emit_line(self, msg: Message) -> None:  # pragma: no cover - provided by the session
+        raise NotImplementedError
+
     async def _restore(self, link: Link) -> None:
         """Rejoin channels, fill each one's gap, flush typed-ahead lines, then say ``connected``."""
         self._restoring = True
@@ -164,5 +167,5 @@ class RestoreMixin:
         """End a channel's gap fill: deliver the live lines held meanwhile, in arrival order."""
         for msg in self._filling.pop(folded, []):
             self.last_msgid[folded] = msg.tags.get("msgid", self.last_msgid.get(folded, ""))
-            self._emit(msg)
+            self._emit_line(msg)
 

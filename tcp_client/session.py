@@ -20,10 +20,12 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from tcp_server.protocol import Message, casefold, is_channel_name
 
 from .commands import CommandsMixin
-from .events import Event, EventQueue, SessionClosed, SessionStatus
+from .decode import EventDecoder
+from .events import Event, SessionClosed, SessionStatus
 from .gapfill import RestoreMixin
 from .lines import LineError, as_message
 from .link import Link, tls_context
+from .queue import EventQueue
 from .registration import RegistrationError, WebIrc, register, update_isupport
 from .requests import RequestsMixin, _Collector
 
@@ -82,6 +84,7 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         self._keys: dict[str, str] = {}
         self._link: Link | None = None
         self._events = EventQueue(queue_size)
+        self._decoder = EventDecoder(lambda: self.nick)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._filling: dict[str, list[Message]] = {}  # channels being gap-filled: held live lines
         self._collectors: list[_Collector] = []
@@ -253,7 +256,12 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
                     held.append(msg)
                     return
                 self.last_msgid[folded] = msgid
-        self._emit(msg)
+        self._emit_line(msg)
+
+    def _emit_line(self, msg: Message) -> None:
+        """Decode one line into typed events and queue them."""
+        for event in self._decoder.feed(msg):
+            self._emit(event)
 
     def _is_me(self, source: str | None) -> bool:
         return bool(source) and casefold(source.split("!", 1)[0]) == casefold(self.nick)

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bench.targets import ngircd_available, start_ngircd
+from tcp_client.events import ClientEvent
 from tcp_client.session import ClientSession, SessionStatus
 from tcp_server.protocol import Message
 
@@ -29,8 +30,8 @@ async def next_matching(session: ClientSession, pred, timeout: float = 10.0):
 
 
 def msg(command: str, last: str | None = None):
-    return lambda ev: isinstance(ev, Message) and ev.command == command and (
-        last is None or (ev.params and ev.params[-1] == last)
+    return lambda ev: isinstance(ev, ClientEvent) and ev.msg is not None and ev.msg.command == command and (
+        last is None or (ev.msg.params and ev.msg.params[-1] == last)
     )
 
 
@@ -48,7 +49,7 @@ async def test_two_sessions_chat_through_ngircd(ngircd):
         await next_matching(bob, msg("366"))
         await alice.privmsg("#interop", "hello from tcp_client")
         got = await next_matching(bob, msg("PRIVMSG", "hello from tcp_client"))
-        assert got.source.startswith("alice!")
+        assert got.sender == "alice" and got.msg.source.startswith("alice!")
         await bob.set_nick("robert")
         await next_matching(alice, msg("NICK", "robert"))
         assert bob.nick == "robert"

@@ -9,7 +9,9 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from tcp_client.events import EventQueue, SessionStatus
+from tcp_client.decode import EventDecoder
+from tcp_client.events import ServerLine, SessionStatus
+from tcp_client.queue import EventQueue
 from tcp_server.protocol import parse_line
 from web_gateway.bridge import Bridge
 from web_gateway.settings import GatewaySettings
@@ -86,7 +88,8 @@ async def test_a_chat_line_is_encoded_once_and_self_is_per_browser() -> None:
     for nick in ("bob", "carol", "alice"):
         bridge, ws = _bridge()
         bridge.session = SimpleNamespace(nick=nick)  # type: ignore[assignment]
-        bridge.on_upstream(msg)
+        [event] = EventDecoder(lambda nick=nick: nick).feed(msg)  # one decoder per session
+        bridge.on_upstream(event)
         texts.append(ws.sent[0])
         outputs.append(json.loads(ws.sent[0]))
     assert texts[0] is texts[1]  # the same text object: built once
@@ -109,10 +112,10 @@ async def test_event_queue_listen_hands_over_queued_events_then_live_ones_and_th
     q.put(SessionStatus("connected", "a"))
     got: list[Any] = []
     q.listen(got.append)
-    q.put(parse_line(b"PING :x"))
+    q.put(ServerLine("PING", ("x",)))
     q.finish(SessionStatus("closed", "a", "bye"))
     q.finish(SessionStatus("closed", "a", "again"))
-    q.put(parse_line(b"PING :late"))
+    q.put(ServerLine("PING", ("late",)))
     assert [getattr(e, "state", None) or e.command for e in got] == [
         "connecting",
         "connected",

@@ -1,8 +1,8 @@
 """``/ws``: bridge one browser WebSocket (JSON) to its own upstream IRC session (``tcp_client``).
 
 Two tasks per socket: the browser pump (frames -> validated commands -> session calls) and the
-writer, the only task that sends on the WebSocket. Upstream events (session events ->
-``EventTranslator`` -> JSON events) are handled by ``on_upstream``, which the session calls from
+writer, the only task that sends on the WebSocket. Upstream events (``tcp_client``'s typed
+events -> ``events.to_json`` -> JSON events; no IRC parsing here) are handled by ``on_upstream``, which the session calls from
 its read loop (``ClientSession.listen``): no task switch per event. Between upstream and the
 writer one bounded queue (``ws_queue`` events): a browser that stops reading is disconnected
 instead of growing memory. When any task ends, all end: the browser closing its tab QUITs the
@@ -10,8 +10,8 @@ IRC connection, and the IRC session closing for good closes the WebSocket. The g
 nothing per user beyond these objects.
 
 Chat lines are the bulk of the traffic and every member of a room receives the same one (on
-its own upstream connection), so a line's JSON text is built once and shared: ``_message_text``
-keeps the recent ones, keyed by everything the event depends on.
+its own upstream connection), so a line's JSON text is built once and shared: the session's decoder
+hands every browser of the room the same ``ChatMessage`` object, and ``_texts`` keeps its text.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from tcp_client.events import Event as SessionEvent
-from tcp_client.session import ClientSession, LineError, RegistrationError, SessionStatus, WebIrc
+from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, SessionStatus
+from tcp_client.session import ClientSession, LineError, RegistrationError, WebIrc
 from tcp_server.protocol import Message, is_channel_name
 
 from . import commands as C
-from .events import Event, EventTranslator, error_event, nick_of, status_event
+from .events import Event, error_event, status_event, to_json
 from .security import TokenBucket, client_ip
 from .settings import GatewaySettings
 
@@ -48,9 +48,8 @@ RATE_WARNING_INTERVAL = 1.0
 """Seconds between two ``rate_limited`` errors on one socket."""
 TEXT_CACHE_SIZE = 1024
 """Chat lines whose JSON text is kept for the other browsers in the room (emptied when full)."""
-CHAT_COMMANDS = frozenset({"PRIVMSG", "NOTICE"})
 
-_texts: dict[tuple[object, ...], str | None] = {}
+_texts: dict[int, tuple[ChatMessage, str]] = {}
 
 
 def encode(event: Event) -> str:
@@ -91,7 +90,6 @@ class Bridge:
         self.ip = client_ip(ws)
         self.out: asyncio.Queue[Event | str | None] = asyncio.Queue(settings.ws_queue)
         self.session: ClientSession | None = None
-        self.translator = EventTranslator(lambda: self.session.nick if self.session else "")
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
         self.writing = False  # the writer task is in the middle of a send
@@ -240,43 +238,31 @@ class Bridge:
 
     # -- upstream -> browser ----------------------------------------------------------------
 
-    def on_upstream(self, item: SessionEvent) -> None:
-        """One session event, called from the session's read loop: translate and queue it."""
-        if isinstance(item, SessionStatus):
-            self.emit(status_event(item.state, item.nick, item.reason or None))
-            if item.state == "closed":
-                self.done.set()
+    def on_upstream(self, event: ClientEvent) -> None:
+        """One session event, called from the session's read loop: map it to JSON and send it."""
+        if type(event) is ChatMessage and event.time is not None:
+            self._chat_line(event)
             return
-        if not isinstance(item, Message):
+        if isinstance(event, SessionStatus) and event.state == "closed":
+            self.emit(status_event(event.state, event.nick, event.reason or None))
+            self.done.set()
             return
-        tags = item.tags
-        if item.command in CHAT_COMMANDS and "time" in tags and "batch" not in tags:
-            self._chat_line(item)
-            return
-        if item.command == "MODE" and is_channel_name(item.param(0)) and len(item.params) > 2 and self.session:
+        if isinstance(event, ModeChanged) and is_channel_name(event.target) and len(event.modes) > 1 \
+                and self.session:
             # A member's @/+ changed: ask the server for the fresh list rather than track it here.
-            self._request(self.session.send(Message("NAMES", (item.param(0),))))
-        for event in self.translator.feed(item):
-            self.emit(event)
+            self._request(self.session.send(Message("NAMES", (event.target,))))
+        for item in to_json(event):
+            self.emit(item)
 
-    def _chat_line(self, msg: Message) -> None:
-        """A live PRIVMSG/NOTICE: its JSON text, built once for all browsers that receive it.
-
-        The event is a function of the line and of whether it is our own (``self``, and the
-        ``nick`` of a private conversation), so those make the key.
-        """
-        key = (msg.command, msg.params, msg.source, msg.tags.get("msgid"), msg.tags["time"],
-               self.translator.is_me(nick_of(msg.source)))
-        try:
-            text = _texts[key]
-        except KeyError:
-            events = self.translator.feed(msg)
-            text = encode(events[0]) if len(events) == 1 else None
+    def _chat_line(self, event: ChatMessage) -> None:
+        """A live chat line: its JSON text, built once for all browsers that receive it (the
+        decoder shares one event object per line and per "is it ours")."""
+        hit = _texts.get(id(event))
+        if hit is None or hit[0] is not event:
             if len(_texts) >= TEXT_CACHE_SIZE:
                 _texts.clear()
-            _texts[key] = text
-        if text is not None:
-            self.emit(text)
+            hit = _texts[id(event)] = (event, encode(to_json(event)[0]))  # holding it keeps the id
+        self.emit(hit[1])
 
     def _request(self, coro: Coroutine[Any, Any, None]) -> None:
         """Send a request without blocking the read loop (the task is cancelled with the bridge)."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 
-from ..protocol import Message, casefold, format_line, is_valid_channel
+from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, format_line, is_valid_channel
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Channel, Client, ServerState, build_variants, server_time
 from .table import command
 
-VENDOR = "tcpchat.example/"
+VENDOR = VENDOR_TAG_PREFIX
 
 
 def send_names(state: ServerState, client: Client, channel: Channel) -> None:

@@ -22,6 +22,7 @@ from .message import (
     parse_tags,
     unescape_tag_value,
 )
+from .names import VENDOR_TAG_PREFIX, nick_of
 
 __all__ = [
     "CASEMAPPING",
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_LABEL_BYTES",
     "MAX_LINE_BYTES",
     "MAX_TAG_BYTES",
+    "VENDOR_TAG_PREFIX",
     "BadCharacter",
     "InputTooLong",
     "LineBuffer",
@@ -50,6 +52,7 @@ __all__ = [
     "is_valid_channel",
     "is_valid_nick",
     "label_response",
+    "nick_of",
     "parse_line",
     "parse_tags",
     "unescape_tag_value",
