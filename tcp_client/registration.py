@@ -1,24 +1,23 @@
-"""The registration handshake: WEBIRC, PASS, CAP LS 302 / REQ / END, NICK, USER, optional OPER.
+"""The registration handshake as a sans-I/O state machine: WEBIRC, PASS, CAP LS 302 / REQ / END,
+NICK, USER, optional OPER.
 
-Kept apart from the session so the session module stays about what happens *after* a link is up.
-Every message read here is handed to ``on_message`` too, so the consumer still sees the welcome
-burst (001, 005, MOTD) as ordinary events.
+``Registration.start()`` returns the opening lines; ``Registration.feed(msg)`` returns the lines to
+answer with and raises ``RegistrationError`` on a refusal; ``done`` turns true once the MOTD (and
+OPER, if asked) is over. The session's protocol core runs it on every new connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tcp_server.protocol import Message
 from tcp_server.protocol import numerics as N
-
-from .link import Link
 
 MAX_NICK_ATTEMPTS = 5
 """How many ``nick_``, ``nick__``... fallbacks to try when the nick is taken."""
 FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465"})
 """Refusals that retrying cannot fix (bad nick syntax, bad password, banned)."""
+OPER_REFUSALS = frozenset({N.ERR_PASSWDMISMATCH, N.ERR_NOOPERHOST, N.ERR_NOPRIVILEGES})
 
 
 class RegistrationError(Exception):
@@ -35,6 +34,15 @@ class RegistrationError(Exception):
         """True when reconnecting with the same settings cannot succeed."""
         return self.numeric in FATAL_NUMERICS
 
+    @property
+    def oper_refused(self) -> bool:
+        """True when registration worked but the OPER that followed it was refused."""
+        return self.message.startswith("OPER refused")
+
+
+class RegistrationClosed(ConnectionError):
+    """The server closed the connection during registration without saying why."""
+
 
 @dataclass(frozen=True)
 class WebIrc:
@@ -44,16 +52,6 @@ class WebIrc:
     gateway: str
     hostname: str
     ip: str
-
-
-@dataclass
-class Registered:
-    """What the handshake learned: the nick we got, acknowledged caps, 005 tokens, our prefix."""
-
-    nick: str
-    caps: set[str]
-    isupport: dict[str, str]
-    prefix: str | None = None
 
 
 def update_isupport(isupport: dict[str, str], msg: Message) -> None:
@@ -70,86 +68,90 @@ def _fallback(nick: str, attempt: int) -> str:
     return nick + "_" * attempt
 
 
-async def register(
-    link: Link,
-    nick: str,
-    *,
-    username: str,
-    realname: str,
-    password: str | None,
-    webirc: WebIrc | None,
-    want_caps: Iterable[str],
-    nick_fallback: bool,
-    oper: tuple[str, str] | None,
-    on_message: Callable[[Message], None],
-) -> Registered:
-    """Run the handshake on a fresh link; return once the MOTD (and OPER, if asked) is done.
+@dataclass
+class Registration:
+    """One handshake: what it sends, what it learned (nick, caps, 005 tokens, our prefix)."""
 
-    Raises:
-        RegistrationError: the server refused (see ``numeric``).
-        ConnectionError: the server closed the link without saying why.
-    """
-    if webirc is not None:
-        link.write(Message("WEBIRC", (webirc.password, webirc.gateway, webirc.hostname, webirc.ip)))
-    if password:
-        link.write(Message("PASS", (password,)))
-    link.write(Message("CAP", ("LS", "302")))
-    link.write(Message("NICK", (nick,)))
-    link.write(Message("USER", (username, "0", "*", realname)))
-    await link.drain()
-    wanted = tuple(want_caps)
-    offered: set[str] = set()
-    result = Registered(nick, set(), {})
-    attempts = 0
-    welcomed = oper_sent = False
-    error = ""
-    while True:
-        msg = await link.next_message()
-        if msg is None:
-            if error:
-                raise RegistrationError("ERROR", error)
-            raise ConnectionError("the server closed the connection during registration")
-        on_message(msg)
+    nick: str
+    username: str
+    realname: str
+    password: str | None = None
+    webirc: WebIrc | None = None
+    want_caps: tuple[str, ...] = ()
+    nick_fallback: bool = True
+    oper: tuple[str, str] | None = None
+    caps: set[str] = field(default_factory=set)
+    isupport: dict[str, str] = field(default_factory=dict)
+    prefix: str | None = None
+    done: bool = False
+    error: str = ""  # the text of an ERROR the server sent before closing
+    _offered: set[str] = field(default_factory=set)
+    _attempts: int = 0
+    _welcomed: bool = False
+    _oper_sent: bool = False
+
+    def start(self) -> list[Message]:
+        """The opening lines."""
+        out = []
+        if self.webirc is not None:
+            w = self.webirc
+            out.append(Message("WEBIRC", (w.password, w.gateway, w.hostname, w.ip)))
+        if self.password:
+            out.append(Message("PASS", (self.password,)))
+        out += [Message("CAP", ("LS", "302")), Message("NICK", (self.nick,)),
+                Message("USER", (self.username, "0", "*", self.realname))]
+        return out
+
+    def closed(self) -> Exception:
+        """The error to report when the server closes the connection before we are done."""
+        if self.error:
+            return RegistrationError("ERROR", self.error)
+        return RegistrationClosed("the server closed the connection during registration")
+
+    def feed(self, msg: Message) -> list[Message]:
+        """Advance on one server line; the lines to send back. Raises ``RegistrationError``."""
         cmd = msg.command
-        if cmd == "PING":
-            link.write(Message("PONG", msg.params))
-        elif cmd == "ERROR":
-            error = msg.param(0, "closed by server")
+        if cmd == "ERROR":
+            self.error = msg.param(0, "closed by server")
         elif cmd == "CAP":
-            sub = msg.param(1).upper()
-            if sub == "LS":
-                offered.update(item.partition("=")[0] for item in msg.params[-1].split())
-                if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
-                    request = [cap for cap in wanted if cap in offered]
-                    link.write(Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",)))
-            elif sub == "ACK":
-                result.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
-                link.write(Message("CAP", ("END",)))
-            elif sub == "NAK":
-                link.write(Message("CAP", ("END",)))
+            return self._cap(msg)
         elif cmd == N.RPL_WELCOME:
-            welcomed = True
-            result.nick = msg.param(0, result.nick)
+            self._welcomed = True
+            self.nick = msg.param(0, self.nick)
             last_word = msg.params[-1].rsplit(" ", 1)[-1] if msg.params else ""
             if "!" in last_word and "@" in last_word:
-                result.prefix = last_word
+                self.prefix = last_word
         elif cmd == N.RPL_ISUPPORT:
-            update_isupport(result.isupport, msg)
-        elif cmd in (N.RPL_ENDOFMOTD, N.ERR_NOMOTD) and welcomed:
-            if oper is None:
-                return result
-            if not oper_sent:
-                link.write(Message("OPER", oper))
-                oper_sent = True
-        elif cmd == N.RPL_YOUREOPER and oper_sent:
-            return result
-        elif cmd in (N.ERR_PASSWDMISMATCH, N.ERR_NOOPERHOST, N.ERR_NOPRIVILEGES) and oper_sent:
+            update_isupport(self.isupport, msg)
+        elif cmd in (N.RPL_ENDOFMOTD, N.ERR_NOMOTD) and self._welcomed:
+            if self.oper is None:
+                self.done = True
+            elif not self._oper_sent:
+                self._oper_sent = True
+                return [Message("OPER", self.oper)]
+        elif cmd == N.RPL_YOUREOPER and self._oper_sent:
+            self.done = True
+        elif cmd in OPER_REFUSALS and self._oper_sent:
             raise RegistrationError(cmd, f"OPER refused: {msg.params[-1] if msg.params else ''}")
-        elif cmd == N.ERR_NICKNAMEINUSE and not welcomed:
-            if not nick_fallback or attempts >= MAX_NICK_ATTEMPTS:
-                raise RegistrationError(cmd, f"nick {msg.param(1, nick)} is already in use")
-            attempts += 1
-            link.write(Message("NICK", (_fallback(nick, attempts),)))
-        elif cmd in FATAL_NUMERICS and not welcomed:
+        elif cmd == N.ERR_NICKNAMEINUSE and not self._welcomed:
+            if not self.nick_fallback or self._attempts >= MAX_NICK_ATTEMPTS:
+                raise RegistrationError(cmd, f"nick {msg.param(1, self.nick)} is already in use")
+            self._attempts += 1
+            return [Message("NICK", (_fallback(self.nick, self._attempts),))]
+        elif cmd in FATAL_NUMERICS and not self._welcomed:
             raise RegistrationError(cmd, " ".join(msg.params[1:]) or cmd)
-        await link.drain()
+        return []
+
+    def _cap(self, msg: Message) -> list[Message]:
+        sub = msg.param(1).upper()
+        if sub == "LS":
+            self._offered.update(item.partition("=")[0] for item in msg.params[-1].split())
+            if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
+                request = [cap for cap in self.want_caps if cap in self._offered]
+                return [Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",))]
+        elif sub == "ACK":
+            self.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
+            return [Message("CAP", ("END",))]
+        elif sub == "NAK":
+            return [Message("CAP", ("END",))]
+        return []

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tcp_client.events import ChatMessage, ClientEvent, History
-from tcp_client.session import ClientSession, SessionStatus
+from tcp_client.session import ClientSession, SessionConfig, SessionStatus
 
 FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "connect_timeout": 5.0}
 
@@ -46,7 +46,7 @@ async def sessions():
     made: list[ClientSession] = []
 
     def factory(port: int, nick: str, **kw) -> ClientSession:
-        s = ClientSession("127.0.0.1", port, nick, **{**FAST, **kw})
+        s = ClientSession(SessionConfig("127.0.0.1", port, nick, **{**FAST, **kw}))
         made.append(s)
         return s
 

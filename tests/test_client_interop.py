@@ -8,7 +8,7 @@ import pytest
 
 from bench.targets import ngircd_available, start_ngircd
 from tcp_client.events import ClientEvent
-from tcp_client.session import ClientSession, SessionStatus
+from tcp_client.session import ClientSession, SessionConfig, SessionStatus
 from tcp_server.protocol import Message
 
 pytestmark = pytest.mark.skipif(not ngircd_available(), reason="ngircd is not installed")
@@ -36,8 +36,8 @@ def msg(command: str, last: str | None = None):
 
 
 async def test_two_sessions_chat_through_ngircd(ngircd):
-    alice = ClientSession("127.0.0.1", ngircd.port, "alice", reconnect=False)
-    bob = ClientSession("127.0.0.1", ngircd.port, "bob", reconnect=False)
+    alice = ClientSession(SessionConfig("127.0.0.1", ngircd.port, "alice", reconnect=False))
+    bob = ClientSession(SessionConfig("127.0.0.1", ngircd.port, "bob", reconnect=False))
     try:
         await alice.start()
         await bob.start()
@@ -57,7 +57,7 @@ async def test_two_sessions_chat_through_ngircd(ngircd):
             Message("NAMES", ("#interop",)), until=lambda m: m.command == "366", match=lambda m: m.command == "353"
         )
         assert {"alice", "robert"} <= {n.lstrip("@+") for n in names[0].params[-1].split()}
-        taken = ClientSession("127.0.0.1", ngircd.port, "alice", reconnect=False)
+        taken = ClientSession(SessionConfig("127.0.0.1", ngircd.port, "alice", reconnect=False))
         await taken.start()
         assert taken.nick == "alice_"
         await taken.close()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tcp_client.session import ClientSession, SessionStatus
+from tcp_client.session import ClientSession, SessionConfig, SessionStatus
 
 from .client_fixtures import chat_lines
 from .support import Proxy, RawClient
@@ -30,10 +30,10 @@ async def test_no_loss_no_duplicates_across_cuts_under_load(make_server, tmp_pat
     total, cuts = SOAK[os.environ.get("TCPCHAT_SOAK_SCALE", "full")]
     srv = await make_server(history=True, data_dir=tmp_path)
     proxy = Proxy(srv.port)
-    session = ClientSession(
+    session = ClientSession(SessionConfig(
         "127.0.0.1", await proxy.start(), "alice", backoff_initial=0.02, backoff_max=0.2,
         queue_size=total + 1000,
-    )
+    ))
     await session.start()
     await session.join("#soak")
     bob = await RawClient.connect(srv.port)
@@ -95,7 +95,7 @@ async def test_flood_is_ingested_completely_and_in_order(make_server) -> None:
     """One session reading a flooded room: every line arrives, in order; prints the rate."""
     total = FLOOD[os.environ.get("TCPCHAT_SOAK_SCALE", "full")]
     srv = await make_server(sendq=64 * 1024 * 1024)
-    session = ClientSession("127.0.0.1", srv.port, "alice", queue_size=total + 1000)
+    session = ClientSession(SessionConfig("127.0.0.1", srv.port, "alice", queue_size=total + 1000))
     await session.start()
     await session.join("#flood")
     bob = await RawClient.connect(srv.port)

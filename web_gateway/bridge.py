@@ -28,7 +28,7 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, SessionStatus
-from tcp_client.session import ClientSession, LineError, RegistrationError, WebIrc
+from tcp_client.session import ClientSession, LineError, RegistrationError, SessionConfig, WebIrc
 from tcp_server.protocol import Message, is_channel_name
 
 from . import commands as C
@@ -55,6 +55,20 @@ _texts: dict[int, tuple[ChatMessage, str]] = {}
 def encode(event: Event) -> str:
     """An event as a WebSocket text frame (the same compact JSON as Starlette's ``send_json``)."""
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def session_config(s: GatewaySettings, nick: str, ip: str) -> SessionConfig:
+    """The upstream session of one browser: WEBIRC with its address, the gateway's limits."""
+    webirc = None
+    if s.webirc_password is not None:
+        webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
+    return SessionConfig(
+        s.irc_host, s.irc_port, nick, webirc=webirc,
+        password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
+        reconnect=True, nick_fallback=False, backoff_initial=s.reconnect_initial,
+        backoff_max=s.reconnect_max, connect_timeout=s.connect_timeout,
+        queue_size=max(s.ws_queue, SESSION_QUEUE_MIN), history_on_join=s.history_on_join,
+    )
 
 
 class _Resume:
@@ -203,24 +217,7 @@ class Bridge:
             self.emit(error_event("already_connected", "hello was already accepted; use nick to rename"))
             return
         s = self.settings
-        webirc = None
-        if s.webirc_password is not None:
-            webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, self.ip, self.ip)
-        session = ClientSession(
-            s.irc_host,
-            s.irc_port,
-            nick,
-            webirc=webirc,
-            password=s.password.get_secret_value() if s.password else None,
-            tls=s.irc_tls,
-            reconnect=True,
-            nick_fallback=False,
-            backoff_initial=s.reconnect_initial,
-            backoff_max=s.reconnect_max,
-            connect_timeout=s.connect_timeout,
-            queue_size=max(s.ws_queue, SESSION_QUEUE_MIN),
-            history_on_join=s.history_on_join,
-        )
+        session = ClientSession(session_config(s, nick, self.ip))
         try:
             await session.start()
         except RegistrationError as exc:
