@@ -4,9 +4,12 @@
 and ``tcpchat gateway`` as child processes on free loopback ports, puts ``--users`` WebSocket users
 (JSON ``/ws``, one upstream IRC connection each) and one TCP receiver in one room, and has a TCP
 sender post ``--messages`` lines at ``--rate`` per second. Each line's latency is measured at the
-TCP receiver (the reference, same run) and at every WebSocket user. Prints one JSON line:
-p50/p99 of both paths, the difference (what the hop adds), deliveries and losses, and the CPU
-the gateway (and this load generator, which shares the machine) spent per WebSocket delivery.
+TCP receiver (the reference, same run) and at every WebSocket user. Then, in the same run, the
+floor: the WebSocket users leave and as many plain TCP users join through ``bench.relay_floor``
+(an asyncio relay doing one ``recv`` upstream and one ``send`` downstream per user and line), and
+the sender posts the same lines again. Prints one JSON line: p50/p99 of every path, what the hop
+adds, deliveries and losses, the CPU the gateway and the floor relay spent per delivery and their
+ratio, and the CPU of this load generator (which shares the machine).
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ DRAIN_SECONDS = 5.0
 _LISTENING = re.compile(rb"listening on [^ ]+:(\d+)")
 
 
-def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def _start(
+    args: list[str], env: dict[str, str], module: str = "tcpchat"
+) -> tuple[subprocess.Popen[bytes], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tcpchat", *args], stdout=subprocess.PIPE, env=env, cwd=ROOT
+        [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, env=env, cwd=ROOT
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
@@ -65,6 +70,64 @@ async def _tcp(port: int, nick: str) -> tuple[asyncio.StreamReader, asyncio.Stre
     while b" 366 " not in await reader.readline():
         pass
     return reader, writer
+
+
+async def _send_lines(sender: asyncio.StreamWriter, sent_at: dict[int, float], messages: int, rate: float) -> None:
+    """Post ``messages`` numbered lines at ``rate`` per second, noting when each left."""
+    interval = 1.0 / rate
+    t0 = time.perf_counter()
+    for seq in range(messages):
+        delay = t0 + seq * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[seq] = time.perf_counter()
+        sender.write(f"PRIVMSG {ROOM} :{seq} hop\r\n".encode())
+
+
+async def _floor(
+    irc_port: int, env: dict[str, str], users: int, messages: int, rate: float,
+    sender: asyncio.StreamWriter, tcp_lat: list[float], sent_at: dict[int, float],
+) -> dict[str, object]:
+    """The same lines to ``users`` plain TCP users through the raw relay: the floor."""
+    relay, relay_port = _start(["--irc-port", str(irc_port)], env, module="bench.relay_floor")
+    try:
+        conns = []
+        for start in range(0, users, 50):
+            conns += await asyncio.gather(*(_tcp(relay_port, f"f{i}") for i in range(start, min(users, start + 50))))
+        lat: list[float] = []
+
+        async def read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while line := await reader.readline():
+                if b" PRIVMSG " in line:
+                    lat.append(time.perf_counter() - sent_at[int(line.rsplit(b":", 1)[1].split()[0])])
+                elif line.startswith(b"PING"):
+                    writer.write(b"PONG" + line[4:])
+
+        readers = [asyncio.create_task(read(r, w)) for r, w in conns]
+        tcp_lat.clear()
+        sent_at.clear()
+        cpu0 = cpu_seconds(relay.pid)
+        await _send_lines(sender, sent_at, messages, rate)
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while (len(lat) < messages * users or len(tcp_lat) < messages) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        cpu = cpu_seconds(relay.pid) - cpu0
+        for task in readers:
+            task.cancel()
+        for _, w in conns:
+            w.close()
+        tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
+        return {
+            "floor_p50_ms": round(_pct(lat, 0.5) * 1000, 3),
+            "floor_p99_ms": round(_pct(lat, 0.99) * 1000, 3),
+            "floor_added_p50_ms": round(_pct(lat, 0.5) * 1000 - tcp_p50, 3),
+            "floor_added_p99_ms": round(_pct(lat, 0.99) * 1000 - tcp_p99, 3),
+            "floor_lost": messages * users - len(lat),
+            "floor_cpu_us_per_delivery": round(cpu / max(1, len(lat)) * 1e6, 1),
+        }
+    finally:
+        relay.terminate()
+        relay.wait(10)
 
 
 async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
@@ -129,14 +192,7 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
         readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
         gw_cpu0, srv_cpu0, own_cpu0 = cpu_seconds(gateway.pid), cpu_seconds(server.pid), own_cpu_seconds()
         gw_rss = rss_bytes(gateway.pid)
-        interval = 1.0 / rate
-        t0 = time.perf_counter()
-        for seq in range(messages):
-            delay = t0 + seq * interval - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            sent_at[seq] = time.perf_counter()
-            sender.write(f"PRIVMSG {ROOM} :{seq} hop\r\n".encode())
+        await _send_lines(sender, sent_at, messages, rate)
         expected = messages * users
         deadline = time.perf_counter() + DRAIN_SECONDS
         while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
@@ -144,12 +200,17 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
         gw_cpu = cpu_seconds(gateway.pid) - gw_cpu0
         srv_cpu = cpu_seconds(server.pid) - srv_cpu0
         own_cpu = own_cpu_seconds() - own_cpu0
-        for task in readers:
+        tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
+        ws_p50, ws_p99 = _pct(ws_lat, 0.5) * 1000, _pct(ws_lat, 0.99) * 1000
+        tcp_got = len(tcp_lat)
+        for task in readers[1:]:
             task.cancel()
         for ws in sockets:
             await ws.close()
-        tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
-        ws_p50, ws_p99 = _pct(ws_lat, 0.5) * 1000, _pct(ws_lat, 0.99) * 1000
+        await asyncio.sleep(0.5)  # the web users' QUITs reach the room before the floor users join
+        floor = await _floor(irc_port, env, users, messages, rate, sender, tcp_lat, sent_at)
+        readers[0].cancel()
+        gw_us = gw_cpu / max(1, ws_got[0]) * 1e6
         return {
             "scenario": "gateway_hop",
             "ws_users": users,
@@ -164,8 +225,10 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
             "ws_mean_ms": round(statistics.fmean(ws_lat) * 1000, 3) if ws_lat else None,
             "ws_deliveries": ws_got[0],
             "ws_lost": expected - ws_got[0],
-            "tcp_lost": messages - len(tcp_lat),
-            "gateway_cpu_us_per_delivery": round(gw_cpu / max(1, ws_got[0]) * 1e6, 1),
+            "tcp_lost": messages - tcp_got,
+            "gateway_cpu_us_per_delivery": round(gw_us, 1),
+            **floor,
+            "gateway_over_floor_cpu": round(gw_us / max(0.1, float(floor["floor_cpu_us_per_delivery"])), 2),
             "client_cpu_us_per_delivery": round(own_cpu / max(1, ws_got[0]) * 1e6, 1),
             "server_cpu_s": round(srv_cpu, 2),
             "gateway_rss_mib": round(gw_rss / 2**20, 1),

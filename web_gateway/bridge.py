@@ -35,6 +35,7 @@ from . import commands as C
 from .events import Event, error_event, status_event, to_json
 from .security import TokenBucket, client_ip
 from .settings import GatewaySettings
+from .ws_direct import DIRECT, DirectSocket, text_frame
 
 log = logging.getLogger("tcpchat.gateway")
 
@@ -49,7 +50,7 @@ RATE_WARNING_INTERVAL = 1.0
 TEXT_CACHE_SIZE = 1024
 """Chat lines whose JSON text is kept for the other browsers in the room (emptied when full)."""
 
-_texts: dict[int, tuple[ChatMessage, str]] = {}
+_texts: dict[int, tuple[ChatMessage, str, bytes]] = {}
 
 
 def encode(event: Event) -> str:
@@ -102,7 +103,10 @@ class Bridge:
         self.ws = ws
         self.settings = settings
         self.ip = client_ip(ws)
-        self.out: asyncio.Queue[Event | str | None] = asyncio.Queue(settings.ws_queue)
+        self.out: asyncio.Queue[Event | str | bytes | _Resume | None] = asyncio.Queue(settings.ws_queue)
+        scope = getattr(ws, "scope", None) or {}
+        self.direct: DirectSocket | None = scope.get("extensions", {}).get(DIRECT)
+        self.upstream_paused = False  # reading from the chat server stopped: the browser is behind
         self.session: ClientSession | None = None
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
@@ -110,21 +114,42 @@ class Bridge:
 
     # -- output ---------------------------------------------------------------------------
 
-    def emit(self, event: Event | str) -> None:
-        """Send an event (or its JSON text) to the browser, or queue it; a full queue means the
-        browser is not reading: drop it.
+    def emit(self, event: Event | str | bytes) -> None:
+        """Send an event (its JSON text, or its ready frame) to the browser, or queue it; a full
+        queue means the browser is not reading: drop it.
 
-        When nothing is queued and the writer is idle, the frame is sent at once from here (the
-        common case: the socket takes it without waiting), saving a task switch per event and
-        sending each browser's frame as soon as its line is read. A send that has to wait (the
-        browser is slow to read) is handed to the writer, and what follows queues behind it.
+        With the direct socket (``ws_direct``) a frame goes straight to the browser's transport
+        while it is not paused; once it is, frames queue (bounded by ``ws_queue``) and reading
+        from the chat server pauses until the writer has sent the queue (backpressure instead of
+        buffering). Without it, ``send_text`` runs at once when nothing is queued and the writer
+        is idle; a send that has to wait is handed to the writer, and what follows queues behind.
         """
+        if self.direct is not None:
+            if not isinstance(event, bytes):
+                event = text_frame((event if isinstance(event, str) else encode(event)).encode())
+            self._emit_frame(event)
+            return
         if not self.writing and self.out.empty() and not self.done.is_set():
+            assert not isinstance(event, bytes), "frames need the direct socket"
             self._send_now(event if isinstance(event, str) else encode(event))
             return
         self._queue(event)
 
-    def _queue(self, item: Event | str | _Resume) -> None:
+    def _emit_frame(self, frame: bytes) -> None:
+        direct = self.direct
+        assert direct is not None
+        if self.done.is_set():
+            return
+        if not self.writing and self.out.empty() and direct.writable.is_set():
+            if not direct.send(frame):
+                self.done.set()  # the browser went away: the bridge is ending anyway
+            return
+        self._queue(frame)
+        if not self.upstream_paused and self.session is not None:
+            self.upstream_paused = True
+            self.session.pause_reading()
+
+    def _queue(self, item: Event | str | bytes | _Resume) -> None:
         try:
             self.out.put_nowait(item)
         except asyncio.QueueFull:
@@ -155,7 +180,15 @@ class Bridge:
                 return
             self.writing = True
             try:
-                if isinstance(item, _Resume):
+                if isinstance(item, bytes):
+                    assert self.direct is not None
+                    await self.direct.writable.wait()
+                    if not self.direct.send(item):
+                        return
+                    if self.upstream_paused and self.out.empty() and self.session is not None:
+                        self.upstream_paused = False
+                        self.session.resume_reading()
+                elif isinstance(item, _Resume):
                     await item
                 else:
                     await self.ws.send_text(item if isinstance(item, str) else encode(item))
@@ -258,8 +291,9 @@ class Bridge:
         if hit is None or hit[0] is not event:
             if len(_texts) >= TEXT_CACHE_SIZE:
                 _texts.clear()
-            hit = _texts[id(event)] = (event, encode(to_json(event)[0]))  # holding it keeps the id
-        self.emit(hit[1])
+            text = encode(to_json(event)[0])
+            hit = _texts[id(event)] = (event, text, text_frame(text.encode()))  # holding it keeps the id
+        self.emit(hit[2] if self.direct is not None else hit[1])
 
     def _request(self, coro: Coroutine[Any, Any, None]) -> None:
         """Send a request without blocking the read loop (the task is cancelled with the bridge)."""

@@ -9,6 +9,7 @@ import uvicorn
 
 from .app import create_app
 from .settings import GatewaySettings
+from .ws_direct import GatewayWebSocketProtocol
 
 WS_TRANSPORT_LIMIT = 1024 * 1024
 """Frames up to this size are read and answered with a ``too_large`` error event when over
@@ -24,8 +25,9 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         "lifespan": "on",
         # The sans-I/O websockets implementation (what "auto" picks today, named so it stays):
         # no task or lock per connection, one transport.write per frame, and uvicorn's
-        # pause_writing flow control, which the bridge's backpressure relies on.
-        "ws": "websockets-sansio",
+        # pause_writing flow control, which the bridge's backpressure relies on; extended so
+        # the bridge writes a room line's frame, built once, straight to each browser's socket.
+        "ws": GatewayWebSocketProtocol,
         "ws_max_size": max(WS_TRANSPORT_LIMIT, settings.ws_max_frame * 4),
         # Chat events are small: compressing each costs CPU and ~64 KiB of zlib state per socket,
         # and compressing secrets next to attacker-chosen text invites CRIME-style guessing.
