@@ -42,7 +42,9 @@ MAX_HISTORY_BATCH = 1000
 CHAT_CACHE_SIZE = 1024
 """Recent chat lines whose decoded event is shared (emptied when full), see ``_chat``."""
 
-_chats: dict[tuple[int, bool], tuple[Message, ChatMessage | ServerNotice | None]] = {}
+_NOT_YET = object()
+_chats: dict[int, list[object]] = {}
+"""id(line) -> [line, casefolded sender, event for others, event for the sender]."""
 
 
 def split_member(entry: str) -> Member:
@@ -77,12 +79,19 @@ class EventDecoder:
 
     def __init__(self, own_nick: Callable[[], str]) -> None:
         self._own_nick = own_nick
+        self._own: tuple[str, str] = ("", "")  # our nick and its casefolded form, recomputed on change
         self._names: dict[str, list[Member]] = {}
         self._batches: dict[str, tuple[str, list[ChatMessage]]] = {}
 
+    def _own_folded(self) -> str:
+        nick = self._own_nick()
+        if nick != self._own[0]:
+            self._own = (nick, casefold(nick))
+        return self._own[1]
+
     def is_me(self, nick: str) -> bool:
         """True when ``nick`` is our own (casefolded)."""
-        return casefold(nick) == casefold(self._own_nick())
+        return casefold(nick) == self._own_folded()
 
     def feed(self, msg: Message) -> list[ClientEvent]:
         """The events one IRC message produces."""
@@ -107,18 +116,19 @@ class EventDecoder:
 
     def _chat(self, msg: Message) -> ChatMessage | ServerNotice | None:
         """Chat lines are the bulk of the traffic and a process holding many connections to one
-        room (the gateway) receives the same parsed line on each: the event is decoded once per
-        line and "is it ours", and shared (events are immutable)."""
-        own = self.is_me(nick_of(msg.source))
-        key = (id(msg), own)
-        hit = _chats.get(key)
-        if hit is not None and hit[0] is msg:
-            return hit[1]
-        event = decode_chat(msg, own)
-        if len(_chats) >= CHAT_CACHE_SIZE:
-            _chats.clear()
-        _chats[key] = (msg, event)  # holding msg keeps its id from being reused while cached
-        return event
+        room (the gateway) receives the same parsed line on each: the line's sender is casefolded
+        once, and its event decoded once per "is it ours" and shared (events are immutable)."""
+        entry = _chats.get(id(msg))
+        if entry is None or entry[0] is not msg:
+            if len(_chats) >= CHAT_CACHE_SIZE:
+                _chats.clear()
+            # Holding msg keeps its id from being reused while it is cached.
+            entry = _chats[id(msg)] = [msg, casefold(nick_of(msg.source)), _NOT_YET, _NOT_YET]
+        own = entry[1] == self._own_folded()
+        event = entry[3 if own else 2]
+        if event is _NOT_YET:
+            event = entry[3 if own else 2] = decode_chat(msg, own)
+        return event  # type: ignore[return-value]
 
     def _join(self, msg: Message) -> list[ClientEvent]:
         nick = nick_of(msg.source)

@@ -37,7 +37,6 @@ SEEN_MSGIDS = 4096
 """How many recent msgids are remembered to drop duplicates (gap fill overlaps live traffic)."""
 PARSE_CACHE_SIZE = 1024
 """Recently parsed lines remembered per process (see ``_parse``)."""
-CHAT_COMMANDS = ("PRIVMSG", "NOTICE")
 
 _parsed: dict[bytes, Message] = {}
 
@@ -150,38 +149,51 @@ class ClientProtocol:
         """One parsed line: registration, state, requests, duplicates, then events."""
         reg = self.registration
         if reg is not None and not reg.done and self.failure is None:
-            try:
-                for reply in reg.feed(msg):
-                    self.send(reply)
-            except RegistrationError as exc:
-                self.failure = exc
-            if reg.done:
-                self.nick, self.prefix = reg.nick, reg.prefix
-                self.caps = set(reg.caps)
-        self._observe(msg)
-        tags = msg.tags
+            self._register(reg, msg)
+        cmd, tags = msg.command, msg.tags
         if "time" in tags:
             self.last_time = tags["time"]
-        if self.collectors:
-            self.collectors.feed(msg)
-        if msg.command in CHAT_COMMANDS and (msgid := tags.get("msgid")):
-            if msgid in self._seen:
+        if cmd == "PRIVMSG" or cmd == "NOTICE":  # the bulk of the traffic: nothing to observe
+            if self.collectors:
+                self.collectors.feed(msg)
+            msgid = tags.get("msgid")
+            if msgid is not None and not self._first_sight(msg, msgid):
                 return
-            self._seen[msgid] = None
-            if len(self._seen) > SEEN_MSGIDS:
-                self._seen.popitem(last=False)
-            target = msg.param(0)
-            if is_channel_name(target):
-                folded = casefold(target)
-                if folded in self._filling and "batch" not in tags:
-                    held = self._filling[folded]
-                    if len(held) >= self.config.queue_size:
-                        self.overflowed = True
-                        return
-                    held.append(msg)
-                    return
-                self.last_msgid[folded] = msgid
+        else:
+            self._observe(msg)
+            if self.collectors:
+                self.collectors.feed(msg)
         self._events += self._decoder.feed(msg)
+
+    def _register(self, reg: Registration, msg: Message) -> None:
+        try:
+            for reply in reg.feed(msg):
+                self.send(reply)
+        except RegistrationError as exc:
+            self.failure = exc
+        if reg.done:
+            self.nick, self.prefix = reg.nick, reg.prefix
+            self.caps = set(reg.caps)
+
+    def _first_sight(self, msg: Message, msgid: str) -> bool:
+        """False for a chat line already delivered (or held while its channel's gap is filled)."""
+        if msgid in self._seen:
+            return False
+        self._seen[msgid] = None
+        if len(self._seen) > SEEN_MSGIDS:
+            self._seen.popitem(last=False)
+        target = msg.params[0] if msg.params else ""
+        if is_channel_name(target):
+            folded = casefold(target)
+            if folded in self._filling and "batch" not in msg.tags:
+                held = self._filling[folded]
+                if len(held) >= self.config.queue_size:
+                    self.overflowed = True
+                else:
+                    held.append(msg)
+                return False
+            self.last_msgid[folded] = msgid
+        return True
 
     def _is_me(self, source: str | None) -> bool:
         return bool(source) and casefold(nick_of(source)) == casefold(self.nick)

@@ -45,6 +45,18 @@ class EventQueue:
         self._wake.set()
         return True
 
+    def put_many(self, events: list[Event]) -> bool:
+        """``put`` each event in order (straight to the listener when there is one); False when
+        the queue filled up (the events after that one were not queued)."""
+        listener = self._listener
+        if listener is not None:
+            for event in events:
+                if self._final_queued:
+                    break
+                listener(event)
+            return True
+        return all(self.put(event) for event in events)
+
     def finish(self, status: SessionStatus) -> None:
         """Queue the last event (once); later ``put`` calls are ignored."""
         if not self._final_queued:

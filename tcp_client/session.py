@@ -239,8 +239,8 @@ class ClientSession(CommandsMixin):
     # ---- incoming --------------------------------------------------------------------------
     def _on_events(self, events: list[Event]) -> None:
         """Events the core decoded from one read: to the consumer, in order."""
-        for event in events:
-            self._emit(event)
+        if not self._closed and not self._events.put_many(events):
+            self._emit_overflow()
         if self.core.overflowed and not self._closed:
             self._emit_overflow()
 

@@ -285,15 +285,22 @@ class Bridge:
             self.emit(item)
 
     def _chat_line(self, event: ChatMessage) -> None:
-        """A live chat line: its JSON text, built once for all browsers that receive it (the
-        decoder shares one event object per line and per "is it ours")."""
+        """A live chat line: its JSON text and frame, built once for all browsers that receive it
+        (the decoder shares one event object per line and per "is it ours")."""
         hit = _texts.get(id(event))
         if hit is None or hit[0] is not event:
             if len(_texts) >= TEXT_CACHE_SIZE:
                 _texts.clear()
             text = encode(to_json(event)[0])
             hit = _texts[id(event)] = (event, text, text_frame(text.encode()))  # holding it keeps the id
-        self.emit(hit[2] if self.direct is not None else hit[1])
+        direct = self.direct
+        if direct is None:
+            self.emit(hit[1])
+        elif not self.writing and direct.writable.is_set() and self.out.empty() and not self.done.is_set():
+            if not direct.send(hit[2]):  # the common case, inlined: straight to the socket
+                self.done.set()
+        else:
+            self._emit_frame(hit[2])
 
     def _request(self, coro: Coroutine[Any, Any, None]) -> None:
         """Send a request without blocking the read loop (the task is cancelled with the bridge)."""
