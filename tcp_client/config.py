@@ -30,6 +30,8 @@ class SessionConfig:
     """Real name shown in WHOIS (None: the nick)."""
     password: str | None = None
     """Server password (PASS)."""
+    unix_socket: str | None = None
+    """Connect over this Unix socket instead of host:port (a gateway beside its server)."""
     tls: bool = False
     tls_verify: bool = True
     webirc: WebIrc | None = None

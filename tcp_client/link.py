@@ -101,9 +101,12 @@ class Link(asyncio.Protocol):
                        ping_timeout=ping_timeout or config.ping_timeout)
 
         async with asyncio.timeout(config.connect_timeout):
-            _, link = await loop.create_connection(
-                factory, config.host, config.port, ssl=tls, server_hostname=config.host if tls else None
-            )
+            if config.unix_socket:
+                _, link = await loop.create_unix_connection(factory, config.unix_socket)
+            else:
+                _, link = await loop.create_connection(
+                    factory, config.host, config.port, ssl=tls, server_hostname=config.host if tls else None
+                )
             try:
                 await asyncio.shield(link.registered)
             except BaseException:

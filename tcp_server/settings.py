@@ -46,6 +46,9 @@ class ServerSettings(BaseSettings):
         0.002, ge=0, description="Group commit window in seconds"
     )
 
+    unix_socket: Path | None = Field(
+        None, description="Also listen on this Unix socket (local clients such as the gateway; they count as 127.0.0.1)"
+    )
     tls_port: int | None = Field(None, ge=0, le=65535, description="TLS port (e.g. 6697)")
     tls_cert: Path | None = Field(None, description="TLS certificate file (PEM)")
     tls_key: Path | None = Field(None, description="TLS private key file (PEM)")

@@ -64,7 +64,7 @@ def session_config(s: GatewaySettings, nick: str, ip: str) -> SessionConfig:
     if s.webirc_password is not None:
         webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
     return SessionConfig(
-        s.irc_host, s.irc_port, nick, webirc=webirc,
+        s.irc_host, s.irc_port, nick, webirc=webirc, unix_socket=s.irc_unix_socket,
         password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
         reconnect=True, nick_fallback=False, backoff_initial=s.reconnect_initial,
         backoff_max=s.reconnect_max, connect_timeout=s.connect_timeout,

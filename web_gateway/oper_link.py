@@ -87,6 +87,7 @@ class UpstreamLink:
         s = self.settings
         return SessionConfig(
             s.irc_host, s.irc_port, self.wanted_nick, username="tcpchat", realname=self.realname,
+            unix_socket=s.irc_unix_socket,
             password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
             caps=self.caps, nick_fallback=True, oper=self.oper, connect_timeout=s.api_timeout,
             ping_interval=PING_INTERVAL, ping_timeout=s.api_timeout,
@@ -111,7 +112,7 @@ class UpstreamLink:
             raise UpstreamError(f"the TCP server closed the connection during registration: {exc}") from None
         except OSError as exc:
             raise UpstreamError(
-                f"cannot reach the TCP chat server at {s.irc_host}:{s.irc_port}: {exc.strerror or exc}"
+                f"cannot reach the TCP chat server at {_where(s)}: {exc.strerror or exc}"
             ) from None
         self._link, self.registered = link, core
         self.generation += 1
@@ -220,6 +221,10 @@ class UpstreamLink:
             link.close()
 
 
+
+
+def _where(s: GatewaySettings) -> str:
+    return f"unix:{s.irc_unix_socket}" if s.irc_unix_socket else f"{s.irc_host}:{s.irc_port}"
 
 
 def oper_link(settings: GatewaySettings) -> UpstreamLink:

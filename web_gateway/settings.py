@@ -16,6 +16,9 @@ class GatewaySettings(BaseSettings):
     irc_host: str = Field("127.0.0.1", description="TCP chat server host")
     irc_port: int = Field(6667, ge=1, le=65535, description="TCP chat server port")
     irc_tls: bool = Field(False, description="Connect to the chat server over TLS")
+    irc_unix_socket: str | None = Field(
+        None, description="Reach the chat server over this Unix socket instead of irc_host:irc_port"
+    )
     allowed_origins: str = Field(
         "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"
     )
