@@ -23,6 +23,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,10 +87,11 @@ async def _send_lines(sender: asyncio.StreamWriter, sent_at: dict[int, float], m
 
 async def _floor(
     irc_port: int, env: dict[str, str], users: int, messages: int, rate: float,
-    sender: asyncio.StreamWriter, tcp_lat: list[float], sent_at: dict[int, float],
+    sender: asyncio.StreamWriter, tcp_lat: list[float], sent_at: dict[int, float], unix: str | None,
 ) -> dict[str, object]:
     """The same lines to ``users`` plain TCP users through the raw relay: the floor."""
-    relay, relay_port = _start(["--irc-port", str(irc_port)], env, module="bench.relay_floor")
+    upstream = ["--irc-unix-socket", unix] if unix else []
+    relay, relay_port = _start(["--irc-port", str(irc_port), *upstream], env, module="bench.relay_floor")
     try:
         conns = []
         for start in range(0, users, 50):
@@ -142,17 +144,21 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
             raise RuntimeError(f"{nick}: {event}")
 
 
-async def run(users: int, messages: int, rate: float) -> dict[str, object]:
+async def run(users: int, messages: int, rate: float, unix: bool = False) -> dict[str, object]:
     env = {
         **os.environ,
         "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16),
         "TCPCHAT_LOG_LEVEL": "WARNING",
     }
-    server, irc_port = _start(["server", "--port", "0", "--flood-rate", "0", "--no-history"], env)
+    sock_dir = tempfile.TemporaryDirectory(prefix="hop-")
+    sock = f"{sock_dir.name}/irc.sock" if unix else None
+    server_args = ["server", "--port", "0", "--flood-rate", "0", "--no-history"]
+    server, irc_port = _start(server_args + (["--unix-socket", sock] if sock else []), env)
     gateway = None
     try:
         gateway, web_port = _start(
             ["gateway", "--port", "0", "--irc-port", str(irc_port), "--ws-rate", "0",
+             *(["--irc-unix-socket", sock] if sock else []),
              "--ws-queue", "4096", "--ws-max-per-ip", "0"],
             env,
         )
@@ -208,12 +214,13 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
         for ws in sockets:
             await ws.close()
         await asyncio.sleep(0.5)  # the web users' QUITs reach the room before the floor users join
-        floor = await _floor(irc_port, env, users, messages, rate, sender, tcp_lat, sent_at)
+        floor = await _floor(irc_port, env, users, messages, rate, sender, tcp_lat, sent_at, sock)
         readers[0].cancel()
         gw_us = gw_cpu / max(1, ws_got[0]) * 1e6
         return {
             "scenario": "gateway_hop",
             "ws_users": users,
+            "upstream": "unix" if unix else "tcp",
             "messages": messages,
             "rate_per_s": rate,
             "tcp_p50_ms": round(tcp_p50, 3),
@@ -242,6 +249,7 @@ async def run(users: int, messages: int, rate: float) -> dict[str, object]:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        sock_dir.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,10 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=200, help="WebSocket users in the room")
     ap.add_argument("--messages", type=int, default=300, help="lines the TCP sender posts")
     ap.add_argument("--rate", type=float, default=30.0, help="lines per second")
+    ap.add_argument("--unix", action="store_true", help="gateway (and floor relay) reach the server over a Unix socket")
     args = ap.parse_args(argv)
     if args.users < 1 or args.messages < 1 or args.rate <= 0:
         ap.error("users, messages and rate must be positive")
-    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate))), flush=True)
+    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix))), flush=True)
     return 0
 
 

@@ -37,7 +37,7 @@ class _Pipe(asyncio.Protocol):
             self.peer.transport.close()
 
 
-async def serve(irc_host: str, irc_port: int) -> None:
+async def serve(irc_host: str, irc_port: int, unix: str | None = None) -> None:
     loop = asyncio.get_running_loop()
 
     def accept() -> _Pipe:
@@ -45,7 +45,10 @@ async def serve(irc_host: str, irc_port: int) -> None:
 
         async def link() -> None:
             try:
-                _, up = await loop.create_connection(_Pipe, irc_host, irc_port)
+                if unix:
+                    _, up = await loop.create_unix_connection(_Pipe, unix)
+                else:
+                    _, up = await loop.create_connection(_Pipe, irc_host, irc_port)
             except OSError:
                 if down.transport is not None:
                     down.transport.close()
@@ -68,6 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.relay_floor", description=__doc__.splitlines()[0])
     ap.add_argument("--irc-host", default="127.0.0.1")
     ap.add_argument("--irc-port", type=int, required=True)
+    ap.add_argument("--irc-unix-socket", default=None, help="reach the server over this Unix socket")
     ap.add_argument("--no-uvloop", action="store_true", help="the plain asyncio loop (the gateway uses uvloop)")
     args = ap.parse_args()
     runner = asyncio.run
@@ -77,7 +81,7 @@ def main() -> None:
 
             runner = uvloop.run
     with contextlib.suppress(KeyboardInterrupt):
-        runner(serve(args.irc_host, args.irc_port))
+        runner(serve(args.irc_host, args.irc_port, args.irc_unix_socket))
 
 
 if __name__ == "__main__":
