@@ -2,10 +2,12 @@
 
 Two tasks per socket: the browser pump (frames -> validated commands -> session calls) and the
 writer, the only task that sends on the WebSocket. Upstream events (``tcp_client``'s typed
-events -> ``events.to_json`` -> JSON events; no IRC parsing here) are handled by ``on_upstream``, which the session calls from
-its read loop (``ClientSession.listen``): no task switch per event. Between upstream and the
-writer one bounded queue (``ws_queue`` events): a browser that stops reading is disconnected
-instead of growing memory. When any task ends, all end: the browser closing its tab QUITs the
+events -> ``events.to_json`` -> JSON; no IRC parsing here) are handled by ``on_upstream``, which
+the session calls from its link's ``data_received`` (``ClientSession.listen``): no task switch per
+event. Frames go straight to the browser's socket (``ws_direct``) while it takes them; between
+upstream and the writer one bounded queue (``ws_queue`` events), and while it holds anything the
+upstream session stops reading: a browser that stops reading is disconnected instead of growing
+memory. When any task ends, all end: the browser closing its tab QUITs the
 IRC connection, and the IRC session closing for good closes the WebSocket. The gateway keeps
 nothing per user beyond these objects.
 

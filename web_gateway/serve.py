@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import sys
 
 import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from uvicorn.supervisors import Multiprocess
 
 from .app import create_app
 from .settings import GatewaySettings
@@ -18,7 +24,12 @@ WS_TRANSPORT_LIMIT = 1024 * 1024
 
 def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Config:
     """The uvicorn Config for ``create_app(settings)``."""
-    kwargs: dict[str, object] = {
+    kwargs = {**_uvicorn_kwargs(settings), **overrides}
+    return uvicorn.Config(create_app(settings), **kwargs)  # type: ignore[arg-type]
+
+
+def _uvicorn_kwargs(settings: GatewaySettings) -> dict[str, object]:
+    return {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
@@ -38,8 +49,51 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         "proxy_headers": False,
         "loop": "uvloop" if settings.use_uvloop else "asyncio",
     }
-    kwargs.update(overrides)
-    return uvicorn.Config(create_app(settings), **kwargs)  # type: ignore[arg-type]
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process (``--workers N``): settings from the ``TCPCHAT_*`` variables
+    the parent exported (``settings_env``)."""
+    return create_app(GatewaySettings())
+
+
+def settings_env(settings: GatewaySettings) -> dict[str, str]:
+    """``settings`` as ``TCPCHAT_*`` variables, so a worker process rebuilds the same object."""
+    env = {}
+    for name in GatewaySettings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"TCPCHAT_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+def _print_listening(sock: socket.socket) -> None:
+    host, port = sock.getsockname()[:2]
+    print(f"listening on {host}:{port}", flush=True)
+    print(f"open http://{host}:{port}/ in a browser", flush=True)
+
+
+def run_workers(settings: GatewaySettings) -> None:
+    """``--workers N``: N gateway processes accept on one socket (uvicorn's Multiprocess binds it
+    here and each spawned worker inherits it), so a room's web users spread over the cores.
+
+    Each worker has its own operator and API links to the server (the nick gets a ``_`` suffix
+    when another worker holds it); the cookie signing key is made shared, so an admin login works
+    on whichever worker answers. Per-address limits (``ws_max_per_ip``, rates) count per worker.
+    """
+    if settings.session_secret is None:
+        settings = settings.model_copy(update={"session_secret": SecretStr(secrets.token_hex(32))})
+    os.environ.update(settings_env(settings))
+    config = uvicorn.Config(
+        "web_gateway.serve:app_from_env", factory=True, workers=settings.workers, **_uvicorn_kwargs(settings)
+    )  # type: ignore[arg-type]
+    sock = config.bind_socket()
+    sock.listen(config.backlog)  # connections wait in the backlog until a worker has started
+    _print_listening(sock)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def run(settings: GatewaySettings) -> None:
@@ -54,6 +108,9 @@ def run(settings: GatewaySettings) -> None:
             import uvloop  # noqa: F401
         except ImportError:
             settings = settings.model_copy(update={"use_uvloop": False})
+    if settings.workers > 1:
+        run_workers(settings)
+        return
     server = uvicorn.Server(uvicorn_config(settings))
     original_startup = server.startup
 
@@ -61,9 +118,7 @@ def run(settings: GatewaySettings) -> None:
         await original_startup(sockets=sockets)  # type: ignore[arg-type]
         for srv in server.servers:
             for sock in srv.sockets:
-                host, port = sock.getsockname()[:2]
-                print(f"listening on {host}:{port}", flush=True)
-                print(f"open http://{host}:{port}/ in a browser", flush=True)
+                _print_listening(sock)  # type: ignore[arg-type]
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()
