@@ -7,7 +7,9 @@ sender post ``--messages`` lines at ``--rate`` per second. Each line's latency i
 TCP receiver (the reference, same run) and at every WebSocket user. Then, in the same run, the
 floor: the WebSocket users leave and as many plain TCP users join through ``bench.relay_floor``
 (an asyncio relay doing one ``recv`` upstream and one ``send`` downstream per user and line), and
-the sender posts the same lines again. Prints one JSON line: p50/p99 of every path, what the hop
+the sender posts the same lines again. ``--unix`` has the gateway (and the relay) reach the server
+over a Unix socket, ``--workers N`` runs N gateway processes (their CPU and memory are summed).
+Prints one JSON line: p50/p99 of every path, what the hop
 adds, deliveries and losses, the CPU the gateway and the floor relay spent per delivery and their
 ratio, and the CPU of this load generator (which shares the machine).
 """
@@ -56,6 +58,31 @@ def _start(
             return proc, int(match.group(1))
     proc.kill()
     raise RuntimeError(f"tcpchat {args[0]} did not start")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the gateway's worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_bytes()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _tree_cpu(pid: int) -> float:
+    return sum(cpu_seconds(p) for p in _tree(pid) if Path(f"/proc/{p}").exists())
+
+
+def _tree_rss(pid: int) -> int:
+    return sum(rss_bytes(p) for p in _tree(pid) if Path(f"/proc/{p}").exists())
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -144,7 +171,7 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
             raise RuntimeError(f"{nick}: {event}")
 
 
-async def run(users: int, messages: int, rate: float, unix: bool = False) -> dict[str, object]:
+async def run(users: int, messages: int, rate: float, unix: bool = False, workers: int = 1) -> dict[str, object]:
     env = {
         **os.environ,
         "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16),
@@ -159,12 +186,13 @@ async def run(users: int, messages: int, rate: float, unix: bool = False) -> dic
         gateway, web_port = _start(
             ["gateway", "--port", "0", "--irc-port", str(irc_port), "--ws-rate", "0",
              *(["--irc-unix-socket", sock] if sock else []),
+             *(["--workers", str(workers)] if workers > 1 else []),
              "--ws-queue", "4096", "--ws-max-per-ip", "0"],
             env,
         )
         url = f"ws://127.0.0.1:{web_port}/ws"
-        await asyncio.sleep(0.5)  # let the gateway finish starting before the baseline
-        rss_before = rss_bytes(gateway.pid)
+        await asyncio.sleep(0.5 if workers == 1 else 3.0)  # the gateway (its workers) started: baseline
+        rss_before = _tree_rss(gateway.pid)
         sockets = []
         for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
             sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
@@ -196,14 +224,14 @@ async def run(users: int, messages: int, rate: float, unix: bool = False) -> dic
                     ws_got[0] += 1
 
         readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
-        gw_cpu0, srv_cpu0, own_cpu0 = cpu_seconds(gateway.pid), cpu_seconds(server.pid), own_cpu_seconds()
-        gw_rss = rss_bytes(gateway.pid)
+        gw_cpu0, srv_cpu0, own_cpu0 = _tree_cpu(gateway.pid), cpu_seconds(server.pid), own_cpu_seconds()
+        gw_rss = _tree_rss(gateway.pid)
         await _send_lines(sender, sent_at, messages, rate)
         expected = messages * users
         deadline = time.perf_counter() + DRAIN_SECONDS
         while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
-        gw_cpu = cpu_seconds(gateway.pid) - gw_cpu0
+        gw_cpu = _tree_cpu(gateway.pid) - gw_cpu0
         srv_cpu = cpu_seconds(server.pid) - srv_cpu0
         own_cpu = own_cpu_seconds() - own_cpu0
         tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
@@ -221,6 +249,7 @@ async def run(users: int, messages: int, rate: float, unix: bool = False) -> dic
             "scenario": "gateway_hop",
             "ws_users": users,
             "upstream": "unix" if unix else "tcp",
+            "gateway_workers": workers,
             "messages": messages,
             "rate_per_s": rate,
             "tcp_p50_ms": round(tcp_p50, 3),
@@ -257,11 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=200, help="WebSocket users in the room")
     ap.add_argument("--messages", type=int, default=300, help="lines the TCP sender posts")
     ap.add_argument("--rate", type=float, default=30.0, help="lines per second")
+    ap.add_argument("--workers", type=int, default=1, help="gateway worker processes (--workers of tcpchat gateway)")
     ap.add_argument("--unix", action="store_true", help="gateway (and floor relay) reach the server over a Unix socket")
     args = ap.parse_args(argv)
     if args.users < 1 or args.messages < 1 or args.rate <= 0:
         ap.error("users, messages and rate must be positive")
-    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix))), flush=True)
+    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix, args.workers))), flush=True)
     return 0
 
 
