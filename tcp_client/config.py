@@ -47,6 +47,8 @@ class SessionConfig:
     queue_size: int = 1000
     """Events waiting for the consumer (and lines typed while disconnected) before overflow."""
     oper: tuple[str, str] | None = None
+    account: tuple[str, str] | None = None
+    """(account, password): log in with SASL PLAIN on every (re)connect."""
     history_on_join: int = 0
     """Messages of history asked for after each join (0: none)."""
     ping_interval: float = 60.0

@@ -67,6 +67,7 @@ class ClientProtocol:
         self.caps: set[str] = set()
         self.isupport: dict[str, str] = {}
         self.prefix: str | None = None  # our nick!user@host as the server shows it
+        self.account: str | None = None  # the account the server says we are logged in to
         self.registration: Registration | None = None
         self.failure: Exception | None = None  # why the current connection's registration failed
         self.error = ""  # the text of the server's ERROR on the current connection
@@ -99,6 +100,7 @@ class ClientProtocol:
         self.registration = Registration(
             self.wanted_nick, c.username or self.wanted_nick, c.realname or self.wanted_nick, c.password,
             c.webirc, c.caps, c.nick_fallback if nick_fallback is None else nick_fallback, c.oper,
+            c.account,
         )
         for msg in self.registration.start():
             self.send(msg)
@@ -172,7 +174,7 @@ class ClientProtocol:
         except RegistrationError as exc:
             self.failure = exc
         if reg.done:
-            self.nick, self.prefix = reg.nick, reg.prefix
+            self.nick, self.prefix, self.account = reg.nick, reg.prefix, reg.account
             self.caps = set(reg.caps)
 
     def _first_sight(self, msg: Message, msgid: str) -> bool:

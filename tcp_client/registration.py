@@ -1,5 +1,5 @@
 """The registration handshake as a sans-I/O state machine: WEBIRC, PASS, CAP LS 302 / REQ / END,
-NICK, USER, optional OPER.
+SASL PLAIN, NICK, USER, optional OPER.
 
 ``Registration.start()`` returns the opening lines; ``Registration.feed(msg)`` returns the lines to
 answer with and raises ``RegistrationError`` on a refusal; ``done`` turns true once the MOTD (and
@@ -8,6 +8,7 @@ OPER, if asked) is over. The session's protocol core runs it on every new connec
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 
 from tcp_server.protocol import Message
@@ -15,14 +16,18 @@ from tcp_server.protocol import numerics as N
 
 MAX_NICK_ATTEMPTS = 5
 """How many ``nick_``, ``nick__``... fallbacks to try when the nick is taken."""
-FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465"})
-"""Refusals that retrying cannot fix (bad nick syntax, bad password, banned)."""
+FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465", N.ERR_SASLFAIL})
+"""Refusals that retrying cannot fix (bad nick syntax, bad password, banned, SASL login failed)."""
+SASL_ENDS = frozenset({N.ERR_SASLFAIL, N.ERR_SASLTOOLONG, N.ERR_SASLABORTED, N.ERR_SASLALREADY})
+SASL_CHUNK = 400
+"""Bytes of base64 per ``AUTHENTICATE`` line (IRCv3 SASL)."""
 OPER_REFUSALS = frozenset({N.ERR_PASSWDMISMATCH, N.ERR_NOOPERHOST, N.ERR_NOPRIVILEGES})
 
 
 class RegistrationError(Exception):
     """The server refused registration; ``numeric`` says why (``433`` nick in use, ``464`` bad
-    password, ``432`` bad nick, ``ERROR`` when the server closed the link with a message)."""
+    password, ``432`` bad nick, ``904`` account login failed, ``ERROR`` when the server closed
+    the link with a message)."""
 
     def __init__(self, numeric: str, message: str) -> None:
         super().__init__(f"{numeric}: {message}" if numeric != "ERROR" else message)
@@ -64,13 +69,26 @@ def update_isupport(isupport: dict[str, str], msg: Message) -> None:
             isupport[key] = value
 
 
+def sasl_plain_lines(account: str, password: str) -> list[Message]:
+    """``AUTHENTICATE`` lines carrying PLAIN credentials (400-byte chunks, ``+`` after a full one)."""
+    text = base64.b64encode(f"{account}\0{account}\0{password}".encode()).decode()
+    chunks = [text[i : i + SASL_CHUNK] for i in range(0, len(text), SASL_CHUNK)]
+    if len(text) % SASL_CHUNK == 0:
+        chunks.append("+")
+    return [Message("AUTHENTICATE", (c,)) for c in chunks]
+
+
 def _fallback(nick: str, attempt: int) -> str:
     return nick + "_" * attempt
 
 
 @dataclass
 class Registration:
-    """One handshake: what it sends, what it learned (nick, caps, 005 tokens, our prefix)."""
+    """One handshake: what it sends, what it learned (nick, caps, 005 tokens, our prefix, account).
+
+    With ``sasl`` (account, password) the ``sasl`` capability is requested and PLAIN runs before
+    ``CAP END``; a server without SASL, or a refused login, raises ``RegistrationError`` (904).
+    """
 
     nick: str
     username: str
@@ -80,9 +98,11 @@ class Registration:
     want_caps: tuple[str, ...] = ()
     nick_fallback: bool = True
     oper: tuple[str, str] | None = None
+    sasl: tuple[str, str] | None = None
     caps: set[str] = field(default_factory=set)
     isupport: dict[str, str] = field(default_factory=dict)
     prefix: str | None = None
+    account: str | None = None  # the account the server says we are logged in to
     done: bool = False
     error: str = ""  # the text of an ERROR the server sent before closing
     _offered: set[str] = field(default_factory=set)
@@ -115,6 +135,14 @@ class Registration:
             self.error = msg.param(0, "closed by server")
         elif cmd == "CAP":
             return self._cap(msg)
+        elif cmd == "AUTHENTICATE" and self.sasl is not None and msg.params == ("+",):
+            return sasl_plain_lines(*self.sasl)
+        elif cmd == N.RPL_LOGGEDIN and len(msg.params) > 2:
+            self.account = msg.params[2]
+        elif cmd == N.RPL_SASLSUCCESS and not self._welcomed:
+            return [Message("CAP", ("END",))]
+        elif cmd in SASL_ENDS and self.sasl is not None and not self._welcomed:
+            raise RegistrationError(N.ERR_SASLFAIL, f"account login failed: {msg.params[-1] if msg.params else cmd}")
         elif cmd == N.RPL_WELCOME:
             self._welcomed = True
             self.nick = msg.param(0, self.nick)
@@ -147,10 +175,15 @@ class Registration:
         if sub == "LS":
             self._offered.update(item.partition("=")[0] for item in msg.params[-1].split())
             if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
-                request = [cap for cap in self.want_caps if cap in self._offered]
+                if self.sasl is not None and "sasl" not in self._offered:
+                    raise RegistrationError(N.ERR_SASLFAIL, "the server does not offer SASL (accounts)")
+                wanted = self.want_caps + (("sasl",) if self.sasl is not None else ())
+                request = [cap for cap in wanted if cap in self._offered]
                 return [Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",))]
         elif sub == "ACK":
             self.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
+            if self.sasl is not None and "sasl" in self.caps and self.account is None:
+                return [Message("AUTHENTICATE", ("PLAIN",))]
             return [Message("CAP", ("END",))]
         elif sub == "NAK":
             return [Message("CAP", ("END",))]

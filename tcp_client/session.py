@@ -94,6 +94,11 @@ class ClientSession(CommandsMixin):
         return self.core.prefix
 
     @property
+    def account(self) -> str | None:
+        """The account the server says we are logged in to (SASL), if any."""
+        return self.core.account
+
+    @property
     def last_msgid(self) -> dict[str, str]:
         """Casefolded channel -> the newest msgid seen there."""
         return self.core.last_msgid

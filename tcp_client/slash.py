@@ -29,6 +29,7 @@ HELP = (
     ("/list", "list rooms"),
     ("/whois nick", "about a user"),
     ("/away [text]", "set away with a message, or back without one"),
+    ("/register password", "make your nick an account (then connect with --account)"),
     ("/quote LINE", "send a raw IRC line"),
     ("/quit [reason]", "leave the chat"),
     ("/help", "this help"),
@@ -136,6 +137,10 @@ async def _command(session, model, current, text, result, say) -> InputResult:  
         await session.send(Message("WHOIS", (args[0],)))
     elif name == "away":
         await session.away(rest)
+    elif name == "register":
+        if not rest:
+            return say("error", "usage: /register password")
+        await session.send(Message("REGISTER", ("*", "*", rest)))
     elif name == "quote":
         if not rest:
             return say("error", "usage: /quote RAW IRC LINE")

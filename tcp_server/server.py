@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from .accounts import AccountError, AccountService, make_account_store
+from .commands.accounts import install as install_account_hooks
 from .commands.history import install as install_history_hooks
 from .history.base import HistoryError
 from .history.factory import open_history
+from .offload import Offloader
 from .settings import ServerSettings
 from .state import ServerState
 from .transport import Connection, OutputFlusher
@@ -36,12 +39,15 @@ class ChatServer:
         self.addresses: list[tuple[str, int, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
+        self._offloader: Offloader | None = None
 
     async def start(self) -> None:
         """Open the history store and the listeners; print ``listening on HOST:PORT``."""
         loop = asyncio.get_running_loop()
         self.flusher = OutputFlusher(loop)
         s = self.settings
+        self._offloader = self.state.offloader = Offloader(loop, s.kdf_workers)
+        self.state.call_later = loop.call_later
         try:
             self.state.history = await open_history(s)
         except HistoryError as exc:
@@ -49,6 +55,13 @@ class ChatServer:
                 f"setting data_dir/database_url (--data-dir/--database-url, or --no-history): {exc}"
             ) from exc
         install_history_hooks(self.state)
+        try:
+            store = make_account_store(s)
+            if store is not None:
+                self.state.accounts = AccountService(store, await store.start())
+        except AccountError as exc:
+            raise StartupError(f"setting accounts/database_url (--no-accounts to run without): {exc}") from exc
+        install_account_hooks(self.state)
         try:
             await self._listen(s.host, s.port, "tcp", None)
         except OSError as exc:
@@ -68,10 +81,13 @@ class ChatServer:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             try:
                 ctx.load_cert_chain(str(s.tls_cert), str(s.tls_key))
+                if s.tls_client_ca is not None:  # SASL EXTERNAL: ask for (optional) client certs
+                    ctx.load_verify_locations(str(s.tls_client_ca))
+                    ctx.verify_mode = ssl.CERT_OPTIONAL
             except (OSError, ssl.SSLError) as exc:
                 raise StartupError(
-                    f"setting tls_cert/tls_key (--tls-cert/--tls-key): cannot load "
-                    f"{s.tls_cert} / {s.tls_key}: {exc.strerror or exc}"
+                    f"setting tls_cert/tls_key/tls_client_ca (--tls-cert/--tls-key/--tls-client-ca): "
+                    f"cannot load {s.tls_cert} / {s.tls_key}: {exc.strerror or exc}"
                 ) from exc
             try:
                 await self._listen(s.host, s.tls_port, "tls", ctx)
@@ -169,6 +185,10 @@ class ChatServer:
                 conn.transport.abort()
         if self.state.history is not None:
             await self.state.history.close()
+        if self.state.accounts is not None:
+            await self.state.accounts.close()
+        if self._offloader is not None:
+            self._offloader.close()
         path = self.settings.unix_socket
         if path is not None and path.is_socket():
             path.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ variables, then the defaults below.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,12 +55,26 @@ class ServerSettings(BaseSettings):
     tls_key: Path | None = Field(None, description="TLS private key file (PEM)")
 
     sendq: int = Field(96 * 1024, ge=1024, description="Bytes queued to a client before it is dropped")
+    held_output_max: int = Field(
+        1024 * 1024, ge=1024,
+        description="Bytes of a client's output that may wait behind its echoes still being committed "
+        "(reply order); over it (the store stalls) the client is dropped",
+    )
     flood_burst: int = Field(30, ge=1, description="Lines a client may send in a burst")
     flood_rate: float = Field(
         8.0, ge=0, description="Lines per second a client may sustain (0 = no flood control)"
     )
     max_clients: int = Field(0, ge=0, description="Most simultaneous connections (0 = unlimited)")
-    max_clients_per_ip: int = Field(0, ge=0, description="Most connections per IP (0 = unlimited)")
+    max_clients_per_ip: int = Field(
+        16, ge=0, description="Most connections per IP, web users counted by their real address (0 = unlimited)"
+    )
+    connect_rate_per_ip: float = Field(
+        1.0, ge=0, description="New connections per second one address may sustain (0 = no throttle)"
+    )
+    connect_burst_per_ip: int = Field(20, ge=1, description="New connections one address may open at once")
+    per_ip_exempt: str = Field(
+        "", description="Comma-separated addresses exempt from max_clients_per_ip and the connect throttle (e.g. a NAT)"
+    )
     ping_interval: float = Field(90.0, gt=0, description="Seconds of silence before the server PINGs")
     ping_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the PONG")
     registration_timeout: float = Field(30.0, gt=0, description="Seconds to finish registering")
@@ -67,9 +82,52 @@ class ServerSettings(BaseSettings):
     nick_len: int = Field(30, ge=1, le=200, description="Longest nick")
     channel_len: int = Field(64, ge=2, le=200, description="Longest channel name")
     topic_len: int = Field(390, ge=1, description="Longest topic")
+    realname_len: int = Field(100, ge=1, le=300, description="Longest realname (USER, SETNAME; NAMELEN)")
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
+    whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
+    monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")
+    multiline_max_bytes: int = Field(4096, ge=512, description="Bytes of text in one multiline message")
+    multiline_max_lines: int = Field(
+        24, ge=2,
+        description="Lines in one multiline message (keep it under flood_burst: a batch arrives at once)",
+    )
+    read_markers_max: int = Field(
+        100_000, ge=1, description="Read markers (MARKREAD) kept in memory, least recently set dropped"
+    )
+    max_list_entries: int = Field(
+        100, ge=1, description="Entries per channel list +b, +e, +I (MAXLIST in 005)"
+    )
     listen_backlog: int = Field(4096, ge=1, description="Listen backlog for bursts of connects")
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
+
+    auth_attempts_per_ip: int = Field(
+        10, ge=1, description="Password checks (OPER, SASL, PASS) one address may start per auth_window"
+    )
+    auth_window: float = Field(60.0, gt=0, description="Seconds over which auth_attempts_per_ip counts")
+    auth_failures_per_connection: int = Field(
+        3, ge=1, description="Failed password checks after which a connection is dropped"
+    )
+    auth_in_flight_per_ip: int = Field(2, ge=1, description="Password checks of one address running at once")
+    auth_in_flight_total: int = Field(32, ge=1, description="Password checks running or queued at once")
+    kdf_workers: int = Field(1, ge=1, description="Threads that run password hashes off the event loop")
+    chathistory_rate: float = Field(
+        2.0, ge=0, description="CHATHISTORY requests per second a client may sustain (0 = no limit)"
+    )
+    chathistory_burst: int = Field(
+        20, ge=1, description="CHATHISTORY requests served at once before the rate applies (one per room on join)"
+    )
+    chathistory_queue: int = Field(
+        100, ge=1, description="CHATHISTORY requests one client may have waiting (more get FAIL)"
+    )
+    chathistory_chunk_bytes: int = Field(
+        32 * 1024, ge=1024, description="Bytes of a long reply (history) queued to a client at a time"
+    )
+    relay_after_commit: bool = Field(
+        False,
+        description="Relay channel/private messages to anyone only after the history store committed "
+        "them (no message seen by others is missing from history after a crash; adds the commit "
+        "wait to every delivery)",
+    )
 
     oper_name: str = Field("admin", description="Operator name for OPER")
     oper_password: SecretStr | None = Field(None, description="Operator password (unset = no OPER)")
@@ -80,6 +138,28 @@ class ServerSettings(BaseSettings):
     cloak_secret: SecretStr | None = Field(None, description="Key for host cloaks (unset = random per start)")
     webirc_hosts: str = Field(
         "127.0.0.1,::1", description="Comma-separated addresses allowed to send WEBIRC"
+    )
+    accounts: bool = Field(
+        True, description="Accounts, SASL and registered channels (stored with history; off with --no-history)"
+    )
+    account_registration: bool = Field(True, description="Allow REGISTER (off: only existing accounts log in)")
+    account_verification: Literal["none", "admin"] = Field(
+        "none", description="New accounts: none = usable at once, admin = an operator approves them"
+    )
+    nick_enforce_timeout: float = Field(
+        30.0, ge=0, description="Seconds before a registered nick used without logging in becomes Guest<n>"
+    )
+    account_scrypt_n: int = Field(
+        2**14, ge=2, description="scrypt cost N for account passwords (a power of 2; memory 128*N*8 bytes)"
+    )
+    scram_iterations: int = Field(4096, ge=4096, description="PBKDF2 iterations of stored SCRAM-SHA-256 keys")
+    account_min_password: int = Field(8, ge=1, description="Shortest password REGISTER accepts")
+    auth_failures_per_account: int = Field(
+        10, ge=1, description="Failed logins to one account (from anywhere) per auth_window before refusing"
+    )
+    sasl_max_bytes: int = Field(8192, ge=400, description="Longest SASL message (bytes, before base64)")
+    tls_client_ca: Path | None = Field(
+        None, description="CA file whose client certificates the TLS port accepts (SASL EXTERNAL)"
     )
     metrics_port: int | None = Field(None, ge=0, le=65535, description="Prometheus metrics port")
     redis_url: str | None = Field(None, description="Redis URL: join a cluster of server nodes")
@@ -95,11 +175,23 @@ class ServerSettings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
 
+    @field_validator("account_scrypt_n")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("must be a power of 2")
+        return value
+
     @model_validator(mode="after")
     def _tls_complete(self) -> ServerSettings:
         if self.tls_port is not None and (self.tls_cert is None or self.tls_key is None):
             raise ValueError("tls_port needs tls_cert and tls_key")
         return self
+
+    @property
+    def per_ip_exempt_set(self) -> frozenset[str]:
+        """Addresses that max_clients_per_ip does not count."""
+        return frozenset(h.strip() for h in self.per_ip_exempt.split(",") if h.strip())
 
     @property
     def webirc_allowed(self) -> frozenset[str]:

@@ -11,10 +11,12 @@ is applied here (``protocol.label_response``) without the handlers knowing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import socket
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .commands import dispatch
@@ -29,6 +31,7 @@ from .protocol import (
     parse_line,
 )
 from .protocol import numerics as N
+from .state.ordering import Hold, OrderedOutput
 
 if TYPE_CHECKING:
     from .server import ChatServer
@@ -72,7 +75,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
-        "held", "throttled", "paused",
+        "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
     def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
@@ -102,10 +105,20 @@ class Connection(asyncio.Protocol):
         self.held: deque[bytes | LineTooLong] | None = None
         self.throttled = False
         self.paused = False
+        self.order = OrderedOutput(self._enqueue)
+        """Output waiting behind late replies (echo after commit, OPER after the hash)."""
+        self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
+        """Long replies (history) sent as the socket drains, oldest first."""
+        self.chunk = min(settings.chathistory_chunk_bytes, settings.sendq // 2)
+        # What waits behind a pending echo is not the client's fault (it waits for our commit), so
+        # it has its own, larger bound than the sendq: reached only when the store stalls.
+        self.held_max = settings.held_output_max
 
     # ---- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  (uvloop's is no asyncio.Transport)
+        # resume_writing (below low water) is when a paced reply continues
+        transport.set_write_buffer_limits(high=self.chunk, low=self.chunk // 4)  # type: ignore[attr-defined]
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -122,23 +135,25 @@ class Connection(asyncio.Protocol):
         refuse = None
         if settings.max_clients and len(state.clients) >= settings.max_clients:
             refuse = "Server is full"
-        elif (
-            settings.max_clients_per_ip
-            and not (settings.webirc_password and ip in settings.webirc_allowed)  # checked at WEBIRC
-            and state.clients_from_ip(ip) >= settings.max_clients_per_ip
-        ):
-            refuse = "Too many connections from your address"
+        else:
+            refuse = state.may_connect(ip)
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
             transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
             self.closing = True
-            self._hang_up(transport)
+            # It has sent nothing yet, so a plain close does not reset the ERROR line away, and a
+            # refused reconnect storm costs no half-close timer per socket.
+            transport.close()
             return
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)
         client.last_recv = self.loop.time()
         client.flood_at = client.last_recv
         client.flood_tokens = self.flood_burst
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            client.certfp = hashlib.sha256(der).hexdigest()
         log.info("connect id=%s addr=%s:%s transport=%s", client.id, ip, port, self.kind)
 
     def data_received(self, data: bytes) -> None:
@@ -247,7 +262,10 @@ class Connection(asyncio.Protocol):
         if not label or len(label.encode()) > MAX_LABEL_BYTES:
             self._dispatch(client, msg)
             return
-        start = len(self.out)
+        # The response lands in our buffer, or behind a pending late reply (``order``).
+        held = self.order.sink() if self.order.active else None
+        buf = self.out if held is None else held
+        start = len(buf)
         flush_at, self.flush_at = self.flush_at, 1 << 62  # keep the response here to wrap it
         client.label = label
         try:
@@ -256,11 +274,14 @@ class Connection(asyncio.Protocol):
             self.flush_at = flush_at
         taken = client.label is None  # a handler answering later owns the label
         client.label = None
-        if taken or self.closing or self.overflowed or client.gone or len(self.out) < start:
+        if taken or self.closing or self.overflowed or client.gone or len(buf) < start:
             return
-        chunks = self.out[start:]
-        del self.out[start:]
-        self.out_bytes -= sum(len(c) for c in chunks)
+        chunks = buf[start:]
+        del buf[start:]
+        if held is None:
+            self.out_bytes -= sum(len(c) for c in chunks)
+        else:
+            self.order.held_bytes -= sum(len(c) for c in chunks)
         batch_id = f"lr{next(_label_batches)}" if "batch" in client.caps else None
         for line in label_response(chunks, label, self.state.name, batch_id):
             self.send(line)
@@ -283,6 +304,70 @@ class Connection(asyncio.Protocol):
     # ---- Outbox ------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue ``data``; written at the end of this loop turn, together with the rest."""
+        if self.closing or self.overflowed:
+            return
+        order = self.order
+        if order.active:  # a late reply is pending: keep the client's order
+            order.take(data)
+            if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
+                self._overflow()
+            return
+        self._enqueue(data)
+
+    def hold(self) -> Hold:
+        """Reserve a place in the output for a late reply (``state.ordering``)."""
+        return self.order.hold()
+
+    def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
+        """Fill the held place with what ``write`` sends; what waited behind it goes out."""
+        if not (self.closing or self.overflowed):
+            self.order.release(hold, write)
+            if self.paced:  # a paced reply may now be first in line
+                self._pump()
+
+    def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
+        """Release ``hold`` with ``lines``, at most ``chunk`` bytes in the socket's buffer at a time."""
+        if self.closing or self.overflowed:
+            return
+        if self.paced is None:
+            self.paced = deque()
+        self.paced.append((hold, deque(lines), done))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Feed paced replies while the socket's buffer is under ``chunk`` bytes.
+
+        Over it, the transport has called ``pause_writing``; ``resume_writing`` (the buffer
+        drained to a quarter) pumps again. A reply whose hold is not first waits for
+        ``release`` of the older ones. Nothing polls.
+        """
+        paced = self.paced
+        while paced and not (self.closing or self.overflowed):
+            hold, lines, done = paced[0]
+            if self.order.first() is not hold:
+                return
+            transport = self.transport
+            while lines:
+                if transport is None:
+                    return
+                if self.out_bytes + transport.get_write_buffer_size() > self.chunk:
+                    self.flush()  # hand it to the kernel; what it does not take stays buffered
+                    if self.closing or self.overflowed or transport.get_write_buffer_size() > self.chunk:
+                        return
+                self.order.feed(hold, lines.popleft())
+            paced.popleft()
+            self.order.release(hold)
+            if done is not None:
+                done()
+        if paced is not None and not paced and self.paced is paced:
+            self.paced = None
+
+    def resume_writing(self) -> None:
+        """The socket drained below low water: continue any paced reply."""
+        if self.paced:
+            self._pump()
+
+    def _enqueue(self, data: bytes) -> None:
         if self.closing or self.overflowed:
             return
         self.out.append(data)
@@ -313,9 +398,10 @@ class Connection(asyncio.Protocol):
 
     @property
     def sendq_bytes(self) -> int:
-        """Bytes waiting in our buffer and in the transport's."""
+        """Bytes waiting behind late replies, in our buffer and in the transport's (for STATS)."""
         transport = self.transport
-        return self.out_bytes + (transport.get_write_buffer_size() if transport else 0)
+        waiting = self.out_bytes + self.order.held_bytes
+        return waiting + (transport.get_write_buffer_size() if transport else 0)
 
     def close(self, error_line: bytes) -> None:
         """Write what is queued plus ``error_line``, then close (abort when over the sendq)."""
@@ -327,6 +413,8 @@ class Connection(asyncio.Protocol):
             transport.write(error_line)
             transport.abort()
             return
+        if self.order.pending:  # what waited behind a late reply still goes out, before ERROR
+            self.out.extend(self.order.flush_all())
         self.out.append(error_line)
         transport.write(b"".join(self.out))
         self.out.clear()
@@ -359,6 +447,7 @@ class Connection(asyncio.Protocol):
         self.overflowed = True
         self.out.clear()
         self.out_bytes = 0
+        self.order.flush_all()
         client = self.client
         if client is not None:
             self.state.counters.sendq_drops += 1

@@ -64,7 +64,10 @@ class ConnectSettings(BaseSettings):
     plain: bool = Field(False, description="Line mode even on a terminal (one line per event)")
     tls: bool = Field(False, description="Connect with TLS (certificates verified)")
     insecure: bool = Field(False, description="With --tls: do not verify the certificate")
-    password: SecretStr | None = Field(None, description="Server password (PASS), if the server has one")
+    password: SecretStr | None = Field(
+        None, description="With --account: the account's password (SASL); else the server password (PASS)"
+    )
+    account: str | None = Field(None, description="Log in to this account (SASL PLAIN; needs --password)")
     username: str | None = Field(None, description="User name (unset: the nick)")
     realname: str | None = Field(None, description="Real name shown in WHOIS (unset: the nick)")
     history_lines: int = Field(50, ge=0, le=1000, description="Messages of history shown on join")
@@ -116,10 +119,12 @@ def make_session(settings: ConnectSettings):  # noqa: ANN201 - tcp_client is imp
     """The client session these settings describe."""
     from tcp_client.session import ClientSession, SessionConfig
 
+    secret = settings.password.get_secret_value() if settings.password else None
+    account = (settings.account, secret or "") if settings.account else None
     return ClientSession(SessionConfig(
         settings.host, settings.port, settings.nick,
         username=settings.username, realname=settings.realname,
-        password=settings.password.get_secret_value() if settings.password else None,
+        password=None if account else secret, account=account,
         tls=settings.tls, tls_verify=not settings.insecure, reconnect=settings.reconnect,
         nick_fallback=settings.nick_fallback,
         backoff_max=settings.backoff_max, connect_timeout=settings.connect_timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -11,6 +12,11 @@ from tcp_server.server import ChatServer
 from tcp_server.settings import ServerSettings
 
 from .support import RawClient
+
+# Every test client connects from 127.0.0.1, many at once: the per-address limit (default 16) and the
+# connect throttle are off for the suite (child-process servers inherit this); their tests set them.
+os.environ.setdefault("TCPCHAT_MAX_CLIENTS_PER_IP", "0")
+os.environ.setdefault("TCPCHAT_CONNECT_RATE_PER_IP", "0")
 
 FAST = {"flood_rate": 0, "history": False, "port": 0, "use_uvloop": False}
 

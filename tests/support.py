@@ -136,12 +136,31 @@ class MemoryOutbox:
     """An in-memory ``Outbox`` for handler tests: a list of bytes; ``close`` records the error."""
 
     def __init__(self) -> None:
+        from tcp_server.state.ordering import OrderedOutput
+
         self.sent: list[bytes] = []
         self.closed: bytes | None = None
+        self.order = OrderedOutput(lambda data: self.sent.append(data))
 
     def send(self, data: bytes) -> None:
         if self.closed is None:
-            self.sent.append(data)
+            if self.order.active:
+                self.order.take(data)
+            else:
+                self.sent.append(data)
+
+    def hold(self):  # type: ignore[no-untyped-def]
+        return self.order.hold()
+
+    def release(self, hold, write=None) -> None:  # type: ignore[no-untyped-def]
+        if self.closed is None:
+            self.order.release(hold, write)
+
+    def release_paced(self, hold, lines, done=None) -> None:  # type: ignore[no-untyped-def]
+        lines = list(lines)
+        self.release(hold, lambda: [self.send(line) for line in lines])
+        if done is not None:
+            done()
 
     def close(self, error_line: bytes) -> None:
         if self.closed is None:

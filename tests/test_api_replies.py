@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tcp_server.protocol import parse_line
-from web_gateway.admin.auth import FailureLimiter
+from web_gateway.admin.auth import AttemptLimiter
 from web_gateway.api.limits import PerClientLimiter
 from web_gateway.api.models import Room
 from web_gateway.api.replies import (
@@ -153,14 +153,21 @@ def test_per_client_limiter() -> None:
     assert PerClientLimiter(rate=0, burst=1).retry_after("a") == 0.0
 
 
-def test_failure_limiter_counts_per_address() -> None:
-    limiter = FailureLimiter(attempts=2, window=60)
-    assert limiter.retry_after("a") == 0
-    limiter.fail("a")
-    assert limiter.retry_after("a") == 0
-    limiter.fail("a")
+def test_attempt_limiter_counts_when_a_check_starts_per_address() -> None:
+    limiter = AttemptLimiter(attempts=2, window=60, in_flight_per_addr=1, in_flight_total=2)
+    assert limiter.begin("a") == 0
+    assert limiter.begin("a") == 1  # one check of an address at a time
+    assert limiter.begin("b") == 0
+    assert limiter.begin("c") == 1  # two in flight in all
+    limiter.end("a", ok=False)
+    limiter.end("b", ok=True)  # a success gives its attempt back
+    assert limiter.begin("a") == 0
+    limiter.end("a", ok=False)
+    assert 1 <= limiter.begin("a") <= 60  # two attempts counted: refused before any hash
     assert 1 <= limiter.retry_after("a") <= 60
-    assert limiter.retry_after("b") == 0
+    for _ in range(5):
+        assert limiter.begin("b") == 0
+        limiter.end("b", ok=True)
 
 
 @given(st.text(max_size=100))

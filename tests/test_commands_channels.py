@@ -214,9 +214,12 @@ def test_mode_no_external_messages():
 
 
 def test_mode_op_grant_and_errors():
-    _, (alice, bob) = room("alice", "bob")
+    srv, (alice, bob) = room("alice", "bob")
     assert cmds(bob.send("MODE #room +t")) == ["482"]
-    assert cmds(alice.send("MODE #room +o nobody")) == ["441"]
+    assert cmds(alice.send("MODE #room +o nobody")) == ["401"]  # issue 12: no such nick
+    carol = srv.connect("carol")
+    assert cmds(alice.send("MODE #room +o carol")) == ["441"]  # exists, not a member
+    carol.take()
     assert cmds(alice.send("MODE #room +Z")) == ["472"]
     assert cmds(alice.send("MODE #room +o")) == ["461"]
     assert cmds(alice.send("MODE #none +o bob")) == ["403"]

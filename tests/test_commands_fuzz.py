@@ -63,6 +63,12 @@ def check_invariants(srv: MemoryServer) -> None:
     for folded, client in state.nicks.items():
         assert client.folded == folded == casefold(client.nick)
         assert state.clients.get(client.id) is client and not client.gone
+    # Each nick maps to one client and each registered client holds exactly one nick.
+    assert len({id(c) for c in state.nicks.values()}) == len(state.nicks)
+    for client in state.clients.values():
+        if client.registered:
+            assert state.nicks.get(client.folded) is client
+        assert client.outbox.sendq_bytes >= 0
     for folded, channel in state.channels.items():
         assert channel.members, f"empty channel {channel.name} kept"
         assert channel.folded == folded

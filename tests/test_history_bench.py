@@ -17,7 +17,7 @@ def test_history_bench_smoke() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert summary["lost"] == {"off": [0], "on": [0]}
+    assert summary["lost"] == {"off": [0], "on": [0], "after": [0]}
     assert summary["deliveries_per_s"]["on"] > 0 and summary["deliveries_per_s"]["off"] > 0
     assert summary["echo_closed_loop_ms"]["on"]["p50_ms"] > 0
     assert isinstance(summary["target_met"], bool)

@@ -340,3 +340,16 @@ async def test_any_text_round_trips_and_a_lone_surrogate_cannot_poison_history(b
     got = await store.select("#room", (), 10, False)
     assert got[0] == fine
     assert got[1].text == "bad ? byte" and got[2].text == "message 3"
+
+
+async def test_find_and_delete_one_message_for_redact(backend: Backend) -> None:
+    store = await backend.open()
+    records = [msg(1), msg(2), msg(3, target="#other")]
+    await append_all(store, records)
+    found = await store.find(channel_key("#ROOM"), records[1].msgid)
+    assert found is not None and found.text == "message 2" and found.sender == "alice"
+    assert await store.find(channel_key("#room"), records[2].msgid) is None  # another target
+    assert await store.delete(channel_key("#room"), records[1].msgid)
+    assert not await store.delete(channel_key("#room"), records[1].msgid)
+    rows = await store.select(channel_key("#room"), (), 10, newest_first=False)
+    assert texts(rows) == ["message 1"]

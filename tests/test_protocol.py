@@ -259,12 +259,16 @@ def test_protocol_core_imports_no_asyncio_or_socket():
     assert out.stdout.strip() == ""
 
 
-def test_state_package_does_no_io():
-    """state/ is synchronous: no asyncio, no sockets in its sources."""
-    for path in (ROOT / "tcp_server" / "state").glob("*.py"):
-        text = path.read_text()
-        assert "import asyncio" not in text and "import socket" not in text, path
-        assert "await " not in text, path
+def test_state_and_commands_packages_do_no_io():
+    """state/ and commands/ are synchronous: no asyncio, no sockets, no awaits in their sources.
+
+    Work that must wait (a store commit, a password hash, a timer) goes through the seams the
+    server installs on the state (``history.append/fetch``, ``offload``, ``call_later``)."""
+    for package in ("state", "commands"):
+        for path in (ROOT / "tcp_server" / package).glob("*.py"):
+            text = path.read_text()
+            assert "import asyncio" not in text and "import socket" not in text, path
+            assert "await " not in text and "asyncio." not in text, path
 
 
 def test_fit_text_cuts_at_character_boundaries_to_512_bytes():

@@ -15,7 +15,7 @@ from .api import router as api_router
 from .api.limits import JsonTooLarge
 from .metrics import install as install_metrics
 from .routes import router
-from .security import ConnectionCounter, HostGuard
+from .security import ConnectionCounter, HostGuard, SecurityHeaders
 from .settings import GatewaySettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,4 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(JsonTooLarge)  # bodies over the API/admin limits: 413 in JSON (api/limits.py)
     app.add_middleware(HostGuard, allowed_hosts=settings.hosts)  # DNS rebinding (security.py)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # Outermost, around Starlette's own error handler too, so a 500 carries the headers as well.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
     return app

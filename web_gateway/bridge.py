@@ -113,6 +113,8 @@ class Bridge:
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
         self.writing = False  # the writer task is in the middle of a send
+        self.registering = False  # a hello is being carried out upstream
+        self.hello_timer: asyncio.TimerHandle | None = None
 
     # -- output ---------------------------------------------------------------------------
 
@@ -251,6 +253,15 @@ class Bridge:
         if self.session is not None:
             self.emit(error_event("already_connected", "hello was already accepted; use nick to rename"))
             return
+        self.registering = True
+        try:
+            await self._register(nick)
+        finally:
+            self.registering = False
+        if self.session is None and self.hello_timer is None:  # refused after the deadline
+            self._hello_expired()
+
+    async def _register(self, nick: str) -> None:
         s = self.settings
         session = ClientSession(session_config(s, nick, self.ip))
         try:
@@ -317,7 +328,19 @@ class Bridge:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def _hello_expired(self) -> None:
+        """``ws_hello_timeout`` passed: close a socket that has not registered (a hello being
+        carried out may finish; a refused one then closes it)."""
+        self.hello_timer = None
+        if self.session is not None or self.registering or self.done.is_set():
+            return
+        timeout = self.settings.ws_hello_timeout
+        self.emit(error_event("hello_timeout", f"no hello accepted within {timeout:g} s; closing"))
+        self.done.set()
+
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.hello_timer = loop.call_later(self.settings.ws_hello_timeout, self._hello_expired)
         writer = asyncio.create_task(self.writer())
         upstream_ended = asyncio.create_task(self.done.wait())
         tasks = [asyncio.create_task(self.browser_pump()), writer, upstream_ended]
@@ -333,6 +356,8 @@ class Bridge:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
         finally:
+            if self.hello_timer is not None:
+                self.hello_timer.cancel()
             tasks.extend(self.requests)
             for task in tasks:
                 task.cancel()

@@ -8,6 +8,7 @@ turns a command into the IRC ``Message`` objects to send. Nothing here raises on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,13 @@ MAX_LINES_PER_SEND = 10
 MAX_HISTORY = 200
 """Largest ``limit`` of one ``history`` request."""
 _FORBIDDEN = ("\r", "\n", "\x00", " ", ",")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""JSON may escape a lone UTF-16 surrogate (``"\\ud800"``); no UTF-8 line can carry it."""
+
+
+def _unicode(value: str) -> bool:
+    """True when ``value`` is encodable text (no lone surrogate)."""
+    return value.isascii() or _SURROGATE.search(value) is None
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ def _name(data: dict[str, Any], key: str, *, room: bool = False) -> str | Comman
     value = data.get(key)
     if not isinstance(value, str) or not value:
         return CommandError("bad_field", f"'{key}' must be a non-empty string")
-    if len(value) > MAX_NAME or any(ch in value for ch in _FORBIDDEN):
+    if len(value) > MAX_NAME or any(ch in value for ch in _FORBIDDEN) or not _unicode(value):
         return CommandError("bad_field", f"'{key}' is not a valid name")
     if room and not is_channel_name(value):
         return CommandError("bad_field", f"'{key}' must be a room name starting with #")
@@ -108,6 +116,8 @@ def _text(data: dict[str, Any], key: str, *, required: bool) -> str | CommandErr
         return CommandError("bad_field", f"'{key}' must be a non-empty string")
     if "\x00" in value:
         return CommandError("bad_field", f"'{key}' must not contain NUL")
+    if not _unicode(value):
+        return CommandError("bad_field", f"'{key}' holds a lone surrogate (not Unicode text)")
     return value
 
 
@@ -118,8 +128,10 @@ def parse_command(frame: str | bytes, max_frame: int) -> Command | CommandError:
         return CommandError("too_large", f"frame of {size} bytes is over the {max_frame}-byte limit")
     try:
         data = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # also digits over Python's int limit
         return CommandError("bad_json", "frame is not valid JSON")
+    except RecursionError:  # thousands of nested [ or {
+        return CommandError("bad_json", "frame is nested too deeply")
     if not isinstance(data, dict):
         return CommandError("bad_json", "frame must be a JSON object")
     kind = data.get("type")
@@ -190,7 +202,7 @@ def _history(data: dict[str, Any]) -> Command | CommandError:
         return CommandError("bad_field", f"'limit' must be an integer from 1 to {MAX_HISTORY}")
     before = data.get("before")
     if before is not None and (not isinstance(before, str) or not before or len(before) > MAX_NAME
-                               or any(ch in before for ch in _FORBIDDEN)):
+                               or any(ch in before for ch in _FORBIDDEN) or not _unicode(before)):
         return CommandError("bad_field", "'before' must be a message id")
     return History(room, limit, before)
 

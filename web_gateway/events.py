@@ -29,7 +29,7 @@ def error_event(code: str, message: str, **extra: Any) -> Event:
 
     ``code`` is an IRC numeric ("433", "482"...) or a gateway code: ``bad_json``, ``bad_type``,
     ``bad_field``, ``too_large``, ``rate_limited``, ``not_connected``, ``no_history``,
-    ``upstream``.
+    ``upstream``, ``hello_timeout``.
     """
     return {"type": "error", "code": code, "message": message, **extra}
 

@@ -22,10 +22,9 @@ PAGE_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
 }
-"""The page loads only its own scripts and styles: injected markup could not run even if it got in."""
+"""The page loads only its own scripts and styles: injected markup could not run even if it got in.
+(The headers every response carries, nosniff and the rest, come from ``security.SecurityHeaders``.)"""
 
 
 def _settings(conn: Request | WebSocket) -> GatewaySettings:

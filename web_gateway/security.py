@@ -1,14 +1,15 @@
-"""WebSocket guards shared by ``/ws`` and ``/ws/irc``: the Origin check and a per-socket rate limit."""
+"""The gateway's guards: the WebSocket Origin check, per-address and per-socket limits, the
+``Host`` check (DNS rebinding) and the security headers every HTTP response carries."""
 
 from __future__ import annotations
 
 import time
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .settings import GatewaySettings
 
@@ -118,3 +119,42 @@ class HostGuard:
                     await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+"""Sent on every HTTP response: no MIME sniffing (a JSON reply or an uploaded-looking text is never
+run as script or HTML), no Referer leaving the site, never framed (clickjacking), no window shared
+with other origins, no cross-site embedding of our files, no powerful browser features."""
+DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+"""For responses that set no policy of their own (API JSON, static files, errors): a document
+loaded from them may run and load nothing. The chat and admin pages keep their own policies."""
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` (and ``DEFAULT_CSP`` where a response has no
+    policy) to every HTTP response; headers a route set itself are kept as they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -44,6 +44,9 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(
         20, ge=0, description="WebSockets (each one IRC connection) per browser address (0 = unlimited)"
     )
+    ws_hello_timeout: float = Field(
+        30.0, gt=0, description="Seconds a /ws socket has to register (hello) before it is closed"
+    )
     history_on_join: int = Field(50, ge=0, description="Messages of history shown on join")
     reconnect_initial: float = Field(0.5, gt=0, description="First reconnect delay (seconds)")
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
@@ -62,8 +65,14 @@ class GatewaySettings(BaseSettings):
         20.0, ge=0, description="API queries per second per client address (0 = unlimited)"
     )
     api_read_burst: int = Field(40, ge=1, description="Burst of API queries per client address")
-    admin_login_attempts: int = Field(5, ge=1, description="Failed admin logins per address per window")
+    admin_login_attempts: int = Field(5, ge=1, description="Admin login attempts per address per window (a success gives its attempt back)")
     admin_login_window: float = Field(60.0, gt=0, description="Admin login rate-limit window (seconds)")
+    admin_login_in_flight_per_ip: int = Field(
+        1, ge=1, description="Admin password checks of one address running at once (the rest get 429)"
+    )
+    admin_login_in_flight_total: int = Field(
+        4, ge=1, description="Admin password checks running at once in all (each holds 16 MiB of scrypt)"
+    )
     admin_session_max_age: int = Field(8 * 3600, ge=60, description="Admin session lifetime (seconds)")
     admin_poll_interval: float = Field(2.0, gt=0, description="Seconds between admin page refreshes")
     log_level: str = Field("INFO", description="Logging level")

@@ -1,17 +1,18 @@
-"""Room commands: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE.
+"""Room commands: JOIN, PART, TOPIC, NAMES, KICK, INVITE (LIST is in ``listing.py``).
 
-Vendor extension: LIST replies to an operator with ``message-tags`` carry
-``tcpchat.example/messages`` (messages sent to the room), ``tcpchat.example/modes`` and
-``tcpchat.example/created`` for the admin page's rooms view.
+With ``no-implicit-names`` a JOIN is not followed by NAMES; with ``invite-notify`` members see
+the INVITEs others send for the channel.
 """
 
 from __future__ import annotations
 
 import time
 
-from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, format_line, is_valid_channel
+from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, is_valid_channel
 from ..protocol import numerics as N
-from ..state import TAGS_ALL, Channel, Client, ServerState, build_variants, server_time
+from ..state import Channel, Client, ServerState, build_variants, server_time
+from .markread import CAP as MARKREAD_CAP
+from .markread import send_marker
 from .table import command
 
 VENDOR = VENDOR_TAG_PREFIX
@@ -20,6 +21,7 @@ VENDOR = VENDOR_TAG_PREFIX
 def send_names(state: ServerState, client: Client, channel: Channel) -> None:
     """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES; +i users only for members."""
     multi = "multi-prefix" in client.caps
+    full = "userhost-in-names" in client.caps
     inside = client in channel.members
     if inside or "s" not in channel.modes:
         symbol = "@" if "s" in channel.modes else "*" if "p" in channel.modes else "="
@@ -30,7 +32,7 @@ def send_names(state: ServerState, client: Client, channel: Channel) -> None:
         for member in channel.members:
             if not inside and "i" in member.modes and not client.is_oper:
                 continue
-            entry = channel.member_prefix(member, multi) + member.nick
+            entry = channel.member_prefix(member, multi) + (member.prefix if full else member.nick)
             if batch and size + len(entry) + 1 > budget:
                 client.outbox.send((head + " ".join(batch) + "\r\n").encode())
                 batch, size = [], 0
@@ -56,6 +58,38 @@ def broadcast(state: ServerState, channel: Channel, source: str, command_: str, 
     state.relay(channel.members, variants)
 
 
+def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
+    """Check +b, +i, +k and +l (an invitation passes +i, +k and +l); answer the refusal."""
+    invited = client.folded in channel.invites
+    if channel.lists and channel.is_banned(client):
+        state.numeric(client, N.ERR_BANNEDFROMCHAN, channel.name, "Cannot join channel (+b)")
+        return False
+    if "i" in channel.modes and not invited and not channel.invite_exempt(client):
+        state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
+        return False
+    if channel.key is not None and key != channel.key and not invited:
+        state.numeric(client, N.ERR_BADCHANNELKEY, channel.name, "Cannot join channel (+k)")
+        return False
+    if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
+        state.numeric(client, N.ERR_CHANNELISFULL, channel.name, "Cannot join channel (+l)")
+        return False
+    return True
+
+
+def broadcast_join(state: ServerState, channel: Channel, client: Client) -> None:
+    """The JOIN to every member; ``extended-join`` members also get the account and real name."""
+    now = server_time()
+    plain = build_variants(client.prefix, "JOIN", (channel.name,), now)
+    if state.accounts is None:
+        state.relay(channel.members, plain)
+        return
+    extended = build_variants(
+        client.prefix, "JOIN", (channel.name, client.account or "*", client.realname), now
+    )
+    for member in channel.members:
+        member.outbox.send((extended if "extended-join" in member.caps else plain)[member.tag_level])
+
+
 def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
     s = state.settings
     if not is_valid_channel(name, s.channel_len):
@@ -67,21 +101,24 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
     if len(client.channels) >= s.max_channels_per_client:
         state.numeric(client, N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
         return
-    if channel is not None:
-        invited = client.folded in channel.invites
-        if "i" in channel.modes and not invited:
-            state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
-            return
-        if channel.key is not None and key != channel.key and not invited:
-            state.numeric(client, N.ERR_BADCHANNELKEY, channel.name, "Cannot join channel (+k)")
-            return
-        if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
-            state.numeric(client, N.ERR_CHANNELISFULL, channel.name, "Cannot join channel (+l)")
-            return
+    if channel is None and state.channel_restorer is not None:
+        channel = state.channel_restorer(name)  # a registered channel comes back with its modes
+        if channel is not None:
+            state.channels[channel.folded] = channel
+    if channel is not None and not _may_join(state, client, channel, key):
+        if not channel.members:  # a restored channel nobody got into
+            state.channels.pop(channel.folded, None)
+        return
     channel = state.join(client, name)
-    broadcast(state, channel, client.prefix, "JOIN", channel.name)
+    broadcast_join(state, channel, client)
+    if client.away:  # away-notify: members learn at once that the newcomer is away
+        away = build_variants(client.prefix, "AWAY", (client.away,), server_time())
+        state.relay((m for m in channel.members if "away-notify" in m.caps), away, skip=client)
     send_topic(state, client, channel, explicit=False)
-    send_names(state, client, channel)
+    if MARKREAD_CAP in client.caps:
+        send_marker(state, client, channel.name)
+    if "no-implicit-names" not in client.caps:
+        send_names(state, client, channel)
     for hook in state.on_join:
         hook(client, channel)
 
@@ -139,6 +176,8 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
     channel.topic_by = client.prefix
     channel.topic_at = int(time.time())
     broadcast(state, channel, client.prefix, "TOPIC", channel.name, channel.topic)
+    for hook in state.on_channel_change:
+        hook(channel)
 
 
 @command("NAMES")
@@ -153,37 +192,6 @@ def names(state: ServerState, client: Client, msg: Message) -> None:
             state.numeric(client, N.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
             send_names(state, client, channel)
-
-
-def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) -> None:
-    """RPL_LIST with vendor tags for the admin page: message counter, modes, creation time."""
-    tags = {
-        VENDOR + "messages": str(channel.messages),
-        VENDOR + "modes": channel.mode_string(show_key=False)[0],
-        VENDOR + "created": str(channel.created),
-    }
-    params = (client.nick, channel.name, str(len(channel.members)), channel.topic)
-    client.outbox.send(format_line(Message(N.RPL_LIST, params, state.name, tags)))
-
-
-@command("LIST")
-def list_(state: ServerState, client: Client, msg: Message) -> None:
-    """LIST [#a,#b]: visible channels with member count and topic (operators see all)."""
-    if msg.params and msg.params[0]:
-        wanted = [state.get_channel(n) for n in msg.params[0].split(",")]
-        channels = [c for c in wanted if c is not None]
-    else:
-        channels = list(state.channels.values())
-    state.numeric(client, N.RPL_LISTSTART, "Channel", "Users  Name")
-    for channel in channels:
-        hidden = "s" in channel.modes or "p" in channel.modes
-        if hidden and client not in channel.members and not client.is_oper:
-            continue
-        if client.is_oper and client.tag_level == TAGS_ALL:
-            _list_line_for_oper(state, client, channel)
-            continue
-        state.numeric(client, N.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
-    state.numeric(client, N.RPL_LISTEND, "End of /LIST")
 
 
 @command("KICK", min_params=2)
@@ -234,5 +242,9 @@ def invite(state: ServerState, client: Client, msg: Message) -> None:
     channel.invites.add(casefold(target.nick))
     state.numeric(client, N.RPL_INVITING, target.nick, channel.name)
     state.send_to_client(target, client.prefix, "INVITE", target.nick, channel.name)
+    notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), server_time())
+    state.relay(  # invite-notify: members who asked see who invited whom
+        (m for m in channel.members if "invite-notify" in m.caps and m is not target), notify, skip=client
+    )
     if target.away:
         state.numeric(client, N.RPL_AWAY, target.nick, target.away)

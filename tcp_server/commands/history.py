@@ -8,15 +8,18 @@ client may not read) and MESSAGE_ERROR (the store failed). Who may read what:
 
 - a channel: its members (and IRC operators, for the admin API); others get INVALID_TARGET;
 - a private conversation: only messages since the asking connection signed on, unless it is
-  logged in to an account. Without accounts a nick is not an identity, and whoever takes a nick
-  next must not read the previous holder's private messages.
+  logged in to an account: then everything since the account was created, from any connection
+  and across reconnects (an account owns its nick, see commands/accounts.py). Without an account
+  a nick is not an identity, and whoever takes a nick next must not read the previous holder's
+  private messages.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
+from collections import deque
+from collections.abc import Callable
 
 from ..history.base import Cond, StoredMessage
 from ..history.keys import channel_key, other_party, private_key
@@ -24,26 +27,26 @@ from ..history.query import Ref, UnknownReference, format_timestamp_us, run_quer
 from ..history.sql import time_us
 from ..protocol import Message, add_tag, casefold, format_line, is_channel_name, is_valid_nick, label_response
 from ..state import TAGS_ALL, TAGS_TIME, Channel, Client, ServerState, server_time
+from ..state.ordering import Hold
 from .table import command, unknown_command
 
 CAP = "draft/chathistory"
 WINDOW_ARGS = {"LATEST": 4, "BEFORE": 4, "AFTER": 4, "AROUND": 4, "BETWEEN": 5, "TARGETS": 4}
 """Parameters each subcommand needs, the subcommand included."""
 _batch_ids = itertools.count(1)
-PACE_BUDGET = 32 * 1024
-"""Bytes of history queued to a client at a time (well under the default 96 KiB sendq)."""
-PACE_STEP = 0.01
-"""Seconds between checks whether a client's send queue has drained."""
-PACE_TIMEOUT = 30.0
-"""Seconds a client may leave history unread before the sendq rules apply."""
 
 
-def _fail(state: ServerState, client: Client, code: str, *params: str, label: str | None = None) -> None:
-    if label is None:
-        state.send_from_server(client, "FAIL", "CHATHISTORY", code, *params)
-    else:  # a reply after the fetch carries the command's label itself (labeled-response)
-        line = format_line(Message("FAIL", ("CHATHISTORY", code, *params), state.name))
-        client.outbox.send(add_tag(line, "label", label))
+def _fail(
+    state: ServerState, client: Client, code: str, *params: str, label: str | None = None,
+    hold: Hold | None = None,
+) -> None:
+    line = format_line(Message("FAIL", ("CHATHISTORY", code, *params), state.name))
+    if label is not None:  # a reply after the fetch carries the command's label itself
+        line = add_tag(line, "label", label)
+    if hold is None:
+        client.outbox.send(line)
+    else:
+        client.outbox.release(hold, lambda: client.outbox.send(line))
 
 
 def _parse_limit(text: str, maximum: int) -> int | None:
@@ -54,10 +57,12 @@ def _parse_limit(text: str, maximum: int) -> int | None:
     return min(value, maximum) if value > 0 else None
 
 
-def _private_scope(client: Client) -> tuple[Cond, ...]:
+def _private_scope(state: ServerState, client: Client) -> tuple[Cond, ...]:
     """What of its private conversations a connection may read (see the module docstring)."""
-    if client.account:
-        return ()
+    if client.account:  # everything since the account exists, from any connection
+        svc = state.accounts
+        created = svc.created_us.get(casefold(client.account), 0) if svc is not None else 0
+        return (Cond("time_us", ">=", created),) if created else ()
     return (Cond("time_us", ">=", time_us(client.signon)),)
 
 
@@ -71,10 +76,10 @@ def _history_message(client: Client, m: StoredMessage) -> Message:
     return Message(m.command, (m.target, m.text), m.source, tags)
 
 
-def _send_batch(
+def _batch_lines(
     state: ServerState, client: Client, kind: str, params: tuple[str, ...], lines: list[Message],
     label: str | None = None,
-) -> None:
+) -> list[bytes]:
     """``lines`` wrapped in a batch (plain lines for clients without the batch capability).
 
     ``label`` (labeled-response) goes on the batch start, else on the first line, else an ACK.
@@ -83,8 +88,7 @@ def _send_batch(
         plain = [format_line(line) for line in lines]
         if label is not None:
             plain = label_response(plain, label, state.name, None)
-        _deliver(client, plain, _budget(state))
-        return
+        return plain
     ref = f"ch{next(_batch_ids)}"
     out = [format_line(Message("BATCH", (f"+{ref}", kind, *params), state.name))]
     if label is not None:
@@ -92,31 +96,7 @@ def _send_batch(
     for line in lines:
         out.append(format_line(Message(line.command, line.params, line.source, {**line.tags, "batch": ref})))
     out.append(format_line(Message("BATCH", (f"-{ref}",), state.name)))
-    _deliver(client, out, _budget(state))
-
-
-def _budget(state: ServerState) -> int:
-    """Bytes of history a client may have queued before the rest waits."""
-    return min(PACE_BUDGET, state.settings.sendq // 2)
-
-
-def _deliver(client: Client, lines: list[bytes], budget: int, waited: float = 0.0) -> None:
-    """Send ``lines`` paced by the client's send queue, so a big batch does not trip the sendq.
-
-    Lines go out while the queue is under ``budget`` bytes (at most half the sendq); the rest
-    waits for the socket to drain. A client that does not read for ``PACE_TIMEOUT`` gets
-    everything at once and is dropped by the sendq like any slow reader.
-    """
-    i = 0
-    while i < len(lines) and not client.gone:
-        if client.outbox.sendq_bytes >= budget and waited < PACE_TIMEOUT:
-            rest = lines[i:]
-            asyncio.get_running_loop().call_later(
-                PACE_STEP, _deliver, client, rest, budget, waited + PACE_STEP
-            )
-            return
-        client.outbox.send(lines[i])
-        i += 1
+    return out
 
 
 def _readable_target(
@@ -132,7 +112,7 @@ def _readable_target(
         return None
     if not is_valid_nick(target, state.settings.nick_len):
         return None
-    return private_key(client.nick, target), target, _private_scope(client)
+    return private_key(client.nick, target), target, _private_scope(state, client)
 
 
 def _parse_refs(texts: list[str], allow_star: bool) -> tuple[Ref | None, ...] | str:
@@ -181,21 +161,27 @@ def chathistory(state: ServerState, client: Client, msg: Message) -> None:
         _fail(state, client, "INVALID_TARGET", sub, target, "Messages could not be retrieved")
         return
     key, display, scope = readable
-    label = client.take_label()  # the reply comes after the fetch and carries the label itself
 
-    def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
-        if client.gone:
-            return
-        if isinstance(error, UnknownReference):
-            _fail(state, client, "INVALID_PARAMS", sub, f"msgid={error}", "Unknown message reference",
-                  label=label)
-        elif error is not None or rows is None:
-            _fail(state, client, "MESSAGE_ERROR", sub, target, "Messages could not be retrieved", label=label)
-        else:
-            lines = [_history_message(client, m) for m in rows]
-            _send_batch(state, client, "chathistory", (display,), lines, label)
+    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+        def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
+            if client.gone:
+                return
+            if isinstance(error, UnknownReference):
+                _fail(state, client, "INVALID_PARAMS", sub, f"msgid={error}", "Unknown message reference",
+                      label=label, hold=hold)
+            elif error is not None or rows is None:
+                _fail(state, client, "MESSAGE_ERROR", sub, target, "Messages could not be retrieved",
+                      label=label, hold=hold)
+            else:
+                lines = [_history_message(client, m) for m in rows]
+                out = _batch_lines(state, client, "chathistory", (display,), lines, label)
+                client.outbox.release_paced(hold, out, finished)
+                return
+            finished()
 
-    store.fetch(lambda: run_query(store, sub, key, refs, limit, scope), done)
+        store.fetch(lambda: run_query(store, sub, key, refs, limit, scope), done)
+
+    _queue(state, client, start, sub)
 
 
 def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: int) -> None:
@@ -211,24 +197,29 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
     window = (Cond("time_us", ">=", (lo + 1) * 1000), Cond("time_us", "<", hi * 1000))
     names = {folded: ch.name for folded, ch in client.channels.items()}
     me = casefold(client.nick)
-    label = client.take_label()
 
-    def done(rows: list | None, error: BaseException | None) -> None:  # type: ignore[type-arg]
-        if client.gone:
-            return
-        if error is not None or rows is None:
-            _fail(state, client, "MESSAGE_ERROR", "TARGETS", "*", "Targets could not be retrieved", label=label)
-            return
-        lines = [
-            Message("CHATHISTORY", ("TARGETS", names.get(row.key) or other_party(row.key, me),
-                                    format_timestamp_us(row.time_us)), state.name)
-            for row in rows
-        ]
-        _send_batch(state, client, "draft/chathistory-targets", (), lines, label)
+    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+        def done(rows: list | None, error: BaseException | None) -> None:  # type: ignore[type-arg]
+            if client.gone:
+                return
+            if error is not None or rows is None:
+                _fail(state, client, "MESSAGE_ERROR", "TARGETS", "*", "Targets could not be retrieved",
+                      label=label, hold=hold)
+                finished()
+                return
+            lines = [
+                Message("CHATHISTORY", ("TARGETS", names.get(row.key) or other_party(row.key, me),
+                                        format_timestamp_us(row.time_us)), state.name)
+                for row in rows
+            ]
+            out = _batch_lines(state, client, "draft/chathistory-targets", (), lines, label)
+            client.outbox.release_paced(hold, out, finished)
 
-    store.fetch(
-        lambda: store.targets(tuple(names), me, window, _private_scope(client), limit), done
-    )
+        store.fetch(
+            lambda: store.targets(tuple(names), me, window, _private_scope(state, client), limit), done
+        )
+
+    _queue(state, client, start, "TARGETS")
 
 
 def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None:
@@ -240,12 +231,76 @@ def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None
     before_join = (Cond("time_us", "<", time_us(time.time())),)
     key = channel_key(channel.name)
 
-    def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
-        if client.gone or not rows:
-            return
-        _deliver(client, [format_line(_history_message(client, m)) for m in rows], _budget(state))
+    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+        def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
+            if client.gone:
+                return
+            lines = [format_line(_history_message(client, m)) for m in rows or ()]
+            client.outbox.release_paced(hold, lines, finished)
 
-    store.fetch(lambda: store.select(key, before_join, count, newest_first=True), done)
+        store.fetch(lambda: store.select(key, before_join, count, newest_first=True), done)
+
+    _queue(state, client, start, None, take_label=False)
+
+
+# ---- one request at a time per client, paced and rate limited ------------------------------
+Start = Callable[[Hold, "str | None", Callable[[], None]], None]
+"""Runs one history request: fetch, then ``release_paced`` its reply into the hold, then ``finished``."""
+
+
+def _queue(state: ServerState, client: Client, start: Start, sub: str | None, take_label: bool = True) -> None:
+    """Serve ``start`` after the client's earlier history requests, within its rate.
+
+    A client's requests run one at a time and the next starts only when the previous reply has
+    been handed to its socket (``release_paced`` sends it as the socket drains), so one client
+    holds at most one reply in memory and a burst of requests cannot grow the server. Each keeps
+    its place in the client's output (a hold): replies come in the order of its commands.
+    """
+    queue = client.history_queue
+    if queue is None:
+        queue = client.history_queue = deque()
+    if len(queue) >= state.settings.chathistory_queue:
+        if sub is not None:
+            _fail(state, client, "MESSAGE_ERROR", sub, "*", "Too many history requests at once")
+        return
+    label = client.take_label() if take_label else None  # the late reply carries the label itself
+    queue.append((client.outbox.hold(), label, start))
+    if len(queue) == 1:
+        _serve_next(state, client)
+
+
+def _serve_next(state: ServerState, client: Client, waited: bool = False) -> None:
+    queue = client.history_queue
+    if client.gone or not queue:
+        return
+    wait = 0.0 if waited else _take_token(state, client)
+    if wait:
+        state.call_later(wait, lambda: _serve_next(state, client, waited=True))
+        return
+    hold, label, start = queue[0]
+
+    def finished() -> None:
+        if queue and queue[0][0] is hold:
+            queue.popleft()
+        _serve_next(state, client)
+
+    start(hold, label, finished)
+
+
+def _take_token(state: ServerState, client: Client) -> float:
+    """Take one request from the client's token bucket: 0, or seconds until one is there."""
+    rate = state.settings.chathistory_rate
+    if not rate:
+        return 0.0
+    now = time.monotonic()
+    burst = float(state.settings.chathistory_burst)
+    tokens = burst if client.history_at == 0.0 else min(burst, client.history_tokens + (now - client.history_at) * rate)
+    if tokens >= 1:
+        client.history_tokens, client.history_at = tokens - 1, now
+        return 0.0
+    wait = (1 - tokens) / rate
+    client.history_tokens, client.history_at = 0.0, now + wait  # that token goes to the waiting request
+    return wait
 
 
 def install(state: ServerState) -> None:

@@ -1,8 +1,15 @@
-"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit."""
+"""PRIVMSG, NOTICE and TAGMSG: relay to channels and nicks, store, echo after commit.
+
+STATUSMSG (``PRIVMSG @#room``, ``+#room``) reaches the channel's operators (or voiced members and
+up) and is not stored: CHATHISTORY would show it to every member. A +B (bot) user's messages
+carry the ``bot`` tag. Client-only tags (``+typing``, ``+draft/reply``, ``+draft/react``) pass
+through to message-tags clients.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..history.base import StoredMessage
 from ..protocol import (
@@ -10,9 +17,9 @@ from ..protocol import (
     Message,
     add_tag,
     casefold,
-    client_tag_bytes,
     fit_text,
     format_line,
+    format_tags,
     is_channel_name,
 )
 from ..protocol import numerics as N
@@ -28,28 +35,41 @@ def _client_tags(client: Client, msg: Message) -> dict[str, str]:
 
 
 def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
-    """417 when the client-only tags exceed 4094 bytes (relayed, they would pass 8191)."""
-    if msg.tags and client_tag_bytes(msg.tags) > MAX_CLIENT_TAG_BYTES:
+    """417 when the client's tag data exceeds 4094 bytes (4096 with the ``@`` and the space).
+
+    The message-tags spec counts every tag the client sent, client-only or not; relayed with the
+    server's tags, the section then stays under 8191 bytes.
+    """
+    if msg.tags and len(format_tags(msg.tags).encode()) - 1 > MAX_CLIENT_TAG_BYTES:
         state.numeric(client, N.ERR_INPUTTOOLONG, "Input line too long (client tags)")
         return True
     return False
 
 
-def _echo_after_commit(
+def _store_then_echo(
     state: ServerState,
     client: Client,
     variants: tuple[bytes, bytes, bytes],
     record: StoredMessage,
+    relay_later: Callable[[], None] | None = None,
+    label: str | None = None,
 ) -> None:
-    """Store the message; the sender's echo (its acknowledgement) waits for the commit."""
+    """Store the message; the sender's echo (its acknowledgement) waits for the commit.
+
+    The echo takes a place in the sender's output (``outbox.hold``): replies to its later commands
+    wait behind it, so they arrive in the order of its commands. With ``relay_after_commit``,
+    ``relay_later`` hands the message to the other recipients once it is committed too.
+    ``label``: one the caller took earlier (a multiline batch's, from its opening ``BATCH``).
+    """
+    assert state.history is not None
     echo = "echo-message" in client.caps
-    if state.history is None:
-        if echo:
-            client.outbox.send(variants[client.tag_level])
-        return
-    label = client.take_label() if echo else None  # the delayed echo carries the label
+    if label is None and echo:
+        label = client.take_label()  # the delayed echo carries the label
+    hold = client.outbox.hold() if echo else None
 
     def committed(error: BaseException | None) -> None:
+        if error is None and relay_later is not None:
+            relay_later()
         if client.gone:
             return
         if error is not None:
@@ -65,17 +85,73 @@ def _echo_after_commit(
             line = variants[client.tag_level]
         else:
             return
-        client.outbox.send(line if label is None else add_tag(line, "label", label))
+        out = line if label is None else add_tag(line, "label", label)
+        if hold is None:
+            client.outbox.send(out)
+        else:
+            client.outbox.release(hold, lambda: client.outbox.send(out))
 
     state.history.append(record, committed)
+
+
+def _deliver_later(
+    state: ServerState, recipients: list[Client], variants: tuple[bytes, bytes, bytes], sender: Client
+) -> Callable[[], None]:
+    """Relay to ``recipients`` (those still connected) when called: after the commit."""
+
+    def deliver() -> None:
+        state.relay([m for m in recipients if not m.gone], variants, skip=sender)
+
+    return deliver
+
+
+STATUS_RANKS = {"@": "o", "+": "ov"}
+"""STATUSMSG prefixes (``PRIVMSG @#c``) and the member modes that receive each."""
+
+
+def server_tags(client: Client, msgid: str) -> dict[str, str]:
+    """Tags the server puts on a user's message: ``msgid``, ``bot`` for a +B user, and
+    ``account`` for a logged-in one (account-tag; it rides on the tagged variant)."""
+    tags = {"msgid": msgid, "bot": ""} if "B" in client.modes else {"msgid": msgid}
+    if client.account:
+        tags["account"] = client.account
+    return tags
+
+
+def _relay_status(state: ServerState, client: Client, msg: Message, status: str, name: str, text: str) -> None:
+    """STATUSMSG: to the channel's operators (``@``) or voiced and up (``+``); never stored."""
+    notice = msg.command == "NOTICE"
+    channel = state.get_channel(name)
+    if channel is None:
+        if not notice:
+            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+        return
+    if not channel.can_speak(client):
+        if not notice:
+            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+        return
+    target = status + channel.name
+    text = fit_text(client.prefix, msg.command, target, text)
+    tags = {**server_tags(client, state.new_msgid()), **_client_tags(client, msg)}
+    variants = build_variants(client.prefix, msg.command, (target, text), server_time(), tags)
+    ranks = STATUS_RANKS[status]
+    state.relay((m for m, modes in channel.members.items() if any(r in modes for r in ranks)), variants, skip=client)
+    state.counters.messages += 1
+    if "echo-message" in client.caps:
+        client.outbox.send(variants[client.tag_level])
 
 
 def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str) -> None:
     command_ = msg.command
     notice = command_ == "NOTICE"
+    if target_name[0] in STATUS_RANKS and is_channel_name(target_name[1:]):
+        _relay_status(state, client, msg, target_name[0], target_name[1:], text)
+        return
     now = time.time()
     msgid = state.new_msgid()
-    tags = {"msgid": msgid, **_client_tags(client, msg)}
+    tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
+    after_commit = state.history is not None and state.settings.relay_after_commit
+    relay_later: Callable[[], None] | None = None
     if is_channel_name(target_name):
         channel = state.get_channel(target_name)
         if channel is None:
@@ -88,7 +164,10 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             return
         text = fit_text(client.prefix, command_, channel.name, text)
         variants = build_variants(client.prefix, command_, (channel.name, text), server_time(now), tags)
-        state.relay(channel.members, variants, skip=client)
+        if after_commit:  # the members at the time it was said, once it is stored
+            relay_later = _deliver_later(state, list(channel.members), variants, client)
+        else:
+            state.relay(channel.members, variants, skip=client)
         channel.messages += 1
         stored_target = channel.name
     else:
@@ -99,7 +178,10 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             return
         text = fit_text(client.prefix, command_, target.nick, text)
         variants = build_variants(client.prefix, command_, (target.nick, text), server_time(now), tags)
-        target.outbox.send(variants[target.tag_level])
+        if after_commit:
+            relay_later = _deliver_later(state, [target], variants, client)
+        else:
+            target.outbox.send(variants[target.tag_level])
         if target.away and not notice:
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
@@ -111,7 +193,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
     record = StoredMessage(
         msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
     )
-    _echo_after_commit(state, client, variants, record)
+    _store_then_echo(state, client, variants, record, relay_later)
 
 
 def _message(state: ServerState, client: Client, msg: Message) -> None:
@@ -176,7 +258,7 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
             return
         name = target.nick
         recipients = [target] if target.tag_level == TAGS_ALL else []
-    tags = {"msgid": state.new_msgid(), **tags}
+    tags = {**server_tags(client, state.new_msgid()), **tags}
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     state.relay(recipients, variants, skip=client)
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:

@@ -1,16 +1,23 @@
-"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, ban list queries) and users (+i, +o)."""
+"""MODE for channels (+o +v +t +n +m +i +s +p +k +l, lists +b +e +I) and users.
+
+User modes: +i (invisible), +w (receives WALLOPS), +B (a bot: ``BOT=B``, WHO flag ``B``, WHOIS 335
+and the ``bot`` tag on its messages), -o (drop operator status; +o only through OPER).
+"""
 
 from __future__ import annotations
 
 from ..protocol import Message, is_channel_name
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState
+from ..state.masks import LIST_MODES
+from .bans import change_list, send_list
 from .channels import broadcast
 from .table import command
 
-PARAM_ALWAYS = "ovk"
+PARAM_ALWAYS = "ovk" + LIST_MODES
 PARAM_ON_SET = "l"
-LIST_MODES = "beI"
+SELF_MODES = "iwB"
+"""User modes a user may set and unset on itself."""
 MAX_PARAM_MODES = 4
 """Mode changes with a parameter per MODE command (advertised as ``MODES`` in 005)."""
 
@@ -26,18 +33,25 @@ def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
     if len(msg.params) == 1:
         state.numeric(client, N.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
-    adding, applied = True, ""
+    adding, applied, last_sign = True, "", ""
     for ch in msg.params[1]:
         if ch in "+-":
             adding = ch == "+"
-        elif ch == "i" and adding != ("i" in client.modes):
-            client.modes = client.modes | {"i"} if adding else client.modes - {"i"}
-            applied += ("+" if adding else "-") + "i"
-        elif ch == "o" and not adding and client.is_oper:
+            continue
+        if ch in SELF_MODES:
+            if adding == (ch in client.modes):
+                continue
+            client.modes = client.modes | {ch} if adding else client.modes - {ch}
+        elif ch == "o":
+            if adding or not client.is_oper:  # +o only through OPER
+                continue
             state.set_oper(client, False)
-            applied += "-o"
-        elif ch not in "io":
+        else:
             state.numeric(client, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+            continue
+        sign = "+" if adding else "-"
+        applied += ch if sign == last_sign else sign + ch
+        last_sign = sign
     if applied:
         client.outbox.send(f":{client.prefix} MODE {client.nick} {applied}\r\n".encode())
 
@@ -52,6 +66,9 @@ def _apply_channel_modes(
             adding = ch == "+"
             continue
         arg = None
+        if ch in LIST_MODES and not args:  # ``MODE #c +b`` lists the bans
+            send_list(state, client, channel, ch)
+            continue
         if ch in PARAM_ALWAYS or (ch in PARAM_ON_SET and adding):
             if budget == 0:  # beyond MODES: ignored, like other servers do
                 continue
@@ -64,7 +81,10 @@ def _apply_channel_modes(
                 arg = args.pop(0)
         if ch in "ov":
             target = state.find_nick(arg or "")
-            if target is None or target not in channel.members:
+            if target is None:
+                state.numeric(client, N.ERR_NOSUCHNICK, arg or "*", "No such nick/channel")
+                continue
+            if target not in channel.members:
                 state.numeric(client, N.ERR_USERNOTINCHANNEL, arg or "*", channel.name, "They aren't on that channel")
                 continue
             modes = channel.members[target]
@@ -72,6 +92,10 @@ def _apply_channel_modes(
                 continue
             channel.members[target] = modes + ch if adding else modes.replace(ch, "")
             arg = target.nick
+        elif ch in LIST_MODES:
+            arg = change_list(state, client, channel, ch, adding, arg or "")
+            if arg is None:
+                continue
         elif ch == "k":
             if adding:
                 if not arg or " " in arg:
@@ -124,8 +148,7 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.RPL_CREATIONTIME, channel.name, str(channel.created))
         return
     if len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2:
-        end = {"b": "368", "e": "349", "I": "347"}[letter]
-        state.numeric(client, end, channel.name, "End of list")
+        send_list(state, client, channel, letter)
         return
     if not channel.is_op(client) and not client.is_oper:
         state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
@@ -133,3 +156,5 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
     applied, args = _apply_channel_modes(state, client, channel, modestr, list(msg.params[2:]))
     if applied:
         broadcast(state, channel, client.prefix, "MODE", channel.name, applied, *args)
+        for hook in state.on_channel_change:
+            hook(channel)

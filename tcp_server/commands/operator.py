@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from ..protocol import VENDOR_TAG_PREFIX, Message, fit_text, format_line
+from ..protocol import VENDOR_TAG_PREFIX, Message, add_tag, fit_text, format_line
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState
 from .table import command
@@ -22,15 +22,32 @@ VENDOR = VENDOR_TAG_PREFIX
 
 @command("OPER", min_params=2)
 def oper(state: ServerState, client: Client, msg: Message) -> None:
-    """OPER name password: become an IRC operator (credentials from settings, hashed)."""
-    if not state.check_oper(msg.params[0], msg.params[1]):
-        log.warning("oper failed id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
-        state.numeric(client, N.ERR_PASSWDMISMATCH, "Password incorrect")
-        return
-    state.set_oper(client, True)
-    log.info("oper id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
-    state.numeric(client, N.RPL_YOUREOPER, "You are now an IRC operator")
-    client.outbox.send(f":{client.prefix} MODE {client.nick} +o\r\n".encode())
+    """OPER name password: become an IRC operator (credentials from settings, hashed).
+
+    The hash runs off the event loop under the guessing limits (``state.guarded_check``): an
+    address over them gets 464 without a check, and a connection failing repeatedly is dropped.
+    """
+    name, password = msg.params[0], msg.params[1]
+    label = client.take_label()  # the answer comes after the hash and carries the label itself
+
+    def answered(ok: bool) -> None:
+        if not ok:
+            log.warning("oper failed id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
+            _labelled(state, client, label, N.ERR_PASSWDMISMATCH, "Password incorrect")
+            return
+        state.set_oper(client, True)
+        log.info("oper id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
+        _labelled(state, client, label, N.RPL_YOUREOPER, "You are now an IRC operator")
+        client.outbox.send(f":{client.prefix} MODE {client.nick} +o\r\n".encode())
+
+    if not state.guarded_check(client, "oper", lambda: state.check_oper(name, password), answered):
+        _labelled(state, client, label, N.ERR_PASSWDMISMATCH, "Too many password attempts; try again later")
+
+
+def _labelled(state: ServerState, client: Client, label: str | None, code: str, text: str) -> None:
+    """A numeric reply carrying the command's ``label`` (labeled-response), if it had one."""
+    line = format_line(Message(code, (client.nick, text), state.name))
+    client.outbox.send(line if label is None else add_tag(line, "label", label))
 
 
 def find_connection(state: ServerState, target: str) -> Client | None:

@@ -1,13 +1,13 @@
-"""Queries about users and the server: LUSERS, MOTD, WHO, WHOIS, ISON, USERHOST, AWAY, VERSION."""
+"""Queries about users and the server: LUSERS, MOTD, INFO, WHOIS, ISON, USERHOST, AWAY, VERSION."""
 
 from __future__ import annotations
 
-import re
 import time
 
-from ..protocol import Message, casefold, is_channel_name
+from ..protocol import Message
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, server_time
+from .monitor import extended_watchers
 from .table import command
 
 
@@ -21,6 +21,9 @@ def send_lusers(state: ServerState, client: Client) -> None:
     state.numeric(client, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     state.numeric(client, N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
     state.numeric(client, N.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    peak = max(state.peak_users, users)
+    state.numeric(client, N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
+    state.numeric(client, N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
 
 
 def send_motd(state: ServerState, client: Client) -> None:
@@ -47,60 +50,26 @@ def motd(state: ServerState, client: Client, msg: Message) -> None:
     send_motd(state, client)
 
 
+@command("INFO")
+def info(state: ServerState, client: Client, msg: Message) -> None:
+    """RPL_INFO (371) lines about the server, then RPL_ENDOFINFO (374)."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
+    for line in (f"{VERSION}: an IRC server in Python asyncio", f"Network {state.settings.network_name}",
+                 f"Running since {started}"):
+        state.numeric(client, N.RPL_INFO, line)
+    state.numeric(client, N.RPL_ENDOFINFO, "End of INFO list")
+
+
 @command("VERSION")
 def version(state: ServerState, client: Client, msg: Message) -> None:
     """RPL_VERSION (351)."""
-    state.numeric(client, "351", VERSION, state.name, "tcpchat IRC server")
+    state.numeric(client, N.RPL_VERSION, VERSION, state.name, "tcpchat IRC server")
 
 
 @command("TIME")
 def time_(state: ServerState, client: Client, msg: Message) -> None:
     """RPL_TIME (391)."""
-    state.numeric(client, "391", state.name, time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime()))
-
-
-def _who_line(state: ServerState, asker: Client, target: Client, channel_name: str, prefix: str) -> None:
-    flags = ("G" if target.away else "H") + ("*" if target.is_oper else "") + prefix
-    state.numeric(
-        asker, N.RPL_WHOREPLY, channel_name, target.user or "*", target.host, state.name,
-        target.nick, flags, f"0 {target.realname}",
-    )
-
-
-@command("WHO")
-def who(state: ServerState, client: Client, msg: Message) -> None:
-    """WHO #channel, WHO nick, or WHO mask (``*`` and ``?`` over nick, user, host, realname).
-
-    A mask lists users the asker may see: not ``+i``, or sharing a channel, or itself (operators
-    see everyone). ``WHO 0`` is ``WHO *``.
-    """
-    mask = msg.param(0, "*") or "*"
-    multi = "multi-prefix" in client.caps
-    if is_channel_name(mask):
-        channel = state.get_channel(mask)
-        if channel is not None and ("s" not in channel.modes or client in channel.members):
-            for member in channel.members:
-                _who_line(state, client, member, channel.name, channel.member_prefix(member, multi))
-    elif "*" in mask or "?" in mask or mask == "0":
-        pattern = _glob("*" if mask == "0" else mask)
-        peers = state.peers_of(client)
-        for c in list(state.clients.values()):
-            fields = (c.nick, c.user, c.host, c.realname)
-            if not c.registered or not any(pattern.match(casefold(f)) for f in fields):
-                continue
-            if "i" in c.modes and c is not client and c not in peers and not client.is_oper:
-                continue
-            _who_line(state, client, c, "*", "")
-    else:
-        target = state.find_nick(mask)
-        if target is not None:
-            _who_line(state, client, target, "*", "")
-    state.numeric(client, N.RPL_ENDOFWHO, mask, "End of WHO list")
-
-
-def _glob(mask: str) -> re.Pattern[str]:
-    """An IRC mask (only ``*`` and ``?`` are special; ``[`` is a nick character) as a regex."""
-    return re.compile(re.escape(casefold(mask)).replace(r"\*", ".*").replace(r"\?", ".") + r"\Z")
+    state.numeric(client, N.RPL_TIME, state.name, time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime()))
 
 
 @command("WHOIS", min_params=1)
@@ -122,10 +91,14 @@ def whois(state: ServerState, client: Client, msg: Message) -> None:
     if chans:
         state.numeric(client, N.RPL_WHOISCHANNELS, target.nick, " ".join(chans))
     state.numeric(client, N.RPL_WHOISSERVER, target.nick, state.name, "tcpchat")
+    if target.account:
+        state.numeric(client, N.RPL_WHOISACCOUNT, target.nick, target.account, "is logged in as")
     if target.away:
         state.numeric(client, N.RPL_AWAY, target.nick, target.away)
     if target.is_oper:
         state.numeric(client, N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
+    if "B" in target.modes:
+        state.numeric(client, N.RPL_WHOISBOT, target.nick, f"is a Bot on {state.settings.network_name}")
     if client.is_oper or client is target:
         state.numeric(client, N.RPL_WHOISACTUALLY, target.nick, target.ip, "Actual IP address")
     idle = int(time.time() - target.last_active)
@@ -167,6 +140,6 @@ def away(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.RPL_UNAWAY, "You are no longer marked as being away")
         params = ()
     variants = build_variants(client.prefix, "AWAY", params, server_time())
-    for peer in state.peers_of(client):
+    for peer in state.peers_of(client) | extended_watchers(state, client, "away-notify"):
         if "away-notify" in peer.caps:
             peer.outbox.send(variants[peer.tag_level])

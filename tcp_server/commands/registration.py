@@ -11,7 +11,11 @@ import time
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
+from .bans import isupport_list_tokens
 from .modes import MAX_PARAM_MODES
+from .monitor import isupport_monitor
+from .multiline import CAP as MULTILINE
+from .multiline import cap_value as multiline_value
 from .queries import send_lusers, send_motd
 from .table import command
 
@@ -19,16 +23,47 @@ log = logging.getLogger("tcpchat.server")
 
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
-    "batch", "labeled-response",
+    "batch", "labeled-response", "userhost-in-names", "extended-monitor", "setname",
+    "cap-notify", "invite-notify", "no-implicit-names", "draft/multiline",
+    "draft/read-marker",
 )
-HISTORY_CAPS = ("draft/chathistory",)
+HISTORY_CAPS = ("draft/chathistory", "draft/message-redaction")
+"""Offered only with a history store: redaction checks the sender against the stored message."""
+ACCOUNT_CAPS = ("account-notify", "account-tag", "extended-join", "sasl")
+REGISTRATION_CAP = "draft/account-registration"
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}\Z")
 """A host name WEBIRC may set (else the address is shown): letters, digits, dots, dashes."""
 
 
 def supported_caps(state: ServerState) -> tuple[str, ...]:
-    """Capabilities this server offers (chathistory only when history is on)."""
-    return BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+    """Capabilities this server offers (chathistory only when history is on, the account ones
+    only when accounts are)."""
+    caps = BASE_CAPS + (HISTORY_CAPS if state.history is not None else ())
+    if state.accounts is not None:
+        caps += ACCOUNT_CAPS
+        if state.settings.account_registration:
+            caps += (REGISTRATION_CAP,)
+    return caps
+
+
+def sasl_mechanisms(state: ServerState) -> tuple[str, ...]:
+    """SASL mechanisms offered (EXTERNAL only when the TLS port asks for client certificates)."""
+    external = ("EXTERNAL",) if state.settings.tls_client_ca is not None else ()
+    return ("PLAIN", "SCRAM-SHA-256", *external)
+
+
+def cap_values(state: ServerState) -> dict[str, str]:
+    """Values shown after ``=`` in ``CAP LS 302`` (older clients get bare names)."""
+    values = {MULTILINE: multiline_value(state)}
+    if state.accounts is not None:
+        values["sasl"] = ",".join(sasl_mechanisms(state))
+        values[REGISTRATION_CAP] = "before-connect"
+    return values
+
+
+def _ls_line(state: ServerState, client: Client) -> str:
+    values = cap_values(state) if client.cap_version >= 302 else {}
+    return " ".join(f"{c}={values[c]}" if values.get(c) else c for c in supported_caps(state))
 
 
 def isupport_tokens(state: ServerState) -> list[str]:
@@ -36,21 +71,31 @@ def isupport_tokens(state: ServerState) -> list[str]:
     s = state.settings
     tokens = [
         "AWAYLEN=390",
+        "BOT=B",
         f"CASEMAPPING={CASEMAPPING}",
         f"CHANLIMIT={CHANTYPES}:{s.max_channels_per_client}",
-        "CHANMODES=,k,l,imnpst",
+        "CHANMODES=beI,k,l,imnpst",
         f"CHANNELLEN={s.channel_len}",
         f"CHANTYPES={CHANTYPES}",
+        "ELIST=MNU",
         "KICKLEN=390",
         f"MODES={MAX_PARAM_MODES}",
         f"NETWORK={s.network_name}",
+        f"NAMELEN={s.realname_len}",
         f"NICKLEN={s.nick_len}",
         "PREFIX=(ov)@+",
         f"TARGMAX=PRIVMSG:{s.max_targets},NOTICE:{s.max_targets},JOIN:,PART:,KICK:1",
+        "STATUSMSG=@+",
         f"TOPICLEN={s.topic_len}",
+        "UTF8ONLY",
+        *isupport_list_tokens(state),
+        isupport_monitor(state),
+        "WHOX",
     ]
     if state.history is not None:
         tokens += [f"CHATHISTORY={s.chathistory_max}", "MSGREFTYPES=msgid,timestamp"]
+    if state.accounts is not None:
+        tokens.append("EXTBAN=$,a")  # $a:account in +b/+e/+I (commands/chanserv.py)
     return tokens
 
 
@@ -64,6 +109,7 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         return
     state.mark_registered(client)
     client.update_prefix()
+    state.presence.came_online(client)
     log.info(
         "register id=%s nick=%s addr=%s:%s transport=%s",
         client.id, client.nick, client.ip, client.port, client.transport,
@@ -74,13 +120,15 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
     state.numeric(client, N.RPL_CREATED, f"This server was created {created}")
     client.outbox.send(
-        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} io biklmnopstv\r\n".encode()
+        f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} Biow Ibeiklmnopstv\r\n".encode()
     )
     tokens = isupport_tokens(state)
     for i in range(0, len(tokens), 12):
         state.numeric(client, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
     send_lusers(state, client)
     send_motd(state, client)
+    for hook in state.on_nick:
+        hook(client)
 
 
 @command("CAP", min_params=1, pre_registration=True)
@@ -90,7 +138,9 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
     if sub == "LS":
         if not client.registered:
             client.cap_negotiating = True
-        state.send_from_server(client, "CAP", client.nick, "LS", " ".join(supported_caps(state)))
+        version = msg.param(1)
+        client.cap_version = max(client.cap_version, int(version) if version.isdigit() else 301)
+        state.send_from_server(client, "CAP", client.nick, "LS", _ls_line(state, client))
     elif sub == "LIST":
         state.send_from_server(client, "CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
     elif sub == "REQ":
@@ -120,11 +170,17 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
 
 @command("PASS", min_params=1, pre_registration=True)
 def pass_(state: ServerState, client: Client, msg: Message) -> None:
-    """Connection password, checked when registration completes."""
+    """Connection password, checked when registration completes; without one, with accounts on,
+    ``PASS account:password`` logs in (for clients without SASL)."""
     if client.registered:
         state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     expected = state.settings.password
+    if expected is None and state.accounts is not None and ":" in msg.params[0] and not client.account:
+        from .accounts import pass_login
+
+        pass_login(state, client, msg.params[0])
+        return
     client.pass_ok = expected is not None and hmac.compare_digest(
         msg.params[0].encode(), expected.get_secret_value().encode()
     )
@@ -144,8 +200,7 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
     except ValueError:
         state.disconnect(client, "WEBIRC: invalid IP address")
         return
-    limit = state.settings.max_clients_per_ip
-    if limit and state.clients_from_ip(ip) >= limit:
+    if state.ip_is_full(ip):
         state.disconnect(client, "Too many connections from your address")
         return
     log.info("webirc id=%s gateway=%s real_ip=%s", client.id, gateway, ip)
@@ -169,7 +224,7 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
         return
     if new == client.nick:
         return
-    old_prefix = client.prefix
+    old_prefix, old_nick = client.prefix, client.nick
     if not state.claim_nick(client, new):
         state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
@@ -180,6 +235,9 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
             peer.outbox.send(variants[peer.tag_level])
         for channel in client.channels.values():
             channel.invites.discard(casefold(new))
+        state.presence.nick_changed(client, old_nick)
+        for hook in state.on_nick:
+            hook(client)
     else:
         try_finish_registration(state, client)
 
@@ -190,9 +248,12 @@ def user(state: ServerState, client: Client, msg: Message) -> None:
     if client.registered:
         state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
+    if not msg.params[0] or not msg.params[3]:  # an empty user name or realname is no registration
+        state.numeric(client, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
     client.user = "~" + (username or "user")
-    client.realname = msg.params[3][:100]
+    client.realname = msg.params[3][: state.settings.realname_len]
     client.update_prefix()
     try_finish_registration(state, client)
 

@@ -23,6 +23,8 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+BATCHED: list[Handler] = []
+"""Where lines tagged with the client's open batch go instead (multiline.py registers one)."""
 
 
 def command(
@@ -50,6 +52,10 @@ _UNKNOWN = Command(unknown_command, pre_registration=True)
 
 def dispatch(state: ServerState, client: Client, msg: Message) -> None:
     """Run ``msg`` for ``client`` after checking registration, parameters and privileges."""
+    if client.batch is not None and msg.tags and msg.command != "BATCH" and "batch" in msg.tags:
+        for collect in BATCHED:
+            collect(state, client, msg)
+        return
     cmd = COMMANDS.get(msg.command, _UNKNOWN)
     if not client.registered and not cmd.pre_registration:
         state.numeric(client, N.ERR_NOTREGISTERED, "You have not registered")

@@ -121,6 +121,27 @@ class HistoryStore(ABC):
         """Targets with messages matching ``conds``: the given channels plus the private
         conversations of ``nick_key`` (those also matching ``private_conds``), oldest activity first."""
 
+    async def find(self, key: str, msgid: str) -> StoredMessage | None:
+        """Message ``msgid`` of target ``key``, if stored (REDACT checks who sent it)."""
+        raise HistoryError("this store cannot look up single messages")
+
+    async def delete(self, key: str, msgid: str) -> bool:
+        """Remove message ``msgid`` of target ``key`` (REDACT); True when a row was deleted."""
+        raise HistoryError("this store cannot delete messages")
+
+    async def delete_if(
+        self, key: str, msgid: str, allowed: Callable[[StoredMessage], bool]
+    ) -> tuple[StoredMessage | None, bool]:
+        """Find message ``msgid`` of ``key`` and delete it when ``allowed(message)``.
+
+        Returns (the message, or None when unknown or already gone; whether it was deleted):
+        REDACT's one query, so its handler stays synchronous."""
+        record = await self.find(key, msgid)
+        if record is None or not allowed(record):
+            return record, False
+        deleted = await self.delete(key, msgid)
+        return (record if deleted else None), deleted
+
     @abstractmethod
     async def apply_retention(self) -> int:
         """Delete rows past the age and per-target limits; returns how many were deleted."""

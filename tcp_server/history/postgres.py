@@ -23,7 +23,17 @@ from .base import (
     TargetActivity,
 )
 from .groupcommit import GroupCommitter
-from .sql import dollar, insert_sql, record_row, row_message, schema_v1, select_sql, targets_sql
+from .sql import (
+    delete_sql,
+    dollar,
+    find_sql,
+    insert_sql,
+    record_row,
+    row_message,
+    schema_v1,
+    select_sql,
+    targets_sql,
+)
 
 log = logging.getLogger("tcpchat.history")
 
@@ -148,6 +158,14 @@ class PostgresStore(HistoryStore):
     ) -> list[TargetActivity]:
         sql, args = targets_sql(channel_keys, nick_key, conds, private_conds, limit, dollar)
         return [TargetActivity(r[0], r[1]) for r in await self._p().fetch(sql, *args)]
+
+    async def find(self, key: str, msgid: str) -> StoredMessage | None:
+        row = await self._p().fetchrow(find_sql(dollar), msgid, key)
+        return row_message(tuple(row)) if row is not None else None
+
+    async def delete(self, key: str, msgid: str) -> bool:
+        status = await self._p().execute(delete_sql(dollar), msgid, key)
+        return int(status.split()[-1]) > 0
 
     async def _retention_loop(self) -> None:
         while True:

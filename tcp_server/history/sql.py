@@ -19,6 +19,16 @@ COLUMNS = "msgid, time_us, target_key, dm_a, dm_b, command, source, sender, targ
 SELECT_COLUMNS = "msgid, time_us, command, source, sender, target, text, tags"
 
 
+def find_sql(ph: Placeholder) -> str:
+    """One message by msgid within a target (REDACT checks who sent it)."""
+    return f"SELECT {SELECT_COLUMNS} FROM messages WHERE msgid = {ph(1)} AND target_key = {ph(2)}"
+
+
+def delete_sql(ph: Placeholder) -> str:
+    """Delete one message by msgid within a target (REDACT)."""
+    return f"DELETE FROM messages WHERE msgid = {ph(1)} AND target_key = {ph(2)}"
+
+
 
 def schema_v1(seq_column: str, integer: str) -> tuple[str, ...]:
     """Migration 1 of both stores: the messages table and its indexes; only types differ.

@@ -21,7 +21,7 @@ import aiosqlite
 
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
-from .sql import qmark, row_message, schema_v1, select_sql, targets_sql
+from .sql import delete_sql, find_sql, qmark, row_message, schema_v1, select_sql, targets_sql
 from .sqlite_writer import WriterProcess, encode_batch
 
 log = logging.getLogger("tcpchat.history")
@@ -188,6 +188,18 @@ class SQLiteStore(HistoryStore):
         sql, args = targets_sql(channel_keys, nick_key, conds, private_conds, limit, qmark)
         rows = await self._db().execute_fetchall(sql, args)
         return [TargetActivity(r[0], r[1]) for r in rows]
+
+    async def find(self, key: str, msgid: str) -> StoredMessage | None:
+        rows = list(await self._db().execute_fetchall(find_sql(qmark), (msgid, key)))
+        return row_message(rows[0]) if rows else None
+
+    async def delete(self, key: str, msgid: str) -> bool:
+        db = self._writer
+        if db is None:
+            raise HistoryError("history store is not open")
+        async with self._write_lock:
+            cur = await db.execute(delete_sql(qmark), (msgid, key))  # autocommit
+        return cur.rowcount > 0
 
     # ---- retention ---------------------------------------------------------------------
     async def _retention_loop(self) -> None:

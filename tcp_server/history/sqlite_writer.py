@@ -16,6 +16,7 @@ committed its last batches; the server closes stdin when it is done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import marshal
 import os
 import signal
@@ -119,6 +120,11 @@ class WriterProcess:
                 status, size = REPLY.unpack(await proc.stdout.readexactly(REPLY.size))
                 error = (await proc.stdout.readexactly(size)).decode("utf-8", "replace") if size else ""
             except (OSError, asyncio.IncompleteReadError) as exc:
+                # Its exit may not be reaped yet (returncode still None): forget it now, so the
+                # next batch starts a new writer instead of writing to the dead one.
+                self._proc = None
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
                 raise RuntimeError(f"history writer process died: {exc!r}") from exc
             if status:
                 raise RuntimeError(error or "history write failed")

@@ -150,12 +150,17 @@ def _one_line(text: str) -> str:
     return text
 
 
-def format_params(params: tuple[str, ...] | list[str]) -> str:
-    """Join parameters, making the last one trailing when it needs to be."""
+TEXT_COMMANDS = frozenset({"PRIVMSG", "NOTICE"})
+"""Commands whose last parameter (the text) always goes out as a trailing ``:`` parameter:
+valid either way, but simple clients and bots split on `` :``."""
+
+
+def format_params(params: tuple[str, ...] | list[str], trailing: bool = False) -> str:
+    """Join parameters, making the last one trailing when it needs to be (always with ``trailing``)."""
     if not params:
         return ""
     last = params[-1]
-    if last and " " not in last and last[0] != ":":
+    if not trailing and last and " " not in last and last[0] != ":":
         return _one_line(" ".join(params))
     if len(params) == 1:
         return _one_line(":" + last)
@@ -183,5 +188,5 @@ def format_line(message: Message) -> bytes:
         parts.append(":" + message.source)
     parts.append(message.command)
     if message.params:
-        parts.append(format_params(message.params))
+        parts.append(format_params(message.params, message.command in TEXT_COMMANDS))
     return (_one_line(" ".join(parts)) + "\r\n").encode("utf-8", "replace")

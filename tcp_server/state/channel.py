@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from .masks import ListEntry, any_match
+
 if TYPE_CHECKING:
     from .client import Client
 
@@ -19,7 +21,7 @@ class Channel:
 
     __slots__ = (
         "name", "folded", "members", "topic", "topic_by", "topic_at",
-        "modes", "key", "limit", "invites", "created", "messages",
+        "modes", "key", "limit", "invites", "created", "messages", "lists",
     )
 
     def __init__(self, name: str, folded: str) -> None:
@@ -35,6 +37,8 @@ class Channel:
         self.invites: set[str] = set()
         self.created = int(time.time())
         self.messages = 0
+        self.lists: dict[str, dict[str, ListEntry]] = {}
+        """+b/+e/+I entries by mode letter, each keyed by the case-folded mask (created when set)."""
 
     def member_prefix(self, client: Client, multi: bool) -> str:
         """The NAMES/WHO prefix of ``client``: the highest mode, or all with multi-prefix."""
@@ -48,14 +52,23 @@ class Channel:
         """True when ``client`` is a channel operator."""
         return "o" in self.members.get(client, "")
 
+    def is_banned(self, client: Client) -> bool:
+        """A +b mask covers ``client`` and no +e exception does."""
+        lists = self.lists
+        return any_match(lists.get("b"), client) and not any_match(lists.get("e"), client)
+
+    def invite_exempt(self, client: Client) -> bool:
+        """A +I mask lets ``client`` past +i."""
+        return any_match(self.lists.get("I"), client)
+
     def can_speak(self, client: Client) -> bool:
-        """Whether ``client`` may send here given +n and +m."""
+        """Whether ``client`` may send here given +n, +m and bans (voice and op speak anyway)."""
         modes = self.members.get(client)
         if modes is None:
-            return "n" not in self.modes
-        if "m" in self.modes:
-            return bool(modes)
-        return True
+            return "n" not in self.modes and not (self.lists and self.is_banned(client))
+        if modes:
+            return True
+        return "m" not in self.modes and not (self.lists and self.is_banned(client))
 
     def mode_string(self, show_key: bool) -> tuple[str, ...]:
         """The channel modes as MODE parameters, e.g. ``('+ntlk', '10', 'secret')``."""

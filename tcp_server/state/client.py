@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Protocol
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .channel import Channel
+    from .ordering import Hold
 
 
 class Outbox(Protocol):
@@ -21,6 +24,16 @@ class Outbox(Protocol):
     @property
     def sendq_bytes(self) -> int:
         """Bytes queued but not yet written to the socket."""
+
+    def hold(self) -> Hold:
+        """Reserve a place for a reply that comes later; later output waits behind it."""
+
+    def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
+        """Send what ``write`` sends in the held place, then everything that waited for it."""
+
+    def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
+        """Release ``hold`` with a long reply sent as the socket drains (never over the sendq
+        because of it); ``done()`` once every line is handed to the socket."""
 
 
 def display_host(ip: str) -> str:
@@ -47,7 +60,8 @@ class Client:
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
-        "real_host",
+        "real_host", "certfp", "history_queue", "history_tokens", "history_at",
+        "cap_version", "batch",
     )
 
     def __init__(self, client_id: int, outbox: Outbox, ip: str, port: int, transport: str) -> None:
@@ -85,8 +99,19 @@ class Client:
         self.gone = False
         self.prefix = "*"
         self.account: str | None = None
+        """The account name the connection is logged in to (as registered), if any."""
+        self.certfp: str | None = None
+        """SHA-256 of the TLS client certificate, if the connection presented one."""
+        self.history_queue: deque[tuple[Hold, str | None, Any]] | None = None
+        """CHATHISTORY requests being served one at a time (``commands/history.py``)."""
+        self.history_tokens = 0.0
+        self.history_at = 0.0
         self.label: str | None = None
         """The ``label`` tag of the command being dispatched (labeled-response), if any."""
+        self.cap_version = 0
+        """301 or 302 from ``CAP LS``: 302 clients see capability values and get cap-notify."""
+        self.batch: object | None = None
+        """The client-initiated batch being collected (draft/multiline), if one is open."""
 
     def set_nick(self, nick: str, folded: str) -> None:
         """Change the nick and the cached ``nick!user@host`` source."""

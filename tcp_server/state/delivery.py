@@ -8,7 +8,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from ..protocol import MAX_LINE_BYTES, escape_tag_value, fit_text, format_params
+from ..protocol import MAX_LINE_BYTES, TEXT_COMMANDS, escape_tag_value, fit_text, format_params
 
 
 class _SecondCache:
@@ -65,13 +65,14 @@ def build_variants(
     tags: dict[str, str] | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """Encode one relayed line as (no tags, time tag only, all tags), indexed by ``tag_level``."""
+    trailing = command in TEXT_COMMANDS
     if not params:  # e.g. AWAY without text: no trailing space
         body = f":{source} {command}\r\n".encode("utf-8", "replace")
     else:
-        body = f":{source} {command} {format_params(params)}\r\n".encode("utf-8", "replace")
+        body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
     if len(body) > MAX_LINE_BYTES and params:  # cut the last parameter: every client can parse it
         params = (*params[:-1], fit_text(source, command, " ".join(params[:-1]), params[-1]))
-        body = f":{source} {command} {format_params(params)}\r\n".encode("utf-8", "replace")
+        body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
     timed = f"@time={time_tag} ".encode() + body
     if tags:
         items = ";".join(k if v == "" else f"{k}={escape_tag_value(v)}" for k, v in tags.items())

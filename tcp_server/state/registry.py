@@ -15,8 +15,12 @@ from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
+from .guard import AttemptGuard, ConnectThrottle, GuardLimits
+from .presence import Presence
+from .readmarkers import ReadMarkers
 
 if TYPE_CHECKING:
+    from ..accounts import AccountService
     from ..history.base import HistoryStore
     from ..settings import ServerSettings
 
@@ -29,6 +33,20 @@ def hash_password(password: str, salt: bytes | None = None) -> tuple[bytes, byte
     """Hash a password with scrypt; returns (salt, digest). Only the hash is kept in memory."""
     salt = salt or os.urandom(16)
     return salt, hashlib.scrypt(password.encode(), salt=salt, n=2**11, r=8, p=1)
+
+
+Done = Callable[[Any, BaseException | None], None]
+Offloader = Callable[[Callable[[], Any], Done], None]
+
+
+def run_inline(fn: Callable[[], Any], done: Done) -> None:
+    """The offloader without a server (in-memory tests): run ``fn`` now, then ``done``."""
+    try:
+        result = fn()
+    except Exception as exc:  # handed to ``done`` like a failure in a worker thread
+        done(None, exc)
+        return
+    done(result, None)
 
 
 def _middle(param: str) -> str:
@@ -67,6 +85,8 @@ class ServerState:
         """Registered clients, kept as a count: LUSERS answers every registration, and scanning
         every client for it made a burst of N registrations cost O(N²)."""
         self.oper_count = 0
+        self.peak_users = 0
+        """Most registered clients at once (LUSERS 265/266)."""
         self.new_msgid = MsgIdGenerator(settings.node_id)
         self._next_id = 1
         self._oper_hash = (
@@ -79,6 +99,23 @@ class ServerState:
             if settings.webirc_password
             else None
         )
+        self._webirc_known: bytes | None = None
+        """SHA-256 of the WEBIRC password last verified: a gateway opens one connection per web
+        user, and the scrypt check (milliseconds on the event loop) is then done once, not each time."""
+        self.call_later: Callable[[float, Callable[[], None]], Any] = lambda delay, fn: fn()
+        """Runs ``fn`` after ``delay`` seconds; the server installs the event loop's (tests: at once)."""
+        self.connect_throttle = ConnectThrottle(settings.connect_rate_per_ip, settings.connect_burst_per_ip)
+        self.offloader: Offloader = run_inline
+        """Runs blocking work (password hashes) off the event loop; the server installs a thread pool."""
+        self.auth_guard = AttemptGuard(
+            GuardLimits(
+                attempts_per_ip=settings.auth_attempts_per_ip,
+                window=settings.auth_window,
+                failures_per_connection=settings.auth_failures_per_connection,
+                in_flight_per_ip=settings.auth_in_flight_per_ip,
+                in_flight_total=settings.auth_in_flight_total,
+            )
+        )
         self._cloak_key = (
             settings.cloak_secret.get_secret_value().encode() if settings.cloak_secret else os.urandom(32)
         )
@@ -88,6 +125,17 @@ class ServerState:
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        # accounts (commands/accounts.py, chanserv.py): the service (None when off), hooks after
+        # a topic/mode change and after a registered client's nick is set, the restorer of an
+        # empty registered channel, and the member modes a joiner gets (``o`` by account).
+        self.accounts: AccountService | None = None
+        self.on_channel_change: list[Callable[[Channel], Any]] = []
+        self.on_nick: list[Callable[[Client], Any]] = []
+        self.channel_restorer: Callable[[str], Channel | None] | None = None
+        self.join_modes: Callable[[Client, Channel, str], str] | None = None
+        self.presence = Presence(self)
+        """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
+        self.read_markers = ReadMarkers(settings.read_markers_max)
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
@@ -113,6 +161,24 @@ class ServerState:
     def clients_from_ip(self, ip: str) -> int:
         """How many connections come from ``ip`` (for max_clients_per_ip); O(1)."""
         return self._per_ip.get(ip, 0)
+
+    def may_connect(self, ip: str) -> str | None:
+        """Why a new connection from ``ip`` is refused (per-address limit, connect throttle), or None.
+
+        Trusted gateways (WEBIRC) are counted by their users' addresses later, at WEBIRC."""
+        settings = self.settings
+        if (settings.webirc_password and ip in settings.webirc_allowed) or ip in settings.per_ip_exempt_set:
+            return None
+        if self.ip_is_full(ip):
+            return "Too many connections from your address"
+        if not self.connect_throttle.allow(ip, time.monotonic()):
+            return "Reconnecting too fast; wait a moment"
+        return None
+
+    def ip_is_full(self, ip: str) -> bool:
+        """True when ``ip`` already has ``max_clients_per_ip`` connections (and is not exempt)."""
+        limit = self.settings.max_clients_per_ip
+        return bool(limit) and self._per_ip.get(ip, 0) >= limit and ip not in self.settings.per_ip_exempt_set
 
     def set_ip(self, client: Client, ip: str) -> None:
         """Record ``client``'s real address (WEBIRC), keeping the per-address counts right."""
@@ -150,6 +216,7 @@ class ServerState:
             del self.nicks[client.folded]
         if self.clients.pop(client.id, None) is not None:
             self._count_ip(client.ip, -1)
+        self.auth_guard.forget(client.id)
         for hook in self.on_disconnect:
             hook(client, reason)
         log.info(
@@ -165,6 +232,7 @@ class ServerState:
         if not client.registered:
             client.registered = True
             self.registered_count += 1
+            self.peak_users = max(self.peak_users, self.registered_count)
 
     def set_oper(self, client: Client, on: bool) -> None:
         """Give or take user mode +o (counted for LUSERS)."""
@@ -208,9 +276,12 @@ class ServerState:
         channel = self.channels.get(folded)
         if channel is None:
             channel = self.channels[folded] = Channel(name, folded)
-            channel.members[client] = "o"
+            modes = "o"
         else:
-            channel.members[client] = ""
+            modes = ""
+        if self.join_modes is not None:
+            modes = self.join_modes(client, channel, modes)
+        channel.members[client] = modes
         channel.invites.discard(client.folded)
         client.channels[folded] = channel
         return channel
@@ -274,16 +345,63 @@ class ServerState:
         client.outbox.send(format_line(msg))
 
     # ---- secrets -----------------------------------------------------------------------
+    def offload(self, fn: Callable[[], Any], done: Done) -> None:
+        """Run blocking ``fn`` off the event loop; ``done(result, error)`` runs on the loop later."""
+        self.offloader(fn, done)
+
+    def guarded_check(
+        self, client: Client, kind: str, check: Callable[[], bool], done: Callable[[bool], None]
+    ) -> bool:
+        """Run a password check for ``client`` under the guessing limits (``guard.py``).
+
+        Returns False, running nothing, when the client is over a limit (the caller sends its own
+        refusal). Otherwise ``check`` (the hash) runs off the event loop and ``done(ok)`` runs on
+        it later; what ``done`` sends reaches the client before the replies to its later commands.
+        A connection that fails too often is then dropped.
+        """
+        wait = self.auth_guard.admit(client.id, client.ip, time.monotonic())
+        if wait is not None:
+            log.warning(
+                "auth refused kind=%s id=%s nick=%s addr=%s retry_after=%.0f",
+                kind, client.id, client.nick, client.ip, wait,
+            )
+            if self.auth_guard.refused_attempt(client.id):
+                self.disconnect(client, "Too many failed password attempts")
+            return False
+        hold = client.outbox.hold()
+
+        def finished(ok: Any, error: BaseException | None) -> None:
+            passed = error is None and bool(ok)
+            if error is not None:
+                log.error("auth check failed kind=%s id=%s: %r", kind, client.id, error)
+            drop = self.auth_guard.finish(client.id, client.ip, passed)
+            if client.gone:
+                return
+            client.outbox.release(hold, lambda: done(passed))
+            if drop:
+                log.warning("auth drop kind=%s id=%s nick=%s addr=%s", kind, client.id, client.nick, client.ip)
+                self.disconnect(client, "Too many failed password attempts")
+
+        self.offload(check, finished)
+        return True
+
     def check_oper(self, name: str, password: str) -> bool:
-        """Compare OPER credentials against the stored hash in constant time."""
-        if self._oper_hash is None or name != self.settings.oper_name:
+        """Compare OPER credentials against the stored hash in constant time (blocking: a KDF)."""
+        if self._oper_hash is None:
             return False
         salt, digest = self._oper_hash
-        return hmac.compare_digest(hash_password(password, salt)[1], digest)
+        ok_pass = hmac.compare_digest(hash_password(password, salt)[1], digest)
+        return ok_pass and hmac.compare_digest(name.encode(), self.settings.oper_name.encode())
 
     def check_webirc(self, password: str, ip: str) -> bool:
         """True when ``ip`` is a trusted gateway and ``password`` matches."""
         if self._webirc_hash is None or ip not in self.settings.webirc_allowed:
             return False
+        quick = hashlib.sha256(password.encode()).digest()
+        if self._webirc_known is not None and hmac.compare_digest(quick, self._webirc_known):
+            return True
         salt, digest = self._webirc_hash
-        return hmac.compare_digest(hash_password(password, salt)[1], digest)
+        if hmac.compare_digest(hash_password(password, salt)[1], digest):
+            self._webirc_known = quick
+            return True
+        return False

@@ -45,27 +45,39 @@ def _hash(password: str, salt: bytes) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, **SCRYPT)
 
 
-class FailureLimiter:
-    """At most ``attempts`` failures per address per ``window`` seconds (bounded memory)."""
+class AttemptLimiter:
+    """Admin password checks per address, counted when a check starts (not when it fails).
 
-    def __init__(self, attempts: int, window: float) -> None:
+    Counting failures after the ~35 ms hash let 200 parallel requests from one address get 103
+    checks through before the first failure was counted. Here an attempt is counted before its
+    hash starts and a success gives its count back, so at most ``attempts`` checks per ``window``
+    run for one address however parallel the requests; at most ``in_flight_per_addr`` hashes of
+    one address and ``in_flight_total`` in all run at once (the rest get 429 without hashing),
+    which also bounds the memory of the scrypt calls in flight (16 MiB each).
+    """
+
+    def __init__(self, attempts: int, window: float, in_flight_per_addr: int, in_flight_total: int) -> None:
         self.attempts = attempts
         self.window = window
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self.in_flight_per_addr = in_flight_per_addr
+        self.in_flight_total = in_flight_total
+        self._times: OrderedDict[str, deque[float]] = OrderedDict()
+        self._running: dict[str, int] = {}
+        self._total = 0
         self._lock = threading.Lock()  # sync dependencies run in FastAPI's thread pool
 
     def _recent(self, addr: str, now: float) -> deque[float]:
-        times = self._failures.get(addr)
+        times = self._times.get(addr)
         if times is None:
             return deque()
         while times and now - times[0] >= self.window:
             times.popleft()
         if not times:
-            self._failures.pop(addr, None)
+            self._times.pop(addr, None)
         return times
 
     def retry_after(self, addr: str) -> int:
-        """Seconds until ``addr`` may try again (0 = it may try now)."""
+        """Seconds until ``addr`` may try again (0 = it may try now); counts nothing."""
         now = time.monotonic()
         with self._lock:
             times = self._recent(addr, now)
@@ -73,18 +85,37 @@ class FailureLimiter:
                 return 0
             return max(1, int(self.window - (now - times[0]) + 0.999))
 
-    def fail(self, addr: str) -> None:
-        """Record one failed attempt from ``addr``."""
+    def begin(self, addr: str) -> int:
+        """Admit one check from ``addr`` (counted now): 0, or seconds to wait (refused)."""
         now = time.monotonic()
         with self._lock:
             times = self._recent(addr, now)
-            self._failures[addr] = times
-            self._failures.move_to_end(addr)
+            if len(times) >= self.attempts:
+                return max(1, int(self.window - (now - times[0]) + 0.999))
+            if self._running.get(addr, 0) >= self.in_flight_per_addr or self._total >= self.in_flight_total:
+                return 1
             times.append(now)
-            while len(times) > self.attempts:
-                times.popleft()
-            while len(self._failures) > MAX_TRACKED_ADDRESSES:
-                self._failures.popitem(last=False)
+            self._times[addr] = times
+            self._times.move_to_end(addr)
+            while len(self._times) > MAX_TRACKED_ADDRESSES:
+                self._times.popitem(last=False)
+            self._running[addr] = self._running.get(addr, 0) + 1
+            self._total += 1
+            return 0
+
+    def end(self, addr: str, ok: bool) -> None:
+        """The admitted check of ``addr`` finished; a success gives its attempt back."""
+        with self._lock:
+            left = self._running.get(addr, 1) - 1
+            if left > 0:
+                self._running[addr] = left
+            else:
+                self._running.pop(addr, None)
+            self._total -= 1
+            if ok:
+                times = self._times.get(addr)
+                if times:
+                    times.pop()
 
 
 @dataclass
@@ -106,10 +137,30 @@ class AdminAuth:
             else b""
         )
         self.max_age = settings.admin_session_max_age
-        self.limiter = FailureLimiter(settings.admin_login_attempts, settings.admin_login_window)
+        self.limiter = AttemptLimiter(
+            settings.admin_login_attempts,
+            settings.admin_login_window,
+            settings.admin_login_in_flight_per_ip,
+            settings.admin_login_in_flight_total,
+        )
+        self._used_login_tokens: OrderedDict[str, float] = OrderedDict()
         self._signer = URLSafeTimedSerializer(secret, salt="tcpchat-admin-session")
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
+
+    def check_limited(self, addr: str, user: str, password: str) -> bool | int:
+        """``check`` under the per-address limits: the result, or seconds to wait (not checked).
+
+        Blocking (one scrypt): call it from a worker thread."""
+        retry = self.limiter.begin(addr)
+        if retry:
+            return retry
+        ok = False
+        try:
+            ok = self.check(user, password)
+        finally:
+            self.limiter.end(addr, ok)
+        return ok
 
     def check(self, user: str, password: str) -> bool:
         """Constant-time comparison of the credentials with the stored hash.
@@ -157,12 +208,25 @@ class AdminAuth:
         return self._signer.dumps(["login", token]), token
 
     def login_token_ok(self, request: Request, form_value: str) -> bool:
+        """The login form's CSRF pair matches and was not used before (each form posts once)."""
         raw = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         try:
             kind, token = self._signer.loads(raw, max_age=self.max_age)
         except (BadSignature, ValueError, TypeError):
             return False
-        return kind == "login" and hmac.compare_digest(str(token), form_value)
+        if kind != "login" or not hmac.compare_digest(str(token), form_value):
+            return False
+        now = time.monotonic()
+        with self._lock:
+            used = self._used_login_tokens
+            while used and next(iter(used.values())) < now:  # expired tokens fail the signature anyway
+                used.popitem(last=False)
+            if token in used:
+                return False
+            used[token] = now + self.max_age
+            while len(used) > MAX_TRACKED_ADDRESSES:
+                used.popitem(last=False)
+        return True
 
 
 def client_addr(request: Request) -> str:
@@ -224,12 +288,11 @@ def require_admin(request: Request) -> Session | None:
     addr = client_addr(request)
     creds = _basic(request)
     if creds is not None:
-        retry = auth.limiter.retry_after(addr)
-        if retry:
-            raise too_many(retry)
-        if auth.check(*creds):
+        result = auth.check_limited(addr, *creds)
+        if result is True:
             return None
-        auth.limiter.fail(addr)
+        if result is not False:
+            raise too_many(result)
         log.warning("admin Basic auth failed addr=%s path=%s", addr, request.url.path)
         raise HTTPException(401, "wrong admin user or password", headers=_challenge(request))
     raise HTTPException(

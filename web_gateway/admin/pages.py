@@ -120,6 +120,15 @@ async def login_form(request: Request) -> Response:
     return _login_page(request)
 
 
+def _limited(request: Request, retry: int, addr: str) -> Response:
+    """429 for an address over the login limit (no password was checked)."""
+    metrics_of(request.app).admin_logins.labels("limited").inc()
+    log.warning("admin login refused (rate limited) addr=%s", addr)
+    response = _login_page(request, 429, f"Too many failed logins. Try again in {retry} s.")
+    response.headers["Retry-After"] = str(retry)
+    return response
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
@@ -135,16 +144,14 @@ async def login(
     addr = client_addr(request)
     retry = auth.limiter.retry_after(addr)
     if retry:
-        metrics.labels("limited").inc()
-        log.warning("admin login refused (rate limited) addr=%s", addr)
-        response = _login_page(request, 429, f"Too many failed logins. Try again in {retry} s.")
-        response.headers["Retry-After"] = str(retry)
-        return response
+        return _limited(request, retry, addr)
     if not auth.login_token_ok(request, csrf):
         metrics.labels("bad_csrf").inc()
         return _login_page(request, 403, "The form expired. Please try again.")
-    if not await asyncio.to_thread(auth.check, username or USER, password):
-        auth.limiter.fail(addr)
+    result = await asyncio.to_thread(auth.check_limited, addr, username or USER, password)
+    if result is not True and result is not False:
+        return _limited(request, result, addr)
+    if not result:
         metrics.labels("failed").inc()
         log.warning("admin login failed addr=%s", addr)
         return _login_page(request, 401, "Wrong user or password.")

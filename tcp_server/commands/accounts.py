@@ -1,0 +1,351 @@
+"""Accounts on the wire: REGISTER/VERIFY (draft/account-registration), PASS account:password,
+logging in (900, account-notify), protected nicks, NS CERT and the operators' ACCOUNTADMIN.
+
+Password checks and account creation run through ``state.guarded_check`` (counted against the
+attempt limit, the KDF off the event loop); the reply is sent from its ``done`` callback.
+
+- ``REGISTER <account> <email|*> <password>``: the account name must be the current nick (so
+  the registrant holds it); ``*`` means the current nick. With ``account_verification=admin``
+  the account waits for an operator (``ACCOUNTADMIN APPROVE name``); ``VERIFY`` then answers
+  ``FAIL VERIFY INVALID_CODE`` (no codes are mailed; there is no mail server).
+- A nick that equals an account name is protected: a connection that takes it without being
+  logged in to that account is told so and, after ``nick_enforce_timeout`` seconds, renamed to
+  ``Guest<n>``.
+- ``NS CERT ADD``: a logged-in TLS connection registers its client certificate fingerprint for
+  SASL EXTERNAL (REGISTER over TLS with a client certificate does so too).
+- ``ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name`` (operators).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..accounts import Account, hash_password, scram_keys, verify_password
+from ..accounts.passwords import burn_time
+from ..protocol import Message, casefold, is_valid_nick
+from ..protocol import numerics as N
+from ..state import Client, ServerState, build_variants, server_time
+from .markread import load_account_markers
+from .table import command
+
+log = logging.getLogger("tcpchat.accounts")
+
+
+def fail(state: ServerState, client: Client, command_: str, code: str, *params: str) -> None:
+    """A standard-replies ``FAIL`` line."""
+    state.send_from_server(client, "FAIL", command_, code, *params)
+
+
+def notice(state: ServerState, client: Client, text: str) -> None:
+    """A server NOTICE to the client (before registration its nick is ``*``)."""
+    state.send_from_server(client, "NOTICE", client.nick, text)
+
+
+def offload_reply(
+    state: ServerState, client: Client, fn: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
+) -> None:
+    """``state.offload`` whose reply keeps its place: the client's later replies wait behind it."""
+    hold = client.outbox.hold()
+
+    def back(result: Any, error: BaseException | None) -> None:
+        if not client.gone:
+            client.outbox.release(hold, lambda: done(result, error))
+
+    state.offload(fn, back)
+
+
+# ---- logging in -------------------------------------------------------------------------
+def log_in(state: ServerState, client: Client, account: Account, markers: dict[str, int] | None = None) -> None:
+    """Mark ``client`` as logged in to ``account``: 900, account-notify, nick protection, and
+    the account's read ``markers`` (loaded with the account, in the worker thread)."""
+    svc = state.accounts
+    client.account = account.name
+    load_account_markers(state, client, markers or {})
+    if svc is not None:
+        svc.created_us[account.folded] = account.created_us
+    log.info("login id=%s account=%s", client.id, account.name)
+    mask = client.prefix if client.registered else f"{client.nick}!{client.user or '*'}@{client.host}"
+    state.numeric(client, N.RPL_LOGGEDIN, mask, account.name, f"You are now logged in as {account.name}")
+    if client.registered:
+        variants = build_variants(client.prefix, "ACCOUNT", (account.name,), server_time())
+        for peer in state.peers_of(client):
+            if "account-notify" in peer.caps:
+                peer.outbox.send(variants[peer.tag_level])
+        protect_nick(state, client)
+
+
+@dataclass(slots=True)
+class PasswordCheck:
+    """A blocking PLAIN/PASS check for a worker thread; ``account`` is set when it matches."""
+
+    state: ServerState
+    name: str
+    password: str
+    account: Account | None = None
+    refused: str = ""
+    markers: dict[str, int] | None = None
+
+    def __call__(self) -> bool:
+        svc = self.state.accounts
+        assert svc is not None
+        found = svc.store.get(casefold(self.name))
+        if found is None:
+            burn_time(self.state.settings.account_scrypt_n)
+            return False
+        if not verify_password(self.password, found.password):
+            return False
+        if found.disabled or not found.verified:
+            self.refused = "disabled" if found.disabled else "waiting for approval"
+            return False
+        self.account = found
+        self.markers = svc.store.markers(found.folded)
+        return True
+
+
+def check_password(
+    state: ServerState, client: Client, kind: str, name: str, password: str,
+    done: Callable[[Account | None, str, dict[str, int] | None], None],
+) -> bool:
+    """Check ``name``/``password`` off the loop; ``done(account or None, why, read markers)``.
+
+    False, checking nothing, when the client's address or connection is over its limit, or the
+    account has failed ``auth_failures_per_account`` logins within ``auth_window``.
+    """
+    svc = state.accounts
+    assert svc is not None
+    folded = casefold(name)
+    s = state.settings
+    if svc.login_blocked(folded, s.auth_failures_per_account, s.auth_window):
+        return False
+    check = PasswordCheck(state, name, password)
+
+    def finished(ok: bool) -> None:
+        svc.logging_in.discard(client.id)
+        if not ok:
+            svc.login_failed(folded)
+        done(check.account if ok else None, check.refused, check.markers)
+        if not ok:
+            protect_nick(state, client)  # registration may have finished while we checked
+
+    if not state.guarded_check(client, kind, check, finished):
+        return False
+    svc.logging_in.add(client.id)
+    return True
+
+
+# ---- protected nicks --------------------------------------------------------------------
+def protect_nick(state: ServerState, client: Client) -> None:
+    """After a nick change or registration: start or stop the protected-nick countdown."""
+    svc = state.accounts
+    if svc is None or not client.registered:
+        return
+    owned = client.account is not None and casefold(client.account) == client.folded
+    if client.id in svc.logging_in:
+        return  # a login is being checked; its outcome decides (see check_password)
+    if client.folded not in svc.names or owned:
+        svc.enforce.pop(client.id, None)
+        return
+    timeout = state.settings.nick_enforce_timeout
+    svc.enforce[client.id] = time.monotonic() + timeout
+    notice(state, client, f"The nick {client.nick} belongs to an account. Log in to it (SASL, or "
+                          f"PASS {client.nick}:password) or change nick within {timeout:g} seconds, "
+                          f"or you will be renamed.")
+
+
+def change_nick(state: ServerState, client: Client, new: str) -> bool:
+    """Rename ``client`` (told to itself and its peers); False when ``new`` is taken."""
+    old_prefix = client.prefix
+    if not state.claim_nick(client, new):
+        return False
+    variants = build_variants(old_prefix, "NICK", (new,), server_time())
+    client.outbox.send(variants[client.tag_level])
+    for peer in state.peers_of(client):
+        peer.outbox.send(variants[peer.tag_level])
+    return True
+
+
+def enforce(state: ServerState, client_id: int) -> None:
+    """The countdown ran out: rename the client to ``Guest<n>`` if it still holds the nick."""
+    svc = state.accounts
+    client = state.clients.get(client_id)
+    if svc is None or client is None or client.gone or not client.registered:
+        return
+    if client.folded not in svc.names or (client.account and casefold(client.account) == client.folded):
+        return
+    for _ in range(100):
+        guest = f"Guest{next(svc.guest_numbers)}"
+        if change_nick(state, client, guest):
+            notice(state, client, "You were renamed: that nick belongs to a registered account.")
+            return
+
+
+# ---- REGISTER / VERIFY --------------------------------------------------------------------
+@dataclass(slots=True)
+class Creation:
+    """The blocking part of REGISTER for a worker thread: derive the keys, insert the account."""
+
+    state: ServerState
+    name: str
+    password: str
+    certfp: str | None
+    account: Account | None = None
+
+    def __call__(self) -> bool:
+        s = self.state.settings
+        svc = self.state.accounts
+        assert svc is not None
+        account = Account(
+            self.name, casefold(self.name), hash_password(self.password, s.account_scrypt_n),
+            scram_keys(self.password, s.scram_iterations), int(time.time() * 1_000_000),
+            verified=s.account_verification == "none",
+        )
+        if not svc.store.create(account, self.certfp):
+            return False
+        self.account = account
+        return True
+
+
+@command("REGISTER", min_params=3, pre_registration=True)
+def register(state: ServerState, client: Client, msg: Message) -> None:
+    """REGISTER <account|*> <email|*> <password>."""
+    svc = state.accounts
+    if svc is None or not state.settings.account_registration:
+        fail(state, client, "REGISTER", "TEMPORARILY_UNAVAILABLE", msg.params[0], "Registration is disabled")
+        return
+    name = client.nick if msg.params[0] == "*" else msg.params[0]
+    password = msg.params[2]
+    if client.nick == "*" or not client.folded:
+        fail(state, client, "REGISTER", "NEED_NICK", "*", "Choose a nick first")
+        return
+    if client.account:
+        fail(state, client, "REGISTER", "ALREADY_AUTHENTICATED", name, "You are already logged in")
+        return
+    if not is_valid_nick(name, state.settings.nick_len):
+        fail(state, client, "REGISTER", "BAD_ACCOUNT_NAME", name, "Account names follow the rules of nicks")
+        return
+    folded = casefold(name)
+    if folded != client.folded:
+        fail(state, client, "REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
+        return
+    if folded in svc.names:
+        fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
+        return
+    if len(password) < state.settings.account_min_password or password == "*":
+        fail(state, client, "REGISTER", "WEAK_PASSWORD", name,
+             f"Use at least {state.settings.account_min_password} characters")
+        return
+    svc.names.add(folded)  # reserved now: a second REGISTER of the name fails at once
+    creation = Creation(state, name, password, client.certfp)
+
+    def done(created: bool) -> None:
+        if not created or creation.account is None:
+            fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
+            return
+        log.info("register account=%s id=%s", name, client.id)
+        if client.gone:
+            return
+        if state.settings.account_verification == "none":
+            state.send_from_server(client, "REGISTER", "SUCCESS", name, "Account created")
+            svc.enforce.pop(client.id, None)
+            log_in(state, client, creation.account)
+        else:
+            state.send_from_server(client, "REGISTER", "VERIFICATION_REQUIRED", name,
+                                   "An operator will approve your account")
+
+    if not state.guarded_check(client, "register", creation, done):
+        svc.names.discard(folded)
+        fail(state, client, "REGISTER", "TEMPORARILY_UNAVAILABLE", name, "Too many attempts, try later")
+
+
+@command("VERIFY", min_params=2, pre_registration=True)
+def verify(state: ServerState, client: Client, msg: Message) -> None:
+    """VERIFY <account> <code>: accounts here are approved by operators, not by codes."""
+    if client.account:
+        fail(state, client, "VERIFY", "ALREADY_AUTHENTICATED", msg.params[0], "You are already logged in")
+        return
+    fail(state, client, "VERIFY", "INVALID_CODE", msg.params[0], "An operator approves new accounts")
+
+
+# ---- PASS account:password --------------------------------------------------------------------
+def pass_login(state: ServerState, client: Client, text: str) -> None:
+    """``PASS account:password`` when the server has no connection password: log in."""
+    name, _, password = text.partition(":")
+
+    def done(account: Account | None, why: str, markers: dict[str, int] | None) -> None:
+        if client.gone:
+            return
+        if account is None:
+            state.numeric(client, N.ERR_PASSWDMISMATCH, f"Password incorrect{f' ({why})' if why else ''}")
+            return
+        log_in(state, client, account, markers)
+
+    if not check_password(state, client, "pass", name, password, done):
+        state.numeric(client, N.ERR_PASSWDMISMATCH, "Too many attempts, try later")
+
+
+# ---- NS CERT, ACCOUNTADMIN ----------------------------------------------------------------------
+@command("NS", min_params=1)
+def nickserv(state: ServerState, client: Client, msg: Message) -> None:
+    """NS CERT ADD: register this connection's TLS client certificate for SASL EXTERNAL."""
+    svc = state.accounts
+    words = [p.upper() for p in msg.params[:2]]
+    if svc is None or words != ["CERT", "ADD"]:
+        notice(state, client, "Usage: NS CERT ADD (logged in, over TLS with a client certificate)")
+        return
+    if client.account is None or client.certfp is None:
+        notice(state, client, "Log in over TLS with a client certificate first")
+        return
+    fp, folded = client.certfp, casefold(client.account)
+
+    def done(ok: bool | None, error: BaseException | None) -> None:
+        text = "Certificate added" if ok else "That certificate belongs to another account"
+        notice(state, client, text if error is None else "Could not store the certificate")
+
+    offload_reply(state, client, lambda: svc.store.add_certfp(folded, fp), done)
+
+
+@command("ACCOUNTADMIN", min_params=1, needs_oper=True)
+def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
+    """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name (operators)."""
+    svc = state.accounts
+    sub = msg.params[0].upper()
+    if svc is None:
+        notice(state, client, "Accounts are off")
+        return
+    if sub == "LIST":
+        def listed(rows: list[Account] | None, error: BaseException | None) -> None:
+            for a in rows or []:
+                flags = ("verified" if a.verified else "pending") + (" disabled" if a.disabled else "")
+                online = sum(1 for c in state.clients.values() if c.account and casefold(c.account) == a.folded)
+                notice(state, client, f"{a.name} {flags} connections={online}")
+            notice(state, client, "End of account list")
+
+        offload_reply(state, client, svc.store.list_accounts, listed)
+        return
+    changes = {"APPROVE": {"verified": True}, "DISABLE": {"disabled": True}, "ENABLE": {"disabled": False}}
+    if sub not in changes or len(msg.params) < 2:
+        notice(state, client, "Usage: ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name")
+        return
+    name = msg.params[1]
+
+    def changed(ok: bool | None, error: BaseException | None) -> None:
+        notice(state, client, f"{sub.lower()} {name}: {'done' if ok else 'no such account'}")
+
+    offload_reply(state, client, lambda: svc.store.set_flags(casefold(name), **changes[sub]), changed)
+
+
+def install(state: ServerState) -> None:
+    """Hook accounts into the server (called once at start, after the store opened)."""
+    svc = state.accounts
+    if svc is None:
+        return
+    from .chanserv import install as install_channels
+
+    state.on_disconnect.append(lambda client, reason: svc.forget(client.id))
+    state.on_nick.append(lambda client: protect_nick(state, client))
+    svc.start_enforcer(state.settings.nick_enforce_timeout, lambda client_id: enforce(state, client_id))
+    install_channels(state)
