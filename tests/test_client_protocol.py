@@ -161,3 +161,27 @@ def test_malformed_or_over_long_server_lines_are_dropped_not_fatal(bad: bytes) -
     core = _registered()
     core.receive_data(bad + b":bob!b@h PRIVMSG #r :after\r\n")
     assert [e.text for e in core.events_received() if isinstance(e, ChatMessage)] == ["after"]
+
+
+def test_sasl_plain_runs_before_cap_end_and_records_the_account() -> None:
+    core = ClientProtocol(SessionConfig("127.0.0.1", 6667, "alice", account=("alice", "pw")))
+    core.connection_made()
+    core.data_to_send()
+    core.receive_data(CAPS)
+    [req] = _lines(core)
+    assert b"sasl" in req.split()
+    core.receive_data(b":srv CAP alice ACK :message-tags sasl\r\n")
+    assert _lines(core) == [b"AUTHENTICATE PLAIN"]
+    core.receive_data(b"AUTHENTICATE +\r\n")
+    assert _lines(core) == [b"AUTHENTICATE YWxpY2UAYWxpY2UAcHc="]  # base64("alice\0alice\0pw")
+    core.receive_data(b":srv 900 alice alice!u@h alice :You are now logged in\r\n:srv 903 alice :SASL ok\r\n")
+    assert _lines(core) == [b"CAP END"]
+    core.receive_data(WELCOME.replace(b" me ", b" alice "))
+    assert core.registered and core.account == "alice"
+
+
+def test_a_refused_sasl_login_is_fatal() -> None:
+    core = ClientProtocol(SessionConfig("127.0.0.1", 6667, "alice", account=("alice", "bad")))
+    core.connection_made()
+    core.receive_data(CAPS + b":srv CAP alice ACK :sasl\r\nAUTHENTICATE +\r\n:srv 904 alice :SASL failed\r\n")
+    assert isinstance(core.failure, RegistrationError) and core.failure.numeric == "904" and core.failure.fatal
