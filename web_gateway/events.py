@@ -115,6 +115,14 @@ def _names(ev: E.Names) -> list[Event]:
     return [{"type": "names", "room": ev.room, "members": members}]
 
 
+def _mode(ev: E.ModeChanged) -> list[Event]:
+    """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
+    ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it)."""
+    if not is_channel_name(ev.target) or not ev.modes:
+        return []
+    return [{"type": "mode", "room": ev.target, "by": ev.by, "modes": ev.modes[0], "args": list(ev.modes[1:])}]
+
+
 def _topic(ev: E.Topic) -> list[Event]:
     """``topic {room, text, by}``: the topic changed (``by`` who) or was shown on join (``by`` null)."""
     return [{"type": "topic", "room": ev.room, "text": ev.text, "by": ev.by}]
@@ -147,6 +155,7 @@ _MAPPERS: dict[type, Callable[[Any], list[Event]]] = {
     E.Quit: _quit,
     E.NickChanged: _nick,
     E.Names: _names,
+    E.ModeChanged: _mode,
     E.Topic: _topic,
     E.History: _history,
     E.ErrorReply: _error_reply,

@@ -8,18 +8,18 @@ status and a message the caller can act on; an unreachable server is always 503 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from typing import Any
 
 from fastapi import HTTPException
 
-from tcp_server.protocol import Message, casefold, nick_of
+from tcp_server.protocol import Message, TokenBucket, casefold, nick_of
 from tcp_server.protocol import numerics as N
 
 from ..metrics import metrics_of
 from ..oper_link import Until, UpstreamError, UpstreamLink, oper_link, poster_link
-from ..security import TokenBucket
 from ..settings import GatewaySettings
 from .models import ConnectionList, Health, IrcStatus, Killed, MessagePage, Posted, Room, RoomDetail
 from .replies import (
@@ -77,9 +77,15 @@ class RateTracker:
     def __init__(self) -> None:
         self._samples: dict[str, deque[tuple[float, int]]] = {}
 
-    def observe(self, rooms: list[Room], now: float | None = None) -> None:
-        """Record each room's counter and fill in ``messages_per_minute`` where known."""
+    def observe(self, rooms: list[Room], now: float | None = None, wall: float | None = None) -> None:
+        """Record each room's counter and fill in ``messages_per_minute`` where known.
+
+        Until the samples span a whole ``RATE_WINDOW``, a room whose creation time is known gets
+        its rate from that instead (all its messages if it is younger than the window, else its
+        average since creation): the first look at the admin page shows a rate, not 0 or nothing.
+        """
         now = time.monotonic() if now is None else now
+        wall = time.time() if wall is None else wall
         seen = set()
         for room in rooms:
             if room.messages is None:
@@ -96,7 +102,10 @@ class RateTracker:
             while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW:
                 samples.popleft()
             (t0, c0), (t1, c1) = samples[0], samples[-1]
-            if t1 - t0 >= RATE_MIN_SPAN:
+            if room.created is not None and t1 - t0 < RATE_WINDOW:
+                age = max(wall - room.created, RATE_WINDOW)
+                room.messages_per_minute = round(room.messages * 60.0 / age, 2)
+            elif t1 - t0 >= RATE_MIN_SPAN:
                 room.messages_per_minute = round((c1 - c0) * 60.0 / (t1 - t0), 2)
         for key in set(self._samples) - seen:
             del self._samples[key]
@@ -113,7 +122,7 @@ class ChatService:
         app.state.oper_link = self.oper
         app.state.poster_link = self.poster
         self.rates = RateTracker()
-        self.post_bucket = TokenBucket(settings.api_post_rate, settings.api_post_burst)
+        self.post_bucket = TokenBucket(settings.api_post_rate, settings.api_post_burst, time.monotonic())
         self._joined: set[str] = set()
         self._joined_generation = -1
 
@@ -218,11 +227,12 @@ class ChatService:
 
     # ---- posting -----------------------------------------------------------------------------
     async def post(self, name: str, text: str) -> Posted:
-        if not self.post_bucket.allow():
+        wait = self.post_bucket.take(time.monotonic())
+        if wait:
             raise HTTPException(
                 429,
                 f"the API posts at most {self.settings.api_post_rate:g} messages per second; slow down",
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         for attempt in range(2):
             await self._join(name)
