@@ -1,4 +1,4 @@
-"""The server process: listeners (TCP, TLS), the liveness sweep, graceful shutdown."""
+"""The server process: listeners (TCP, TLS, Unix socket), the liveness sweep, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import socket
 import ssl
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .accounts import AccountError, AccountService, make_account_store
@@ -112,6 +113,14 @@ class ChatServer:
                 f"setting host/port (--host/--port, TCPCHAT_HOST/TCPCHAT_PORT): "
                 f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}"
             ) from exc
+        if s.unix_socket is not None:
+            try:
+                await self._listen_unix(s.unix_socket)
+            except OSError as exc:
+                raise StartupError(
+                    f"setting unix_socket (--unix-socket, TCPCHAT_UNIX_SOCKET): "
+                    f"cannot listen on {s.unix_socket}: {exc.strerror or exc}"
+                ) from exc
         if s.tls_port is not None and s.tls_cert and s.tls_key:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             try:
@@ -156,6 +165,17 @@ class ChatServer:
             suffix = "" if kind == "tcp" else f" ({kind})"
             print(f"listening on {addr[0]}:{addr[1]}{suffix}", flush=True)
             log.info("listening on %s:%s transport=%s", addr[0], addr[1], kind)
+
+    async def _listen_unix(self, path: Path) -> None:
+        """A Unix-socket listener (a stale socket file from an earlier run is replaced)."""
+        if path.is_socket():
+            path.unlink()
+        server = await asyncio.get_running_loop().create_unix_server(
+            lambda: Connection(self, "unix"), str(path), backlog=self.settings.listen_backlog
+        )
+        self.listeners.append(server)
+        print(f"listening on unix:{path}", flush=True)
+        log.info("listening on unix:%s", path)
 
     @property
     def stopped(self) -> bool:
@@ -216,6 +236,9 @@ class ChatServer:
             await self.state.accounts.close()
         if self._offloader is not None:
             self._offloader.close()
+        path = self.settings.unix_socket
+        if path is not None and path.is_socket():
+            path.unlink(missing_ok=True)
         self._stopped.set()
 
     async def run_until_signal(self) -> None:

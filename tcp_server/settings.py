@@ -72,6 +72,9 @@ class ServerSettings(BaseSettings):
         4, ge=2, description="PostgreSQL connections: one commits, the others answer CHATHISTORY"
     )
 
+    unix_socket: Path | None = Field(
+        None, description="Also listen on this Unix socket (local clients such as the gateway; they count as 127.0.0.1)"
+    )
     tls_port: int | None = Field(None, ge=0, le=65535, description="TLS port (e.g. 6697)")
     tls_cert: Path | None = Field(None, description="TLS certificate file (PEM)")
     tls_key: Path | None = Field(None, description="TLS private key file (PEM)")

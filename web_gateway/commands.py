@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tcp_client.lines import split_lines
 from tcp_server.protocol import Message, is_channel_name
 
 from .settings import default
@@ -184,7 +185,7 @@ def _send(data: dict[str, Any]) -> Command | CommandError:
     kind = data.get("kind", "privmsg")
     if kind not in ("privmsg", "action", "notice"):
         return CommandError("bad_field", "'kind' must be privmsg, action or notice")
-    if len(split_text(text)) > MAX_LINES_PER_SEND:
+    if len(split_lines(text, MAX_TEXT_BYTES_PER_LINE)) > MAX_LINES_PER_SEND:
         return CommandError("too_large", f"text would need more than {MAX_LINES_PER_SEND} lines")
     return Send(target, text, kind)
 
@@ -223,26 +224,6 @@ _BUILDERS = {
 }  # and "history", which parse_command builds with its bound
 
 
-def split_text(text: str, limit: int = MAX_TEXT_BYTES_PER_LINE) -> list[str]:
-    """Split text into IRC-sized lines: at newlines, then at ``limit`` UTF-8 bytes (on spaces when
-    possible, never inside a character). Blank lines are dropped."""
-    out: list[str] = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        while line:
-            encoded = line.encode("utf-8")
-            if len(encoded) <= limit:
-                out.append(line)
-                break
-            cut = encoded[:limit].decode("utf-8", "ignore")
-            space = cut.rfind(" ")
-            if space > len(cut) // 2:
-                cut = cut[:space]
-            out.append(cut)
-            line = line[len(cut):].lstrip()
-    return out
-
-
 def to_messages(cmd: Command) -> list[Message]:
     """The IRC messages that carry out a (validated) browser command."""
     if isinstance(cmd, Hello | Nick):
@@ -258,7 +239,7 @@ def to_messages(cmd: Command) -> list[Message]:
         sub = "BEFORE" if cmd.before else "LATEST"
         return [Message("CHATHISTORY", (sub, cmd.room, anchor, str(cmd.limit)))]
     verb = "NOTICE" if cmd.kind == "notice" else "PRIVMSG"
-    lines = split_text(cmd.text)
+    lines = split_lines(cmd.text, MAX_TEXT_BYTES_PER_LINE)
     if cmd.kind == "action":
         lines = [f"\x01ACTION {line}\x01" for line in lines]
     return [Message(verb, (cmd.target, line)) for line in lines]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 
-from ..protocol import Message, casefold, is_valid_channel
+from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, is_valid_channel
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState, build_variants, server_time
 from .markread import CAP as MARKREAD_CAP
 from .markread import send_marker
 from .table import command
 
-VENDOR = "tcpchat.example/"
+VENDOR = VENDOR_TAG_PREFIX
 
 
 def send_names(state: ServerState, client: Client, channel: Channel) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 
-from ..protocol import Message, add_tag, fit_text, format_line
+from ..protocol import VENDOR_TAG_PREFIX, Message, add_tag, fit_text, format_line
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState
 from .table import command
 
 log = logging.getLogger("tcpchat.server")
-VENDOR = "tcpchat.example/"
+VENDOR = VENDOR_TAG_PREFIX
 
 
 @command("OPER", min_params=2)
