@@ -89,3 +89,9 @@ def split_text(text: str, budget: int) -> list[str]:
     if text or not pieces:
         pieces.append(text)
     return pieces
+
+
+def split_lines(text: str, budget: int) -> list[str]:
+    """Multi-line text (from a browser's text box) as IRC-sized lines: split at newlines, each
+    line then as ``split_text``; blank lines are dropped and trailing spaces trimmed."""
+    return [piece for raw in text.splitlines() if (line := raw.rstrip()) for piece in split_text(line, budget)]

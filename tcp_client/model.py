@@ -1,4 +1,4 @@
-"""What a chat user sees, derived from session events: rooms, members, topics and display lines.
+"""What a chat user sees, derived from typed session events: rooms, members, topics and display lines.
 
 No I/O and no UI: ``ChatModel.apply(event)`` turns one event into the ``Line`` objects to show, and
 keeps rooms and members current. Line mode prints the lines; the full-screen UI files them into
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from tcp_server.protocol import Message, casefold, is_channel_name
+from tcp_server.protocol import casefold, is_channel_name
 from tcp_server.protocol import numerics as N
 
-from .events import Event, SessionStatus
+from . import events as E
 
 SERVER_ROOM = "*"
 ROOM_SCROLLBACK = 1000
@@ -72,8 +74,7 @@ class Room:
         return is_channel_name(self.name)
 
 
-def _clock(msg: Message | None) -> str:
-    stamp = msg.tags.get("time") if msg is not None else None
+def _clock(stamp: str | None) -> str:
     if stamp:
         try:
             return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().strftime("%H:%M:%S")
@@ -82,8 +83,9 @@ def _clock(msg: Message | None) -> str:
     return time.strftime("%H:%M:%S")
 
 
-def _nick_of(source: str | None) -> str:
-    return (source or "").split("!", 1)[0]
+def _when(event: E.ClientEvent) -> str:
+    """The event's server-time as a local clock (now, for events without one)."""
+    return _clock(event.msg.tags.get("time") if event.msg is not None else None)
 
 
 class ChatModel:
@@ -119,9 +121,9 @@ class ChatModel:
             self.room(line.room).lines.append(line)
         return line
 
-    def apply(self, event: Event) -> list[Line]:
+    def apply(self, event: E.Event) -> list[Line]:
         """Update rooms from ``event``; return the lines to show for it."""
-        if isinstance(event, SessionStatus):
+        if isinstance(event, E.SessionStatus):
             self.state = event.state
             self.nick = event.nick or self.nick
             text = {"connected": f"connected as {event.nick}", "reconnecting": "reconnecting…"}.get(
@@ -130,70 +132,86 @@ class ChatModel:
             if event.reason:
                 text += f" ({event.reason})"
             return [self._file(Line(_clock(None), SERVER_ROOM, "status", "", text))]
-        return [self._file(line) for line in self._lines(event)]
+        if isinstance(event, E.History):
+            return [self._file(line) for m in event.messages for line in self._chat(m, history=True)]
+        handler = _APPLY.get(type(event))
+        return [self._file(line) for line in handler(self, event)] if handler is not None else []
 
-    def _lines(self, msg: Message) -> list[Line]:
-        cmd, who, when = msg.command, _nick_of(msg.source), _clock(msg)
-        hist = "batch" in msg.tags
-        if cmd in ("PRIVMSG", "NOTICE"):
-            return self._chat(msg, who, when, hist)
-        if cmd == "JOIN":
-            room = self.room(msg.param(0))
-            if self._me(who):
-                room.joined, room.name = True, msg.param(0)
-            room.members.setdefault(casefold(who), who)
-            return [Line(when, room.name, "join", who, f"{who} joined {room.name}")]
-        if cmd in ("PART", "KICK"):
-            room = self.room(msg.param(0))
-            gone = msg.param(1) if cmd == "KICK" else who
-            room.members.pop(casefold(gone), None)
-            if self._me(gone):
-                room.joined = False
-                room.members.clear()
-            reason = msg.param(2 if cmd == "KICK" else 1)
-            verb = f"was kicked by {who}" if cmd == "KICK" else "left"
-            return [Line(when, room.name, "part", gone, f"{gone} {verb}" + (f" ({reason})" if reason else ""))]
-        if cmd in ("QUIT", "NICK"):
-            return self._everywhere(msg, who, when)
-        if cmd == "TOPIC":
-            room = self.room(msg.param(0))
-            room.topic = msg.param(1)
-            return [Line(when, room.name, "topic", who, f"{who} set the topic: {room.topic}")]
-        if cmd == N.RPL_TOPIC:
-            room = self.room(msg.param(1))
-            room.topic = msg.param(2)
-            return [Line(when, room.name, "topic", "", f"topic: {room.topic}")]
-        if cmd == N.RPL_NAMREPLY:
-            names = self._names.setdefault(casefold(msg.param(2)), {})
-            for item in msg.params[-1].split():
-                names[casefold(item.lstrip("@+%~&"))] = item
-            return []
-        if cmd == N.RPL_ENDOFNAMES:
-            room = self.room(msg.param(1))
-            names = self._names.pop(casefold(msg.param(1)), {})
-            if room.joined:
-                room.members = names
-            shown = " ".join(sorted(names.values(), key=lambda n: casefold(n.lstrip("@+"))))
-            return [Line(when, room.name, "info", "", f"members: {shown}")]
-        if cmd in SILENT:
-            return []
-        if cmd in ("MODE", "INVITE", "AWAY"):
-            return self._other(msg, who, when)
-        return self._numeric(msg, who, when)
+    def _chat(self, ev: E.ChatMessage | E.ServerNotice, history: bool = False) -> list[Line]:
+        when = _clock(ev.time) if isinstance(ev, E.ChatMessage) else _when(ev)
+        kind = {"privmsg": "msg"}.get(ev.kind, ev.kind)
+        if isinstance(ev, E.ServerNotice):
+            return [Line(when, SERVER_ROOM, kind, ev.source, ev.text, history=history)]
+        room = SERVER_ROOM if ev.target == "*" else self.room(ev.room or ev.peer).name
+        mention = not ev.own and self.mentions_me(ev.text)
+        return [Line(when, room, kind, ev.sender, ev.text, own=ev.own, mention=mention, history=history)]
 
-    def _other(self, msg: Message, who: str, when: str) -> list[Line]:
-        """MODE changes, invitations and away-notify, in words."""
-        if msg.command == "MODE":
-            target = msg.param(0)
-            room = self.room(target).name if is_channel_name(target) else SERVER_ROOM
-            if is_channel_name(target):
-                self._apply_modes(self.room(target), msg.params[1:])
-            return [Line(when, room, "event", who, f"{who} sets mode {' '.join(msg.params[1:])}")]
-        if msg.command == "INVITE":
-            return [Line(when, "", "event", who, f"{who} invites you to {msg.param(1)} (/join {msg.param(1)})")]
-        folded = casefold(who)
-        text = f"{who} is away: {msg.param(0)}" if msg.param(0) else f"{who} is back"
-        return [Line(when, r.name, "event", who, text) for r in self.rooms.values() if folded in r.members]
+    def _joined(self, ev: E.Joined) -> list[Line]:
+        room = self.room(ev.room)
+        if ev.own:
+            room.joined, room.name = True, ev.room
+        room.members.setdefault(casefold(ev.nick), ev.nick)
+        return [Line(_when(ev), room.name, "join", ev.nick, f"{ev.nick} joined {room.name}")]
+
+    def _parted(self, ev: E.Parted) -> list[Line]:
+        room = self.room(ev.room)
+        room.members.pop(casefold(ev.nick), None)
+        if ev.own:
+            room.joined = False
+            room.members.clear()
+        verb = f"was kicked by {ev.by}" if ev.by is not None else "left"
+        text = f"{ev.nick} {verb}" + (f" ({ev.reason})" if ev.reason else "")
+        return [Line(_when(ev), room.name, "part", ev.nick, text)]
+
+    def _nick_changed(self, ev: E.NickChanged) -> list[Line]:
+        """A line in every room the nick shares with us (or all our rooms, for our own)."""
+        folded = casefold(ev.old)
+        rooms = [r for r in self.rooms.values() if folded in r.members]
+        if ev.own:
+            self.nick = ev.new
+            rooms = [r for r in self.rooms.values() if r.joined] or [self.rooms[SERVER_ROOM]]
+        for r in rooms:
+            old = r.members.pop(folded, ev.old)
+            r.members[casefold(ev.new)] = old[: len(old) - len(old.lstrip("@+"))] + ev.new
+        return [Line(_when(ev), r.name, "nick", ev.old, f"{ev.old} is now known as {ev.new}") for r in rooms]
+
+    def _quit(self, ev: E.Quit) -> list[Line]:
+        folded = casefold(ev.nick)
+        rooms = [r for r in self.rooms.values() if folded in r.members]
+        for r in rooms:
+            r.members.pop(folded, None)
+        text = f"{ev.nick} quit" + (f" ({ev.reason})" if ev.reason else "")
+        return [Line(_when(ev), r.name, "quit", ev.nick, text) for r in rooms]
+
+    def _topic(self, ev: E.Topic) -> list[Line]:
+        room = self.room(ev.room)
+        room.topic = ev.text
+        if ev.by is not None:
+            return [Line(_when(ev), room.name, "topic", ev.by, f"{ev.by} set the topic: {ev.text}")]
+        return [Line(_when(ev), room.name, "topic", "", f"topic: {ev.text}" if ev.text else "no topic is set")]
+
+    def _names(self, ev: E.Names) -> list[Line]:
+        room = self.room(ev.room)
+        names = {casefold(m.nick): m.shown for m in ev.members}
+        if room.joined:
+            room.members = names
+        shown = " ".join(sorted(names.values(), key=lambda n: casefold(n.lstrip("@+"))))
+        return [Line(_when(ev), room.name, "info", "", f"members: {shown}")]
+
+    def _mode(self, ev: E.ModeChanged) -> list[Line]:
+        channel = is_channel_name(ev.target)
+        room = self.room(ev.target).name if channel else SERVER_ROOM
+        if channel:
+            self._apply_modes(self.room(ev.target), ev.modes)
+        return [Line(_when(ev), room, "event", ev.by, f"{ev.by} sets mode {' '.join(ev.modes)}")]
+
+    def _invited(self, ev: E.Invited) -> list[Line]:
+        return [Line(_when(ev), "", "event", ev.by, f"{ev.by} invites you to {ev.room} (/join {ev.room})")]
+
+    def _away(self, ev: E.AwayChanged) -> list[Line]:
+        folded = casefold(ev.nick)
+        text = f"{ev.nick} is away: {ev.text}" if ev.text else f"{ev.nick} is back"
+        return [Line(_when(ev), r.name, "event", ev.nick, text) for r in self.rooms.values() if folded in r.members]
 
     @staticmethod
     def _apply_modes(room: Room, params: tuple[str, ...]) -> None:
@@ -216,62 +234,57 @@ class ChatModel:
             elif ch in "kl" and sign == "+" and args:
                 args.pop(0)
 
-    def _chat(self, msg: Message, who: str, when: str, hist: bool) -> list[Line]:
-        target, text = msg.param(0), msg.param(1)
-        own = self._me(who)
-        if "!" not in (msg.source or "") or target == "*":
-            room = SERVER_ROOM
-        elif is_channel_name(target):
-            room = self.room(target).name
-        else:
-            room = self.room(target if own else who).name
-        kind = "notice" if msg.command == "NOTICE" else "msg"
-        if text.startswith("\x01ACTION ") and text.endswith("\x01"):
-            kind, text = "action", text[8:-1]
-        elif text.startswith("\x01"):
-            return []  # other CTCP requests are not shown
-        mention = not own and self.mentions_me(text)
-        return [Line(when, room, kind, who, text, own=own, mention=mention, history=hist)]
+    def _error_reply(self, ev: E.ErrorReply) -> list[Line]:
+        """Errors go to the room the user is looking at."""
+        return [Line(_when(ev), "", "error", "", " ".join(ev.args))]
 
-    def _everywhere(self, msg: Message, who: str, when: str) -> list[Line]:
-        """QUIT and NICK: a line in every room the nick shares with us."""
-        folded = casefold(who)
-        rooms = [r for r in self.rooms.values() if folded in r.members]
-        if msg.command == "NICK":
-            new = msg.param(0)
-            if self._me(who):
-                self.nick = new
-                rooms = [r for r in self.rooms.values() if r.joined] or [self.rooms[SERVER_ROOM]]
-            for r in rooms:
-                old = r.members.pop(folded, who)
-                r.members[casefold(new)] = old[: len(old) - len(old.lstrip("@+"))] + new
-            return [Line(when, r.name, "nick", who, f"{who} is now known as {new}") for r in rooms]
-        for r in rooms:
-            r.members.pop(folded, None)
-        reason = msg.param(0)
-        return [Line(when, r.name, "quit", who, f"{who} quit" + (f" ({reason})" if reason else "")) for r in rooms]
+    def _failed(self, ev: E.Failed) -> list[Line]:
+        text = " ".join((ev.code, *ev.context, ev.description) if ev.description else (ev.code, *ev.context))
+        return [Line(_when(ev), "", "error", "", text)]
 
-    def _numeric(self, msg: Message, who: str, when: str) -> list[Line]:
-        """Server replies: errors go to the current room, other numerics to the server room."""
-        cmd = msg.command
-        args = list(msg.params[1:])
+    def _closing(self, ev: E.ServerClosing) -> list[Line]:
+        return [Line(_when(ev), SERVER_ROOM, "status", "", ev.reason)]
+
+    def _server_line(self, ev: E.ServerLine) -> list[Line]:
+        """Other server replies: LIST and WHOIS to the room in view, the rest to the server room."""
+        cmd, when, args = ev.command, _when(ev), ev.params[1:]
+        if cmd in SILENT:
+            return []
+        p = ev.params
         if cmd == N.RPL_LIST:
-            text = f"{msg.param(1)} ({msg.param(2)} users) {msg.param(3)}".rstrip()
+            text = f"{_at(p, 1)} ({_at(p, 2)} users) {_at(p, 3)}".rstrip()
             return [Line(when, "", "info", "", text)]
         if cmd == N.RPL_LISTEND:
             return [Line(when, "", "info", "", "end of room list")]
-        if cmd in (N.RPL_WHOISUSER, N.RPL_WHOISCHANNELS, N.RPL_WHOISSERVER, N.RPL_WHOISIDLE,
-                   N.RPL_WHOISOPERATOR, N.RPL_WHOISACTUALLY, N.RPL_AWAY, N.RPL_WHOISACCOUNT):
-            return [Line(when, "", "info", "", f"{msg.param(1)}: " + " ".join(args[1:]))]
-        if cmd in (N.RPL_NOTOPIC,):
-            return [Line(when, msg.param(1), "topic", "", "no topic is set")]
-        if cmd == "ERROR":
-            return [Line(when, SERVER_ROOM, "status", "", msg.param(0))]
-        if cmd == "FAIL":
-            return [Line(when, "", "error", "", " ".join(msg.params[1:]))]
-        if cmd.isdigit() and cmd[0] in "45":
-            return [Line(when, "", "error", "", " ".join(args))]
+        if cmd in WHOIS_REPLIES:
+            return [Line(when, "", "info", "", f"{_at(p, 1)}: " + " ".join(args[1:]))]
         if cmd.isdigit():
             return [Line(when, SERVER_ROOM, "info", "", " ".join(args))]
-        text = " ".join(msg.params)
-        return [Line(when, SERVER_ROOM, "info", who, f"{cmd} {text}".strip())]
+        return [Line(when, SERVER_ROOM, "info", ev.sender, f"{cmd} {' '.join(p)}".strip())]
+
+
+def _at(params: tuple[str, ...], index: int) -> str:
+    return params[index] if index < len(params) else ""
+
+
+WHOIS_REPLIES = frozenset({
+    N.RPL_WHOISUSER, N.RPL_WHOISCHANNELS, N.RPL_WHOISSERVER, N.RPL_WHOISIDLE, N.RPL_WHOISOPERATOR,
+    N.RPL_WHOISACTUALLY, N.RPL_AWAY, N.RPL_WHOISACCOUNT,
+})
+_APPLY: dict[type, Callable[[ChatModel, Any], list[Line]]] = {
+    E.ChatMessage: ChatModel._chat,
+    E.ServerNotice: ChatModel._chat,
+    E.Joined: ChatModel._joined,
+    E.Parted: ChatModel._parted,
+    E.NickChanged: ChatModel._nick_changed,
+    E.Quit: ChatModel._quit,
+    E.Topic: ChatModel._topic,
+    E.Names: ChatModel._names,
+    E.ModeChanged: ChatModel._mode,
+    E.Invited: ChatModel._invited,
+    E.AwayChanged: ChatModel._away,
+    E.ErrorReply: ChatModel._error_reply,
+    E.Failed: ChatModel._failed,
+    E.ServerClosing: ChatModel._closing,
+    E.ServerLine: ChatModel._server_line,
+}

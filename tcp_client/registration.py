@@ -1,21 +1,18 @@
-"""The registration handshake: WEBIRC, PASS, CAP LS 302 / REQ / END, SASL PLAIN, NICK, USER,
-optional OPER.
+"""The registration handshake as a sans-I/O state machine: WEBIRC, PASS, CAP LS 302 / REQ / END,
+SASL PLAIN, NICK, USER, optional OPER.
 
-Kept apart from the session so the session module stays about what happens *after* a link is up.
-Every message read here is handed to ``on_message`` too, so the consumer still sees the welcome
-burst (001, 005, MOTD) as ordinary events.
+``Registration.start()`` returns the opening lines; ``Registration.feed(msg)`` returns the lines to
+answer with and raises ``RegistrationError`` on a refusal; ``done`` turns true once the MOTD (and
+OPER, if asked) is over. The session's protocol core runs it on every new connection.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tcp_server.protocol import Message
 from tcp_server.protocol import numerics as N
-
-from .link import Link
 
 MAX_NICK_ATTEMPTS = 5
 """How many ``nick_``, ``nick__``... fallbacks to try when the nick is taken."""
@@ -23,6 +20,8 @@ FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465",
 """Refusals that retrying cannot fix (bad nick syntax, bad password, banned, SASL login failed)."""
 SASL_ENDS = frozenset({N.ERR_SASLFAIL, N.ERR_SASLTOOLONG, N.ERR_SASLABORTED, N.ERR_SASLALREADY})
 SASL_CHUNK = 400
+"""Bytes of base64 per ``AUTHENTICATE`` line (IRCv3 SASL)."""
+OPER_REFUSALS = frozenset({N.ERR_PASSWDMISMATCH, N.ERR_NOOPERHOST, N.ERR_NOPRIVILEGES})
 
 
 class RegistrationError(Exception):
@@ -40,6 +39,15 @@ class RegistrationError(Exception):
         """True when reconnecting with the same settings cannot succeed."""
         return self.numeric in FATAL_NUMERICS
 
+    @property
+    def oper_refused(self) -> bool:
+        """True when registration worked but the OPER that followed it was refused."""
+        return self.message.startswith("OPER refused")
+
+
+class RegistrationClosed(ConnectionError):
+    """The server closed the connection during registration without saying why."""
+
 
 @dataclass(frozen=True)
 class WebIrc:
@@ -49,18 +57,6 @@ class WebIrc:
     gateway: str
     hostname: str
     ip: str
-
-
-@dataclass
-class Registered:
-    """What the handshake learned: the nick we got, acknowledged caps, 005 tokens, our prefix."""
-
-    nick: str
-    caps: set[str]
-    isupport: dict[str, str]
-    prefix: str | None = None
-    account: str | None = None
-    """The account we logged in to (SASL), if any."""
 
 
 def update_isupport(isupport: dict[str, str], msg: Message) -> None:
@@ -86,104 +82,109 @@ def _fallback(nick: str, attempt: int) -> str:
     return nick + "_" * attempt
 
 
-async def register(
-    link: Link,
-    nick: str,
-    *,
-    username: str,
-    realname: str,
-    password: str | None,
-    webirc: WebIrc | None,
-    want_caps: Iterable[str],
-    nick_fallback: bool,
-    oper: tuple[str, str] | None,
-    on_message: Callable[[Message], None],
-    sasl: tuple[str, str] | None = None,
-) -> Registered:
-    """Run the handshake on a fresh link; return once the MOTD (and OPER, if asked) is done.
+@dataclass
+class Registration:
+    """One handshake: what it sends, what it learned (nick, caps, 005 tokens, our prefix, account).
 
     With ``sasl`` (account, password) the ``sasl`` capability is requested and PLAIN runs before
     ``CAP END``; a server without SASL, or a refused login, raises ``RegistrationError`` (904).
-
-    Raises:
-        RegistrationError: the server refused (see ``numeric``).
-        ConnectionError: the server closed the link without saying why.
     """
-    if webirc is not None:
-        link.write(Message("WEBIRC", (webirc.password, webirc.gateway, webirc.hostname, webirc.ip)))
-    if password:
-        link.write(Message("PASS", (password,)))
-    link.write(Message("CAP", ("LS", "302")))
-    link.write(Message("NICK", (nick,)))
-    link.write(Message("USER", (username, "0", "*", realname)))
-    await link.drain()
-    wanted = tuple(want_caps) + (("sasl",) if sasl is not None else ())
-    offered: set[str] = set()
-    result = Registered(nick, set(), {})
-    attempts = 0
-    welcomed = oper_sent = False
-    error = ""
-    while True:
-        msg = await link.next_message()
-        if msg is None:
-            if error:
-                raise RegistrationError("ERROR", error)
-            raise ConnectionError("the server closed the connection during registration")
-        on_message(msg)
+
+    nick: str
+    username: str
+    realname: str
+    password: str | None = None
+    webirc: WebIrc | None = None
+    want_caps: tuple[str, ...] = ()
+    nick_fallback: bool = True
+    oper: tuple[str, str] | None = None
+    sasl: tuple[str, str] | None = None
+    caps: set[str] = field(default_factory=set)
+    isupport: dict[str, str] = field(default_factory=dict)
+    prefix: str | None = None
+    account: str | None = None  # the account the server says we are logged in to
+    done: bool = False
+    error: str = ""  # the text of an ERROR the server sent before closing
+    _offered: set[str] = field(default_factory=set)
+    _attempts: int = 0
+    _welcomed: bool = False
+    _oper_sent: bool = False
+
+    def start(self) -> list[Message]:
+        """The opening lines."""
+        out = []
+        if self.webirc is not None:
+            w = self.webirc
+            out.append(Message("WEBIRC", (w.password, w.gateway, w.hostname, w.ip)))
+        if self.password:
+            out.append(Message("PASS", (self.password,)))
+        out += [Message("CAP", ("LS", "302")), Message("NICK", (self.nick,)),
+                Message("USER", (self.username, "0", "*", self.realname))]
+        return out
+
+    def closed(self) -> Exception:
+        """The error to report when the server closes the connection before we are done."""
+        if self.error:
+            return RegistrationError("ERROR", self.error)
+        return RegistrationClosed("the server closed the connection during registration")
+
+    def feed(self, msg: Message) -> list[Message]:
+        """Advance on one server line; the lines to send back. Raises ``RegistrationError``."""
         cmd = msg.command
-        if cmd == "PING":
-            link.write(Message("PONG", msg.params))
-        elif cmd == "ERROR":
-            error = msg.param(0, "closed by server")
+        if cmd == "ERROR":
+            self.error = msg.param(0, "closed by server")
         elif cmd == "CAP":
-            sub = msg.param(1).upper()
-            if sub == "LS":
-                offered.update(item.partition("=")[0] for item in msg.params[-1].split())
-                if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
-                    if sasl is not None and "sasl" not in offered:
-                        raise RegistrationError(N.ERR_SASLFAIL, "the server does not offer SASL (accounts)")
-                    request = [cap for cap in wanted if cap in offered]
-                    link.write(Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",)))
-            elif sub == "ACK":
-                result.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
-                if sasl is not None and "sasl" in result.caps and result.account is None:
-                    link.write(Message("AUTHENTICATE", ("PLAIN",)))
-                else:
-                    link.write(Message("CAP", ("END",)))
-            elif sub == "NAK":
-                link.write(Message("CAP", ("END",)))
-        elif cmd == "AUTHENTICATE" and sasl is not None and msg.params == ("+",):
-            for line in sasl_plain_lines(*sasl):
-                link.write(line)
+            return self._cap(msg)
+        elif cmd == "AUTHENTICATE" and self.sasl is not None and msg.params == ("+",):
+            return sasl_plain_lines(*self.sasl)
         elif cmd == N.RPL_LOGGEDIN and len(msg.params) > 2:
-            result.account = msg.params[2]
-        elif cmd == N.RPL_SASLSUCCESS and not welcomed:
-            link.write(Message("CAP", ("END",)))
-        elif cmd in SASL_ENDS and sasl is not None and not welcomed:
+            self.account = msg.params[2]
+        elif cmd == N.RPL_SASLSUCCESS and not self._welcomed:
+            return [Message("CAP", ("END",))]
+        elif cmd in SASL_ENDS and self.sasl is not None and not self._welcomed:
             raise RegistrationError(N.ERR_SASLFAIL, f"account login failed: {msg.params[-1] if msg.params else cmd}")
         elif cmd == N.RPL_WELCOME:
-            welcomed = True
-            result.nick = msg.param(0, result.nick)
+            self._welcomed = True
+            self.nick = msg.param(0, self.nick)
             last_word = msg.params[-1].rsplit(" ", 1)[-1] if msg.params else ""
             if "!" in last_word and "@" in last_word:
-                result.prefix = last_word
+                self.prefix = last_word
         elif cmd == N.RPL_ISUPPORT:
-            update_isupport(result.isupport, msg)
-        elif cmd in (N.RPL_ENDOFMOTD, N.ERR_NOMOTD) and welcomed:
-            if oper is None:
-                return result
-            if not oper_sent:
-                link.write(Message("OPER", oper))
-                oper_sent = True
-        elif cmd == N.RPL_YOUREOPER and oper_sent:
-            return result
-        elif cmd in (N.ERR_PASSWDMISMATCH, N.ERR_NOOPERHOST, N.ERR_NOPRIVILEGES) and oper_sent:
+            update_isupport(self.isupport, msg)
+        elif cmd in (N.RPL_ENDOFMOTD, N.ERR_NOMOTD) and self._welcomed:
+            if self.oper is None:
+                self.done = True
+            elif not self._oper_sent:
+                self._oper_sent = True
+                return [Message("OPER", self.oper)]
+        elif cmd == N.RPL_YOUREOPER and self._oper_sent:
+            self.done = True
+        elif cmd in OPER_REFUSALS and self._oper_sent:
             raise RegistrationError(cmd, f"OPER refused: {msg.params[-1] if msg.params else ''}")
-        elif cmd == N.ERR_NICKNAMEINUSE and not welcomed:
-            if not nick_fallback or attempts >= MAX_NICK_ATTEMPTS:
-                raise RegistrationError(cmd, f"nick {msg.param(1, nick)} is already in use")
-            attempts += 1
-            link.write(Message("NICK", (_fallback(nick, attempts),)))
-        elif cmd in FATAL_NUMERICS and not welcomed:
+        elif cmd == N.ERR_NICKNAMEINUSE and not self._welcomed:
+            if not self.nick_fallback or self._attempts >= MAX_NICK_ATTEMPTS:
+                raise RegistrationError(cmd, f"nick {msg.param(1, self.nick)} is already in use")
+            self._attempts += 1
+            return [Message("NICK", (_fallback(self.nick, self._attempts),))]
+        elif cmd in FATAL_NUMERICS and not self._welcomed:
             raise RegistrationError(cmd, " ".join(msg.params[1:]) or cmd)
-        await link.drain()
+        return []
+
+    def _cap(self, msg: Message) -> list[Message]:
+        sub = msg.param(1).upper()
+        if sub == "LS":
+            self._offered.update(item.partition("=")[0] for item in msg.params[-1].split())
+            if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
+                if self.sasl is not None and "sasl" not in self._offered:
+                    raise RegistrationError(N.ERR_SASLFAIL, "the server does not offer SASL (accounts)")
+                wanted = self.want_caps + (("sasl",) if self.sasl is not None else ())
+                request = [cap for cap in wanted if cap in self._offered]
+                return [Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",))]
+        elif sub == "ACK":
+            self.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
+            if self.sasl is not None and "sasl" in self.caps and self.account is None:
+                return [Message("AUTHENTICATE", ("PLAIN",))]
+            return [Message("CAP", ("END",))]
+        elif sub == "NAK":
+            return [Message("CAP", ("END",))]
+        return []

@@ -1,74 +1,77 @@
-"""Request/reply on the session: send a query and collect the replies up to an end marker.
+"""Request/reply without I/O: collect a query's reply lines up to its end marker.
 
-A mixin so the session module stays about the connection's lifecycle. Every incoming message
-is offered to the pending collectors by ``_feed_collectors`` (called from ``_deliver``).
+Every incoming line is offered to the pending collectors (``Collectors.feed``); a collector is
+done when its ``until`` predicate accepts a line, or failed when the connection is lost. Whoever
+waits (the session's ``request``, the gateway's operator link) is told through ``on_done``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tcp_server.protocol import Message
 
-from .events import SessionClosed
-from .lines import as_message
-from .link import Link
+Until = Callable[[Message], bool]
 
 
-@dataclass
-class _Collector:
-    until: Callable[[Message], bool]
-    match: Callable[[Message], bool] | None
-    future: asyncio.Future[list[Message]]
-    lines: list[Message]
+@dataclass(eq=False)
+class Collector:
+    """One query in flight: the lines kept so far; ``lines`` is final once ``finished``."""
+
+    until: Until
+    match: Until | None = None
+    on_done: Callable[[Collector], None] | None = None
+    lines: list[Message] = field(default_factory=list)
+    error: BaseException | None = None
+    finished: bool = False
+
+    def feed(self, msg: Message) -> None:
+        """Offer one line; the end marker is kept too (when it matches)."""
+        if self.finished:
+            return
+        done = self.until(msg)  # called once per message: predicates may keep state
+        if done or self.match is None or self.match(msg):
+            self.lines.append(msg)
+        if done:
+            self._finish(None)
+
+    def fail(self, error: BaseException) -> None:
+        """End without an answer (connection lost, session closed)."""
+        if not self.finished:
+            self._finish(error)
+
+    def _finish(self, error: BaseException | None) -> None:
+        self.finished, self.error = True, error
+        if self.on_done is not None:
+            self.on_done(self)
 
 
-class RequestsMixin:
-    """``request()``; the session provides ``_link``, ``_closed``, ``_stopping`` and ``_collectors``."""
+class Collectors:
+    """The pending collectors of one session or link."""
 
-    _link: Link | None
-    _closed: bool
-    _stopping: bool
-    _collectors: list[_Collector]
+    def __init__(self) -> None:
+        self._pending: list[Collector] = []
 
-    def _feed_collectors(self, msg: Message) -> None:
-        """Offer ``msg`` to every pending request; complete those whose end marker it is."""
-        for col in list(self._collectors):
-            if col.future.done():
-                continue
-            done = col.until(msg)  # called once per message: predicates may keep state
-            if done or col.match is None or col.match(msg):
-                col.lines.append(msg)
-            if done:
-                col.future.set_result(col.lines)
+    def __bool__(self) -> bool:
+        return bool(self._pending)
 
-    async def request(
-        self,
-        msg: Message | str,
-        until: Callable[[Message], bool],
-        timeout: float = 10.0,
-        match: Callable[[Message], bool] | None = None,
-    ) -> list[Message]:
-        """Send a query and collect the replies up to and including the one ``until`` accepts.
+    def add(self, collector: Collector) -> Collector:
+        self._pending.append(collector)
+        return collector
 
-        Every message is still delivered as an event too. ``match`` (optional) keeps only the
-        replies it accepts. Raises ``TimeoutError`` when the end marker does not come in time,
-        ``ConnectionError`` when not connected (e.g. reconnecting) or the link drops first.
-        """
-        future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
-        col = _Collector(until, match, future, [])
-        self._collectors.append(col)
-        try:
-            msg = as_message(msg)
-            link = self._link
-            if self._closed or self._stopping:
-                raise SessionClosed("the session is closed")
-            if link is None or link.closed:
-                raise ConnectionError("not connected")
-            link.write(msg)  # direct: requests bypass the typed-ahead queue
-            await link.drain()
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            self._collectors.remove(col)
+    def discard(self, collector: Collector) -> None:
+        if collector in self._pending:
+            self._pending.remove(collector)
+
+    def feed(self, msg: Message) -> None:
+        """Offer ``msg`` to every pending collector; finished ones are dropped."""
+        for col in list(self._pending):
+            col.feed(msg)
+            if col.finished:
+                self.discard(col)
+
+    def fail_all(self, error: BaseException) -> None:
+        pending, self._pending = self._pending, []
+        for col in pending:
+            col.fail(error)

@@ -1,11 +1,12 @@
-"""An asyncio IRC client session on the shared protocol core.
+"""An asyncio IRC client session: the thin adapter around the sans-I/O ``ClientProtocol``.
 
-One ``ClientSession`` is one user's connection as an application sees it: it registers, answers
-PINGs, and -- when the link drops -- reconnects with backoff and jitter, re-registers, rejoins its
-channels and fills the gap with ``CHATHISTORY AFTER`` (when the server offers it), so the consumer
-of ``events()`` sees no lost and no duplicated channel message. The terminal client and the web
-gateway's bridge both sit on it. Events are the server's ``Message`` objects plus synthetic
-``SessionStatus`` events; the queue of undelivered events is bounded.
+One ``ClientSession`` is one user's connection as an application sees it. The protocol core
+(``protocol.ClientProtocol``) registers, answers PINGs, drops duplicates and decodes IRC into typed
+events; this module adds what needs a clock or a socket: connecting (``link.Link``), reconnecting
+with backoff and jitter, rejoining and filling the gap with ``CHATHISTORY AFTER`` (``gapfill``),
+requests that wait for their replies, and the bounded event queue (``queue.EventQueue``) -- so the
+consumer of ``events()`` sees no lost and no duplicated channel message. The terminal client and
+the web gateway's bridge both sit on it; ``SessionConfig`` says how it behaves.
 """
 
 from __future__ import annotations
@@ -14,91 +15,102 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 
-from tcp_server.protocol import Message, casefold, is_channel_name
+from tcp_server.protocol import Message, casefold
 
 from .commands import CommandsMixin
-from .events import Event, EventQueue, SessionClosed, SessionStatus
-from .gapfill import RestoreMixin
+from .config import DEFAULT_CAPS, SessionConfig
+from .events import Event, SessionClosed, SessionStatus
+from .gapfill import fill_gap, fill_limit, join_and_wait
 from .lines import LineError, as_message
-from .link import Link, tls_context
-from .registration import RegistrationError, WebIrc, register, update_isupport
-from .requests import RequestsMixin, _Collector
+from .link import Link, expect_replies
+from .protocol import ClientProtocol
+from .queue import EventQueue
+from .registration import RegistrationError, WebIrc
 
 __all__ = [
     "DEFAULT_CAPS", "ClientSession", "LineError", "RegistrationError", "SessionClosed",
-    "SessionStatus", "WebIrc",
+    "SessionConfig", "SessionStatus", "WebIrc",
 ]
 
 log = logging.getLogger("tcpchat.client")
 
-DEFAULT_CAPS = (
-    "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify", "batch",
-    "draft/chathistory",
-)
-"""Capabilities requested when the server offers them."""
-SEEN_MSGIDS = 4096
-"""How many recent msgids are remembered to drop duplicates (gap fill overlaps live traffic)."""
 QUIT_WAIT = 2.0
 """Seconds ``close()`` waits for the server to acknowledge QUIT before dropping the socket."""
-MESSAGE_COMMANDS = ("PRIVMSG", "NOTICE")
 FLUSH_POLL = 0.05
 """Seconds between checks in ``flushed()``."""
+REQUEST_TIMEOUT = 10.0
+"""Default seconds a ``request`` waits for its end marker."""
 
 
-class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
+class ClientSession(CommandsMixin):
     """A reconnecting IRC client connection with a bounded event queue."""
 
-    def __init__(
-        self, host: str, port: int, nick: str, *, username: str | None = None,
-        realname: str | None = None, password: str | None = None, tls: bool = False,
-        tls_verify: bool = True, webirc: WebIrc | None = None, caps: Iterable[str] = DEFAULT_CAPS,
-        reconnect: bool = True, nick_fallback: bool = True, backoff_initial: float = 0.5,
-        backoff_max: float = 30.0, connect_timeout: float = 10.0, queue_size: int = 1000,
-        oper: tuple[str, str] | None = None, history_on_join: int = 0,
-        ping_interval: float = 60.0, ping_timeout: float = 30.0,
-        account: tuple[str, str] | None = None,
-    ) -> None:
-        self.host, self.port = host, port
-        self.nick = nick
-        self.wanted_nick = nick  # the nick the user chose; reclaimed after a fallback to nick_
-        self.username = username or nick
-        self.realname = realname or nick
-        self._password, self._webirc, self._oper = password, webirc, oper
-        self._account = account  # (name, password): SASL PLAIN on every (re)connect
-        self.account: str | None = None  # the account the server says we are logged in to
-        self._tls = tls_context(tls_verify) if tls else None
-        self.want_caps = tuple(caps)
-        self.reconnect, self.nick_fallback = reconnect, nick_fallback
-        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
-        self.connect_timeout, self.queue_size = connect_timeout, queue_size
-        self.history_on_join = history_on_join
-        self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
-        self.caps: set[str] = set()
-        self.isupport: dict[str, str] = {}
-        self.prefix: str | None = None  # our nick!user@host as the server shows it
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.core = ClientProtocol(config)
         self.connected = False
-        self.last_msgid: dict[str, str] = {}  # casefolded channel -> newest msgid seen
-        self._channels: dict[str, str] = {}  # casefolded -> as the server spells it
-        self._keys: dict[str, str] = {}
         self._link: Link | None = None
-        self._events = EventQueue(queue_size)
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._filling: dict[str, list[Message]] = {}  # channels being gap-filled: held live lines
-        self._collectors: list[_Collector] = []
+        self._events = EventQueue(config.queue_size)
         self._outbox: deque[Message] = deque()  # typed while disconnected, sent after reconnect
-        self._closed = self._stopping = self._restoring = False
-        self._error = self._killed = ""
-        self._last_time: str | None = None  # newest server-time tag seen
+        self._closed = self._stopping = False
+        self._reading_paused = False
         self._supervisor: asyncio.Task[None] | None = None
 
-    # ---- public state ----------------------------------------------------------------
+    # ---- public state (the core's) ---------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def port(self) -> int:
+        return self.config.port
+
+    @property
+    def nick(self) -> str:
+        """Our nick as the server knows it."""
+        return self.core.nick
+
+    @property
+    def wanted_nick(self) -> str:
+        """The nick the user chose (reclaimed after a fallback to ``nick_``)."""
+        return self.core.wanted_nick
+
+    @property
+    def caps(self) -> set[str]:
+        """Capabilities the server acknowledged."""
+        return self.core.caps
+
+    @property
+    def isupport(self) -> dict[str, str]:
+        """The server's 005 tokens."""
+        return self.core.isupport
+
+    @property
+    def prefix(self) -> str | None:  # type: ignore[override]  # the mixin only declares it
+        """Our ``nick!user@host`` as the server shows it, once seen."""
+        return self.core.prefix
+
+    @property
+    def account(self) -> str | None:
+        """The account the server says we are logged in to (SASL), if any."""
+        return self.core.account
+
+    @property
+    def last_msgid(self) -> dict[str, str]:
+        """Casefolded channel -> the newest msgid seen there."""
+        return self.core.last_msgid
+
+    @property
+    def _keys(self) -> dict[str, str]:  # type: ignore[override]
+        return self.core.keys
+
     @property
     def channels(self) -> set[str]:
         """Channels we are in (or will rejoin after a reconnect), spelled as the server does."""
-        return set(self._channels.values())
+        return set(self.core.channels.values())
 
     @property
     def closed(self) -> bool:
@@ -107,9 +119,9 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
 
     def has_history(self) -> bool:
         """True when the server serves CHATHISTORY to us (and batches delimit the replies)."""
-        return "draft/chathistory" in self.caps and "batch" in self.caps
+        return self.core.has_history()
 
-    # ---- lifecycle -------------------------------------------------------------------
+    # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         """Connect and register once, then keep the session alive in the background.
 
@@ -137,8 +149,9 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
             with contextlib.suppress(OSError, ConnectionError, TimeoutError):
                 link.write(Message("QUIT", (reason,)))
                 await asyncio.wait_for(link.drain(), QUIT_WAIT)
-                if self._supervisor is not None:
-                    await asyncio.wait_for(asyncio.shield(self._supervisor), QUIT_WAIT)
+                await asyncio.wait_for(link.wait_closed(), QUIT_WAIT)
+        if link is not None:
+            link.close()
         if self._supervisor is not None and self._supervisor is not asyncio.current_task():
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -149,42 +162,25 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
 
     async def _connect(self, nick_fallback: bool | None = None) -> Link:
         """Open a link and register on it (one attempt, bounded by ``connect_timeout``)."""
-        async with asyncio.timeout(self.connect_timeout):
-            link = await Link.open(
-                self.host, self.port, tls=self._tls,
-                ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
-            )
-            try:
-                self._error = ""
-                done = await register(
-                    link, self.wanted_nick, username=self.username, realname=self.realname,
-                    password=self._password, webirc=self._webirc, want_caps=self.want_caps,
-                    nick_fallback=self.nick_fallback if nick_fallback is None else nick_fallback,
-                    oper=self._oper, on_message=self._deliver, sasl=self._account,
-                )
-            except BaseException:
-                link.close()
-                raise
-        self.nick, self.caps, self.isupport, self.prefix = done.nick, done.caps, done.isupport, done.prefix
-        self.account = done.account
+        link = await Link.open(self.config, self.core, self._on_events, nick_fallback=nick_fallback)
         self._link, self.connected = link, True
+        if self._reading_paused:
+            link.pause_reading()
         return link
 
     async def _supervise(self, link: Link) -> None:
-        """Read until the link drops; reconnect and restore the session while allowed."""
+        """Wait until the link drops; reconnect and restore the session while allowed."""
         restoring = False
         try:
             while not (self._closed or self._stopping):
-                reader = asyncio.create_task(self._read_loop(link))
                 if restoring:
                     await self._restore(link)
-                reason = await reader
+                reason = await link.wait_closed()
                 self.connected = False
-                link.close()
                 if self._closed or self._stopping:
                     return
-                if self._killed or not self.reconnect:
-                    self._finish(self._killed or reason)
+                if self.core.killed or not self.config.reconnect:
+                    self._finish(self.core.killed or reason)
                     return
                 self._emit(SessionStatus("reconnecting", self.nick, reason))
                 next_link = await self._reconnect()
@@ -199,10 +195,10 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
 
     async def _reconnect(self) -> Link | None:
         """Retry with exponential backoff and jitter until connected, closed, or refused for good."""
-        delay = self.backoff_initial
+        delay = self.config.backoff_initial
         while not (self._closed or self._stopping):
             await asyncio.sleep(random.uniform(delay / 2, delay))
-            delay = min(delay * 2, self.backoff_max)
+            delay = min(delay * 2, self.config.backoff_max)
             try:
                 return await self._connect(nick_fallback=True)  # a ghost may still hold our nick
             except RegistrationError as exc:
@@ -214,91 +210,44 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
                 log.info("reconnect failed: %s", exc)
         return None
 
-    async def _read_loop(self, link: Link) -> str:
-        """Deliver messages until the link ends; return why it ended."""
+    async def _restore(self, link: Link) -> None:
+        """Rejoin channels, fill each one's gap, flush typed-ahead lines, then say ``connected``."""
+        core, timeout = self.core, self.config.connect_timeout
+        core.restoring = True
         try:
-            while not self._closed:
-                msg = await link.next_message(keepalive=True)
-                if msg is None:
-                    return self._error or "connection closed by the server"
-                self._deliver(msg)
-                if msg.command == "PING":
-                    await link.drain()
-            return "closed"
+            for name in list(core.channels.values()):
+                folded = casefold(name)
+                gap_from = core.gap_start(name)
+                if gap_from:
+                    core.hold(name)
+                try:
+                    if not await join_and_wait(self, name, core.keys.get(folded, ""), timeout):
+                        core.channels.pop(folded, None)
+                    elif gap_from:
+                        await fill_gap(self, name, gap_from, fill_limit(core.isupport), timeout)
+                except TimeoutError:
+                    log.warning("rejoining %s: no answer in time", name)
+                finally:
+                    core.release(name)
+                    self._on_events(core.events_received())
+            while self._outbox and not link.closed:
+                link.write(self._outbox.popleft())
+            await link.drain()
         except (OSError, ConnectionError) as exc:
-            return str(exc) or type(exc).__name__
+            log.info("restoring the session failed: %s", exc)
+            return
         finally:
-            link.close()  # later requests on this link fail at once instead of timing out
-            for col in self._collectors:
-                if not col.future.done():
-                    col.future.set_exception(ConnectionError("connection lost"))
+            core.restoring = False
+        if not link.closed:
+            self._emit(SessionStatus("connected", self.nick))
 
-    # ---- incoming ----------------------------------------------------------------------
-    def _deliver(self, msg: Message) -> None:
-        """Track state, feed pending requests, drop duplicates, queue the event."""
-        self._observe(msg)
-        if "time" in msg.tags:
-            self._last_time = msg.tags["time"]
-        self._feed_collectors(msg)
-        if msg.command in MESSAGE_COMMANDS and (msgid := msg.tags.get("msgid")):
-            target = msg.param(0)
-            # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
-            # before included: after leaving and rejoining, the room's history is shown again.
-            asked = "batch" in msg.tags and casefold(target) not in self._filling
-            if msgid in self._seen and not asked:
-                return
-            self._seen[msgid] = None
-            if len(self._seen) > SEEN_MSGIDS:
-                self._seen.popitem(last=False)
-            if is_channel_name(target):
-                folded = casefold(target)
-                if folded in self._filling and "batch" not in msg.tags:
-                    held = self._filling[folded]
-                    if len(held) >= self.queue_size:
-                        self._emit_overflow()
-                        return
-                    held.append(msg)
-                    return
-                self.last_msgid[folded] = msgid
-        self._emit(msg)
-
-    def _is_me(self, source: str | None) -> bool:
-        return bool(source) and casefold(source.split("!", 1)[0]) == casefold(self.nick)
-
-    def _frees_wanted_nick(self, source: str | None) -> bool:
-        """True when ``source`` holds the nick we want while we use a fallback (nick_)."""
-        wanted = casefold(self.wanted_nick)
-        return (
-            bool(source) and casefold(source.split("!", 1)[0]) == wanted and casefold(self.nick) != wanted
-        )
-
-    def _observe(self, msg: Message) -> None:
-        """Keep nick, channels, PONGs and disconnect reasons up to date."""
-        cmd, link = msg.command, self._link
-        if cmd == "PING" and link is not None:
-            link.write(Message("PONG", msg.params))
-        elif cmd == "ERROR":
-            self._error = msg.param(0, "closed by server")
-        elif cmd == "NICK" and self._is_me(msg.source):
-            self.nick = self.wanted_nick = msg.param(0, self.nick)
-            self.prefix = None
-        elif cmd in ("QUIT", "NICK") and self._frees_wanted_nick(msg.source) and link is not None:
-            link.write(Message("NICK", (self.wanted_nick,)))  # our stale connection is gone
-        elif cmd == "JOIN" and self._is_me(msg.source):
-            name = msg.param(0)
-            self._channels[casefold(name)] = name
-            if msg.source and "@" in msg.source:
-                self.prefix = msg.source
-            if self.history_on_join and self.has_history() and not self._restoring and link is not None:
-                link.write(Message("CHATHISTORY", ("LATEST", name, "*", str(self.history_on_join))))
-        elif (cmd == "PART" and self._is_me(msg.source)) or (
-            cmd == "KICK" and casefold(msg.param(1)) == casefold(self.nick)
-        ):
-            self._channels.pop(casefold(msg.param(0)), None)
-        elif cmd == "KILL" and casefold(msg.param(0)) == casefold(self.nick):
-            self._killed = f"killed: {msg.param(1, 'no reason')}"
-        elif cmd == "005":
-            update_isupport(self.isupport, msg)
+    # ---- incoming --------------------------------------------------------------------------
+    def _on_events(self, events: list[Event]) -> None:
+        """Events the core decoded from one read: to the consumer, in order."""
+        if not self._closed and not self._events.put_many(events):
+            self._emit_overflow()
+        if self.core.overflowed and not self._closed:
+            self._emit_overflow()
 
     def _emit(self, event: Event) -> None:
         if self._closed:
@@ -316,9 +265,7 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         """Mark closed, fail pending requests, queue the final ``closed`` status (once)."""
         self._closed, self.connected = True, False
         self._events.finish(SessionStatus("closed", self.nick, reason))
-        for col in self._collectors:
-            if not col.future.done():
-                col.future.set_exception(SessionClosed(reason))
+        self.core.collectors.fail_all(SessionClosed(reason))
 
     def listen(self, callback: Callable[[Event], None]) -> None:
         """Have every event passed to ``callback`` as it arrives instead of using ``events()``.
@@ -327,12 +274,23 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         """
         self._events.listen(callback)
 
+    def pause_reading(self) -> None:
+        """Stop reading from the server until ``resume_reading`` (the consumer cannot keep up)."""
+        self._reading_paused = True
+        if self._link is not None:
+            self._link.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._reading_paused = False
+        if self._link is not None:
+            self._link.resume_reading()
+
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event; ``TimeoutError`` after ``timeout`` seconds, ``SessionClosed`` after the end."""
         return await self._events.get(timeout)
 
     async def events(self) -> AsyncIterator[Event]:
-        """Every server message and status change, ending after the ``closed`` status."""
+        """Every event, ending after the ``closed`` status."""
         while True:
             try:
                 event = await self.next_event()
@@ -340,7 +298,7 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
                 return
             yield event
 
-    # ---- outgoing ----------------------------------------------------------------------
+    # ---- outgoing --------------------------------------------------------------------------
     @property
     def queued(self) -> int:
         """Lines sent while disconnected that still wait for the reconnect."""
@@ -352,7 +310,7 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         A program that is about to ``close()`` calls this so typed-ahead lines are not lost.
         """
         async with asyncio.timeout(timeout):
-            while self._outbox or self._restoring or not self.connected:
+            while self._outbox or self.core.restoring or not self.connected:
                 if self._closed or self._stopping:
                     return not self._outbox
                 await asyncio.sleep(FLUSH_POLL)
@@ -369,10 +327,39 @@ class ClientSession(RestoreMixin, CommandsMixin, RequestsMixin):
         if self._closed or self._stopping:
             raise SessionClosed("the session is closed")
         link = self._link
-        if not self.connected or link is None or link.closed or self._restoring:
-            if len(self._outbox) >= self.queue_size:
+        if not self.connected or link is None or link.closed or self.core.restoring:
+            if len(self._outbox) >= self.config.queue_size:
                 raise ConnectionError("not connected and the outgoing queue is full")
             self._outbox.append(msg)
             return
         link.write(msg)
         await link.drain()
+
+    async def request(
+        self,
+        msg: Message | str,
+        until: Callable[[Message], bool],
+        timeout: float = REQUEST_TIMEOUT,
+        match: Callable[[Message], bool] | None = None,
+    ) -> list[Message]:
+        """Send a query and collect the replies up to and including the one ``until`` accepts.
+
+        Every message is still delivered as an event too. ``match`` (optional) keeps only the
+        replies it accepts. Raises ``TimeoutError`` when the end marker does not come in time,
+        ``ConnectionError`` when not connected (e.g. reconnecting) or the link drops first.
+        """
+        msg = as_message(msg)
+        link = self._link
+        if self._closed or self._stopping:
+            raise SessionClosed("the session is closed")
+        if link is None or link.closed:
+            raise ConnectionError("not connected")
+        col, future = expect_replies(self.core, until, match)
+        try:
+            link.write(msg)  # direct: requests bypass the typed-ahead queue
+            await link.drain()
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.core.collectors.discard(col)
+
+

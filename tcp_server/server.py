@@ -1,4 +1,4 @@
-"""The server process: listeners (TCP, TLS), the liveness sweep, graceful shutdown."""
+"""The server process: listeners (TCP, TLS, Unix socket), the liveness sweep, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import socket
 import ssl
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .accounts import AccountError, AccountService, make_account_store
 from .commands.accounts import install as install_account_hooks
@@ -19,8 +21,11 @@ from .history.base import HistoryError
 from .history.factory import open_history
 from .offload import Offloader
 from .settings import ServerSettings
-from .state import ServerState
+from .state import MsgIdGenerator, ServerState
 from .transport import Connection, OutputFlusher
+
+if TYPE_CHECKING:
+    from .cluster import Link
 
 log = logging.getLogger("tcpchat.server")
 
@@ -65,6 +70,8 @@ class ChatServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._offloader: Offloader | None = None
+        self.cluster: Link | None = None
+        """The Redis link in cluster mode (``--redis-url``), else None."""
 
     async def start(self) -> None:
         """Open the history store and the listeners; print ``listening on HOST:PORT``."""
@@ -87,6 +94,18 @@ class ChatServer:
         except AccountError as exc:
             raise StartupError(f"setting accounts/database_url (--no-accounts to run without): {exc}") from exc
         install_account_hooks(self.state)
+        if s.redis_url and s.relay_after_commit:
+            raise StartupError("setting relay_after_commit (--relay-after-commit) is not supported with --redis-url yet")
+        if s.redis_url:
+            from redis.exceptions import RedisError
+
+            from .cluster import join_cluster
+
+            try:
+                self.cluster = await join_cluster(self.state, s)
+                self.state.new_msgid = MsgIdGenerator(self.cluster.bus.node)
+            except (RedisError, OSError) as exc:
+                raise StartupError(f"setting redis_url (--redis-url): cannot reach Redis: {exc}") from exc
         try:
             await self._listen(s.host, s.port, "tcp", None)
         except OSError as exc:
@@ -94,6 +113,14 @@ class ChatServer:
                 f"setting host/port (--host/--port, TCPCHAT_HOST/TCPCHAT_PORT): "
                 f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}"
             ) from exc
+        if s.unix_socket is not None:
+            try:
+                await self._listen_unix(s.unix_socket)
+            except OSError as exc:
+                raise StartupError(
+                    f"setting unix_socket (--unix-socket, TCPCHAT_UNIX_SOCKET): "
+                    f"cannot listen on {s.unix_socket}: {exc.strerror or exc}"
+                ) from exc
         if s.tls_port is not None and s.tls_cert and s.tls_key:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             try:
@@ -138,6 +165,17 @@ class ChatServer:
             suffix = "" if kind == "tcp" else f" ({kind})"
             print(f"listening on {addr[0]}:{addr[1]}{suffix}", flush=True)
             log.info("listening on %s:%s transport=%s", addr[0], addr[1], kind)
+
+    async def _listen_unix(self, path: Path) -> None:
+        """A Unix-socket listener (a stale socket file from an earlier run is replaced)."""
+        if path.is_socket():
+            path.unlink()
+        server = await asyncio.get_running_loop().create_unix_server(
+            lambda: Connection(self, "unix"), str(path), backlog=self.settings.listen_backlog
+        )
+        self.listeners.append(server)
+        print(f"listening on unix:{path}", flush=True)
+        log.info("listening on unix:%s", path)
 
     @property
     def stopped(self) -> bool:
@@ -190,12 +228,17 @@ class ChatServer:
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.abort()
+        if self.cluster is not None:
+            await self.cluster.close()
         if self.state.history is not None:
             await self.state.history.close()
         if self.state.accounts is not None:
             await self.state.accounts.close()
         if self._offloader is not None:
             self._offloader.close()
+        path = self.settings.unix_socket
+        if path is not None and path.is_socket():
+            path.unlink(missing_ok=True)
         self._stopped.set()
 
     async def run_until_signal(self) -> None:
@@ -238,11 +281,6 @@ def run(settings: ServerSettings) -> None:
         stream=sys.stderr,
     )
     before, after = raise_fd_limit()
-    log.log(
-        logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
-        "open-file limit %d (was %d, hard limit %s): at most about %d clients",
-        after, before, _hard_limit(), max(0, after - FD_RESERVE),
-    )
 
     async def main() -> None:
         server = ChatServer(settings)
@@ -250,8 +288,13 @@ def run(settings: ServerSettings) -> None:
             await server.start()
         except StartupError as exc:
             await server.shutdown()
-            print(f"error: {exc}", file=sys.stderr, flush=True)
+            print(f"error: {exc}", file=sys.stderr, flush=True)  # the one line a bad setting gets
             raise SystemExit(2) from None
+        log.log(
+            logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
+            "open-file limit %d (was %d, hard limit %s): at most about %d clients",
+            after, before, _hard_limit(), max(0, after - FD_RESERVE),
+        )
         await server.run_until_signal()
 
     if settings.use_uvloop:

@@ -133,6 +133,8 @@ class Connection(asyncio.Protocol):
         # keep a socket object alive per connection (80 bytes of an idle client's ~2.8 KiB).
         peer = transport.get_extra_info("peername") or ("?", 0)
         ip, port = str(peer[0]), int(peer[1])
+        if self.kind == "unix":  # a Unix-socket peer is a local process: it counts as loopback
+            ip, port = "127.0.0.1", 0
         state = self.state
         settings = state.settings
         refuse = None

@@ -122,11 +122,11 @@ class ConnectSettings(BaseSettings):
 
 def make_session(settings: ConnectSettings):  # noqa: ANN201 - tcp_client is imported lazily
     """The client session these settings describe."""
-    from tcp_client.session import ClientSession
+    from tcp_client.session import ClientSession, SessionConfig
 
     secret = settings.password.get_secret_value() if settings.password else None
     account = (settings.account, secret or "") if settings.account else None
-    return ClientSession(
+    return ClientSession(SessionConfig(
         settings.host, settings.port, settings.nick,
         username=settings.username, realname=settings.realname,
         password=None if account else secret, account=account,
@@ -134,7 +134,7 @@ def make_session(settings: ConnectSettings):  # noqa: ANN201 - tcp_client is imp
         nick_fallback=settings.nick_fallback,
         backoff_max=settings.backoff_max, connect_timeout=settings.connect_timeout,
         history_on_join=settings.history_lines,
-    )
+    ))
 
 
 def run_connect(settings: ConnectSettings) -> None:

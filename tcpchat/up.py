@@ -5,6 +5,8 @@ dies it is restarted after a back-off and the other carries on: the gateway's se
 "reconnecting" while the server is away and come back by themselves. Shared secrets (WEBIRC,
 operator, admin, API token) are generated for the children when they are not set in the
 environment; the admin password and the API token are printed, the others are only for the two.
+The gateway reaches the server over a Unix socket in a private temporary directory (cheaper than
+loopback TCP per line; ``--no-unix-socket`` for TCP), and IRC clients over TCP as usual.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import secrets
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +53,7 @@ class UpSettings(BaseSettings):
     restart_initial: float = Field(0.5, gt=0, description="First delay before restarting a dead child")
     restart_max: float = Field(10.0, gt=0, description="Longest delay before restarting a dead child")
     stop_grace: float = Field(10.0, gt=0, description="Seconds children get to exit before SIGKILL")
+    unix_socket: bool = Field(True, description="Gateway -> server over a private Unix socket (else TCP)")
 
 
 def _die_with_parent() -> None:
@@ -132,13 +136,26 @@ def child_env(settings: UpSettings) -> tuple[dict[str, str], list[str]]:
 
 async def supervise(settings: UpSettings) -> int:
     """Run both children until a signal; restart whichever dies. Returns the exit status."""
+    with contextlib.ExitStack() as stack:
+        sock = None
+        if settings.unix_socket:
+            sock = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tcpchat-"))) / "irc.sock"
+        return await _supervise(settings, sock)
+
+
+async def _supervise(settings: UpSettings, sock: Path | None) -> int:
     env, generated = child_env(settings)
-    server = Child("server", ["server", "--data-dir", str(settings.data_dir)], settings.irc_port, env)
+    server_args = ["server", "--data-dir", str(settings.data_dir)]
+    if sock is not None:
+        server_args += ["--unix-socket", str(sock)]
+    server = Child("server", server_args, settings.irc_port, env)
     await server.start()
     if not await _wait_ready(server):
         return 1
     irc_host = _display_host(settings.host).strip("[]")
     gateway_args = ["gateway", "--irc-host", irc_host, "--irc-port", str(server.port)]
+    if sock is not None:
+        gateway_args += ["--irc-unix-socket", str(sock)]
     gateway = Child("gateway", gateway_args, settings.web_port, env)
     await gateway.start()
     if not await _wait_ready(gateway):

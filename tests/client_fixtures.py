@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from tcp_client.session import ClientSession, SessionStatus
-from tcp_server.protocol import Message
+from tcp_client.events import ChatMessage, ClientEvent, History
+from tcp_client.session import ClientSession, SessionConfig, SessionStatus
 
 FAST = {"backoff_initial": 0.05, "backoff_max": 0.5, "connect_timeout": 5.0}
 
@@ -27,9 +27,18 @@ def is_status(state: str):
 
 
 def is_msg(command: str, text: str | None = None):
+    """An event decoded from an IRC line ``command`` (whose second parameter is ``text``)."""
     return lambda ev: (
-        isinstance(ev, Message) and ev.command == command and (text is None or ev.param(1) == text)
+        isinstance(ev, ClientEvent) and ev.msg is not None and ev.msg.command == command
+        and (text is None or ev.msg.param(1) == text)
     )
+
+
+def chat_lines(ev: object) -> list[ChatMessage]:
+    """The chat lines an event carries: a live one, or those of a history batch (gap fill)."""
+    if isinstance(ev, ChatMessage):
+        return [ev]
+    return list(ev.messages) if isinstance(ev, History) else []
 
 
 @pytest.fixture
@@ -37,7 +46,7 @@ async def sessions():
     made: list[ClientSession] = []
 
     def factory(port: int, nick: str, **kw) -> ClientSession:
-        s = ClientSession("127.0.0.1", port, nick, **{**FAST, **kw})
+        s = ClientSession(SessionConfig("127.0.0.1", port, nick, **{**FAST, **kw}))
         made.append(s)
         return s
 

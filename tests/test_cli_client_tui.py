@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 from textual.widgets import OptionList, RichLog, Static
 
-from tcp_client.session import ClientSession
+from tcp_client.session import ClientSession, SessionConfig
 from tcp_client.tui import ChatApp, ChatInput
 
 SIZE = (120, 36)
 
 
 def make_app(port: int, nick: str = "alice", join: tuple[str, ...] = ("#lobby",)) -> ChatApp:
-    session = ClientSession("127.0.0.1", port, nick, backoff_initial=0.05, backoff_max=0.5)
+    session = ClientSession(SessionConfig("127.0.0.1", port, nick, backoff_initial=0.05, backoff_max=0.5))
     return ChatApp(session, list(join))
 
 

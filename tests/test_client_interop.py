@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from bench.targets import ngircd_available, start_ngircd
-from tcp_client.session import ClientSession, SessionStatus
+from tcp_client.events import ClientEvent
+from tcp_client.session import ClientSession, SessionConfig, SessionStatus
 from tcp_server.protocol import Message
 
 pytestmark = pytest.mark.skipif(not ngircd_available(), reason="ngircd is not installed")
@@ -29,14 +30,14 @@ async def next_matching(session: ClientSession, pred, timeout: float = 10.0):
 
 
 def msg(command: str, last: str | None = None):
-    return lambda ev: isinstance(ev, Message) and ev.command == command and (
-        last is None or (ev.params and ev.params[-1] == last)
+    return lambda ev: isinstance(ev, ClientEvent) and ev.msg is not None and ev.msg.command == command and (
+        last is None or (ev.msg.params and ev.msg.params[-1] == last)
     )
 
 
 async def test_two_sessions_chat_through_ngircd(ngircd):
-    alice = ClientSession("127.0.0.1", ngircd.port, "alice", reconnect=False)
-    bob = ClientSession("127.0.0.1", ngircd.port, "bob", reconnect=False)
+    alice = ClientSession(SessionConfig("127.0.0.1", ngircd.port, "alice", reconnect=False))
+    bob = ClientSession(SessionConfig("127.0.0.1", ngircd.port, "bob", reconnect=False))
     try:
         await alice.start()
         await bob.start()
@@ -48,7 +49,7 @@ async def test_two_sessions_chat_through_ngircd(ngircd):
         await next_matching(bob, msg("366"))
         await alice.privmsg("#interop", "hello from tcp_client")
         got = await next_matching(bob, msg("PRIVMSG", "hello from tcp_client"))
-        assert got.source.startswith("alice!")
+        assert got.sender == "alice" and got.msg.source.startswith("alice!")
         await bob.set_nick("robert")
         await next_matching(alice, msg("NICK", "robert"))
         assert bob.nick == "robert"
@@ -56,7 +57,7 @@ async def test_two_sessions_chat_through_ngircd(ngircd):
             Message("NAMES", ("#interop",)), until=lambda m: m.command == "366", match=lambda m: m.command == "353"
         )
         assert {"alice", "robert"} <= {n.lstrip("@+") for n in names[0].params[-1].split()}
-        taken = ClientSession("127.0.0.1", ngircd.port, "alice", reconnect=False)
+        taken = ClientSession(SessionConfig("127.0.0.1", ngircd.port, "alice", reconnect=False))
         await taken.start()
         assert taken.nick == "alice_"
         await taken.close()

@@ -10,6 +10,7 @@ import socket
 
 import pytest
 
+from tcp_client.events import History
 from tcp_client.session import (
     LineError,
     RegistrationError,
@@ -19,7 +20,7 @@ from tcp_client.session import (
 )
 from tcp_server.protocol import Message
 
-from .client_fixtures import is_msg, is_status, wait_for
+from .client_fixtures import chat_lines, is_msg, is_status, wait_for
 from .client_fixtures import sessions as sessions  # pytest fixture
 from .support import RawClient
 
@@ -49,11 +50,11 @@ async def test_join_message_roundtrip_with_raw_client(server, sessions, connect)
     got = await bob.expect("PRIVMSG")
     assert got.params == ("#Lobby", "hello bob") and got.source.startswith("alice!")
     echo = await wait_for(s, is_msg("PRIVMSG", "hello bob"))
-    assert "msgid" in echo.tags and "time" in echo.tags
+    assert echo.own and echo.msgid and echo.time
     await bob.send("PRIVMSG #lobby :hi alice")
     await wait_for(s, is_msg("PRIVMSG", "hi alice"))
     await bob.send("PRIVMSG alice :psst")
-    await wait_for(s, lambda ev: is_msg("PRIVMSG", "psst")(ev) and ev.param(0) == "alice")
+    await wait_for(s, lambda ev: is_msg("PRIVMSG", "psst")(ev) and ev.target == "alice" and not ev.own)
 
 
 async def test_nick_change_part_and_topic_are_tracked(server, sessions, connect):
@@ -125,7 +126,7 @@ async def test_password_and_webirc(make_server, sessions, connect):
     await web.start()
     await web.send("WHOIS webby")
     whois = await wait_for(web, is_msg("311"))
-    assert "host.example" in whois.params or "203.0.113.9" in whois.params
+    assert "host.example" in whois.params or "203.0.113.9" in whois.params  # a ServerLine
 
 
 async def test_oper_after_registration(make_server, sessions):
@@ -218,9 +219,9 @@ async def test_history_on_join_replays_recent_messages(make_server, sessions, tm
     async with asyncio.timeout(10):
         while len(texts) < 50:
             ev = await s.next_event()
-            if isinstance(ev, Message) and ev.command == "PRIVMSG":
-                assert "batch" in ev.tags and "msgid" in ev.tags
-                texts.append(ev.params[-1])
+            for line in chat_lines(ev):
+                assert isinstance(ev, History) and line.msgid  # the history batch, with msgids
+                texts.append(line.text)
     assert texts == [f"old {i}" for i in range(10, 60)]
     await bob.close()
 

@@ -8,9 +8,8 @@ import asyncio
 import pytest
 
 from tcp_client.session import LineError
-from tcp_server.protocol import Message
 
-from .client_fixtures import is_msg, is_status, wait_for
+from .client_fixtures import chat_lines, is_msg, is_status, wait_for
 from .client_fixtures import sessions as sessions  # pytest fixture
 from .support import Proxy, RawClient, ServerProcess
 
@@ -80,8 +79,7 @@ async def test_gap_after_a_dropped_link_is_filled_once_and_in_order(make_server,
         async with asyncio.timeout(15):
             while True:
                 ev = await s.next_event()
-                if isinstance(ev, Message) and ev.command == "PRIVMSG":
-                    seen.append(ev.params[-1])
+                seen += [line.text for line in chat_lines(ev)]
                 if is_status("connected")(ev):
                     break
         assert seen == ["m2", "m3", "m4"]  # the gap, before "connected"
@@ -105,7 +103,7 @@ async def test_stale_connection_holds_the_nick_then_it_is_reclaimed(server, sess
         await wait_for(s, is_status("connected"))
         assert s.nick == "alice_" and s.channels == {"#lobby"}
         proxy.bury()  # the stale connection finally drops: its QUIT frees the nick
-        await wait_for(s, lambda ev: is_msg("NICK")(ev) and ev.params[0] == "alice")
+        await wait_for(s, lambda ev: is_msg("NICK")(ev) and ev.new == "alice" and ev.own)
         assert s.nick == "alice"
         bob = await connect("bob")
         await bob.send("PRIVMSG alice :found you")

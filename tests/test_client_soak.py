@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from tcp_client.session import ClientSession, SessionStatus
-from tcp_server.protocol import Message
+from tcp_client.session import ClientSession, SessionConfig, SessionStatus
 
+from .client_fixtures import chat_lines
 from .support import Proxy, RawClient
 
 SOAK = {"small": (1500, 3), "full": (20000, 10)}
@@ -30,10 +30,10 @@ async def test_no_loss_no_duplicates_across_cuts_under_load(make_server, tmp_pat
     total, cuts = SOAK[os.environ.get("TCPCHAT_SOAK_SCALE", "full")]
     srv = await make_server(history=True, data_dir=tmp_path)
     proxy = Proxy(srv.port)
-    session = ClientSession(
+    session = ClientSession(SessionConfig(
         "127.0.0.1", await proxy.start(), "alice", backoff_initial=0.02, backoff_max=0.2,
         queue_size=total + 1000,
-    )
+    ))
     await session.start()
     await session.join("#soak")
     bob = await RawClient.connect(srv.port)
@@ -45,11 +45,11 @@ async def test_no_loss_no_duplicates_across_cuts_under_load(make_server, tmp_pat
 
     async def consume() -> None:
         async for ev in session.events():
-            if isinstance(ev, Message) and ev.command == "PRIVMSG" and ev.params[0] == "#soak":
-                received.append(ev.params[-1])
-                if len(received) >= total:
-                    done.set()
-            elif isinstance(ev, SessionStatus) and ev.state == "connected":
+            lines = [line for line in chat_lines(ev) if line.target == "#soak"]
+            received.extend(line.text for line in lines)
+            if lines and len(received) >= total:
+                done.set()
+            if isinstance(ev, SessionStatus) and ev.state == "connected":
                 reconnected.put_nowait(ev)
 
     async def cutter() -> int:
@@ -95,7 +95,7 @@ async def test_flood_is_ingested_completely_and_in_order(make_server) -> None:
     """One session reading a flooded room: every line arrives, in order; prints the rate."""
     total = FLOOD[os.environ.get("TCPCHAT_SOAK_SCALE", "full")]
     srv = await make_server(sendq=64 * 1024 * 1024)
-    session = ClientSession("127.0.0.1", srv.port, "alice", queue_size=total + 1000)
+    session = ClientSession(SessionConfig("127.0.0.1", srv.port, "alice", queue_size=total + 1000))
     await session.start()
     await session.join("#flood")
     bob = await RawClient.connect(srv.port)
@@ -108,8 +108,8 @@ async def test_flood_is_ingested_completely_and_in_order(make_server) -> None:
     async with asyncio.timeout(240):
         while expected < total:
             ev = await session.next_event()
-            if isinstance(ev, Message) and ev.command == "PRIVMSG":
-                assert ev.params[-1] == f"line {expected}"
+            for line in chat_lines(ev):
+                assert line.text == f"line {expected}"
                 expected += 1
     elapsed = time.perf_counter() - started
     print(f"ingested {total} messages in {elapsed:.2f}s: {total / elapsed:,.0f} msg/s (server in the same loop)")

@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcp_client.events import EventQueue, SessionClosed, SessionStatus
+from tcp_client.decode import EventDecoder
+from tcp_client.events import SessionClosed, SessionStatus
 from tcp_client.lines import LineError, as_message, check_message, split_text, text_budget
 from tcp_client.model import ChatModel
+from tcp_client.queue import EventQueue
 from tcp_client.registration import update_isupport
 from tcp_server.protocol import MAX_LINE_BYTES, Message, format_line, parse_line
 
@@ -81,10 +83,19 @@ def test_isupport_tokens_are_added_and_removed() -> None:
     assert "EXCEPTS" not in isupport
 
 
+_decoders: dict[int, EventDecoder] = {}
+
+
+def apply(model: ChatModel, raw: str) -> list:
+    """One IRC line through a session's decoder (own nick: the model's) into the model."""
+    decoder = _decoders.setdefault(id(model), EventDecoder(lambda: model.nick))
+    return [line for event in decoder.feed(parse_line(raw)) for line in model.apply(event)]
+
+
 def feed(model: ChatModel, *lines: str) -> list[str]:
     out: list[str] = []
     for raw in lines:
-        out += [line.plain() for line in model.apply(parse_line(raw))]
+        out += [line.plain() for line in apply(model, raw)]
     return [o.split(" ", 1)[1] for o in out]  # drop the clock
 
 
@@ -122,7 +133,7 @@ def test_model_own_nick_part_kick_and_errors() -> None:
     feed(m, ":op!~o@h KICK #a al :bye")
     assert not m.rooms["#a"].joined
     assert feed(m, ":srv 401 al nobody :No such nick/channel") == ["* ! nobody No such nick/channel"]
-    lines = m.apply(parse_line(":srv 433 al bob :Nickname is already in use"))
+    lines = apply(m, ":srv 433 al bob :Nickname is already in use")
     assert lines[0].room == "" and lines[0].kind == "error"  # shown in the room in view
     assert feed(m, "PING :x", ":srv CAP al ACK :batch") == []
 

@@ -9,7 +9,9 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from tcp_client.events import EventQueue, SessionStatus
+from tcp_client.decode import EventDecoder
+from tcp_client.events import ServerLine, SessionStatus
+from tcp_client.queue import EventQueue
 from tcp_server.protocol import parse_line
 from web_gateway.bridge import Bridge
 from web_gateway.settings import GatewaySettings
@@ -86,7 +88,8 @@ async def test_a_chat_line_is_encoded_once_and_self_is_per_browser() -> None:
     for nick in ("bob", "carol", "alice"):
         bridge, ws = _bridge()
         bridge.session = SimpleNamespace(nick=nick)  # type: ignore[assignment]
-        bridge.on_upstream(msg)
+        [event] = EventDecoder(lambda nick=nick: nick).feed(msg)  # one decoder per session
+        bridge.on_upstream(event)
         texts.append(ws.sent[0])
         outputs.append(json.loads(ws.sent[0]))
     assert texts[0] is texts[1]  # the same text object: built once
@@ -109,10 +112,10 @@ async def test_event_queue_listen_hands_over_queued_events_then_live_ones_and_th
     q.put(SessionStatus("connected", "a"))
     got: list[Any] = []
     q.listen(got.append)
-    q.put(parse_line(b"PING :x"))
+    q.put(ServerLine("PING", ("x",)))
     q.finish(SessionStatus("closed", "a", "bye"))
     q.finish(SessionStatus("closed", "a", "again"))
-    q.put(parse_line(b"PING :late"))
+    q.put(ServerLine("PING", ("late",)))
     assert [getattr(e, "state", None) or e.command for e in got] == [
         "connecting",
         "connected",
@@ -120,3 +123,91 @@ async def test_event_queue_listen_hands_over_queued_events_then_live_ones_and_th
         "closed",
     ]
     assert got[-1].reason == "bye"
+
+
+class FakeDirect:
+    """Just enough of ``ws_direct.DirectSocket``: ``writable`` cleared = the transport is paused."""
+
+    def __init__(self) -> None:
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.frames: list[bytes] = []
+        self.open = True
+
+    def send(self, frame: bytes) -> bool:
+        if self.open:
+            self.frames.append(frame)
+        return self.open
+
+
+class FakeSession:
+    nick = "bob"
+
+    def __init__(self) -> None:
+        self.paused: list[bool] = []
+
+    def pause_reading(self) -> None:
+        self.paused.append(True)
+
+    def resume_reading(self) -> None:
+        self.paused.append(False)
+
+
+def _direct_bridge(ws_queue: int = 16) -> tuple[Bridge, FakeDirect, FakeSession]:
+    bridge, _ = _bridge(ws_queue)
+    bridge.direct = direct = FakeDirect()  # type: ignore[assignment]
+    bridge.session = session = FakeSession()  # type: ignore[assignment]
+    return bridge, direct, session
+
+
+def _payloads(frames: list[bytes]) -> list[str]:
+    """The text of unmasked final text frames (RFC 6455 5.2: 7-bit, 16-bit or 64-bit length)."""
+    out = []
+    for f in frames:
+        assert f[0] == 0x81 and not f[1] & 0x80
+        n = f[1] & 0x7F
+        start = 2 if n < 126 else 4 if n == 126 else 10
+        out.append(f[start:].decode())
+    return out
+
+
+async def test_direct_frames_go_straight_out_and_a_chat_frame_is_built_once() -> None:
+    line = parse_line(b"@msgid=m1;time=2026-01-01T00:00:00.000Z :alice!a@h PRIVMSG #r :hi")
+    sent = []
+    for _ in range(2):
+        bridge, direct, _ = _direct_bridge()
+        bridge.emit({"type": "status", "state": "connected", "nick": "bob"})
+        [event] = EventDecoder(lambda: "bob").feed(line)
+        bridge.on_upstream(event)
+        assert json.loads(_payloads(direct.frames)[1])["text"] == "hi"
+        sent.append(direct.frames[1])
+    assert sent[0] is sent[1]  # the same frame bytes for every browser of the room
+
+
+async def test_a_paused_browser_queues_frames_pauses_upstream_and_resumes_in_order() -> None:
+    bridge, direct, session = _direct_bridge()
+    writer = asyncio.create_task(bridge.writer())
+    direct.writable.clear()  # the browser's transport is paused (its socket buffer is full)
+    for i in range(5):
+        bridge.emit(str(i))
+    assert direct.frames == [] and bridge.out.qsize() == 5
+    assert session.paused == [True]  # reading from the chat server stopped once, not per frame
+    await asyncio.sleep(0.01)
+    direct.writable.set()
+    async with asyncio.timeout(TIMEOUT):
+        while len(direct.frames) < 5:
+            await asyncio.sleep(0.001)
+    assert _payloads(direct.frames) == ["0", "1", "2", "3", "4"]
+    assert session.paused == [True, False]  # the queue is sent: reading again
+    bridge.emit("5")
+    assert _payloads(direct.frames)[-1] == "5"
+    bridge.out.put_nowait(None)
+    await asyncio.wait_for(writer, TIMEOUT)
+
+
+async def test_a_direct_browser_that_never_reads_is_dropped_at_ws_queue() -> None:
+    bridge, direct, _ = _direct_bridge(ws_queue=16)
+    direct.writable.clear()
+    for i in range(40):
+        bridge.emit(str(i))
+    assert bridge.done.is_set() and bridge.out.qsize() == 16 and direct.frames == []

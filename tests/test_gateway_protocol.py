@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tcp_client.decode import EventDecoder
+from tcp_client.lines import split_lines
 from tcp_server.protocol import format_line, parse_line
 from web_gateway.commands import (
     MAX_LINES_PER_SEND,
@@ -16,27 +18,28 @@ from web_gateway.commands import (
     Part,
     Send,
     parse_command,
-    split_text,
     to_messages,
 )
-from web_gateway.events import EventTranslator
+from web_gateway.events import to_json
 
 MAX = 16 * 1024
 
 
-def feed(tr: EventTranslator, *lines: str) -> list[dict]:
+def feed(tr: EventDecoder, *lines: str) -> list[dict]:
+    """IRC lines through the client's decoder and the gateway's JSON mapping, as the bridge does."""
     out: list[dict] = []
     for line in lines:
-        out.extend(tr.feed(parse_line(line)))
+        for event in tr.feed(parse_line(line)):
+            out.extend(to_json(event))
     return out
 
 
 @pytest.fixture
-def tr() -> EventTranslator:
-    return EventTranslator(lambda: "me")
+def tr() -> EventDecoder:
+    return EventDecoder(lambda: "me")
 
 
-def test_channel_message_carries_id_time_author(tr: EventTranslator) -> None:
+def test_channel_message_carries_id_time_author(tr: EventDecoder) -> None:
     [ev] = feed(tr, "@msgid=abc;time=2026-01-01T00:00:00.000Z :bob!b@h PRIVMSG #lobby :hi there")
     assert ev == {
         "type": "message", "id": "abc", "time": "2026-01-01T00:00:00.000Z", "from": "bob",
@@ -44,23 +47,23 @@ def test_channel_message_carries_id_time_author(tr: EventTranslator) -> None:
     }
 
 
-def test_action_and_notice_kinds(tr: EventTranslator) -> None:
+def test_action_and_notice_kinds(tr: EventDecoder) -> None:
     action, notice = feed(tr, ":bob!b@h PRIVMSG #r :\x01ACTION waves\x01", ":bob!b@h NOTICE #r :psst")
     assert (action["kind"], action["text"]) == ("action", "waves")
     assert (notice["kind"], notice["text"]) == ("notice", "psst")
 
 
-def test_private_messages_are_keyed_by_the_other_person(tr: EventTranslator) -> None:
+def test_private_messages_are_keyed_by_the_other_person(tr: EventDecoder) -> None:
     incoming, echoed = feed(tr, ":bob!b@h PRIVMSG me :psst", ":Me!m@h PRIVMSG bob :hey")
     assert incoming["nick"] == "bob" and not incoming["self"]
     assert echoed["nick"] == "bob" and echoed["self"] and "room" not in echoed
 
 
-def test_ctcp_requests_and_server_notices_are_dropped(tr: EventTranslator) -> None:
+def test_ctcp_requests_and_server_notices_are_dropped(tr: EventDecoder) -> None:
     assert feed(tr, ":bob!b@h PRIVMSG me :\x01VERSION\x01", ":tcpchat.local NOTICE me :hello") == []
 
 
-def test_membership_events(tr: EventTranslator) -> None:
+def test_membership_events(tr: EventDecoder) -> None:
     j, p, k, q, n = feed(
         tr,
         ":me!m@h JOIN #lobby",
@@ -76,7 +79,7 @@ def test_membership_events(tr: EventTranslator) -> None:
     assert n == {"type": "nick", "old": "bob", "new": "robert", "self": False}
 
 
-def test_names_are_collected_until_the_end_with_modes(tr: EventTranslator) -> None:
+def test_names_are_collected_until_the_end_with_modes(tr: EventDecoder) -> None:
     events = feed(
         tr,
         ":srv 353 me = #lobby :@+alice bob",
@@ -90,19 +93,19 @@ def test_names_are_collected_until_the_end_with_modes(tr: EventTranslator) -> No
     }]
 
 
-def test_channel_mode_changes_become_mode_events(tr: EventTranslator) -> None:
+def test_channel_mode_changes_become_mode_events(tr: EventDecoder) -> None:
     [ev] = feed(tr, ":alice!a@h MODE #lobby +ov bob carol")
     assert ev == {"type": "mode", "room": "#lobby", "by": "alice", "modes": "+ov", "args": ["bob", "carol"]}
     assert feed(tr, ":me MODE me +i") == []  # our own user modes: nothing to show in a room
 
 
-def test_topic_events(tr: EventTranslator) -> None:
+def test_topic_events(tr: EventDecoder) -> None:
     shown, changed = feed(tr, ":srv 332 me #r :old topic", ":bob!b@h TOPIC #r :new topic")
     assert shown == {"type": "topic", "room": "#r", "text": "old topic", "by": None}
     assert changed == {"type": "topic", "room": "#r", "text": "new topic", "by": "bob"}
 
 
-def test_error_numerics_become_error_events(tr: EventTranslator) -> None:
+def test_error_numerics_become_error_events(tr: EventDecoder) -> None:
     [inuse] = feed(tr, ":srv 433 me bob :Nickname is already in use")
     assert inuse == {"type": "error", "code": "433", "message": "Nickname is already in use",
                      "target": "bob"}
@@ -110,7 +113,7 @@ def test_error_numerics_become_error_events(tr: EventTranslator) -> None:
     assert op["code"] == "482" and op["target"] == "#r"
 
 
-def test_chathistory_batch_becomes_one_history_event(tr: EventTranslator) -> None:
+def test_chathistory_batch_becomes_one_history_event(tr: EventDecoder) -> None:
     events = feed(
         tr,
         ":srv BATCH +h1 chathistory #lobby",
@@ -125,7 +128,7 @@ def test_chathistory_batch_becomes_one_history_event(tr: EventTranslator) -> Non
     assert [m["id"] for m in hist["messages"]] == ["1", "2"]
 
 
-def test_every_event_is_json_serialisable(tr: EventTranslator) -> None:
+def test_every_event_is_json_serialisable(tr: EventDecoder) -> None:
     events = feed(tr, ":bob!b@h PRIVMSG #r :<script>alert(1)</script>", ":bob!b@h JOIN #r")
     text = json.dumps(events)
     assert "<script>" in text  # the gateway passes text as data; the page renders it as text
@@ -180,7 +183,7 @@ def test_send_cannot_smuggle_extra_irc_lines() -> None:
 
 def test_long_text_is_split_on_character_boundaries() -> None:
     text = "é" * 400
-    lines = split_text(text, 100)
+    lines = split_lines(text, 100)
     assert "".join(lines) == text and all(len(line.encode()) <= 100 for line in lines)
 
 

@@ -1,17 +1,19 @@
 """``/ws``: bridge one browser WebSocket (JSON) to its own upstream IRC session (``tcp_client``).
 
 Two tasks per socket: the browser pump (frames -> validated commands -> session calls) and the
-writer, the only task that sends on the WebSocket. Upstream events (session events ->
-``EventTranslator`` -> JSON events) are handled by ``on_upstream``, which the session calls from
-its read loop (``ClientSession.listen``): no task switch per event. Between upstream and the
-writer one bounded queue (``ws_queue`` events): a browser that stops reading is disconnected
-instead of growing memory. When any task ends, all end: the browser closing its tab QUITs the
+writer, the only task that sends on the WebSocket. Upstream events (``tcp_client``'s typed
+events -> ``events.to_json`` -> JSON; no IRC parsing here) are handled by ``on_upstream``, which
+the session calls from its link's ``data_received`` (``ClientSession.listen``): no task switch per
+event. Frames go straight to the browser's socket (``ws_direct``) while it takes them; between
+upstream and the writer one bounded queue (``ws_queue`` events), and while it holds anything the
+upstream session stops reading: a browser that stops reading is disconnected instead of growing
+memory. When any task ends, all end: the browser closing its tab QUITs the
 IRC connection, and the IRC session closing for good closes the WebSocket. The gateway keeps
 nothing per user beyond these objects.
 
 Chat lines are the bulk of the traffic and every member of a room receives the same one (on
-its own upstream connection), so a line's JSON text is built once and shared: ``_message_text``
-keeps the recent ones, keyed by everything the event depends on.
+its own upstream connection), so a line's JSON text is built once and shared: the session's decoder
+hands every browser of the room the same ``ChatMessage`` object, and ``_texts`` keeps its text.
 """
 
 from __future__ import annotations
@@ -27,22 +29,17 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from tcp_client.events import Event as SessionEvent
-from tcp_client.session import (
-    DEFAULT_CAPS,
-    ClientSession,
-    LineError,
-    RegistrationError,
-    SessionStatus,
-    WebIrc,
-)
-from tcp_server.protocol import Message, TokenBucket, is_channel_name
+from tcp_client.config import DEFAULT_CAPS
+from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, ServerLine, SessionStatus
+from tcp_client.session import ClientSession, LineError, RegistrationError, SessionConfig, WebIrc
+from tcp_server.protocol import Message, TokenBucket, casefold, is_channel_name
 
 from . import commands as C
-from .events import Event, EventTranslator, error_event, nick_of, status_event
+from .events import Event, error_event, status_event, to_json
 from .extensions import WANTED_CAPS, Extras
 from .security import client_ip
 from .settings import GatewaySettings
+from .ws_direct import DIRECT, DirectSocket, text_frame
 
 log = logging.getLogger("tcpchat.gateway")
 
@@ -56,14 +53,28 @@ RATE_WARNING_INTERVAL = 1.0
 """Seconds between two ``rate_limited`` errors on one socket."""
 TEXT_CACHE_SIZE = 1024
 """Chat lines whose JSON text is kept for the other browsers in the room (emptied when full)."""
-CHAT_COMMANDS = frozenset({"PRIVMSG", "NOTICE"})
 
-_texts: dict[tuple[object, ...], str | None] = {}
+_texts: dict[int, tuple[ChatMessage, str, bytes]] = {}
 
 
 def encode(event: Event) -> str:
     """An event as a WebSocket text frame (the same compact JSON as Starlette's ``send_json``)."""
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def session_config(s: GatewaySettings, nick: str, ip: str) -> SessionConfig:
+    """The upstream session of one browser: WEBIRC with its address, the gateway's limits."""
+    webirc = None
+    if s.webirc_password is not None:
+        webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
+    return SessionConfig(
+        s.irc_host, s.irc_port, nick, webirc=webirc, unix_socket=s.irc_unix_socket,
+        password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
+        reconnect=True, nick_fallback=False, backoff_initial=s.reconnect_initial,
+        backoff_max=s.reconnect_max, connect_timeout=s.connect_timeout,
+        queue_size=max(s.ws_queue, SESSION_QUEUE_MIN), history_on_join=s.history_on_join,
+        caps=(*DEFAULT_CAPS, *WANTED_CAPS),
+    )
 
 
 class _Resume:
@@ -97,10 +108,12 @@ class Bridge:
         self.ws = ws
         self.settings = settings
         self.ip = client_ip(ws)
-        self.out: asyncio.Queue[Event | str | None] = asyncio.Queue(settings.ws_queue)
+        self.out: asyncio.Queue[Event | str | bytes | _Resume | None] = asyncio.Queue(settings.ws_queue)
+        scope = getattr(ws, "scope", None) or {}
+        self.direct: DirectSocket | None = scope.get("extensions", {}).get(DIRECT)
+        self.upstream_paused = False  # reading from the chat server stopped: the browser is behind
         self.session: ClientSession | None = None
-        self.translator = EventTranslator(lambda: self.session.nick if self.session else "")
-        self.extras = Extras(self.translator.is_me)  # multiline, reactions, typing, REDACT
+        self.extras = Extras(lambda nick: bool(self.session) and casefold(nick) == casefold(self.session.nick))
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
         self.writing = False  # the writer task is in the middle of a send
@@ -109,21 +122,42 @@ class Bridge:
 
     # -- output ---------------------------------------------------------------------------
 
-    def emit(self, event: Event | str) -> None:
-        """Send an event (or its JSON text) to the browser, or queue it; a full queue means the
-        browser is not reading: drop it.
+    def emit(self, event: Event | str | bytes) -> None:
+        """Send an event (its JSON text, or its ready frame) to the browser, or queue it; a full
+        queue means the browser is not reading: drop it.
 
-        When nothing is queued and the writer is idle, the frame is sent at once from here (the
-        common case: the socket takes it without waiting), saving a task switch per event and
-        sending each browser's frame as soon as its line is read. A send that has to wait (the
-        browser is slow to read) is handed to the writer, and what follows queues behind it.
+        With the direct socket (``ws_direct``) a frame goes straight to the browser's transport
+        while it is not paused; once it is, frames queue (bounded by ``ws_queue``) and reading
+        from the chat server pauses until the writer has sent the queue (backpressure instead of
+        buffering). Without it, ``send_text`` runs at once when nothing is queued and the writer
+        is idle; a send that has to wait is handed to the writer, and what follows queues behind.
         """
+        if self.direct is not None:
+            if not isinstance(event, bytes):
+                event = text_frame((event if isinstance(event, str) else encode(event)).encode())
+            self._emit_frame(event)
+            return
         if not self.writing and self.out.empty() and not self.done.is_set():
+            assert not isinstance(event, bytes), "frames need the direct socket"
             self._send_now(event if isinstance(event, str) else encode(event))
             return
         self._queue(event)
 
-    def _queue(self, item: Event | str | _Resume) -> None:
+    def _emit_frame(self, frame: bytes) -> None:
+        direct = self.direct
+        assert direct is not None
+        if self.done.is_set():
+            return
+        if not self.writing and self.out.empty() and direct.writable.is_set():
+            if not direct.send(frame):
+                self.done.set()  # the browser went away: the bridge is ending anyway
+            return
+        self._queue(frame)
+        if not self.upstream_paused and self.session is not None:
+            self.upstream_paused = True
+            self.session.pause_reading()
+
+    def _queue(self, item: Event | str | bytes | _Resume) -> None:
         try:
             self.out.put_nowait(item)
         except asyncio.QueueFull:
@@ -154,7 +188,15 @@ class Bridge:
                 return
             self.writing = True
             try:
-                if isinstance(item, _Resume):
+                if isinstance(item, bytes):
+                    assert self.direct is not None
+                    await self.direct.writable.wait()
+                    if not self.direct.send(item):
+                        return
+                    if self.upstream_paused and self.out.empty() and self.session is not None:
+                        self.upstream_paused = False
+                        self.session.resume_reading()
+                elif isinstance(item, _Resume):
                     await item
                 else:
                     await self.ws.send_text(item if isinstance(item, str) else encode(item))
@@ -225,25 +267,7 @@ class Bridge:
 
     async def _register(self, nick: str) -> None:
         s = self.settings
-        webirc = None
-        if s.webirc_password is not None:
-            webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, self.ip, self.ip)
-        session = ClientSession(
-            s.irc_host,
-            s.irc_port,
-            nick,
-            webirc=webirc,
-            password=s.password.get_secret_value() if s.password else None,
-            tls=s.irc_tls,
-            reconnect=True,
-            nick_fallback=False,
-            backoff_initial=s.reconnect_initial,
-            backoff_max=s.reconnect_max,
-            connect_timeout=s.connect_timeout,
-            queue_size=max(s.ws_queue, SESSION_QUEUE_MIN),
-            history_on_join=s.history_on_join,
-            caps=(*DEFAULT_CAPS, *WANTED_CAPS),
-        )
+        session = ClientSession(session_config(s, nick, self.ip))
         try:
             await session.start()
         except RegistrationError as exc:
@@ -261,50 +285,45 @@ class Bridge:
 
     # -- upstream -> browser ----------------------------------------------------------------
 
-    def on_upstream(self, item: SessionEvent) -> None:
-        """One session event, called from the session's read loop: translate and queue it."""
-        if isinstance(item, SessionStatus):
-            self.emit(status_event(item.state, item.nick, item.reason or None))
-            if item.state == "closed":
-                self.done.set()
+    def on_upstream(self, event: ClientEvent) -> None:
+        """One session event, called from the session's read loop: map it to JSON and send it."""
+        if type(event) is ChatMessage and event.time is not None:
+            self._chat_line(event)
             return
-        if not isinstance(item, Message):
+        if isinstance(event, SessionStatus) and event.state == "closed":
+            self.emit(status_event(event.state, event.nick, event.reason or None))
+            self.done.set()
             return
-        extra = self.extras.feed(item)
-        if isinstance(extra, list):
-            for event in extra:
-                self.emit(event)
-            return
-        if extra is not None:
-            item = extra  # a whole multiline message, translated as one chat line
-        tags = item.tags
-        if item.command in CHAT_COMMANDS and "time" in tags and "batch" not in tags:
-            self._chat_line(item)
-            return
-        if item.command == "MODE" and is_channel_name(item.param(0)) and len(item.params) > 2 and self.session:
+        if type(event) is ServerLine and event.msg is not None:
+            extras = self.extras.feed(event.msg)  # reactions, typing, deletions
+            if extras is not None:
+                for item in extras:
+                    self.emit(item)
+                return
+        if isinstance(event, ModeChanged) and is_channel_name(event.target) and len(event.modes) > 1 \
+                and self.session:
             # A member's @/+ changed: ask the server for the fresh list rather than track it here.
-            self._request(self.session.send(Message("NAMES", (item.param(0),))))
-        for event in self.translator.feed(item):
-            self.emit(event)
+            self._request(self.session.send(Message("NAMES", (event.target,))))
+        for item in to_json(event):
+            self.emit(item)
 
-    def _chat_line(self, msg: Message) -> None:
-        """A live PRIVMSG/NOTICE: its JSON text, built once for all browsers that receive it.
-
-        The event is a function of the line and of whether it is our own (``self``, and the
-        ``nick`` of a private conversation), so those make the key.
-        """
-        key = (msg.command, msg.params, msg.source, msg.tags.get("msgid"), msg.tags["time"],
-               self.translator.is_me(nick_of(msg.source)))
-        try:
-            text = _texts[key]
-        except KeyError:
-            events = self.translator.feed(msg)
-            text = encode(events[0]) if len(events) == 1 else None
+    def _chat_line(self, event: ChatMessage) -> None:
+        """A live chat line: its JSON text and frame, built once for all browsers that receive it
+        (the decoder shares one event object per line and per "is it ours")."""
+        hit = _texts.get(id(event))
+        if hit is None or hit[0] is not event:
             if len(_texts) >= TEXT_CACHE_SIZE:
                 _texts.clear()
-            _texts[key] = text
-        if text is not None:
-            self.emit(text)
+            text = encode(to_json(event)[0])
+            hit = _texts[id(event)] = (event, text, text_frame(text.encode()))  # holding it keeps the id
+        direct = self.direct
+        if direct is None:
+            self.emit(hit[1])
+        elif not self.writing and direct.writable.is_set() and self.out.empty() and not self.done.is_set():
+            if not direct.send(hit[2]):  # the common case, inlined: straight to the socket
+                self.done.set()
+        else:
+            self._emit_frame(hit[2])
 
     def _request(self, coro: Coroutine[Any, Any, None]) -> None:
         """Send a request without blocking the read loop (the task is cancelled with the bridge)."""

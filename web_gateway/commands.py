@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tcp_client.lines import split_lines
 from tcp_server.protocol import Message, is_channel_name
 
 from . import extensions
@@ -217,7 +218,7 @@ def _send(data: dict[str, Any]) -> Command | CommandError:
     kind = data.get("kind", "privmsg")
     if kind not in ("privmsg", "action", "notice"):
         return CommandError("bad_field", "'kind' must be privmsg, action or notice")
-    if len(split_text(text)) > MAX_LINES_PER_SEND:
+    if len(split_lines(text, MAX_TEXT_BYTES_PER_LINE)) > MAX_LINES_PER_SEND:
         return CommandError("too_large", f"text would need more than {MAX_LINES_PER_SEND} lines")
     reply = _msgid(data, "reply", required=False)
     if isinstance(reply, CommandError):
@@ -308,26 +309,6 @@ _BUILDERS = {
 }  # and "history", which parse_command builds with its bound
 
 
-def split_text(text: str, limit: int = MAX_TEXT_BYTES_PER_LINE) -> list[str]:
-    """Split text into IRC-sized lines: at newlines, then at ``limit`` UTF-8 bytes (on spaces when
-    possible, never inside a character). Blank lines are dropped."""
-    out: list[str] = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        while line:
-            encoded = line.encode("utf-8")
-            if len(encoded) <= limit:
-                out.append(line)
-                break
-            cut = encoded[:limit].decode("utf-8", "ignore")
-            space = cut.rfind(" ")
-            if space > len(cut) // 2:
-                cut = cut[:space]
-            out.append(cut)
-            line = line[len(cut):].lstrip()
-    return out
-
-
 def to_messages(cmd: Command, caps: frozenset[str] | set[str] = frozenset()) -> list[Message]:
     """The IRC messages that carry out a (validated) browser command; ``caps``: the server's
     capabilities this session has (``draft/multiline`` sends several lines as one message)."""
@@ -346,9 +327,9 @@ def to_messages(cmd: Command, caps: frozenset[str] | set[str] = frozenset()) -> 
     if isinstance(cmd, React | Redact | Typing):
         return [extensions.to_message(cmd)]
     verb = "NOTICE" if cmd.kind == "notice" else "PRIVMSG"
-    if extensions.MULTILINE in caps and cmd.kind != "action" and len(split_text(cmd.text)) > 1:
+    lines = split_lines(cmd.text, MAX_TEXT_BYTES_PER_LINE)
+    if extensions.MULTILINE in caps and cmd.kind != "action" and len(lines) > 1:
         return extensions.multiline(verb, cmd.target, cmd.text, cmd.reply, MAX_TEXT_BYTES_PER_LINE)
-    lines = split_text(cmd.text)
     if cmd.kind == "action":
         lines = [f"\x01ACTION {line}\x01" for line in lines]
     tags = {extensions.REPLY: cmd.reply} if cmd.reply else {}

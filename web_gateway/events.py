@@ -1,10 +1,10 @@
-"""IRC -> browser: turn parsed IRC ``Message`` objects into the JSON events of ``/ws``.
+"""Client events -> browser: the JSON events of ``/ws``, built from ``tcp_client``'s typed events.
 
-Sans-I/O: ``EventTranslator.feed(message)`` returns a list of JSON-ready dicts. The only state
-kept is what the IRC wire spreads over several lines (NAMES replies, history batches); the
-gateway keeps no shadow copy of rooms or members. Every event the page receives is built here
-(``status`` is built by :func:`status_event`, ``error`` by :func:`error_event`) and documented next
-to the code that builds it.
+Sans-I/O and stateless: ``to_json(event)`` returns the JSON-ready dicts one client event becomes
+(often none: the browser is not told about welcome numerics). The IRC decoding (NAMES replies,
+history batches, whose line is ours) is done once, in ``tcp_client.decode``; this module only
+maps. Every event the page receives is built here (``status`` by :func:`status_event`, ``error``
+by :func:`error_event`) and documented next to the code that builds it.
 """
 
 from __future__ import annotations
@@ -14,19 +14,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tcp_server.protocol import Message, casefold, is_channel_name
+from tcp_client import events as E
+from tcp_server.protocol import is_channel_name
 from tcp_server.protocol import numerics as N
 
 from .extensions import reply_of
 
 Event = dict[str, Any]
 
-MEMBER_PREFIXES = "~&@%+"
-"""Channel member prefix characters (multi-prefix may stack them, ``@+nick``)."""
-ACTION_PREFIX = "\x01ACTION "
-MAX_HISTORY_BATCH = 1000
-"""Most messages collected into one ``history`` event (a server sending more is cut off)."""
-_QUIET_NUMERICS = {N.ERR_NOMOTD}
+QUIET_ERRORS = frozenset({N.ERR_NOMOTD})
 """Error numerics that mean nothing to a web user."""
 
 
@@ -51,230 +47,128 @@ def status_event(state: str, nick: str | None, reason: str | None = None) -> Eve
     return event
 
 
-def nick_of(source: str | None) -> str:
-    """The nick part of a ``nick!user@host`` source (the whole source for servers)."""
-    if not source:
-        return ""
-    return source.split("!", 1)[0]
-
-
-def _iso_time(tags: Any) -> str:
-    value = tags.get("time") if tags else None
-    if value:
-        return str(value)
+def _iso_now() -> str:
     return datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def split_members(entry: str) -> tuple[str, str]:
-    """``"@+alice"`` -> ``("alice", "@+")``."""
-    i = 0
-    while i < len(entry) and entry[i] in MEMBER_PREFIXES:
-        i += 1
-    return entry[i:], entry[:i]
+def message_event(ev: E.ChatMessage) -> Event:
+    """``message {id, time, room|nick, from, text, kind, self, reply?}``: a chat line.
+
+    ``kind`` is ``privmsg``, ``notice`` or ``action`` (``/me``). A private message carries
+    ``nick`` (the other person of the conversation) instead of ``room``; ``self`` is true for
+    our own messages echoed back by the server (echo-message: the send is confirmed).
+    Server notices and CTCP requests other than ACTION produce no event.
+    """
+    event: Event = {
+        "type": "message",
+        "id": ev.msgid,
+        "time": ev.time or _iso_now(),
+        "from": ev.sender,
+        "text": ev.text,
+        "kind": ev.kind,
+        "self": ev.own,
+    }
+    room = ev.room
+    if room is not None:
+        event["room"] = room
+    else:
+        event["nick"] = ev.peer
+    reply = reply_of(ev.msg.tags) if ev.msg is not None else None
+    if reply:
+        event["reply"] = reply  # the msgid it answers (+draft/reply)
+    return event
 
 
-class EventTranslator:
-    """Translate upstream IRC messages for one browser; ``own_nick`` is asked on every call."""
+def _message(ev: E.ChatMessage) -> list[Event]:
+    return [message_event(ev)]
 
-    def __init__(self, own_nick: Callable[[], str]) -> None:
-        self._own_nick = own_nick
-        self._names: dict[str, list[dict[str, str]]] = {}
-        self._batches: dict[str, tuple[str, list[Event]]] = {}
 
-    def is_me(self, nick: str) -> bool:
-        """True when ``nick`` is this browser's own nick (casefolded)."""
-        return casefold(nick) == casefold(self._own_nick())
+def _status(ev: E.SessionStatus) -> list[Event]:
+    return [status_event(ev.state, ev.nick, ev.reason or None)]
 
-    def feed(self, msg: Message) -> list[Event]:
-        """The browser events one IRC message produces (often none)."""
-        batch_ref = msg.tags.get("batch") if msg.tags else None
-        if batch_ref and batch_ref in self._batches and msg.command in ("PRIVMSG", "NOTICE"):
-            room, collected = self._batches[batch_ref]
-            event = self.message_event(msg)
-            if event is not None and len(collected) < MAX_HISTORY_BATCH:
-                collected.append(event)
-            return []
-        handler = _HANDLERS.get(msg.command)
-        if handler is not None:
-            return handler(self, msg)
-        if len(msg.command) == 3 and msg.command[0] in "45" and msg.command not in _QUIET_NUMERICS:
-            return [self._numeric_error(msg)]
+
+def _join(ev: E.Joined) -> list[Event]:
+    """``join {room, nick, self}``: someone (or we) joined a room."""
+    return [{"type": "join", "room": ev.room, "nick": ev.nick, "self": ev.own}]
+
+
+def _part(ev: E.Parted) -> list[Event]:
+    """``part {room, nick, reason, self, by?}``: someone (or we) left a room; ``by`` is set for a kick."""
+    event: Event = {"type": "part", "room": ev.room, "nick": ev.nick, "reason": ev.reason}
+    if ev.by is not None:
+        event["by"] = ev.by
+    event["self"] = ev.own
+    return [event]
+
+
+def _quit(ev: E.Quit) -> list[Event]:
+    """``quit {nick, reason}``: someone sharing a room disconnected."""
+    return [{"type": "quit", "nick": ev.nick, "reason": ev.reason}]
+
+
+def _nick(ev: E.NickChanged) -> list[Event]:
+    """``nick {old, new, self}``: someone (or we) changed nick."""
+    return [{"type": "nick", "old": ev.old, "new": ev.new, "self": ev.own}]
+
+
+def _names(ev: E.Names) -> list[Event]:
+    """``names {room, members: [{nick, modes}]}``: the full member list of a room.
+
+    ``modes`` holds the prefix characters (``@`` operator, ``+`` voice).
+    """
+    members = [{"nick": m.nick, "modes": m.modes} for m in ev.members]
+    return [{"type": "names", "room": ev.room, "members": members}]
+
+
+def _mode(ev: E.ModeChanged) -> list[Event]:
+    """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
+    ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it)."""
+    if not is_channel_name(ev.target) or not ev.modes:
         return []
+    return [{"type": "mode", "room": ev.target, "by": ev.by, "modes": ev.modes[0], "args": list(ev.modes[1:])}]
 
-    # -- messages -------------------------------------------------------------------------
 
-    def message_event(self, msg: Message) -> Event | None:
-        """``message {id, time, room|nick, from, text, kind, self, reply?}``: a chat line.
+def _topic(ev: E.Topic) -> list[Event]:
+    """``topic {room, text, by}``: the topic changed (``by`` who) or was shown on join (``by`` null)."""
+    return [{"type": "topic", "room": ev.room, "text": ev.text, "by": ev.by}]
 
-        ``kind`` is ``privmsg``, ``notice`` or ``action`` (``/me``). A private message carries
-        ``nick`` (the other person of the conversation) instead of ``room``; ``self`` is true for
-        our own messages echoed back by the server (echo-message: the send is confirmed).
-        Server notices and CTCP requests other than ACTION produce no event.
-        """
-        if len(msg.params) < 2:
-            return None
-        target, text = msg.params[0], msg.params[1]
-        sender = nick_of(msg.source)
-        if not msg.source or "!" not in msg.source:
-            return None  # server notices: not a conversation
-        kind = "notice" if msg.command == "NOTICE" else "privmsg"
-        if text.startswith("\x01"):
-            if text.startswith(ACTION_PREFIX) or text == "\x01ACTION\x01":
-                text = text[len(ACTION_PREFIX):].rstrip("\x01") if len(text) > 8 else ""
-                kind = "action"
-            else:
-                return None
-        mine = self.is_me(sender)
-        event: Event = {
-            "type": "message",
-            "id": msg.tags.get("msgid") if msg.tags else None,
-            "time": _iso_time(msg.tags),
-            "from": sender,
-            "text": text,
-            "kind": kind,
-            "self": mine,
-        }
-        if is_channel_name(target):
-            event["room"] = target
-        else:
-            event["nick"] = target if mine else sender
-        reply = reply_of(msg.tags)
-        if reply:
-            event["reply"] = reply  # the msgid it answers (+draft/reply)
-        return event
 
-    def _privmsg(self, msg: Message) -> list[Event]:
-        event = self.message_event(msg)
-        return [event] if event is not None else []
+def _history(ev: E.History) -> list[Event]:
+    """``history {room|nick, messages}``: a CHATHISTORY batch, oldest first, as ``message`` events."""
+    key = "room" if is_channel_name(ev.target) else "nick"
+    return [{"type": "history", key: ev.target, "messages": [message_event(m) for m in ev.messages]}]
 
-    # -- membership -----------------------------------------------------------------------
 
-    def _join(self, msg: Message) -> list[Event]:
-        """``join {room, nick, self}``: someone (or we) joined a room."""
-        nick = nick_of(msg.source)
-        return [{"type": "join", "room": msg.param(0), "nick": nick, "self": self.is_me(nick)}]
-
-    def _part(self, msg: Message) -> list[Event]:
-        """``part {room, nick, reason, self}``: someone (or we) left a room."""
-        nick = nick_of(msg.source)
-        return [
-            {
-                "type": "part",
-                "room": msg.param(0),
-                "nick": nick,
-                "reason": msg.param(1),
-                "self": self.is_me(nick),
-            }
-        ]
-
-    def _kick(self, msg: Message) -> list[Event]:
-        """A KICK is a ``part`` with ``by`` set to the operator who kicked."""
-        nick = msg.param(1)
-        return [
-            {
-                "type": "part",
-                "room": msg.param(0),
-                "nick": nick,
-                "reason": msg.param(2),
-                "by": nick_of(msg.source),
-                "self": self.is_me(nick),
-            }
-        ]
-
-    def _quit(self, msg: Message) -> list[Event]:
-        """``quit {nick, reason}``: someone sharing a room disconnected."""
-        return [{"type": "quit", "nick": nick_of(msg.source), "reason": msg.param(0)}]
-
-    def _nick(self, msg: Message) -> list[Event]:
-        """``nick {old, new, self}``: someone (or we) changed nick."""
-        old = nick_of(msg.source)
-        new = msg.param(0)
-        # The session may already have switched its own nick when this arrives.
-        mine = self.is_me(old) or self.is_me(new)
-        return [{"type": "nick", "old": old, "new": new, "self": mine}]
-
-    def _namreply(self, msg: Message) -> list[Event]:
-        room = msg.param(2)
-        members = self._names.setdefault(casefold(room), [])
-        for entry in msg.param(3).split():
-            nick, modes = split_members(entry)
-            if nick:
-                members.append({"nick": nick, "modes": modes})
+def _error_reply(ev: E.ErrorReply) -> list[Event]:
+    """Error numerics become ``error {code: numeric, message, target?}``."""
+    if ev.code in QUIET_ERRORS:
         return []
-
-    def _endofnames(self, msg: Message) -> list[Event]:
-        """``names {room, members: [{nick, modes}]}``: the full member list of a room.
-
-        ``modes`` holds the prefix characters (``@`` operator, ``+`` voice).
-        """
-        room = msg.param(1)
-        members = self._names.pop(casefold(room), [])
-        return [{"type": "names", "room": room, "members": members}]
-
-    def _mode(self, msg: Message) -> list[Event]:
-        """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
-        ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it)."""
-        if not is_channel_name(msg.param(0)) or len(msg.params) < 2:
-            return []
-        return [{"type": "mode", "room": msg.param(0), "by": nick_of(msg.source), "modes": msg.param(1),
-                 "args": list(msg.params[2:])}]
-
-    # -- topics ---------------------------------------------------------------------------
-
-    def _topic(self, msg: Message) -> list[Event]:
-        """``topic {room, text, by}``: the topic changed (``by`` who) or was shown on join."""
-        return [{"type": "topic", "room": msg.param(0), "text": msg.param(1), "by": nick_of(msg.source)}]
-
-    def _rpl_topic(self, msg: Message) -> list[Event]:
-        return [{"type": "topic", "room": msg.param(1), "text": msg.param(2), "by": None}]
-
-    def _rpl_notopic(self, msg: Message) -> list[Event]:
-        return [{"type": "topic", "room": msg.param(1), "text": "", "by": None}]
-
-    # -- history batches ------------------------------------------------------------------
-
-    def _batch(self, msg: Message) -> list[Event]:
-        """``history {room, messages}``: a CHATHISTORY batch, oldest first, as ``message`` events."""
-        ref = msg.param(0)
-        if ref.startswith("+") and len(msg.params) >= 3 and msg.param(1).endswith("chathistory"):
-            self._batches[ref[1:]] = (msg.param(2), [])
-            return []
-        if ref.startswith("-") and ref[1:] in self._batches:
-            room, collected = self._batches.pop(ref[1:])
-            key = "room" if is_channel_name(room) else "nick"
-            return [{"type": "history", key: room, "messages": collected}]
-        return []
-
-    # -- errors ---------------------------------------------------------------------------
-
-    def _numeric_error(self, msg: Message) -> Event:
-        """Error numerics become ``error {code: numeric, message, target?}``."""
-        params = msg.params[1:]  # drop our own nick
-        text = params[-1] if params else msg.command
-        extra: Event = {}
-        if len(params) >= 2:
-            extra["target"] = params[0]
-        return error_event(msg.command, text, **extra)
-
-    def _fail(self, msg: Message) -> list[Event]:
-        """IRCv3 ``FAIL command code [context] :description`` (e.g. CHATHISTORY errors)."""
-        return [error_event(msg.param(1) or "FAIL", msg.params[-1] if msg.params else "failed")]
+    extra: Event = {"target": ev.target} if ev.target is not None else {}
+    return [error_event(ev.code, ev.message, **extra)]
 
 
-_HANDLERS: dict[str, Callable[[EventTranslator, Message], list[Event]]] = {
-    "PRIVMSG": EventTranslator._privmsg,
-    "NOTICE": EventTranslator._privmsg,
-    "JOIN": EventTranslator._join,
-    "PART": EventTranslator._part,
-    "KICK": EventTranslator._kick,
-    "QUIT": EventTranslator._quit,
-    "NICK": EventTranslator._nick,
-    "TOPIC": EventTranslator._topic,
-    "MODE": EventTranslator._mode,
-    N.RPL_NAMREPLY: EventTranslator._namreply,
-    N.RPL_ENDOFNAMES: EventTranslator._endofnames,
-    N.RPL_TOPIC: EventTranslator._rpl_topic,
-    N.RPL_NOTOPIC: EventTranslator._rpl_notopic,
-    "BATCH": EventTranslator._batch,
-    "FAIL": EventTranslator._fail,
+def _failed(ev: E.Failed) -> list[Event]:
+    """IRCv3 ``FAIL command code [context] :description`` (e.g. CHATHISTORY errors)."""
+    return [error_event(ev.code or "FAIL", ev.description or ev.code or "failed")]
+
+
+_MAPPERS: dict[type, Callable[[Any], list[Event]]] = {
+    E.ChatMessage: _message,
+    E.SessionStatus: _status,
+    E.Joined: _join,
+    E.Parted: _part,
+    E.Quit: _quit,
+    E.NickChanged: _nick,
+    E.Names: _names,
+    E.ModeChanged: _mode,
+    E.Topic: _topic,
+    E.History: _history,
+    E.ErrorReply: _error_reply,
+    E.Failed: _failed,
 }
+
+
+def to_json(event: E.ClientEvent) -> list[Event]:
+    """The browser events one client event becomes (none for those the page has no use for)."""
+    mapper = _MAPPERS.get(type(event))
+    return mapper(event) if mapper is not None else []

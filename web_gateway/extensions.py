@@ -2,9 +2,9 @@
 
 Browser -> IRC: ``draft/multiline`` batches (Shift+Enter text as one message), reactions and
 typing notifications (``TAGMSG`` with the client-only tags ``+draft/react``, ``+draft/reply``,
-``+typing``), ``REDACT``. IRC -> browser: :class:`Extras` sees every upstream line first and turns
-a multiline batch back into one message, ``TAGMSG`` into ``react``/``typing`` events and
-``REDACT`` into ``redact`` events; everything else passes on to the usual translation.
+``+typing``), ``REDACT``. IRC -> browser: :class:`Extras` turns ``TAGMSG`` into ``react``/``typing``
+events and ``REDACT`` into ``redact`` events (a multiline batch comes back as one chat line from
+``tcp_client.decode``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,6 @@ REACT = "+draft/react"
 TYPING = "+typing"
 WANTED_CAPS = (MULTILINE, REDACTION)
 """Capabilities the gateway asks for on top of the client's defaults (when the server offers them)."""
-MAX_OPEN_BATCHES = 8
-"""Multiline batches collected at once per browser (a server opening more is cut off)."""
-MAX_BATCH_LINES = 200
-"""Lines kept per multiline batch (the server's own limit is far lower)."""
 _refs = itertools.count(1)
 
 
@@ -84,46 +80,18 @@ def _conversation(target: str, sender: str, mine: bool) -> tuple[str, str]:
 
 
 class Extras:
-    """Per browser: the upstream lines of the extensions, turned into events (see the module doc)."""
+    """Per browser: ``TAGMSG`` and ``REDACT`` lines turned into events (multiline batches are put
+    back together by ``tcp_client.decode``, which hands the bridge one chat line)."""
 
     def __init__(self, is_me: Callable[[str], bool]) -> None:
         self._is_me = is_me
-        self._open: dict[str, tuple[Message, list[tuple[str, bool]]]] = {}
-        self._verbs: dict[str, str] = {}  # batch ref -> PRIVMSG or NOTICE
 
-    def feed(self, msg: Message) -> list[Event] | Message | None:
-        """Events for ``msg``; or a rebuilt chat line to translate instead (a finished multiline
-        batch); or None when ``msg`` is not an extension's and translates as usual."""
-        tags = msg.tags or {}
-        ref = tags.get("batch")
-        if ref is not None and ref in self._open:
-            lines = self._open[ref][1]
-            if msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2 and len(lines) < MAX_BATCH_LINES:
-                lines.append((msg.params[1], CONCAT in tags))
-                self._verbs[ref] = msg.command
-            return []
-        if msg.command == "BATCH":
-            return self._batch(msg)
+    def feed(self, msg: Message) -> list[Event] | None:
+        """Events for ``msg``; None when it is not an extension's line."""
         if msg.command == "TAGMSG":
             return self._tagmsg(msg)
         if msg.command == "REDACT":
             return self._redact(msg)
-        return None
-
-    def _batch(self, msg: Message) -> list[Event] | Message | None:
-        ref = msg.param(0)
-        if ref.startswith("+") and msg.param(1) == MULTILINE and len(msg.params) >= 3:
-            if len(self._open) < MAX_OPEN_BATCHES:
-                self._open[ref[1:]] = (msg, [])
-            return []
-        if ref.startswith("-") and ref[1:] in self._open:
-            opening, lines = self._open.pop(ref[1:])
-            if not lines:
-                self._verbs.pop(ref[1:], None)
-                return []
-            text = "".join(("" if concat or i == 0 else "\n") + line for i, (line, concat) in enumerate(lines))
-            verb = self._verbs.pop(ref[1:], "PRIVMSG")
-            return Message(verb, (opening.param(2), text), opening.source, dict(opening.tags))
         return None
 
     def _tagmsg(self, msg: Message) -> list[Event]:

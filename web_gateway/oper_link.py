@@ -6,11 +6,12 @@ Queries are serialised per connection (the server answers in order, so replies n
 every wait is bounded by ``api_timeout``, and a link that is down is reconnected on the next query;
 when that fails the caller gets ``UpstreamError`` with a reason (the API answers 503), never a hang.
 
-Built on ``tcp_client``'s ``Link`` and ``register`` (the same handshake ``ClientSession`` runs)
-rather than on ``ClientSession`` itself: these links only ask and collect, so they need no event
-queue to drain (a session closes itself when its queue fills, and the poster sits in busy rooms),
-no background reconnect loop (a query reconnects on demand and fails at once when the server
-refuses), and one query at a time so that replies of concurrent queries never mix.
+Built on ``tcp_client``'s protocol core, ``Link`` and request ``Collector`` (the same handshake and
+reply collection ``ClientSession`` uses) rather than on ``ClientSession`` itself: these links only
+ask and collect, so they need no event queue to drain (a session closes itself when its queue
+fills, and the poster sits in busy rooms), no background reconnect loop (a query reconnects on
+demand and fails at once when the server refuses), and one query at a time so that replies of
+concurrent queries never mix.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from tcp_client.link import Link, tls_context
-from tcp_client.registration import Registered, RegistrationError, register
+from tcp_client.config import SessionConfig
+from tcp_client.link import Link, expect_replies
+from tcp_client.protocol import ClientProtocol
+from tcp_client.registration import RegistrationClosed, RegistrationError
+from tcp_client.requests import Until
 from tcp_server.protocol import Message
 
 from .settings import GatewaySettings
@@ -36,35 +40,12 @@ POSTER_CAPS = ("message-tags", "server-time", "echo-message")
 PING_INTERVAL = 60.0
 """Seconds of upstream silence before the link PINGs the server (keepalive)."""
 
-Until = Callable[[Message], bool]
-
-
 class UpstreamError(Exception):
     """The TCP server could not answer; ``reason`` says why in words an operator can act on."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class _Pending:
-    """One query in flight: the lines collected so far and the future resolved at the end marker."""
-
-    def __init__(self, until: Until) -> None:
-        self.until = until
-        self.lines: list[Message] = []
-        self.done: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
-
-    def feed(self, msg: Message) -> None:
-        if self.done.done():
-            return
-        self.lines.append(msg)
-        if self.until(msg):
-            self.done.set_result(self.lines)
-
-    def fail(self, reason: str) -> None:
-        if not self.done.done():
-            self.done.set_exception(UpstreamError(reason))
 
 
 class UpstreamLink:
@@ -84,13 +65,11 @@ class UpstreamLink:
         self.caps = tuple(caps)
         self.oper = oper
         self.realname = realname
-        self.registered: Registered | None = None
+        self.registered: ClientProtocol | None = None
         self.last_error: str | None = None
         self.generation = 0
         """Bumped on every new connection, so callers can forget per-connection state (joins)."""
         self._link: Link | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._pending: _Pending | None = None
         self._lock = asyncio.Lock()
         self._tokens = itertools.count(1)
 
@@ -104,82 +83,58 @@ class UpstreamLink:
         """The nick the server gave us (may differ from the wanted one after a collision)."""
         return self.registered.nick if self.registered else self.wanted_nick
 
+    def _config(self) -> SessionConfig:
+        s = self.settings
+        return SessionConfig(
+            s.irc_host, s.irc_port, self.wanted_nick, username="tcpchat", realname=self.realname,
+            unix_socket=s.irc_unix_socket,
+            password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
+            caps=self.caps, nick_fallback=True, oper=self.oper, connect_timeout=s.api_timeout,
+            ping_interval=PING_INTERVAL, ping_timeout=s.api_timeout,
+        )
+
     async def _connect(self) -> None:
         s = self.settings
+        core = ClientProtocol(self._config())
         try:
-            link = await Link.open(
-                s.irc_host,
-                s.irc_port,
-                tls=tls_context(verify=True) if s.irc_tls else None,
-                ping_interval=PING_INTERVAL,
-                ping_timeout=s.api_timeout,
-            )
-        except OSError as exc:
-            raise UpstreamError(
-                f"cannot reach the TCP chat server at {s.irc_host}:{s.irc_port}: {exc.strerror or exc}"
-            ) from None
-        try:
-            self.registered = await register(
-                link,
-                self.wanted_nick,
-                username="tcpchat",
-                realname=self.realname,
-                password=s.password.get_secret_value() if s.password else None,
-                webirc=None,
-                want_caps=self.caps,
-                nick_fallback=True,
-                oper=self.oper,
-                on_message=lambda _msg: None,
-            )
+            link = await Link.open(core.config, core, lambda _events: None)
         except RegistrationError as exc:
-            link.close()
-            oper_refused = exc.message.startswith("OPER refused")
-            if exc.numeric == "464" and not oper_refused:
+            if exc.numeric == "464" and not exc.oper_refused:
                 raise UpstreamError(
                     "the TCP server refused the gateway's connection password (check TCPCHAT_PASSWORD)"
                 ) from None
-            if oper_refused:
+            if exc.oper_refused:
                 raise UpstreamError(
                     "the TCP server refused the gateway's OPER (check TCPCHAT_OPER_NAME/TCPCHAT_OPER_PASSWORD)"
                 ) from None
             raise UpstreamError(f"the TCP server refused the gateway's connection: {exc}") from None
-        except (ConnectionError, OSError) as exc:
-            link.close()
+        except RegistrationClosed as exc:
             raise UpstreamError(f"the TCP server closed the connection during registration: {exc}") from None
-        except BaseException:
-            link.close()
-            raise
-        self._link = link
+        except OSError as exc:
+            raise UpstreamError(
+                f"cannot reach the TCP chat server at {_where(s)}: {exc.strerror or exc}"
+            ) from None
+        self._link, self.registered = link, core
         self.generation += 1
         self.last_error = None
-        self._reader = asyncio.create_task(self._read(link))
-        log.info("upstream link %s registered as %s", self.wanted_nick, self.registered.nick)
+        link.lost.add_done_callback(lambda _f: self._lost(link))
+        log.info("upstream link %s registered as %s", self.wanted_nick, core.nick)
 
-    async def _read(self, link: Link) -> None:
-        reason = "the TCP server closed the connection"
-        try:
-            while True:
-                msg = await link.next_message(keepalive=True)
-                if msg is None:
-                    break
-                if msg.command == "PING":
-                    link.write(Message("PONG", msg.params))
-                elif msg.command == "ERROR":
-                    reason = f"the TCP server closed the link: {msg.param(0)}"
-                if self._pending is not None and self._link is link:
-                    self._pending.feed(msg)
-        except (ConnectionError, OSError) as exc:
-            reason = f"lost the link to the TCP server: {exc}"
-        finally:
-            link.close()
-            if self._link is link:
-                self._drop(reason)
+    def _lost(self, link: Link) -> None:
+        if self._link is not link:
+            return
+        if link.core.error:
+            self._drop(f"the TCP server closed the link: {link.core.error}")
+        elif link.reason == "connection closed by the server":
+            self._drop("the TCP server closed the connection")
+        else:
+            self._drop(f"lost the link to the TCP server: {link.reason}")
 
     def _drop(self, reason: str) -> None:
         self.last_error = reason
         self.registered = None
-        if self._pending is not None:
-            self._pending.fail(reason)
+        if self._link is not None:
+            self._link.core.collectors.fail_all(UpstreamError(reason))
         log.warning("upstream link %s down: %s", self.wanted_nick, reason)
 
     async def ensure(self) -> None:
@@ -224,17 +179,17 @@ class UpstreamLink:
                 await self._connect()
             link = self._link
             assert link is not None
-            pending = self._pending = _Pending(until)
+            col, done = expect_replies(link.core, until)
             try:
                 for msg in messages:
                     link.write(msg)
                 await link.drain()
-                return await pending.done
+                return await done
             except (ConnectionError, OSError) as exc:
                 self._abort()
                 raise UpstreamError(f"lost the link to the TCP server: {exc}") from None
             finally:
-                self._pending = None
+                link.core.collectors.discard(col)
 
     async def barrier(self, messages: Sequence[Message], stop: Until | None = None) -> list[Message]:
         """Send ``messages`` then a PING; return the lines before its PONG (or before ``stop``).
@@ -264,11 +219,12 @@ class UpstreamLink:
                 async with asyncio.timeout(1.0):
                     await link.drain()
             link.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
-            self._reader = None
+
+
+
+
+def _where(s: GatewaySettings) -> str:
+    return f"unix:{s.irc_unix_socket}" if s.irc_unix_socket else f"{s.irc_host}:{s.irc_port}"
 
 
 def oper_link(settings: GatewaySettings) -> UpstreamLink:

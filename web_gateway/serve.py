@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import sys
 
 import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from uvicorn.supervisors import Multiprocess
 
 from .app import create_app
 from .http_guard import http_protocol
 from .logs import quiet_uvicorn
 from .settings import GatewaySettings
+from .ws_direct import GatewayWebSocketProtocol
 
 WS_TRANSPORT_LIMIT = 1024 * 1024
 """Frames up to this size are read and answered with a ``too_large`` error event when over
@@ -19,15 +26,21 @@ WS_TRANSPORT_LIMIT = 1024 * 1024
 
 def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Config:
     """The uvicorn Config for ``create_app(settings)``."""
-    kwargs: dict[str, object] = {
+    kwargs = {**_uvicorn_kwargs(settings), **overrides}
+    return uvicorn.Config(create_app(settings), **kwargs)  # type: ignore[arg-type]
+
+
+def _uvicorn_kwargs(settings: GatewaySettings) -> dict[str, object]:
+    return {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
         "lifespan": "on",
         # The sans-I/O websockets implementation (what "auto" picks today, named so it stays):
         # no task or lock per connection, one transport.write per frame, and uvicorn's
-        # pause_writing flow control, which the bridge's backpressure relies on.
-        "ws": "websockets-sansio",
+        # pause_writing flow control, which the bridge's backpressure relies on; extended so
+        # the bridge writes a room line's frame, built once, straight to each browser's socket.
+        "ws": GatewayWebSocketProtocol,
         "ws_max_size": max(WS_TRANSPORT_LIMIT, settings.ws_max_frame * 4),
         # Chat events are small: compressing each costs CPU and ~64 KiB of zlib state per socket,
         # and compressing secrets next to attacker-chosen text invites CRIME-style guessing.
@@ -40,8 +53,62 @@ def uvicorn_config(settings: GatewaySettings, **overrides: object) -> uvicorn.Co
         # uvicorn's httptools protocol plus sockets-per-address and a request-header deadline
         "http": http_protocol(settings),
     }
-    kwargs.update(overrides)
-    return uvicorn.Config(create_app(settings), **kwargs)  # type: ignore[arg-type]
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process (``--workers N``): settings from the ``TCPCHAT_*`` variables
+    the parent exported (``settings_env``)."""
+    return create_app(GatewaySettings())
+
+
+def settings_env(settings: GatewaySettings) -> dict[str, str]:
+    """``settings`` as ``TCPCHAT_*`` variables, so a worker process rebuilds the same object."""
+    env = {}
+    for name in GatewaySettings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"TCPCHAT_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+def _print_listening(sock: socket.socket) -> None:
+    host, port = sock.getsockname()[:2]
+    print(f"listening on {host}:{port}", flush=True)
+    print(f"open http://{host}:{port}/ in a browser", flush=True)
+
+
+class _WorkerConfig(uvicorn.Config):
+    """A worker's Config: built in the parent and pickled to each spawned worker, where the HTTP
+    protocol (a class ``http_guard`` makes per settings, which does not pickle) is made from the
+    exported settings."""
+
+    def load(self) -> None:
+        self.http = http_protocol(GatewaySettings())
+        super().load()
+
+
+def run_workers(settings: GatewaySettings) -> None:
+    """``--workers N``: N gateway processes accept on one socket (uvicorn's Multiprocess binds it
+    here and each spawned worker inherits it), so a room's web users spread over the cores.
+
+    Each worker has its own operator and API links to the server (the nick gets a ``_`` suffix
+    when another worker holds it); the cookie signing key is made shared, so an admin login works
+    on whichever worker answers. Per-address limits (``ws_max_per_ip``, rates) count per worker.
+    """
+    if settings.session_secret is None:
+        settings = settings.model_copy(update={"session_secret": SecretStr(secrets.token_hex(32))})
+    os.environ.update(settings_env(settings))
+    kwargs = {**_uvicorn_kwargs(settings), "http": "httptools"}  # the guard is made per worker
+    config = _WorkerConfig(
+        "web_gateway.serve:app_from_env", factory=True, workers=settings.workers, **kwargs
+    )  # type: ignore[arg-type]
+    sock = config.bind_socket()
+    sock.listen(config.backlog)  # connections wait in the backlog until a worker has started
+    _print_listening(sock)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def run(settings: GatewaySettings) -> None:
@@ -56,6 +123,9 @@ def run(settings: GatewaySettings) -> None:
             import uvloop  # noqa: F401
         except ImportError:
             settings = settings.model_copy(update={"use_uvloop": False})
+    if settings.workers > 1:
+        run_workers(settings)
+        return
     server = uvicorn.Server(uvicorn_config(settings))
     quiet_uvicorn()  # after the Config, which sets up uvicorn's loggers
     original_startup = server.startup
@@ -64,9 +134,7 @@ def run(settings: GatewaySettings) -> None:
         await original_startup(sockets=sockets)  # type: ignore[arg-type]
         for srv in server.servers:
             for sock in srv.sockets:
-                host, port = sock.getsockname()[:2]
-                print(f"listening on {host}:{port}", flush=True)
-                print(f"open http://{host}:{port}/ in a browser", flush=True)
+                _print_listening(sock)  # type: ignore[arg-type]
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()

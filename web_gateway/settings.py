@@ -20,6 +20,9 @@ class GatewaySettings(BaseSettings):
     irc_host: str = Field("127.0.0.1", description="TCP chat server host")
     irc_port: int = Field(server_default("port"), ge=1, le=65535, description="TCP chat server port")
     irc_tls: bool = Field(False, description="Connect to the chat server over TLS")
+    irc_unix_socket: str | None = Field(
+        None, description="Reach the chat server over this Unix socket instead of irc_host:irc_port"
+    )
     allowed_origins: str = Field(
         "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"
     )
@@ -59,6 +62,9 @@ class GatewaySettings(BaseSettings):
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register upstream")
     use_uvloop: bool = Field(True, description="Use uvloop when it is installed")
+    workers: int = Field(
+        1, ge=1, le=6, description="Gateway processes sharing the web port (a room's web users spread over cores)"
+    )
     oper_nick: str = Field("tcpchat-admin", description="Nick of the gateway's operator link")
     api_nick: str = Field("api", description="Nick that posts messages sent through the HTTP API")
     api_timeout: float = Field(5.0, gt=0, description="Seconds any admin/API request waits upstream")

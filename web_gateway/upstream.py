@@ -1,4 +1,5 @@
-"""Opening the gateway's TCP connections to the chat server (one place for host, port, TLS, timeout)."""
+"""Opening the gateway's raw connections to the chat server (one place for host, port, Unix socket,
+TLS, timeout)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from .settings import GatewaySettings
 
 async def open_upstream(settings: GatewaySettings) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Connect to the chat server; raises ``OSError`` or ``TimeoutError`` when it is unreachable."""
+    if settings.irc_unix_socket:
+        return await asyncio.wait_for(asyncio.open_unix_connection(settings.irc_unix_socket), settings.connect_timeout)
     tls = ssl.create_default_context() if settings.irc_tls else None
     return await asyncio.wait_for(
         asyncio.open_connection(

@@ -23,6 +23,7 @@ from .message import (
     parse_tags,
     unescape_tag_value,
 )
+from .names import VENDOR_TAG_PREFIX, nick_of
 from .ratelimit import KeyedBuckets, TokenBucket
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_LABEL_BYTES",
     "MAX_LINE_BYTES",
     "MAX_TAG_BYTES",
+    "VENDOR_TAG_PREFIX",
     "TEXT_COMMANDS",
     "BadCharacter",
     "InputTooLong",
@@ -55,6 +57,7 @@ __all__ = [
     "is_valid_channel",
     "is_valid_nick",
     "label_response",
+    "nick_of",
     "parse_line",
     "parse_tags",
     "unescape_tag_value",

@@ -9,12 +9,12 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from tcp_server.protocol import Message, is_valid_channel
+from tcp_server.protocol import VENDOR_TAG_PREFIX, Message, is_valid_channel, nick_of
 from tcp_server.protocol import numerics as N
 
 from .models import ChatMessage, Connection, ConnectionList, Member, Room, Totals
 
-VENDOR = "tcpchat.example/"
+VENDOR = VENDOR_TAG_PREFIX
 """Prefix of the server's vendor tags (STATS l and LIST to operators)."""
 DEFAULT_CHANNEL_LEN = 64
 """Longest room name accepted when the server has not announced CHANNELLEN."""
@@ -159,7 +159,7 @@ def chat_message(msg: Message) -> ChatMessage:
     kind = "notice" if msg.command == "NOTICE" else "privmsg"
     if text.startswith("\x01ACTION ") and kind == "privmsg":
         text, kind = text[8:].rstrip("\x01"), "action"
-    nick = (msg.source or "").split("!", 1)[0]
+    nick = nick_of(msg.source)
     return ChatMessage(id=msg.tags.get("msgid"), time=msg.tags.get("time"), from_=nick, text=text, kind=kind)
 
 

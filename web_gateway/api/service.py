@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from tcp_server.protocol import Message, TokenBucket, casefold
+from tcp_server.protocol import Message, TokenBucket, casefold, nick_of
 from tcp_server.protocol import numerics as N
 
 from ..metrics import metrics_of
@@ -264,7 +264,7 @@ class ChatService:
 
         def until(msg: Message) -> bool:
             if msg.command == "PRIVMSG" and casefold(msg.param(0)) == folded:
-                return casefold((msg.source or "").split("!", 1)[0]) == casefold(self.poster.nick)
+                return casefold(nick_of(msg.source)) == casefold(self.poster.nick)
             return msg.command == "FAIL" or (msg.command.isdigit() and msg.command[0] in "45")
 
         return until
