@@ -2,7 +2,8 @@
 
 Sans-I/O: ``EventDecoder.feed(message)`` returns the events one line produces (often one, none
 for the middle of a NAMES reply or a history batch). The only state kept is what IRC spreads over
-several lines (NAMES replies, CHATHISTORY batches); whose nick is ``own`` is asked on every call,
+several lines (NAMES replies, CHATHISTORY batches, ``draft/multiline`` batches, which become one
+chat line with the rows joined by newlines); whose nick is ``own`` is asked on every call,
 since the session changes it. Both the terminal UI and the web gateway's bridge consume these.
 """
 

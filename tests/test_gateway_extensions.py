@@ -120,3 +120,26 @@ async def test_history_gives_a_multiline_message_back_whole(stack: tuple[Any, An
     bob = await browser(gw, "bob", "#hist")  # the page's history on join: one message, rows kept
     history = await bob.expect("history")
     assert [m["text"] for m in history["messages"]] == [f"top\n\n{long_row}\nend"]
+
+
+def test_the_decoder_puts_a_multiline_batch_back_together() -> None:
+    from tcp_client.decode import EventDecoder
+    from tcp_client.events import ChatMessage, History
+    from tcp_server.protocol import parse_line
+
+    decoder = EventDecoder(lambda: "me")
+    src = ":bob!b@h"
+    lines = [
+        f"@time=2026-01-01T00:00:00.000Z;msgid=m1;+draft/reply=r0 {src} BATCH +a draft/multiline #r",
+        f"@batch=a {src} PRIVMSG #r :one", f"@batch=a {src} PRIVMSG #r :", f"@batch=a {src} PRIVMSG #r :two ",
+        f"@batch=a;draft/multiline-concat {src} PRIVMSG #r :halves", f"{src} BATCH -a",
+        ":srv BATCH +h chathistory #r",  # the same message inside a history batch
+        f"@batch=h;time=2026-01-01T00:00:00.000Z;msgid=m1 {src} BATCH +b draft/multiline #r",
+        f"@batch=b {src} PRIVMSG #r :one", f"@batch=b {src} PRIVMSG #r :two", f"{src} BATCH -b",
+        ":srv BATCH -h",
+    ]
+    events = [e for line in lines for e in decoder.feed(parse_line(line))]
+    live, history = events
+    assert isinstance(live, ChatMessage) and isinstance(history, History)
+    assert (live.text, live.msgid, live.sender, live.msg.tags["+draft/reply"]) == ("one\n\ntwo halves", "m1", "bob", "r0")
+    assert [(m.text, m.msgid) for m in history.messages] == [("one\ntwo", "m1")]
