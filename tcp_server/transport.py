@@ -16,7 +16,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .commands import dispatch
 from .protocol import (
@@ -34,8 +34,16 @@ from .protocol import numerics as N
 from .state.ordering import Hold, OrderedOutput
 
 if TYPE_CHECKING:
-    from .server import ChatServer
-    from .state import Client
+    from .state import Client, ServerState
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs from the server that accepted it (``ChatServer`` is one): the
+    transport does not import the server, which imports the transport."""
+
+    state: ServerState
+    flusher: OutputFlusher | None
+    connections: set[Connection]
 
 log = logging.getLogger("tcpchat.server")
 
@@ -86,7 +94,7 @@ class Connection(asyncio.Protocol):
         "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
-    def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
+    def __init__(self, server: ConnectionHost, kind: str = "tcp") -> None:
         self.server = server
         self.state = state = server.state
         settings = state.settings
