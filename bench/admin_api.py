@@ -27,24 +27,13 @@ import httpx
 
 from tcp_server.protocol import LineBuffer, parse_line
 
+from .spawn import spawn_listening
+
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 30.0
-_LISTENING = re.compile(rb"listening on [^ ]+:(\d+)")
 
 
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    proc = subprocess.Popen([sys.executable, "-m", "tcpchat", *args], stdout=subprocess.PIPE, env=env, cwd=ROOT)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        match = _LISTENING.search(line)
-        if match:
-            return proc, int(match.group(1))
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError(f"tcpchat {args[0]} did not start")
+    return spawn_listening([sys.executable, "-m", "tcpchat", *args], env, ROOT)
 
 
 def _pct(values: list[float], q: float) -> float:

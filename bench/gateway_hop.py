@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -32,32 +31,18 @@ from pathlib import Path
 import websockets
 
 from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes
+from .spawn import spawn_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "#hop"
-START_TIMEOUT = 30.0
 DRAIN_SECONDS = 5.0
 """How long after the last send to wait for stragglers before counting losses."""
-_LISTENING = re.compile(rb"listening on [^ ]+:(\d+)")
 
 
 def _start(
     args: list[str], env: dict[str, str], module: str = "tcpchat"
 ) -> tuple[subprocess.Popen[bytes], int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, env=env, cwd=ROOT
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        match = _LISTENING.search(line)
-        if match:
-            return proc, int(match.group(1))
-    proc.kill()
-    raise RuntimeError(f"tcpchat {args[0]} did not start")
+    return spawn_listening([sys.executable, "-m", module, *args], env, ROOT)
 
 
 def _tree(pid: int) -> list[int]:

@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .gateway_hop import _LISTENING, ROOT, START_TIMEOUT
+from .gateway_hop import ROOT
+from .spawn import spawn_listening
 
 CHROMIUM = os.environ.get("TCPCHAT_CHROMIUM", "/usr/bin/chromium")
 IN_VIEW, HIDDEN = "#burst", "#other"
@@ -83,18 +84,7 @@ STATS = """([room]) => {
 
 def _start(python: str, cwd: Path, args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     """``tcpchat <args>`` of the checkout ``cwd`` (its own venv's ``python``) on a free port."""
-    proc = subprocess.Popen([python, "-m", "tcpchat", *args], stdout=subprocess.PIPE, env=env, cwd=cwd)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        match = _LISTENING.search(line)
-        if match:
-            return proc, int(match.group(1))
-    proc.kill()
-    raise RuntimeError(f"tcpchat {args[0]} did not start in {cwd}")
+    return spawn_listening([python, "-m", "tcpchat", *args], env, cwd)
 
 
 async def _sender(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

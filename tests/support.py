@@ -26,8 +26,11 @@ class RawClient:
         self.seen: list[Message] = []
 
     @classmethod
-    async def connect(cls, port: int, host: str = "127.0.0.1") -> RawClient:
-        reader, writer = await asyncio.open_connection(host, port, limit=2**20)
+    async def connect(cls, port: int, host: str = "127.0.0.1", source: str | None = None) -> RawClient:
+        """Connect to ``host:port``, from the loopback address ``source`` when given (per-address
+        limits see each 127.x address as its own client)."""
+        local = (source, 0) if source else None
+        reader, writer = await asyncio.open_connection(host, port, limit=2**20, local_addr=local)
         return cls(reader, writer)
 
     async def send(self, *lines: str | bytes) -> None:

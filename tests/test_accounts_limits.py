@@ -4,23 +4,13 @@ hash runs, the hash off the event loop), and the limits do not lock out other ad
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from .accounts_fixtures import ACCOUNTS, b64, finish, make_account, sasl_end, sasl_plain, sasl_start
 from .support import RawClient
 
 
-async def _connect_from(port: int, source_ip: str) -> RawClient:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((source_ip, 0))
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-    reader, writer = await asyncio.open_connection(sock=sock, limit=2**20)
-    return RawClient(reader, writer)
-
-
 async def _dial(port: int, opened: list[RawClient], source_ip: str = "127.0.0.1") -> RawClient:
-    client = await _connect_from(port, source_ip)
+    client = await RawClient.connect(port, source=source_ip)
     opened.append(client)
     return client
 
@@ -60,10 +50,12 @@ async def test_a_connection_that_keeps_failing_is_dropped(make_server, tmp_path)
         c = await _dial(srv.port, opened)
         await c.send("CAP LS 302", "NICK guesser", "USER g 0 * :g", "CAP REQ sasl")
         await c.expect("CAP", lambda m: m.param(1) == "ACK")
-        for n in range(3):
+        for n in range(3):  # one attempt at a time, as a client does: each waits for its 904
             await c.send("AUTHENTICATE PLAIN")
             await c.expect("AUTHENTICATE")
             await c.send(f"AUTHENTICATE {b64(chr(0).join(('alice', 'alice', f'guess {n}')))}")
+            if n < 2:
+                await c.expect("904")
         rest = await c.read_until_closed()
         assert any(m.command == "ERROR" and "failed password" in m.params[-1] for m in rest)
     finally:

@@ -9,20 +9,10 @@ keep receiving every message; other addresses and correct passwords are not lock
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from .support import RawClient
 
 PASSWORD = "right-password"
-
-
-async def _connect_from(port: int, source_ip: str) -> RawClient:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((source_ip, 0))
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-    reader, writer = await asyncio.open_connection(sock=sock, limit=2**20)
-    return RawClient(reader, writer)
 
 
 async def _oper_replies(client: RawClient, count: int) -> list[str]:
@@ -105,7 +95,7 @@ async def test_other_addresses_and_the_right_password_are_not_locked_out(make_se
         await attacker.send(f"OPER admin wrong{i}")
         texts.append((await attacker.expect("464")).params[-1])
     assert texts.count("Password incorrect") == 3 and all(t.startswith("Too many") for t in texts[3:])
-    admin = await _connect_from(srv.port, "127.0.0.2")
+    admin = await RawClient.connect(srv.port, source="127.0.0.2")
     await admin.register("boss")
     for _ in range(5):  # successes give their attempt back: the limit never bites an operator
         await admin.send(f"OPER admin {PASSWORD}")
@@ -138,9 +128,9 @@ async def test_per_address_connection_limit_defaults_to_16_with_exemptions(make_
     extra = await RawClient.connect(srv.port)
     lines = await extra.read_until_closed()
     assert lines and "Too many connections from your address" in lines[-1].params[-1]
-    other = await _connect_from(srv.port, "127.0.0.2")
+    other = await RawClient.connect(srv.port, source="127.0.0.2")
     await other.register("fromtwo")  # another address is unaffected
-    exempt = [await _connect_from(srv.port, "127.0.0.3") for _ in range(default + 4)]
+    exempt = [await RawClient.connect(srv.port, source="127.0.0.3") for _ in range(default + 4)]
     for i, c in enumerate(exempt):
         await c.send(f"NICK ex{i}", f"USER ex{i} 0 * :x")
         await c.expect("001")
@@ -152,17 +142,17 @@ async def test_an_address_that_reconnects_too_fast_is_refused_at_connect(make_se
     srv = await make_server(connect_rate_per_ip=0.5, connect_burst_per_ip=5, per_ip_exempt="127.0.0.6")
     first = []
     for i in range(5):
-        c = await _connect_from(srv.port, "127.0.0.5")
+        c = await RawClient.connect(srv.port, source="127.0.0.5")
         await c.register(f"quick{i}")
         await c.close()  # gone again at once: only the rate of new connections counts
         first.append(c)
-    refused = await _connect_from(srv.port, "127.0.0.5")
+    refused = await RawClient.connect(srv.port, source="127.0.0.5")
     lines = await refused.read_until_closed()
     assert lines and "Reconnecting too fast" in lines[-1].params[-1]
-    other = await _connect_from(srv.port, "127.0.0.7")
+    other = await RawClient.connect(srv.port, source="127.0.0.7")
     await other.register("calm")  # another address is unaffected
     for i in range(8):  # an exempt address (a classroom's NAT) is never throttled
-        c = await _connect_from(srv.port, "127.0.0.6")
+        c = await RawClient.connect(srv.port, source="127.0.0.6")
         await c.register(f"class{i}")
         await c.close()
     for c in (refused, other):
