@@ -179,12 +179,15 @@ class ClientProtocol:
 
     def _first_sight(self, msg: Message, msgid: str) -> bool:
         """False for a chat line already delivered (or held while its channel's gap is filled)."""
-        if msgid in self._seen:
+        target = msg.params[0] if msg.params else ""
+        # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
+        # before included: after leaving and rejoining, the room's history is shown again.
+        asked = "batch" in msg.tags and casefold(target) not in self._filling
+        if msgid in self._seen and not asked:
             return False
         self._seen[msgid] = None
         if len(self._seen) > SEEN_MSGIDS:
             self._seen.popitem(last=False)
-        target = msg.params[0] if msg.params else ""
         if is_channel_name(target):
             folded = casefold(target)
             if folded in self._filling and "batch" not in msg.tags:

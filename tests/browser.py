@@ -111,9 +111,10 @@ async def launch_browser() -> AsyncIterator[Any]:
             await browser.close()
 
 
-async def new_page(browser: Any, url: str, *, width: int = 1100, height: int = 700) -> Any:
-    """A page in a fresh context (own cookies and sessionStorage) that records console errors."""
-    context = await browser.new_context(viewport={"width": width, "height": height})
+async def new_page(browser: Any, url: str, *, width: int = 1100, height: int = 700, **context: Any) -> Any:
+    """A page in a fresh context (own cookies and sessionStorage) that records console errors;
+    ``context`` goes to Playwright's ``new_context`` (``bypass_csp``, ``color_scheme``...)."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, **context)
     page = await context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))

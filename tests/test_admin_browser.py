@@ -29,6 +29,7 @@ async def test_login_watch_and_kill_in_the_browser(make_server: Callable[..., Aw
             await page.fill("#password", ADMIN_PASSWORD)
             await page.click("#login-button")
             await page.wait_for_selector("#connections", timeout=WAIT_MS)
+            await screenshot(page, "admin.png")
 
             # a client that connects after the page loaded shows up by itself (polling)
             victim = await (await RawClient.connect(stack.chat.port)).register("victim")
@@ -49,7 +50,7 @@ async def test_login_watch_and_kill_in_the_browser(make_server: Callable[..., Aw
                     break
                 await page.wait_for_timeout(100)
             assert texts[:5] == ["#lobby", "1", "release day", "+nt", "3"]
-            assert float(texts[5]) >= 0
+            assert float(texts[5]) == 3.0  # a room younger than a minute: all its messages (not 0)
             await screenshot(page, "admin-list.png")
 
             # ...and one that leaves by itself goes away by itself
@@ -66,8 +67,17 @@ async def test_login_watch_and_kill_in_the_browser(make_server: Callable[..., Aw
             await page.fill("#filter", "")
             assert await page.locator("#connections tbody tr:visible").count() == 2
 
+            # the kill reason is readable in full, and Kill asks before it kills
+            assert await page.evaluate(
+                "() => { const i = document.getElementById('kill-reason'); return i.scrollWidth <= i.clientWidth; }")
             await page.fill("#kill-reason", "bye from the admin page")
             await row.locator("button", has_text="Kill").click()
+            await row.locator("button", has_text="Kill victim?").wait_for(timeout=WAIT_MS)
+            await page.wait_for_timeout(700)  # a refresh redraws the table: the question stays
+            await row.locator("button", has_text="Cancel").click()
+            await row.locator("button", has_text="Kill victim?").wait_for(state="detached", timeout=WAIT_MS)
+            await row.locator("button", has_text="Kill").click()
+            await row.locator("button", has_text="Kill victim?").click()
             await row.wait_for(state="detached", timeout=WAIT_MS)
             lines = await victim.read_until_closed()
             errors = [m for m in lines if m.command == "ERROR"]

@@ -134,6 +134,18 @@ def test_rate_tracker_computes_messages_per_minute() -> None:
     assert untagged[0].messages_per_minute is None
 
 
+def test_rate_tracker_has_a_rate_on_the_first_look_when_the_room_age_is_known() -> None:
+    tracker = RateTracker()
+    young = Room(name="#young", member_count=1, topic="", messages=12, created=970)
+    old = Room(name="#old", member_count=1, topic="", messages=600, created=400)
+    tracker.observe([young, old], now=5.0, wall=1000.0)
+    assert young.messages_per_minute == 12.0  # 30 s old: all its messages are from the last minute
+    assert old.messages_per_minute == 60.0  # 600 messages in 10 minutes
+    later = Room(name="#old", member_count=1, topic="", messages=700, created=400)
+    tracker.observe([later], now=65.0, wall=1060.0)  # a minute of samples: their rate wins
+    assert later.messages_per_minute == 100.0
+
+
 def test_rate_tracker_memory_is_bounded_under_fast_polling() -> None:
     tracker = RateTracker()
     for i in range(10_000):  # 100 polls a second for 100 s

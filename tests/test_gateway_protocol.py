@@ -93,6 +93,12 @@ def test_names_are_collected_until_the_end_with_modes(tr: EventDecoder) -> None:
     }]
 
 
+def test_channel_mode_changes_become_mode_events(tr: EventDecoder) -> None:
+    [ev] = feed(tr, ":alice!a@h MODE #lobby +ov bob carol")
+    assert ev == {"type": "mode", "room": "#lobby", "by": "alice", "modes": "+ov", "args": ["bob", "carol"]}
+    assert feed(tr, ":me MODE me +i") == []  # our own user modes: nothing to show in a room
+
+
 def test_topic_events(tr: EventDecoder) -> None:
     shown, changed = feed(tr, ":srv 332 me #r :old topic", ":bob!b@h TOPIC #r :new topic")
     assert shown == {"type": "topic", "room": "#r", "text": "old topic", "by": None}

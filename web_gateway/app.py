@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -13,14 +12,12 @@ from fastapi.templating import Jinja2Templates
 from .admin import router as admin_router
 from .api import router as api_router
 from .api.limits import JsonTooLarge
+from .assets import STATIC_DIR, TEMPLATES_DIR
 from .metrics import install as install_metrics
 from .routes import router
 from .security import ConnectionCounter, HostGuard, SecurityHeaders
 from .settings import GatewaySettings
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-STATIC_DIR = PACKAGE_DIR / "static"
 log = logging.getLogger("tcpchat.gateway")
 
 

@@ -126,6 +126,15 @@ def _history(ev: E.History) -> list[Event]:
     return [{"type": "history", key: ev.target, "messages": [message_event(m) for m in ev.messages]}]
 
 
+def _mode(ev: E.ModeChanged) -> list[Event]:
+    """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
+    ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it); our own user
+    modes produce nothing."""
+    if not is_channel_name(ev.target) or not ev.modes:
+        return []
+    return [{"type": "mode", "room": ev.target, "by": ev.by, "modes": ev.modes[0], "args": list(ev.modes[1:])}]
+
+
 def _error_reply(ev: E.ErrorReply) -> list[Event]:
     """Error numerics become ``error {code: numeric, message, target?}``."""
     if ev.code in QUIET_ERRORS:
@@ -148,6 +157,7 @@ _MAPPERS: dict[type, Callable[[Any], list[Event]]] = {
     E.NickChanged: _nick,
     E.Names: _names,
     E.Topic: _topic,
+    E.ModeChanged: _mode,
     E.History: _history,
     E.ErrorReply: _error_reply,
     E.Failed: _failed,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from .bridge import run_bridge
+from .commands import MAX_LINES_PER_SEND, MAX_TEXT_BYTES_PER_LINE
 from .metrics import count_websocket
 from .raw_irc import SUBPROTOCOLS, run_raw_irc
 from .security import ConnectionCounter, client_ip, origin_allowed
@@ -38,7 +39,9 @@ async def chat_page(request: Request) -> HTMLResponse:
     response = request.app.state.templates.TemplateResponse(
         request,
         "chat.html",
-        {"history_on_join": s.history_on_join, "reconnect_max": s.reconnect_max},
+        {"history_on_join": s.history_on_join, "reconnect_max": s.reconnect_max,
+         # the page checks a text's size before sending, so a refused text stays in its box
+         "max_lines": MAX_LINES_PER_SEND, "line_bytes": MAX_TEXT_BYTES_PER_LINE},
     )
     response.headers.update(PAGE_HEADERS)
     return response  # type: ignore[no-any-return]

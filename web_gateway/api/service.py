@@ -77,9 +77,15 @@ class RateTracker:
     def __init__(self) -> None:
         self._samples: dict[str, deque[tuple[float, int]]] = {}
 
-    def observe(self, rooms: list[Room], now: float | None = None) -> None:
-        """Record each room's counter and fill in ``messages_per_minute`` where known."""
+    def observe(self, rooms: list[Room], now: float | None = None, wall: float | None = None) -> None:
+        """Record each room's counter and fill in ``messages_per_minute`` where known.
+
+        Until the samples span a whole ``RATE_WINDOW``, a room whose creation time is known gets
+        its rate from that instead (all its messages if it is younger than the window, else its
+        average since creation): the first look at the admin page shows a rate, not 0 or nothing.
+        """
         now = time.monotonic() if now is None else now
+        wall = time.time() if wall is None else wall
         seen = set()
         for room in rooms:
             if room.messages is None:
@@ -96,7 +102,10 @@ class RateTracker:
             while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW:
                 samples.popleft()
             (t0, c0), (t1, c1) = samples[0], samples[-1]
-            if t1 - t0 >= RATE_MIN_SPAN:
+            if room.created is not None and t1 - t0 < RATE_WINDOW:
+                age = max(wall - room.created, RATE_WINDOW)
+                room.messages_per_minute = round(room.messages * 60.0 / age, 2)
+            elif t1 - t0 >= RATE_MIN_SPAN:
                 room.messages_per_minute = round((c1 - c0) * 60.0 / (t1 - t0), 2)
         for key in set(self._samples) - seen:
             del self._samples[key]

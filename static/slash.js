@@ -2,7 +2,7 @@
 //
 // Returns {command} to send, {local} for page-only actions, or {error} for a usage message.
 
-const USAGE = {
+export const USAGE = {
   me: "/me <action>",
   nick: "/nick <new nick>",
   join: "/join <#room>",
@@ -10,6 +10,14 @@ const USAGE = {
   topic: "/topic <text>",
   msg: "/msg <nick> <text>",
 };
+
+/** The commands (with their usage) that what was typed so far could be, for the hint under the box. */
+export function commandHints(text) {
+  const m = /^\/(\S*)$/.exec(text);
+  if (!m) return [];
+  const typed = m[1].toLowerCase();
+  return Object.entries(USAGE).filter(([name]) => name.startsWith(typed)).map(([, usage]) => usage);
+}
 
 export function isRoom(name) {
   return typeof name === "string" && (name.startsWith("#") || name.startsWith("&"));
@@ -67,4 +75,18 @@ export function parseInput(input, target) {
     default:
       return { error: `Unknown command /${verb}. Try ${Object.values(USAGE).join(", ")}` };
   }
+}
+
+const encoder = new TextEncoder();
+
+/** True when the gateway would need more than `limits.lines` IRC lines for this text (it splits
+ * at newlines, then every `limits.bytes` UTF-8 bytes, on a space when it can; blank lines dropped).
+ * Checked before sending so a long text stays in the box instead of being refused after. */
+export function tooLong(text, limits) {
+  let count = 0;
+  for (const raw of text.split(/\r\n|\r|\n/)) {
+    const line = raw.replace(/\s+$/, "");
+    if (line) count += Math.ceil(encoder.encode(line).length / limits.bytes);
+  }
+  return count > limits.lines;
 }

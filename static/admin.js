@@ -42,6 +42,9 @@ async function api(path, options = {}) {
   return body;
 }
 
+const ARM_MS = 6000; // a first click on Kill asks "Kill nick?"; the second, within this, kills
+let armed = null; // {id, timer}: the connection whose Kill is waiting for its confirmation
+
 function killForm(conn) {
   const form = document.createElement("form");
   form.method = "post";
@@ -56,9 +59,37 @@ function killForm(conn) {
   }
   const button = document.createElement("button");
   button.type = "submit";
-  button.textContent = "Kill";
-  form.append(button);
+  const confirming = armed !== null && armed.id === String(conn.id);
+  button.textContent = confirming ? `Kill ${conn.nick}?` : "Kill";
+  if (confirming) {
+    button.className = "confirm";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "cancel";
+    cancel.textContent = "Cancel";
+    cancel.addEventListener("click", () => disarm(form, conn));
+    form.append(button, " ", cancel);
+  } else {
+    form.append(button);
+  }
   return form;
+}
+
+function arm(form) {
+  const conn = { id: form.elements.conn_id.value, nick: form.closest("tr")?.dataset.nick ?? "" };
+  if (armed) clearTimeout(armed.timer);
+  armed = { id: conn.id, timer: setTimeout(() => disarm(null, conn), ARM_MS) };
+  const fresh = killForm(conn);
+  form.replaceWith(fresh);
+  fresh.querySelector("button.confirm").focus();
+}
+
+function disarm(form, conn) {
+  if (!armed || armed.id !== String(conn.id)) return;
+  clearTimeout(armed.timer);
+  armed = null;
+  const current = form ?? document.querySelector(`#connections tr[data-id="${CSS.escape(String(conn.id))}"] form.kill`);
+  current?.replaceWith(killForm(conn));
 }
 
 function renderConnections(data) {
@@ -181,7 +212,13 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form instanceof HTMLFormElement && form.classList.contains("kill")) {
     event.preventDefault();
-    kill(form);
+    if (armed && armed.id === form.elements.conn_id.value) {
+      clearTimeout(armed.timer);
+      armed = null;
+      kill(form);
+    } else {
+      arm(form);
+    }
   }
 });
 

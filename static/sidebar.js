@@ -1,0 +1,144 @@
+// The conversation list (rooms and private conversations in two sections, with unread and mention
+// counts), the header of the open conversation, its members, and the tab title.
+
+import { nickColor } from "./format.js";
+import { el } from "./messageview.js";
+
+const $ = (id) => document.getElementById(id);
+const APP_NAME = "tcpchat";
+const ICON_SVG = (dot) => "data:image/svg+xml," + encodeURIComponent(
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="4" width="24" height="18" rx="5" fill="#2458c6"/>` +
+  `<path d="M8 22 L8 29 L15 22 Z" fill="#2458c6"/>${dot ? '<circle cx="25" cy="8" r="7" fill="#d93025"/>' : ""}</svg>`);
+const ICON = ICON_SVG(false);
+const ICON_ALERT = ICON_SVG(true);
+
+function countsLabel(conv) {
+  const parts = [];
+  if (conv.unread) parts.push(`${conv.unread} unread`);
+  if (conv.mentions) parts.push(`${conv.mentions} ${conv.mentions === 1 ? "mention" : "mentions"}`);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
+export class Sidebar {
+  constructor(onSelect) {
+    this.onSelect = onSelect;
+    this.shape = ""; // which conversations, in which order, which is open: rebuild when it changes
+    this.buttons = new Map(); // key -> button
+    this.alerted = null;
+  }
+
+  /** Rebuild the lists if conversations came, went or changed; else update the counters only. */
+  render(store) {
+    const convs = store.ordered();
+    const shape = convs.map((c) => `${c.key}:${c.joined}:${c.name}:${store.muted(c)}`).join(",") + `|${store.active}`;
+    if (shape !== this.shape) {
+      this.shape = shape;
+      this.rebuild(store, convs);
+    }
+    for (const conv of convs) this.updateCounts(conv);
+    const total = store.totalUnread();
+    const open = store.activeConversation();
+    document.title = `${total ? `(${total}) ` : ""}${open ? `${open.name} — ` : ""}${APP_NAME}`;
+    const alert = convs.some((c) => c.mentions > 0);
+    if (alert !== this.alerted) {
+      this.alerted = alert; // the tab's icon gets a red dot while a mention waits
+      document.getElementById("favicon").href = alert ? ICON_ALERT : ICON;
+    }
+  }
+
+  rebuild(store, convs) {
+    this.buttons.clear();
+    const section = (list, type) =>
+      list.filter((c) => c.type === type).map((conv) => {
+        const button = el("button", "room-button");
+        button.type = "button";
+        button.dataset.key = conv.key;
+        if (conv.key === store.active) {
+          button.classList.add("active");
+          button.setAttribute("aria-current", "true");
+        }
+        if (!conv.joined) button.classList.add("left");
+        if (store.muted && store.muted(conv)) button.classList.add("muted");
+        const badge = el("span", "unread");
+        badge.setAttribute("aria-hidden", "true"); // the counts are read from the sr-only text
+        button.append(el("span", "room-name", conv.name), badge, el("span", "sr-only"));
+        button.addEventListener("click", () => this.onSelect(conv));
+        this.buttons.set(conv.key, button);
+        const item = el("li");
+        item.append(button);
+        return item;
+      });
+    const rooms = section(convs, "room");
+    const dms = section(convs, "dm");
+    $("rooms").replaceChildren(...rooms);
+    $("dms").replaceChildren(...dms);
+    $("dms-section").hidden = dms.length === 0;
+  }
+
+  updateCounts(conv) {
+    const button = this.buttons.get(conv.key);
+    if (!button) return;
+    const [, badge, spoken] = button.children;
+    const text = conv.unread ? String(conv.unread) : "";
+    if (badge.textContent !== text) badge.textContent = text;
+    badge.hidden = !conv.unread;
+    badge.classList.toggle("has-mention", conv.mentions > 0);
+    const counts = countsLabel(conv); // the button reads "#lobby (2 unread, 1 mention)"
+    if (spoken.textContent !== counts) spoken.textContent = counts;
+  }
+}
+
+export function renderHeader(conv, muted = false) {
+  $("mute-button").hidden = !conv;
+  $("mute-button").setAttribute("aria-pressed", String(muted));
+  $("mute-button").textContent = muted ? "Muted" : "Mute";
+  $("room-title").textContent = conv ? (conv.type === "dm" ? `Private: ${conv.name}` : conv.name) : "No room open";
+  $("room-topic").textContent = conv && conv.type === "room" ? conv.topic : "";
+  $("room-topic").hidden = !(conv && conv.type === "room" && conv.topic);
+  $("leave-button").hidden = !conv;
+  $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
+  $("members-toggle").hidden = !conv || conv.type !== "room";
+  $("message-input").placeholder = conv ? `Message ${conv.name} (/ for commands)` : "Type /join #room";
+}
+
+/** "Load earlier messages" only while the server may hold older ones and the top is in view. */
+export function renderOlder(conv, atTop) {
+  $("older-button").hidden = !conv || conv.type !== "room" || !conv.hasEarlier || !atTop;
+}
+
+export function renderMembers(conv) {
+  const members = conv && conv.type === "room" ? conv.sortedMembers() : [];
+  $("members").replaceChildren(
+    ...members.map((m) => {
+      const item = el("li", "member");
+      const mark = m.modes.includes("@") ? "@" : m.modes.includes("+") ? "+" : "";
+      item.append(el("span", "mode", mark), el("span", `nick ${nickColor(m.nick)}`, m.nick));
+      if (mark === "@") item.title = "operator";
+      if (mark === "+") item.title = "voice";
+      return item;
+    }),
+  );
+  $("member-count").textContent = members.length ? `(${members.length})` : "";
+}
+
+export function showStatus(text, tone) {
+  const banner = $("status");
+  banner.textContent = text || "";
+  banner.hidden = !text;
+  banner.dataset.tone = tone || "info";
+}
+
+export function showError(where, text) {
+  $(where).textContent = text || "";
+}
+
+/** A sentence for an ``error`` event (nick errors get their own wording). */
+export function errorText(ev) {
+  const known = {
+    433: `The nick ${ev.target || ""} is already in use; pick another.`,
+    432: `${ev.target || "That nick"} is not a valid nick (letters, digits, - _ [ ] { } | ^ \` ; no spaces).`,
+    rate_limited: "Slow down: you are sending too fast.",
+    too_large: "That message is too long to send; it is still in the box.",
+  };
+  return known[ev.code] || ev.message || `Error ${ev.code}`;
+}
