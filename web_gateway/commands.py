@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tcp_client.lines import split_lines
 from tcp_server.protocol import Message, is_channel_name
+
+from .accounts import AccountCommand, account_builders
 
 MAX_NAME = 200
 """Longest nick or room name accepted from the browser (the server applies its own limits)."""
@@ -43,9 +45,15 @@ class CommandError:
 
 @dataclass(frozen=True)
 class Hello:
-    """``hello {nick}``: register upstream with this nick (first frame of a connection)."""
+    """``hello {nick, account?, password?, register?}``: register upstream with this nick (first
+    frame of a connection). With ``account`` + ``password``: sign in (SASL on the user's own
+    connection; ``nick`` defaults to the account). With ``register: true`` + ``password``: create
+    the account ``nick`` (REGISTER) and sign in. Neither: a guest. See accounts.py."""
 
     nick: str
+    account: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs or reprs
+    register: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ class History:
     before: str | None = None
 
 
-Command = Hello | Join | Part | Send | Nick | Topic | History
+Command = Hello | Join | Part | Send | Nick | Topic | History | AccountCommand
 
 
 def _name(data: dict[str, Any], key: str, *, room: bool = False) -> str | CommandError:
@@ -142,8 +150,9 @@ def parse_command(frame: str | bytes, max_frame: int) -> Command | CommandError:
 
 
 def _hello(data: dict[str, Any]) -> Command | CommandError:
-    nick = _name(data, "nick")
-    return nick if isinstance(nick, CommandError) else Hello(nick)
+    from .accounts import parse_hello  # the account fields
+
+    return parse_hello(data, _name)
 
 
 def _join(data: dict[str, Any]) -> Command | CommandError:
@@ -216,6 +225,7 @@ _BUILDERS = {
     "topic": _topic,
     "history": _history,
 }
+_BUILDERS.update(account_builders(_name))  # conversations, markread, register_room (accounts.py)
 
 
 def to_messages(cmd: Command) -> list[Message]:
