@@ -13,10 +13,12 @@ import pytest
 from tcp_server.server import ChatServer
 
 from .accounts_fixtures import ACCOUNTS, register_account, sasl_plain
-from .admin_harness import BASIC, Stack, start_stack, stop_stack
+from .admin_harness import ADMIN_PASSWORD, BASIC, Stack, start_stack, stop_stack
+from .browser import launch_browser, new_page, requires_chromium, screenshot
 from .support import RawClient
 
 PW = "correct horse battery"
+WAIT_MS = 10_000
 
 
 @pytest.fixture
@@ -103,4 +105,47 @@ async def test_approve_a_pending_registration(make_server: Callable[..., Awaitab
         assert (await accounts(stack))["bob"]["state"] == "active"
     finally:
         await bob.close()
+        await stop_stack(stack)
+
+
+@requires_chromium
+async def test_admin_page_lists_accounts_disables_and_resets_a_password(
+    make_server: Callable[..., Awaitable[ChatServer]], tmp_path: Any
+) -> None:
+    stack = await start_stack(make_server, {"data_dir": tmp_path, **ACCOUNTS}, admin_poll_interval=0.3)
+    alice = await RawClient.connect(stack.chat.port)
+    try:
+        await register_account(alice, "alice", PW)
+        async with launch_browser() as browser:
+            page = await new_page(browser, stack.url + "/admin")
+            await page.fill("#password", ADMIN_PASSWORD)
+            await page.click("#login-button")
+            row = page.locator('#accounts tr[data-account="alice"]')
+            await row.wait_for(timeout=WAIT_MS)
+            assert "alice (tcp" in await row.text_content()
+            account_cell = page.locator('#connections tr[data-nick="alice"] td.account')
+            await account_cell.wait_for(timeout=WAIT_MS)
+            assert await account_cell.text_content() == "alice"
+            await row.locator("button", has_text="Disable").click()
+            await page.wait_for_function(
+                """() => document.querySelector('#accounts tr[data-account="alice"]')?.cells[1].textContent === 'disabled'""",
+                timeout=WAIT_MS,
+            )
+            await page.fill("#new-password", "set by the admin")
+            await page.locator('#accounts tr[data-account="alice"] button', has_text="Reset password").click()
+            await page.wait_for_function(
+                "() => document.getElementById('accounts-note').textContent === 'New password set for alice.'",
+                timeout=WAIT_MS,
+            )
+            await page.locator('#accounts tr[data-account="alice"] button', has_text="Enable").click()
+            await page.wait_for_function(
+                """() => document.querySelector('#accounts tr[data-account="alice"]')?.cells[1].textContent === 'active'""",
+                timeout=WAIT_MS,
+            )
+            await screenshot(page, "admin-accounts.png")
+        other = await RawClient.connect(stack.chat.port)
+        assert await sasl_plain(other, "a2", "alice", "set by the admin") == "903"
+        await other.close()
+    finally:
+        await alice.close()
         await stop_stack(stack)
