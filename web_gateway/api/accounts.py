@@ -57,7 +57,7 @@ class NewPassword(BaseModel):
 
 Admin = Annotated[Session | None, Depends(require_admin)]
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422, 429, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 429, 503)
 }
 
 
