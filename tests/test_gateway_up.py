@@ -52,6 +52,9 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
     await ws.send(json.dumps({"type": "hello", "nick": nick}))
     await ws.send(json.dumps({"type": "join", "room": "#lobby"}))
     await _expect(ws, lambda e: e["type"] == "names")
+    # The join's history (history_on_join) comes next: a line said before it is answered is in
+    # that history, and its live copy is dropped as a duplicate (same msgid), so wait for it.
+    await _expect(ws, lambda e: e["type"] == "history")
     return ws
 
 
