@@ -242,6 +242,6 @@ def run_gateway(params: Params, runs: int) -> Result:
 
 
 def _brief(res: Result) -> str:
-    keys = ("deliveries_per_s", "server_cpu_us_per_delivery", "lost", "p99_ms", "conns_per_s",
+    keys = ("deliveries_per_s", "server_cpu_us_per_delivery", "deliveries_per_write", "messages_per_read", "lost", "p99_ms", "conns_per_s",
             "rss_per_conn_kib", "not_registered", "server_cpu_pct", "added_p99_ms", "ws_lost", "failed")
     return " ".join(f"{k}={res[k]}" for k in keys if k in res)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from .loadclient import LoadClient, Shared, keepalive, read_ticker, stamp
-from .procstat import cpu_seconds, own_cpu_seconds, rss_bytes
+from .procstat import own_cpu_seconds, rss_bytes, syscalls, tree_cpu_seconds
 
 HOST = "127.0.0.1"
 SETUP_CONCURRENCY = 10
@@ -57,6 +57,11 @@ class Params:
     """Registrations not finished by then count as failed (a small listen backlog drops SYNs)."""
     idle_clients: int = 10_000
     idle_seconds: float = 3.0
+    idle_per_process: int = 15_000
+    """Idle clients one generator process holds; more clients use several processes (each under
+    its open-file limit, each from its own 127.0.0.x address so none runs out of ports)."""
+    idle_concurrency: int = 50
+    """Registrations in flight per generator process in a multi-process idle run."""
     gateway_users: int = 200
     gateway_messages: int = 300
     timeout: float = 60.0
@@ -69,20 +74,26 @@ class Probe:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.t0 = time.monotonic()
-        self.cpu0 = cpu_seconds(pid)
+        self.cpu0 = tree_cpu_seconds(pid)
         self.gen0 = own_cpu_seconds()
+        self.io0 = syscalls(pid)
 
     def stop(self, end: float | None = None) -> dict[str, float]:
         elapsed = (end or time.monotonic()) - self.t0
-        cpu = cpu_seconds(self.pid) - self.cpu0
+        own, kids = (b - a for a, b in zip(self.cpu0, tree_cpu_seconds(self.pid), strict=True))
+        cpu = own + kids  # the server's child processes (the SQLite writer) count too
         gen = own_cpu_seconds() - self.gen0
+        reads, writes = (b - a for a, b in zip(self.io0, syscalls(self.pid), strict=True))
         return {
             "elapsed_s": round(elapsed, 4),
             "server_cpu_s": round(cpu, 4),
             "server_cpu_pct": round(100 * cpu / elapsed, 1) if elapsed > 0 else 0.0,
+            "server_children_cpu_s": round(kids, 4),
             "gen_cpu_s": round(gen, 4),
             "gen_cpu_pct": round(100 * gen / elapsed, 1) if elapsed > 0 else 0.0,
             "server_rss_kib": rss_bytes(self.pid) // 1024,
+            "server_reads": reads,
+            "server_writes": writes,
         }
 
 
@@ -201,6 +212,8 @@ def _relay_result(
         server_cpu_us_per_delivery=(
             round(float(res["server_cpu_s"]) * 1e6 / received, 3) if received else None  # type: ignore[arg-type]
         ),
+        deliveries_per_write=round(received / int(res["server_writes"]), 2) if res["server_writes"] else None,  # type: ignore[call-overload]
+        messages_per_read=round(sent / int(res["server_reads"]), 2) if res["server_reads"] else None,  # type: ignore[call-overload]
         out_of_order=shared.out_of_order,
         bad_tags=shared.bad_tags,
         disconnected=sum(1 for c in clients if c.closed),

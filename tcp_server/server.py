@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import resource
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -21,6 +24,29 @@ from .state import ServerState
 from .transport import Connection, OutputFlusher
 
 log = logging.getLogger("tcpchat.server")
+
+
+FD_RESERVE = 64
+"""File descriptors kept for listeners, the history store, logs and the loop itself."""
+FD_LIMIT_WARN_BELOW = 4096
+"""An open-file limit under this is logged as a warning (few clients could connect)."""
+
+
+def _hard_limit() -> str:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+
+
+def set_client_socket_options(listener: socket.socket) -> None:
+    """Options every client socket gets, set once on the listener: accepted sockets inherit them.
+
+    ``TCP_NODELAY``: coalesced output goes out at once instead of waiting for an ACK (Nagle).
+    ``SO_KEEPALIVE``: a peer that vanished without a FIN is noticed even if we never write.
+    """
+    with contextlib.suppress(OSError):
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if listener.family in (socket.AF_INET, socket.AF_INET6):
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class StartupError(Exception):
@@ -115,6 +141,7 @@ class ChatServer:
         )
         self.listeners.append(server)
         for sock in server.sockets:
+            set_client_socket_options(sock)
             addr = sock.getsockname()
             self.addresses.append((addr[0], addr[1], kind))
             suffix = "" if kind == "tcp" else f" ({kind})"
@@ -205,12 +232,39 @@ class ChatServer:
         await self.shutdown()
 
 
+def raise_fd_limit() -> tuple[int, int]:
+    """Raise the soft limit on open files to the hard limit; returns ``(before, after)``.
+
+    Every client is a file descriptor; the usual soft limit (1024) would refuse the 1021st.
+    The hard limit is the most an unprivileged process may ask for."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = UNLIMITED_FD_TARGET if hard == resource.RLIM_INFINITY else hard
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("could not raise the open-file limit from %d to %d: %s", soft, target, exc)
+        return soft, soft
+    return soft, target
+
+
+UNLIMITED_FD_TARGET = 1 << 20
+"""Soft limit asked for when the hard limit is unlimited (the kernel's usual ``nr_open``)."""
+
+
 def run(settings: ServerSettings) -> None:
     """Run a server until a signal arrives (the ``tcpchat server`` command)."""
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
+    )
+    before, after = raise_fd_limit()
+    log.log(
+        logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
+        "open-file limit %d (was %d, hard limit %s): at most about %d clients",
+        after, before, _hard_limit(), max(0, after - FD_RESERVE),
     )
 
     async def main() -> None:

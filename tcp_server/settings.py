@@ -7,7 +7,7 @@ variables, then the defaults below.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +45,31 @@ class ServerSettings(BaseSettings):
     )
     history_commit_interval: float = Field(
         0.002, ge=0, description="Group commit window in seconds"
+    )
+    history_max_pending: int = Field(
+        100_000, ge=1, description="Messages waiting for a history commit before new ones get FAIL"
+    )
+    history_max_batch: int = Field(5_000, ge=1, description="Messages written per history transaction")
+    history_retention_interval: float = Field(
+        60.0, gt=0, description="Seconds between history retention passes"
+    )
+    history_retention_chunk: int = Field(
+        2000, ge=1, description="Messages deleted per retention transaction (keeps the writer free)"
+    )
+    history_sqlite_busy_timeout: float = Field(
+        2.0, gt=0, description="Seconds a SQLite write waits for another process's lock (then FAIL)"
+    )
+    history_sqlite_close_timeout: float = Field(
+        10.0, gt=0, description="Seconds the SQLite writer process gets to finish at shutdown"
+    )
+    history_postgres_timeout: float = Field(
+        5.0, gt=0, description="Seconds a PostgreSQL statement may take before it is cancelled (FAIL)"
+    )
+    history_postgres_connect_timeout: float = Field(
+        10.0, gt=0, description="Seconds to connect to PostgreSQL at start"
+    )
+    history_postgres_pool_size: int = Field(
+        4, ge=2, description="PostgreSQL connections: one commits, the others answer CHATHISTORY"
     )
 
     unix_socket: Path | None = Field(
@@ -99,6 +124,9 @@ class ServerSettings(BaseSettings):
     )
     listen_backlog: int = Field(4096, ge=1, description="Listen backlog for bursts of connects")
     shutdown_grace: float = Field(2.0, ge=0, description="Seconds to flush goodbyes on shutdown")
+    close_timeout: float = Field(
+        5.0, gt=0, description="Seconds a closing socket may take to flush its last bytes (then aborted)"
+    )
 
     auth_attempts_per_ip: int = Field(
         10, ge=1, description="Password checks (OPER, SASL, PASS) one address may start per auth_window"
@@ -202,3 +230,11 @@ class ServerSettings(BaseSettings):
     def motd_lines(self) -> list[str]:
         """The MOTD split into lines."""
         return self.motd.replace("\\n", "\n").splitlines()
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name``, for parts built without a settings object (tests, benchmarks).
+
+    Their keyword arguments default to this, so each default is written once, in the field above.
+    """
+    return ServerSettings.model_fields[name].default

@@ -14,10 +14,9 @@ import asyncio
 import hashlib
 import itertools
 import logging
-import socket
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .commands import dispatch
 from .protocol import (
@@ -27,6 +26,7 @@ from .protocol import (
     LineTooLong,
     Message,
     ProtocolError,
+    TokenBucket,
     label_response,
     parse_line,
 )
@@ -39,9 +39,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tcpchat.server")
 
-CLOSE_TIMEOUT = 5.0
-"""Seconds a closing socket may take to flush its last bytes before it is aborted."""
 _label_batches = itertools.count(1)
+
+
+_Number = TypeVar("_Number", int, float)
+_NUMBERS: dict[tuple[type, float], float] = {}
+
+
+def _shared_number(value: _Number) -> _Number:
+    """The same object for equal numbers: per-connection copies of a derived limit cost 24-32
+    bytes each (idle connections are counted in kilobytes)."""
+    return _NUMBERS.setdefault((type(value), value), value)  # type: ignore[return-value]
 
 
 class OutputFlusher:
@@ -74,7 +82,7 @@ class Connection(asyncio.Protocol):
 
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
-        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "loop",
+        "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "flood", "loop",
         "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
@@ -96,10 +104,11 @@ class Connection(asyncio.Protocol):
         # A burst bigger than half the sendq is handed to the kernel at once instead of waiting
         # for the end of the turn: the sendq then measures what the client does not read, and a
         # healthy reader is never dropped because one big input burst fanned out in one turn.
-        self.flush_at = max(1, settings.sendq // 2)
+        self.flush_at = _shared_number(max(1, settings.sendq // 2))
         self.flood_rate = settings.flood_rate
-        self.flood_burst = float(settings.flood_burst)
+        self.flood_burst = _shared_number(float(settings.flood_burst))
         self.loop = asyncio.get_running_loop()
+        self.flood = TokenBucket(settings.flood_rate, settings.flood_burst, self.loop.time())
         # Lines waiting for flood allowance; created only while some wait (an empty deque is
         # 760 bytes, a fifth of an idle connection's memory).
         self.held: deque[bytes | LineTooLong] | None = None
@@ -119,13 +128,9 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  (uvloop's is no asyncio.Transport)
         # resume_writing (below low water) is when a paced reply continues
         transport.set_write_buffer_limits(high=self.chunk, low=self.chunk // 4)  # type: ignore[attr-defined]
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            except OSError:
-                pass
+        # TCP_NODELAY and SO_KEEPALIVE are set on the listening socket (``ChatServer._listen``)
+        # and inherited by every accepted one: asking the transport for its socket here would
+        # keep a socket object alive per connection (80 bytes of an idle client's ~2.8 KiB).
         peer = transport.get_extra_info("peername") or ("?", 0)
         ip, port = str(peer[0]), int(peer[1])
         if self.kind == "unix":  # a Unix-socket peer is a local process: it counts as loopback
@@ -148,8 +153,6 @@ class Connection(asyncio.Protocol):
         self.server.connections.add(self)
         client = self.client = state.add_client(self, ip, port, self.kind)
         client.last_recv = self.loop.time()
-        client.flood_at = client.last_recv
-        client.flood_tokens = self.flood_burst
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         if der:
@@ -195,7 +198,10 @@ class Connection(asyncio.Protocol):
         if msg.tags and "label" in msg.tags and "labeled-response" in client.caps:
             self._dispatch_labelled(client, msg, msg.tags["label"])
             return
-        self._dispatch(client, msg)
+        try:  # ``_dispatch`` inlined: once per line
+            dispatch(state, client, msg)
+        except Exception:
+            self._handler_failed(client, msg)
 
     # ---- flood control -----------------------------------------------------------------
     def _release_held(self) -> None:
@@ -210,23 +216,18 @@ class Connection(asyncio.Protocol):
         held = self.held
         if client is None or held is None:
             return
-        rate, burst, now = self.flood_rate, self.flood_burst, self.loop.time()
+        flood, now = self.flood, self.loop.time()
         while held:
             if self.closing or client.gone:
                 held.clear()
                 return
-            tokens = client.flood_tokens + (now - client.flood_at) * rate
-            client.flood_at = now
-            if tokens > burst:
-                tokens = burst
-            if tokens < 1 and not client.is_oper:
-                client.flood_tokens = tokens
+            wait = flood.take(now, exempt=client.is_oper)
+            if wait:
                 self.throttled = True
                 if self._check_held(client):
                     self._pause()
-                    self.loop.call_later((1 - tokens) / rate, self._release_held)
+                    self.loop.call_later(wait, self._release_held)
                 return
-            client.flood_tokens = tokens - 1 if tokens >= 1 else 0.0
             self._handle(client, held.popleft())
         if self.held is held:
             self.held = None
@@ -251,11 +252,13 @@ class Connection(asyncio.Protocol):
     def _dispatch(self, client: Client, msg: Message) -> None:
         try:
             dispatch(self.state, client, msg)
-        except Exception:  # a bug in one handler must not take the connection down
-            log.exception("handler failed id=%s command=%s", client.id, msg.command)
-            self.state.send_from_server(
-                client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error"
-            )
+        except Exception:
+            self._handler_failed(client, msg)
+
+    def _handler_failed(self, client: Client, msg: Message) -> None:
+        """A bug in one handler must not take the connection down: log it, tell the client."""
+        log.exception("handler failed id=%s command=%s", client.id, msg.command)
+        self.state.send_from_server(client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error")
 
     def _dispatch_labelled(self, client: Client, msg: Message, label: str) -> None:
         """Dispatch, then label exactly the output it produced (ACK, one line, or a batch)."""
@@ -312,7 +315,15 @@ class Connection(asyncio.Protocol):
             if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
                 self._overflow()
             return
-        self._enqueue(data)
+        # ``_enqueue`` inlined: this runs once per delivery (a relay's inner loop)
+        self.out.append(data)
+        size = self.out_bytes + len(data)
+        self.out_bytes = size
+        if not self.dirty:
+            self.dirty = True
+            self.flusher.mark(self)
+        if size > self.flush_at:
+            self.flush()
 
     def hold(self) -> Hold:
         """Reserve a place in the output for a late reply (``state.ordering``)."""
@@ -438,7 +449,7 @@ class Connection(asyncio.Protocol):
         except OSError:  # the peer is already gone
             transport.abort()  # type: ignore[attr-defined]
             return
-        self.loop.call_later(CLOSE_TIMEOUT, transport.abort)  # type: ignore[attr-defined]
+        self.loop.call_later(self.state.settings.close_timeout, transport.abort)  # type: ignore[attr-defined]
 
     def _overflow(self) -> None:
         """Over the sendq: stop queueing now, drop the client once the current work is done."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tcp_server import __version__
 from tcp_server.settings import ServerSettings
 
 from .options import settings_command
@@ -15,8 +16,18 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tcpchat {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """tcpchat: an IRC chat server, a web gateway and a terminal client."""
 
 

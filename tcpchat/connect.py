@@ -23,11 +23,16 @@ from pydantic_settings import (
 )
 
 from tcp_server.protocol import is_channel_name, is_valid_nick
+from tcp_server.settings import default as server_default
 
 from .options import settings_command
 
 NICK_SYNTAX_MAX = 200
 """Upper bound for the local nick syntax check; the server enforces its own NICKLEN."""
+TUI_MISSING = (
+    "note: the full-screen client needs Textual, which is not installed; "
+    "install it with: pip install 'tcpchat[tui]' (scripts/setup does). Using line mode (--plain)."
+)
 DEFAULT_CONFIG = Path("~/.config/tcpchat/connect.toml")
 """Read when present and no --config is given: ``nick = "bob"``, ``join = "#lobby"``, ..."""
 
@@ -59,7 +64,7 @@ class ConnectSettings(BaseSettings):
     config: Path | None = Field(None, description=f"TOML file with these settings (default: {DEFAULT_CONFIG})")
     nick: str = Field(description="Your nick")
     host: str = Field("127.0.0.1", description="IRC server address")
-    port: int = Field(6667, ge=1, le=65535, description="IRC server port")
+    port: int = Field(server_default("port"), ge=1, le=65535, description="IRC server port")
     join: str = Field("", description="Rooms to join, comma-separated (e.g. '#lobby,#dev')")
     plain: bool = Field(False, description="Line mode even on a terminal (one line per event)")
     tls: bool = Field(False, description="Connect with TLS (certificates verified)")
@@ -136,8 +141,14 @@ def run_connect(settings: ConnectSettings) -> None:
     """Pick the mode (full-screen on a TTY unless --plain), run it, exit with its code."""
     full_screen = not settings.plain and sys.stdin.isatty() and sys.stdout.isatty()
     if full_screen:
-        from tcp_client.tui import run_tui
-
+        try:
+            from tcp_client.tui import run_tui
+        except ModuleNotFoundError as exc:  # Textual is the optional ``tui`` extra
+            if exc.name is None or exc.name.split(".")[0] != "textual":
+                raise
+            typer.echo(TUI_MISSING, err=True)
+            full_screen = False
+    if full_screen:
         code = run_tui(make_session(settings), settings.rooms, max_input_bytes=settings.max_input_bytes)
     else:
         from tcp_client.plain import run_plain

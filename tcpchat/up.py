@@ -3,8 +3,9 @@
 Ctrl-C or SIGTERM stops both cleanly (SIGTERM, then SIGKILL after ``stop_grace``). When a child
 dies it is restarted after a back-off and the other carries on: the gateway's sessions show
 "reconnecting" while the server is away and come back by themselves. Shared secrets (WEBIRC,
-operator, admin) are generated for the children when they are not set in the environment. The
-gateway reaches the server over a Unix socket in a private temporary directory (cheaper than
+operator, admin, API token) are generated for the children when they are not set in the
+environment; the admin password and the API token are printed, the others are only for the two.
+The gateway reaches the server over a Unix socket in a private temporary directory (cheaper than
 loopback TCP per line; ``--no-unix-socket`` for TCP), and IRC clients over TCP as usual.
 """
 
@@ -25,11 +26,16 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tcp_server.settings import default as server_default
+from web_gateway.settings import default as gateway_default
+
 from .options import settings_command
 
 HELP = "Run server and gateway together (supervised); prints the URL to open."
-GENERATED_SECRETS = ("TCPCHAT_WEBIRC_PASSWORD", "TCPCHAT_OPER_PASSWORD", "TCPCHAT_ADMIN_PASSWORD")
-"""Secrets both children must agree on; generated per run when unset."""
+GENERATED_SECRETS = (
+    "TCPCHAT_WEBIRC_PASSWORD", "TCPCHAT_OPER_PASSWORD", "TCPCHAT_ADMIN_PASSWORD", "TCPCHAT_API_TOKEN"
+)
+"""Secrets the children need (both agree on the first two); generated per run when unset."""
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
 STABLE_AFTER = 30.0
 """A child that ran this long before dying is restarted after the initial delay again."""
@@ -41,9 +47,9 @@ class UpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TCPCHAT_", extra="ignore", frozen=True)
 
     host: str = Field("127.0.0.1", description="Address both the IRC and the web listener bind")
-    irc_port: int = Field(6667, ge=0, le=65535, description="IRC port (0 picks a free one)")
-    web_port: int = Field(8080, ge=0, le=65535, description="Web port (0 picks a free one)")
-    data_dir: Path = Field(Path("data"), description="Directory for the history database")
+    irc_port: int = Field(server_default("port"), ge=0, le=65535, description="IRC port (0 picks a free one)")
+    web_port: int = Field(gateway_default("port"), ge=0, le=65535, description="Web port (0 picks a free one)")
+    data_dir: Path = Field(server_default("data_dir"), description="Directory for the history database")
     restart_initial: float = Field(0.5, gt=0, description="First delay before restarting a dead child")
     restart_max: float = Field(10.0, gt=0, description="Longest delay before restarting a dead child")
     stop_grace: float = Field(10.0, gt=0, description="Seconds children get to exit before SIGKILL")
@@ -160,6 +166,7 @@ async def _supervise(settings: UpSettings, sock: Path | None) -> int:
     say(f"open {url} in a browser")
     if "TCPCHAT_ADMIN_PASSWORD" in generated:
         say(f"admin page: {url}admin (user admin, password {env['TCPCHAT_ADMIN_PASSWORD']})")
+    say(api_line(url, env["TCPCHAT_API_TOKEN"] if "TCPCHAT_API_TOKEN" in generated else None))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -209,6 +216,15 @@ async def _wait_ready(child: Child, timeout: float = 30.0) -> bool:
     say(f"[{child.name}] failed to start")
     await child.stop(5.0)
     return False
+
+
+def api_line(url: str, token: str | None) -> str:
+    """The one line ``up`` prints on the HTTP API; ``token`` when it generated one."""
+    bearer = token if token is not None else "$TCPCHAT_API_TOKEN"
+    return (
+        f"HTTP API: {url}api/rooms (schema {url}api/openapi.json); "
+        f"to post: Authorization: Bearer {bearer}"
+    )
 
 
 def _display_host(host: str) -> str:

@@ -200,3 +200,10 @@ def test_action_and_history_messages() -> None:
     assert latest.params == ("LATEST", "#r", "*", "50")
     [before] = to_messages(History("#r", 10, "abc"))
     assert before.params == ("BEFORE", "#r", "msgid=abc", "10")
+
+
+def test_history_limit_is_the_ws_history_max_setting() -> None:
+    frame = '{"type":"history","room":"#r","limit":300}'
+    assert parse_command(frame, MAX, max_history=300) == History("#r", 300)
+    refused = parse_command(frame, MAX, max_history=299)
+    assert refused == CommandError("bad_field", "'limit' must be an integer from 1 to 299")

@@ -52,8 +52,8 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
     await ws.send(json.dumps({"type": "hello", "nick": nick}))
     await ws.send(json.dumps({"type": "join", "room": "#lobby"}))
     await _expect(ws, lambda e: e["type"] == "names")
-    # The join's history (history_on_join) comes next: a line said before it is answered is in
-    # that history, and its live copy is dropped as a duplicate (same msgid), so wait for it.
+    # The room's history comes next; a line said before it arrives is in it (the server holds a
+    # client's later output behind its pending CHATHISTORY reply), so wait for it like the page does.
     await _expect(ws, lambda e: e["type"] == "history")
     return ws
 
@@ -150,6 +150,52 @@ async def test_raw_client_reaches_a_server_started_by_up(tmp_path: Path) -> None
         await bob.close()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), TIMEOUT) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_up_prints_the_api_token_and_keeps_the_log_readable(tmp_path: Path) -> None:
+    """The generated API token is printed and works; the admin page's polling and uvicorn's
+    "Press CTRL+C to quit" stay out of the INFO log, other requests stay in it."""
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TCPCHAT_")}
+    env["TCPCHAT_ADMIN_PASSWORD"] = "admin-secret"  # set, so not generated (and not printed)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tcpchat", "up", "--irc-port", "0", "--web-port", "0",
+        "--data-dir", str(tmp_path / "data"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT,
+    )
+    up = UpProcess(proc)
+    try:
+        m = await up.wait_for(r"IRC on 127\.0\.0\.1:(\d+), web on (http://127\.0\.0\.1:\d+/)")
+        irc_port, gw = int(m.group(1)), m.group(2)
+        api = await up.wait_for(r"^HTTP API: (\S+)api/rooms .*Authorization: Bearer (\S+)$")
+        assert api.group(1) == gw
+        bob = await RawClient.connect(irc_port)
+        await bob.register("bob")
+        await bob.join("#lobby")
+        async with httpx.AsyncClient(base_url=gw, timeout=TIMEOUT) as http:
+            headers = {"Authorization": f"Bearer {api.group(2)}"}
+            posted = await http.post("/api/rooms/lobby/messages", json={"text": "from up"}, headers=headers)
+            assert posted.status_code == 201, posted.text
+            assert (await bob.expect("PRIVMSG")).params[-1] == "from up"
+            for _ in range(2):  # what the admin page polls
+                assert (await http.get("/api/rooms")).status_code == 200
+                admin = await http.get("/api/admin/connections", auth=("admin", "admin-secret"))
+                assert admin.status_code == 200
+            assert (await http.get("/api/health")).status_code == 200
+        await bob.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        log = out.decode() + err.decode()  # uvicorn's access log is the gateway's stdout
+        assert '"GET /api/health HTTP/1.1" 200' in log  # access logs are on...
+        assert '"POST /api/rooms/lobby/messages HTTP/1.1" 201' in log
+        assert "GET /api/rooms " not in log and "GET /api/admin/connections " not in log  # ...polls are DEBUG
+        assert "Press CTRL+C" not in log
+        assert proc.returncode == 0
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -154,7 +154,9 @@ async def test_a_flooder_is_disconnected_and_the_room_chats_on(tmp_path: Path) -
         await talk
         assert ("flooder", "Excess Flood") in bob.quits
         relayed = sum(1 for w, _ in bob.lines if w == "flooder")
-        assert relayed <= 30 + 8  # the burst (30) and at most a second at 8/s, then cut off
+        # the burst (30) and what 8/s refills while the 5,000 lines arrive (a few seconds at most
+        # on a loaded machine), then cut off: a bound on the flood, not a timing
+        assert relayed <= 30 + 8 * 5
         deliveries = await room.assert_everyone_got_everything()
         await flooder.close()
         figure("flooder", lines_sent=flood, relayed_before_cut=relayed, reason="Excess Flood",

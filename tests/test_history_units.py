@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -168,3 +169,22 @@ async def test_closing_a_failing_store_fails_the_backlog_at_once() -> None:
         gc.append(record(i), results.append)
     await gc.close()
     assert calls == 1 and len(results) == 100 and all(isinstance(e, HistoryError) for e in results)
+
+
+def test_history_settings_reach_the_store(tmp_path: Path) -> None:
+    """Every ``history_*`` setting configures the store ``tcpchat server`` opens (none is a constant)."""
+    from tcp_server.history.factory import make_history
+    from tcp_server.history.sqlite import SQLiteStore
+    from tcp_server.settings import ServerSettings
+
+    settings = ServerSettings(
+        data_dir=tmp_path,
+        history_retention_interval=7.0,
+        history_retention_chunk=11,
+        history_sqlite_close_timeout=3.0,
+        history_max_rows_per_target=5,
+    )
+    store = make_history(settings)
+    assert isinstance(store, SQLiteStore)
+    assert (store.retention_interval, store.retention_chunk) == (7.0, 11)
+    assert (store.close_timeout, store.max_rows_per_target) == (3.0, 5)

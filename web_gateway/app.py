@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from tcp_server import __version__
+
 from .admin import router as admin_router
 from .api import router as api_router
 from .api.limits import JsonTooLarge
@@ -26,7 +28,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     app = FastAPI(
         title="tcpchat web gateway",
-        version="0.1.0",
+        version=__version__,
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",  # the HTTP API's schema (web_gateway/api); no docs UI

@@ -32,12 +32,12 @@ from starlette.websockets import WebSocketDisconnect
 from tcp_client.config import DEFAULT_CAPS
 from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, SessionStatus
 from tcp_client.session import ClientSession, LineError, RegistrationError, SessionConfig, WebIrc
-from tcp_server.protocol import Message, is_channel_name
+from tcp_server.protocol import Message, TokenBucket, is_channel_name
 
 from . import accounts as A
 from . import commands as C
 from .events import Event, error_event, status_event, to_json
-from .security import TokenBucket, client_ip
+from .security import client_ip
 from .settings import GatewaySettings
 from .ws_direct import DIRECT, DirectSocket, text_frame
 
@@ -212,13 +212,13 @@ class Bridge:
 
     async def browser_pump(self) -> None:
         s = self.settings
-        bucket = TokenBucket(s.ws_rate, s.ws_burst)
+        bucket = TokenBucket(s.ws_rate, s.ws_burst, time.monotonic())
         warned_at = -RATE_WARNING_INTERVAL
         while True:
             frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 return
-            if not bucket.allow():
+            if not bucket.allow(time.monotonic()):
                 # Every frame counts, valid or not; one error per refused frame would let a flood
                 # fill the queue, so the refusals are reported at most once per second.
                 now = time.monotonic()
@@ -229,7 +229,7 @@ class Bridge:
             data = frame.get("text")
             if data is None:
                 data = frame.get("bytes") or b""
-            cmd = C.parse_command(data, s.ws_max_frame)
+            cmd = C.parse_command(data, s.ws_max_frame, s.ws_history_max)
             if isinstance(cmd, C.CommandError):
                 self.emit(error_event(cmd.code, cmd.message))
                 continue

@@ -16,6 +16,7 @@ from tcp_client.lines import split_lines
 from tcp_server.protocol import Message, is_channel_name
 
 from .accounts import AccountCommand, account_builders
+from .settings import default
 
 MAX_NAME = 200
 """Longest nick or room name accepted from the browser (the server applies its own limits)."""
@@ -23,8 +24,6 @@ MAX_TEXT_BYTES_PER_LINE = 350
 """Longest chunk of text per PRIVMSG, leaving room for the prefix the server adds when relaying."""
 MAX_LINES_PER_SEND = 10
 """Most IRC lines one ``send`` may become (multi-line text, long text split into chunks)."""
-MAX_HISTORY = 200
-"""Largest ``limit`` of one ``history`` request."""
 _FORBIDDEN = ("\r", "\n", "\x00", " ", ",")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """JSON may escape a lone UTF-16 surrogate (``"\\ud800"``); no UTF-8 line can carry it."""
@@ -129,8 +128,13 @@ def _text(data: dict[str, Any], key: str, *, required: bool) -> str | CommandErr
     return value
 
 
-def parse_command(frame: str | bytes, max_frame: int) -> Command | CommandError:
-    """Validate one frame. Never raises: bad input becomes a ``CommandError``."""
+def parse_command(
+    frame: str | bytes, max_frame: int, max_history: int = default("ws_history_max")
+) -> Command | CommandError:
+    """Validate one frame. Never raises: bad input becomes a ``CommandError``.
+
+    ``max_frame`` and ``max_history`` are the ``ws_max_frame`` and ``ws_history_max`` settings.
+    """
     size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "replace"))
     if size > max_frame:
         return CommandError("too_large", f"frame of {size} bytes is over the {max_frame}-byte limit")
@@ -143,6 +147,8 @@ def parse_command(frame: str | bytes, max_frame: int) -> Command | CommandError:
     if not isinstance(data, dict):
         return CommandError("bad_json", "frame must be a JSON object")
     kind = data.get("type")
+    if kind == "history":  # the one command with a configured bound
+        return _history(data, max_history)
     builder = _BUILDERS.get(kind) if isinstance(kind, str) else None
     if builder is None:
         return CommandError("bad_type", f"unknown type {str(kind)[:40]!r}")
@@ -202,13 +208,13 @@ def _topic(data: dict[str, Any]) -> Command | CommandError:
     return parsed if isinstance(parsed, CommandError) else Topic(*parsed)
 
 
-def _history(data: dict[str, Any]) -> Command | CommandError:
+def _history(data: dict[str, Any], max_history: int) -> Command | CommandError:
     room = _name(data, "room")
     if isinstance(room, CommandError):
         return room
     limit = data.get("limit", 50)
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_HISTORY:
-        return CommandError("bad_field", f"'limit' must be an integer from 1 to {MAX_HISTORY}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= max_history:
+        return CommandError("bad_field", f"'limit' must be an integer from 1 to {max_history}")
     before = data.get("before")
     if before is not None and (not isinstance(before, str) or not before or len(before) > MAX_NAME
                                or any(ch in before for ch in _FORBIDDEN) or not _unicode(before)):
@@ -223,8 +229,7 @@ _BUILDERS = {
     "send": _send,
     "nick": _nick,
     "topic": _topic,
-    "history": _history,
-}
+}  # and "history", which parse_command builds with its bound
 _BUILDERS.update(account_builders(_name))  # conversations, markread, register_room (accounts.py)
 
 

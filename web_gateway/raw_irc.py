@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from tcp_server.protocol import MAX_LINE_BYTES, MAX_TAG_BYTES, LineBuffer, Message, format_line
+from tcp_server.protocol import MAX_LINE_BYTES, MAX_TAG_BYTES, LineBuffer, Message, TokenBucket, format_line
 
-from .security import TokenBucket, client_ip
+from .security import client_ip
 from .settings import GatewaySettings
 from .upstream import open_upstream
 
@@ -61,7 +62,7 @@ async def run_raw_irc(ws: WebSocket, settings: GatewaySettings, subprotocol: str
         writer.write(format_line(Message("WEBIRC", webirc)))
 
     async def browser_to_irc() -> None:
-        bucket = TokenBucket(settings.ws_rate, settings.ws_burst)
+        bucket = TokenBucket(settings.ws_rate, settings.ws_burst, time.monotonic())
         drops = 0
         while True:
             event = await ws.receive()
@@ -74,7 +75,7 @@ async def run_raw_irc(ws: WebSocket, settings: GatewaySettings, subprotocol: str
             line = clean_frame(data)
             if line is None:
                 continue
-            if not bucket.allow():
+            if not bucket.allow(time.monotonic()):
                 drops += 1
                 if drops >= FLOOD_DROPS_BEFORE_CLOSE:
                     await ws.close(CLOSE_POLICY, "rate limit exceeded")

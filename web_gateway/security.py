@@ -1,9 +1,9 @@
-"""The gateway's guards: the WebSocket Origin check, per-address and per-socket limits, the
-``Host`` check (DNS rebinding) and the security headers every HTTP response carries."""
+"""The gateway's guards: the WebSocket Origin check, connections per address, the ``Host`` check
+(DNS rebinding) and the security headers every HTTP response carries (the per-socket rate limit
+is ``tcp_server.protocol.TokenBucket``)."""
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -71,28 +71,6 @@ class ConnectionCounter:
             self.open[ip] = count
         else:
             self.open.pop(ip, None)
-
-
-class TokenBucket:
-    """Allow ``burst`` messages at once and ``rate`` per second after that (rate 0 = unlimited)."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def allow(self) -> bool:
-        """Take one token; False when the bucket is empty (the message must be refused)."""
-        if self.rate <= 0:
-            return True
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class HostGuard:

@@ -14,6 +14,8 @@ from pydantic import SecretStr
 from uvicorn.supervisors import Multiprocess
 
 from .app import create_app
+from .http_guard import http_protocol
+from .logs import quiet_uvicorn
 from .settings import GatewaySettings
 from .ws_direct import GatewayWebSocketProtocol
 
@@ -48,6 +50,8 @@ def _uvicorn_kwargs(settings: GatewaySettings) -> dict[str, object]:
         "server_header": False,
         "proxy_headers": False,
         "loop": "uvloop" if settings.use_uvloop else "asyncio",
+        # uvicorn's httptools protocol plus sockets-per-address and a request-header deadline
+        "http": http_protocol(settings),
     }
 
 
@@ -112,6 +116,7 @@ def run(settings: GatewaySettings) -> None:
         run_workers(settings)
         return
     server = uvicorn.Server(uvicorn_config(settings))
+    quiet_uvicorn()  # after the Config, which sets up uvicorn's loggers
     original_startup = server.startup
 
     async def startup(sockets: object = None) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tcp_server.settings import default as server_default
 
 
 class GatewaySettings(BaseSettings):
@@ -14,7 +18,7 @@ class GatewaySettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web server binds")
     port: int = Field(8080, ge=0, le=65535, description="Web port (0 picks a free one)")
     irc_host: str = Field("127.0.0.1", description="TCP chat server host")
-    irc_port: int = Field(6667, ge=1, le=65535, description="TCP chat server port")
+    irc_port: int = Field(server_default("port"), ge=1, le=65535, description="TCP chat server port")
     irc_tls: bool = Field(False, description="Connect to the chat server over TLS")
     irc_unix_socket: str | None = Field(
         None, description="Reach the chat server over this Unix socket instead of irc_host:irc_port"
@@ -44,6 +48,12 @@ class GatewaySettings(BaseSettings):
     ws_max_per_ip: int = Field(
         20, ge=0, description="WebSockets (each one IRC connection) per browser address (0 = unlimited)"
     )
+    http_max_per_ip: int = Field(
+        256, ge=0, description="Open sockets (HTTP and WebSocket) per client address (0 = unlimited)"
+    )
+    http_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a socket has to send complete request headers (slowloris)"
+    )
     ws_hello_timeout: float = Field(
         30.0, gt=0, description="Seconds a /ws socket has to register (hello) before it is closed"
     )
@@ -64,6 +74,7 @@ class GatewaySettings(BaseSettings):
     api_post_rate: float = Field(2.0, gt=0, description="Messages per second the HTTP API may post")
     api_post_burst: int = Field(10, ge=1, description="Burst of messages the HTTP API may post")
     api_history_max: int = Field(200, ge=1, description="Most messages one history API call returns")
+    ws_history_max: int = Field(200, ge=1, description="Largest limit of one /ws history request")
     api_read_rate: float = Field(
         20.0, ge=0, description="API queries per second per client address (0 = unlimited)"
     )
@@ -94,3 +105,11 @@ class GatewaySettings(BaseSettings):
     def origins(self) -> frozenset[str]:
         """Explicitly allowed WebSocket origins."""
         return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name``, for parts used without a settings object (tests).
+
+    Their keyword arguments default to this, so each default is written once, in the field above.
+    """
+    return GatewaySettings.model_fields[name].default

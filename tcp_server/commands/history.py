@@ -21,11 +21,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ..history.base import Cond, StoredMessage
+from ..history.base import Cond, StoredMessage, TargetActivity
 from ..history.keys import channel_key, other_party, private_key
 from ..history.query import Ref, UnknownReference, format_timestamp_us, run_query
 from ..history.sql import time_us
-from ..protocol import Message, add_tag, casefold, format_line, is_channel_name, is_valid_nick, label_response
+from ..protocol import (
+    Message,
+    TokenBucket,
+    add_tag,
+    casefold,
+    format_line,
+    is_channel_name,
+    is_valid_nick,
+    label_response,
+)
 from ..state import TAGS_ALL, TAGS_TIME, Channel, Client, ServerState, server_time
 from ..state.ordering import Hold
 from .table import command, unknown_command
@@ -199,7 +208,7 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
     me = casefold(client.nick)
 
     def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
-        def done(rows: list | None, error: BaseException | None) -> None:  # type: ignore[type-arg]
+        def done(rows: list[TargetActivity] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
             if error is not None or rows is None:
@@ -293,14 +302,10 @@ def _take_token(state: ServerState, client: Client) -> float:
     if not rate:
         return 0.0
     now = time.monotonic()
-    burst = float(state.settings.chathistory_burst)
-    tokens = burst if client.history_at == 0.0 else min(burst, client.history_tokens + (now - client.history_at) * rate)
-    if tokens >= 1:
-        client.history_tokens, client.history_at = tokens - 1, now
-        return 0.0
-    wait = (1 - tokens) / rate
-    client.history_tokens, client.history_at = 0.0, now + wait  # that token goes to the waiting request
-    return wait
+    bucket = client.history_bucket
+    if bucket is None:  # made on first use: most clients never ask for history
+        bucket = client.history_bucket = TokenBucket(rate, state.settings.chathistory_burst, now)
+    return bucket.reserve(now)  # a refused request waits for the next token, which is then its own
 
 
 def install(state: ServerState) -> None:

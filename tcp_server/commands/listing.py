@@ -11,6 +11,7 @@ Vendor extension: LIST replies to an operator with ``message-tags`` carry
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..protocol import Message, casefold, format_line
@@ -33,16 +34,24 @@ def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) ->
     client.outbox.send(format_line(Message(N.RPL_LIST, params, state.name, tags)))
 
 
+def _size_test(op: str, n: int) -> Callable[[int], bool]:
+    """An ELIST member-count term: ``>n`` or ``<n``."""
+    if op == ">":
+        return lambda size: size > n
+    return lambda size: size < n
+
+
 def parse_filter(terms: str) -> Callable[[Channel], bool] | None:
     """The ELIST filter for ``terms``; None when a term is malformed (e.g. ``>x``)."""
-    masks, negated, counts = [], [], []
+    masks: list[re.Pattern[str]] = []
+    negated: list[re.Pattern[str]] = []
+    counts: list[Callable[[int], bool]] = []
     for term in (t for t in terms.split(",") if t):
         if term[0] in "<>" or term[:2] in ("U<", "U>"):
             op, number = (term[1], term[2:]) if term[0] == "U" else (term[0], term[1:])
             if not number.isdigit():
                 return None
-            n = int(number)
-            counts.append((lambda size, n=n: size > n) if op == ">" else (lambda size, n=n: size < n))
+            counts.append(_size_test(op, int(number)))
         elif term[0] == "!":
             negated.append(glob_pattern(term[1:]))
         else:

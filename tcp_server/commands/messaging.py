@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ..history.base import StoredMessage
 from ..protocol import (
+    CHANTYPES,
     MAX_CLIENT_TAG_BYTES,
     Message,
     add_tag,
@@ -141,19 +142,24 @@ def _relay_status(state: ServerState, client: Client, msg: Message, status: str,
         client.outbox.send(variants[client.tag_level])
 
 
-def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str) -> None:
+def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str, now: float) -> None:
+    """One target of a PRIVMSG/NOTICE (runs once per message: kept free of avoidable calls)."""
     command_ = msg.command
     notice = command_ == "NOTICE"
-    if target_name[0] in STATUS_RANKS and is_channel_name(target_name[1:]):
-        _relay_status(state, client, msg, target_name[0], target_name[1:], text)
+    first = target_name[0]
+    if first in STATUS_RANKS and is_channel_name(target_name[1:]):
+        _relay_status(state, client, msg, first, target_name[1:], text)
         return
-    now = time.time()
     msgid = state.new_msgid()
-    tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
-    after_commit = state.history is not None and state.settings.relay_after_commit
+    if msg.tags or "B" in client.modes:
+        tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
+    else:  # the usual case, without two helper calls and a dict merge
+        tags = {"msgid": msgid}
+    history = state.history
+    after_commit = history is not None and state.settings.relay_after_commit
     relay_later: Callable[[], None] | None = None
-    if is_channel_name(target_name):
-        channel = state.get_channel(target_name)
+    if first in CHANTYPES:  # is_channel_name (target_name is never empty here)
+        channel = state.channels.get(casefold(target_name))
         if channel is None:
             if not notice:
                 state.numeric(client, N.ERR_NOSUCHCHANNEL, target_name, "No such channel")
@@ -186,7 +192,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
     state.counters.messages += 1
-    if state.history is None:  # nothing to commit: the echo (if asked for) goes out right away
+    if history is None:  # nothing to commit: the echo (if asked for) goes out right away
         if "echo-message" in client.caps:
             client.outbox.send(variants[client.tag_level])
         return
@@ -196,7 +202,9 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
     _store_then_echo(state, client, variants, record, relay_later)
 
 
-def _message(state: ServerState, client: Client, msg: Message) -> None:
+@command("PRIVMSG")
+def privmsg(state: ServerState, client: Client, msg: Message) -> None:
+    """PRIVMSG target[,target] :text."""
     notice = msg.command == "NOTICE"
     if not msg.params or not msg.params[0]:
         if not notice:
@@ -209,29 +217,25 @@ def _message(state: ServerState, client: Client, msg: Message) -> None:
     if msg.tags and _tags_too_long(state, client, msg):
         return
     raw_targets = msg.params[0]
-    if "," in raw_targets:  # duplicates (in any case) get the message once
-        targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
-    else:
-        targets = [raw_targets]
+    if "," not in raw_targets:  # one target (max_targets is at least 1): the usual case
+        client.last_active = now = time.time()
+        _relay(state, client, msg, raw_targets, msg.params[1], now)
+        return
+    # duplicates (in any case) get the message once
+    targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
     if len(targets) > state.settings.max_targets:
         if not notice:
             state.numeric(client, N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
         return
-    client.last_active = time.time()
+    client.last_active = now = time.time()
     for target_name in targets:
-        _relay(state, client, msg, target_name, msg.params[1])
-
-
-@command("PRIVMSG")
-def privmsg(state: ServerState, client: Client, msg: Message) -> None:
-    """PRIVMSG target[,target] :text."""
-    _message(state, client, msg)
+        _relay(state, client, msg, target_name, msg.params[1], now)
 
 
 @command("NOTICE")
 def notice(state: ServerState, client: Client, msg: Message) -> None:
     """NOTICE target :text (never answered with errors, as RFC 1459 asks)."""
-    _message(state, client, msg)
+    privmsg(state, client, msg)
 
 
 @command("TAGMSG", min_params=1)

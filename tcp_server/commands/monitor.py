@@ -21,7 +21,8 @@ EXTENDED = "extended-monitor"
 
 def _status(state: ServerState, client: Client, nicks: list[str]) -> None:
     """730 for the online ones, 731 for the others, each as few lines as fit."""
-    online, offline = [], []
+    online: list[str] = []
+    offline: list[str] = []
     for nick in nicks:
         target = state.find_nick(nick)
         (online if target is not None else offline).append(target.prefix if target else nick)

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scramp import ScramException
 
@@ -31,6 +31,9 @@ from ..state import Client, ServerState
 from .accounts import check_password, log_in, offload_reply
 from .registration import sasl_mechanisms
 from .table import command
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 CHUNK = 400
 """Bytes of base64 per AUTHENTICATE line (the spec's limit)."""
@@ -166,7 +169,8 @@ def _plain(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
         _refused(state, client)
 
 
-def _usable(account: Account | None) -> bool:
+def _usable(account: Account | None) -> TypeIs[Account]:
+    """A verified, enabled account (for the type checker: not None)."""
     return account is not None and account.verified and not account.disabled
 
 
@@ -180,9 +184,9 @@ def _external(state: ServerState, client: Client, exchange: Exchange, data: byte
 
     def check() -> bool:
         account = found[0] = svc.store.by_certfp(fp)
-        if not _usable(account) or (authzid and casefold(authzid) != account.folded):  # type: ignore[union-attr]
+        if not _usable(account) or (authzid and casefold(authzid) != account.folded):
             return False
-        exchange.markers = svc.store.markers(account.folded)  # type: ignore[union-attr]
+        exchange.markers = svc.store.markers(account.folded)
         return True
 
     def done(ok: bool) -> None:
@@ -241,7 +245,7 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
 
         def lookup() -> tuple[Account | None, dict[str, int]]:
             account = svc.store.get(casefold(name))
-            return account, (svc.store.markers(account.folded) if _usable(account) else {})  # type: ignore[union-attr]
+            return account, (svc.store.markers(account.folded) if _usable(account) else {})
 
         offload_reply(state, client, lookup, loaded)
     elif exchange.step == 1:

@@ -9,6 +9,7 @@ to the user itself; others get ``255.255.255.255``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..protocol import Message, casefold, is_channel_name
 from ..protocol import numerics as N
@@ -57,7 +58,7 @@ def _matches(state: ServerState, client: Client, mask: str) -> list[tuple[Client
 def _whox_fields(
     state: ServerState, asker: Client, target: Client, channel: str, prefix: str, fields: str, token: str
 ) -> list[str]:
-    values = {
+    values: dict[str, Callable[[], str]] = {
         "t": lambda: token,
         "c": lambda: channel,
         "u": lambda: target.user or "*",

@@ -9,7 +9,7 @@ speed; process crashes stay safe in WAL mode); ``postgresql://...`` -> PostgreSQ
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .base import HistoryError, HistoryStore
@@ -23,14 +23,22 @@ def make_history(settings: ServerSettings) -> HistoryStore | None:
     """The configured store, not yet started (None when history is off)."""
     if not settings.history:
         return None
-    common = {
+    common: dict[str, Any] = {
         "commit_interval": settings.history_commit_interval,
         "max_age_days": settings.history_max_age_days,
         "max_rows_per_target": settings.history_max_rows_per_target,
+        "max_pending": settings.history_max_pending,
+        "max_batch": settings.history_max_batch,
+        "retention_interval": settings.history_retention_interval,
+        "retention_chunk": settings.history_retention_chunk,
+    }
+    sqlite: dict[str, Any] = {
+        "write_timeout": settings.history_sqlite_busy_timeout,
+        "close_timeout": settings.history_sqlite_close_timeout,
     }
     url = settings.database_url
     if not url:
-        return SQLiteStore(Path(settings.data_dir) / DB_FILENAME, **common)
+        return SQLiteStore(Path(settings.data_dir) / DB_FILENAME, **common, **sqlite)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -40,7 +48,7 @@ def make_history(settings: ServerSettings) -> HistoryStore | None:
         query = parse_qs(parts.query)
         synchronous = query.get("synchronous", ["FULL"])[0]
         try:
-            return SQLiteStore(Path(path), synchronous=synchronous, **common)
+            return SQLiteStore(Path(path), synchronous=synchronous, **common, **sqlite)
         except ValueError as exc:
             raise HistoryError(f"database_url: {exc}") from None
     if scheme in ("postgresql", "postgres"):
@@ -50,7 +58,13 @@ def make_history(settings: ServerSettings) -> HistoryStore | None:
             raise HistoryError(
                 "database_url is PostgreSQL but asyncpg is not installed: pip install 'tcpchat[postgres]'"
             ) from exc
-        return PostgresStore(url, **common)
+        return PostgresStore(
+            url,
+            write_timeout=settings.history_postgres_timeout,
+            connect_timeout=settings.history_postgres_connect_timeout,
+            pool_size=settings.history_postgres_pool_size,
+            **common,
+        )
     raise HistoryError(f"database_url scheme {scheme!r} is not supported (use sqlite:// or postgresql://)")
 
 

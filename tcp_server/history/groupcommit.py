@@ -13,27 +13,28 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from ..settings import default
 from .base import CommitCallback, HistoryError, StoredMessage
 
 log = logging.getLogger("tcpchat.history")
-
-DEFAULT_MAX_PENDING = 100_000
-"""Rows waiting for a commit before appends are refused (memory bound when the disk stalls)."""
-DEFAULT_MAX_BATCH = 5_000
-"""Rows per transaction: under a backlog, echoes keep flowing batch by batch."""
 
 WriteBatch = Callable[[list[StoredMessage]], Awaitable[None]]
 
 
 class GroupCommitter:
-    """Batches appends for ``write_batch`` (one transaction per call)."""
+    """Batches appends for ``write_batch`` (one transaction per call).
+
+    ``max_pending`` rows may wait for a commit before appends are refused (the memory bound when
+    the disk stalls); ``max_batch`` rows go in one transaction, so under a backlog echoes keep
+    flowing batch by batch.
+    """
 
     def __init__(
         self,
         write_batch: WriteBatch,
-        interval: float,
-        max_pending: int = DEFAULT_MAX_PENDING,
-        max_batch: int = DEFAULT_MAX_BATCH,
+        interval: float = default("history_commit_interval"),
+        max_pending: int = default("history_max_pending"),
+        max_batch: int = default("history_max_batch"),
     ) -> None:
         self._write_batch = write_batch
         self._interval = interval

@@ -13,6 +13,7 @@ import time
 
 import asyncpg
 
+from ..settings import default
 from .base import (
     CommitCallback,
     Cond,
@@ -37,13 +38,6 @@ from .sql import (
 
 log = logging.getLogger("tcpchat.history")
 
-POOL_SIZE = 4
-"""Connections: one for the group commit, the rest for concurrent CHATHISTORY queries."""
-CONNECT_TIMEOUT = 10.0
-WRITE_TIMEOUT = 5.0
-"""Seconds a statement may wait (e.g. on a lock) before it is cancelled and senders get FAIL."""
-RETENTION_INTERVAL = 60.0
-RETENTION_CHUNK = 2000
 MIGRATION_LOCK = 0x7C4A7
 """Advisory lock id held while migrating."""
 
@@ -55,22 +49,37 @@ INSERT = insert_sql(dollar, "INSERT", " ON CONFLICT (msgid) DO NOTHING")
 
 
 class PostgresStore(HistoryStore):
-    """History in the PostgreSQL database at ``url``."""
+    """History in the PostgreSQL database at ``url``.
+
+    The keyword arguments are the ``history_*`` settings (``write_timeout`` is
+    ``history_postgres_timeout``: how long a statement may wait, e.g. on a lock, before it is
+    cancelled and the senders get FAIL); ``make_history`` fills them from the settings.
+    """
 
     def __init__(
         self,
         url: str,
-        commit_interval: float = 0.002,
-        max_age_days: float = 0,
-        max_rows_per_target: int = 0,
-        write_timeout: float = WRITE_TIMEOUT,
+        commit_interval: float = default("history_commit_interval"),
+        max_age_days: float = default("history_max_age_days"),
+        max_rows_per_target: int = default("history_max_rows_per_target"),
+        write_timeout: float = default("history_postgres_timeout"),
+        max_pending: int = default("history_max_pending"),
+        max_batch: int = default("history_max_batch"),
+        retention_interval: float = default("history_retention_interval"),
+        retention_chunk: int = default("history_retention_chunk"),
+        connect_timeout: float = default("history_postgres_connect_timeout"),
+        pool_size: int = default("history_postgres_pool_size"),
     ) -> None:
         super().__init__()
         self.url = url
         self.max_age_days = max_age_days
         self.max_rows_per_target = max_rows_per_target
         self.write_timeout = write_timeout
-        self._committer = GroupCommitter(self._write_batch, commit_interval)
+        self.retention_interval = retention_interval
+        self.retention_chunk = retention_chunk
+        self.connect_timeout = connect_timeout
+        self.pool_size = pool_size  # one connection commits, the others answer CHATHISTORY
+        self._committer = GroupCommitter(self._write_batch, commit_interval, max_pending, max_batch)
         self._pool: asyncpg.Pool | None = None
         self._retention: asyncio.Task[None] | None = None
 
@@ -80,8 +89,8 @@ class PostgresStore(HistoryStore):
             self._pool = await asyncpg.create_pool(
                 self.url,
                 min_size=1,
-                max_size=POOL_SIZE,
-                timeout=CONNECT_TIMEOUT,
+                max_size=self.pool_size,
+                timeout=self.connect_timeout,
                 command_timeout=self.write_timeout,
             )
         except Exception as exc:  # bad URL, refused, auth, timeout: one clear error
@@ -177,15 +186,16 @@ class PostgresStore(HistoryStore):
                 raise
             except Exception as exc:
                 log.warning("history retention failed: %r", exc)
-            await asyncio.sleep(RETENTION_INTERVAL)
+            await asyncio.sleep(self.retention_interval)
 
     async def _delete_chunks(self, sql: str, *args: object) -> int:
+        chunk = self.retention_chunk
         total = 0
         while True:
-            status = await self._p().execute(sql, *args, RETENTION_CHUNK)
+            status = await self._p().execute(sql, *args, chunk)
             count = int(status.split()[-1])
             total += count
-            if count < RETENTION_CHUNK:
+            if count < chunk:
                 return total
             await asyncio.sleep(0)
 

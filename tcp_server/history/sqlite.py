@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from ..settings import default
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
 from .sql import delete_sql, find_sql, qmark, row_message, schema_v1, select_sql, targets_sql
@@ -27,12 +28,6 @@ from .sqlite_writer import WriterProcess, encode_batch
 log = logging.getLogger("tcpchat.history")
 
 DB_FILENAME = "history.db"
-WRITE_TIMEOUT = 2.0
-"""Seconds a commit waits for a lock held by someone else before it fails (senders get FAIL)."""
-RETENTION_INTERVAL = 60.0
-"""Seconds between background retention passes."""
-RETENTION_CHUNK = 2000
-"""Rows deleted per transaction, so retention never holds the writer for long."""
 
 MIGRATIONS: list[tuple[str, ...]] = [
     schema_v1("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),  # 1: messages + window indexes
@@ -57,16 +52,26 @@ async def _connect(database: str | Path, **kwargs: object) -> aiosqlite.Connecti
 
 
 class SQLiteStore(HistoryStore):
-    """History in ``path`` (created, with its directory, on first start)."""
+    """History in ``path`` (created, with its directory, on first start).
+
+    The keyword arguments are the ``history_*`` settings (``write_timeout`` is
+    ``history_sqlite_busy_timeout``: how long a commit waits for a lock held by someone else
+    before it fails and the senders get FAIL); ``make_history`` fills them from the settings.
+    """
 
     def __init__(
         self,
         path: Path,
-        commit_interval: float = 0.002,
-        max_age_days: float = 0,
-        max_rows_per_target: int = 0,
+        commit_interval: float = default("history_commit_interval"),
+        max_age_days: float = default("history_max_age_days"),
+        max_rows_per_target: int = default("history_max_rows_per_target"),
         synchronous: str = "FULL",
-        write_timeout: float = WRITE_TIMEOUT,
+        write_timeout: float = default("history_sqlite_busy_timeout"),
+        max_pending: int = default("history_max_pending"),
+        max_batch: int = default("history_max_batch"),
+        retention_interval: float = default("history_retention_interval"),
+        retention_chunk: int = default("history_retention_chunk"),
+        close_timeout: float = default("history_sqlite_close_timeout"),
     ) -> None:
         super().__init__()
         if synchronous.upper() not in SYNCHRONOUS:
@@ -76,7 +81,10 @@ class SQLiteStore(HistoryStore):
         self.max_age_days = max_age_days
         self.max_rows_per_target = max_rows_per_target
         self._busy_ms = max(1, round(write_timeout * 1000))
-        self._committer = GroupCommitter(self._write_batch, commit_interval)
+        self.retention_interval = retention_interval
+        self.retention_chunk = retention_chunk  # rows per DELETE, so retention never holds the writer long
+        self.close_timeout = close_timeout
+        self._committer = GroupCommitter(self._write_batch, commit_interval, max_pending, max_batch)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -138,7 +146,7 @@ class SQLiteStore(HistoryStore):
         await self._committer.close()
         if self._retention is not None:
             self._retention.cancel()
-        await self._process.close()
+        await self._process.close(self.close_timeout)
         await super().close()
         for db in (self._reader, self._writer):
             if db is not None:
@@ -212,17 +220,18 @@ class SQLiteStore(HistoryStore):
                 raise
             except Exception as exc:
                 log.warning("history retention failed: %r", exc)
-            await asyncio.sleep(RETENTION_INTERVAL)
+            await asyncio.sleep(self.retention_interval)
 
     async def _delete_chunks(self, sql: str, args: tuple[object, ...]) -> int:
         """Run a chunked DELETE until it deletes nothing; the writer is free between chunks."""
         db = self._writer
+        chunk = self.retention_chunk
         total = 0
         while db is not None:
             async with self._write_lock:
-                cur = await db.execute(sql, (*args, RETENTION_CHUNK))  # autocommit
+                cur = await db.execute(sql, (*args, chunk))  # autocommit
             total += cur.rowcount
-            if cur.rowcount < RETENTION_CHUNK:
+            if cur.rowcount < chunk:
                 break
             await asyncio.sleep(0)
         return total

@@ -129,8 +129,8 @@ class WriterProcess:
             if status:
                 raise RuntimeError(error or "history write failed")
 
-    async def close(self, timeout: float = 10.0) -> None:
-        """Close stdin (the writer exits after its last batch) and reap it."""
+    async def close(self, timeout: float) -> None:
+        """Close stdin (the writer exits after its last batch) and reap it (killed after ``timeout`` s)."""
         proc, self._proc = self._proc, None
         if proc is None or proc.returncode is not None:
             return

@@ -24,6 +24,7 @@ from .message import (
     unescape_tag_value,
 )
 from .names import VENDOR_TAG_PREFIX, nick_of
+from .ratelimit import KeyedBuckets, TokenBucket
 
 __all__ = [
     "CASEMAPPING",
@@ -37,11 +38,13 @@ __all__ = [
     "TEXT_COMMANDS",
     "BadCharacter",
     "InputTooLong",
+    "KeyedBuckets",
     "LineBuffer",
     "LineTooLong",
     "MalformedLine",
     "Message",
     "ProtocolError",
+    "TokenBucket",
     "add_tag",
     "casefold",
     "client_tag_bytes",

@@ -15,9 +15,10 @@ _CHANNEL_BAD = re.compile(r"[\x00\x07\r\n ,:]")
 def casefold(name: str) -> str:
     """Fold a nick or channel name so that equal names compare equal (rfc1459 mapping)."""
     if name.isascii():  # str.lower maps exactly A-Z on ASCII text, and is cheaper than translate
-        name = name.lower()
-        if "[" not in name and "]" not in name and "\\" not in name and "~" not in name:
-            return name
+        lowered = name.lower()
+        if "[" not in lowered and "]" not in lowered and "\\" not in lowered and "~" not in lowered:
+            # the same object when nothing changed: a stored nick and its folded key share it
+            return name if lowered == name else lowered
     return name.translate(_FOLD)
 
 

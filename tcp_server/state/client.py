@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ..protocol import TokenBucket
     from .channel import Channel
     from .ordering import Hold
 
@@ -58,9 +59,9 @@ class Client:
         "id", "outbox", "ip", "host", "port", "transport", "gateway",
         "nick", "folded", "user", "realname", "registered", "cap_negotiating",
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
-        "signon", "last_active", "last_recv", "ping_sent_at", "flood_tokens", "flood_at",
+        "signon", "last_active", "last_recv", "ping_sent_at",
         "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
-        "real_host", "certfp", "history_queue", "history_tokens", "history_at",
+        "real_host", "certfp", "history_queue", "history_bucket",
         "cap_version", "batch",
     )
 
@@ -90,8 +91,6 @@ class Client:
         self.last_active = now
         self.last_recv = 0.0
         self.ping_sent_at = 0.0
-        self.flood_tokens = 0.0
-        self.flood_at = 0.0
         self.msgs_in = 0
         self.bytes_in = 0
         self.msgs_out = 0
@@ -104,8 +103,8 @@ class Client:
         """SHA-256 of the TLS client certificate, if the connection presented one."""
         self.history_queue: deque[tuple[Hold, str | None, Any]] | None = None
         """CHATHISTORY requests being served one at a time (``commands/history.py``)."""
-        self.history_tokens = 0.0
-        self.history_at = 0.0
+        self.history_bucket: TokenBucket | None = None
+        """CHATHISTORY requests allowed (``chathistory_rate``/``_burst``); made on the first request."""
         self.label: str | None = None
         """The ``label`` tag of the command being dispatched (labeled-response), if any."""
         self.cap_version = 0

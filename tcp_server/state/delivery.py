@@ -23,6 +23,9 @@ class _SecondCache:
 
 
 _second = _SecondCache()
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
+"""``000Z`` .. ``999Z``: the end of every time tag, formatted once."""
+_now = time.time
 
 
 def server_time(ts: float | None = None) -> str:
@@ -31,17 +34,24 @@ def server_time(ts: float | None = None) -> str:
     Rounds exactly as ``datetime.fromtimestamp`` does (to the microsecond, half to even), so the
     history store's microsecond times agree with the millisecond a client saw.
     """
-    frac, whole = math.modf(time.time() if ts is None else ts)
-    micros = round(frac * 1e6)
+    if ts is None:
+        ts = _now()
+    if ts >= 0:  # int() truncates as modf does, and ts - second is exactly modf's fraction
+        second = int(ts)
+        micros = round((ts - second) * 1e6)
+    else:
+        frac, whole = math.modf(ts)
+        second, micros = int(whole), round(frac * 1e6)
     if micros >= 1_000_000:
         micros -= 1_000_000
-        whole += 1
-    second = int(whole)
+        second += 1
     cache = _second
     if second != cache.second:
         cache.text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         cache.second = second
-    return f"{cache.text}{micros // 1000:03d}Z"
+    if micros < 0:  # before 1970 (never on a running server): as formatted before
+        return f"{cache.text}{micros // 1000:03d}Z"
+    return cache.text + _MILLIS[micros // 1000]
 
 
 class MsgIdGenerator:
@@ -69,14 +79,25 @@ def build_variants(
     if not params:  # e.g. AWAY without text: no trailing space
         body = f":{source} {command}\r\n".encode("utf-8", "replace")
     else:
-        body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
-    if len(body) > MAX_LINE_BYTES and params:  # cut the last parameter: every client can parse it
-        params = (*params[:-1], fit_text(source, command, " ".join(params[:-1]), params[-1]))
-        body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
-    timed = f"@time={time_tag} ".encode() + body
+        if trailing and len(params) == 2:  # PRIVMSG/NOTICE target :text, the hot path
+            rest = f"{params[0]} :{params[1]}"
+            if "\r" in rest or "\n" in rest or "\x00" in rest:
+                rest = format_params(params, trailing)
+        else:
+            rest = format_params(params, trailing)
+        body = f":{source} {command} {rest}\r\n".encode("utf-8", "replace")
+        if len(body) > MAX_LINE_BYTES:  # cut the last parameter: every client can parse it
+            params = (*params[:-1], fit_text(source, command, " ".join(params[:-1]), params[-1]))
+            body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
+    head = "@time=" + time_tag
+    timed = (head + " ").encode() + body
     if tags:
-        items = ";".join(k if v == "" else f"{k}={escape_tag_value(v)}" for k, v in tags.items())
-        full = f"@time={time_tag};{items} ".encode("utf-8", "replace") + body
+        if len(tags) == 1:  # just the msgid, usually: no comprehension frame
+            for k, v in tags.items():
+                items = k if v == "" else k + "=" + escape_tag_value(v)
+        else:
+            items = ";".join([k if v == "" else k + "=" + escape_tag_value(v) for k, v in tags.items()])
+        full = f"{head};{items} ".encode("utf-8", "replace") + body
     else:
         full = timed
     return body, timed, full

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+from ..protocol import KeyedBuckets
+
 MAX_TRACKED_ADDRESSES = 10_000
 """Addresses whose attempts are remembered; the least recently seen is forgotten first."""
 
@@ -113,18 +115,8 @@ class ConnectThrottle:
     """
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # addr -> (tokens, stamp)
+        self._buckets = KeyedBuckets(rate, burst, MAX_TRACKED_ADDRESSES)
 
     def allow(self, addr: str, now: float) -> bool:
         """Take one connection from ``addr``'s bucket; False when it is empty (rate 0 = always)."""
-        if self.rate <= 0:
-            return True
-        tokens, stamp = self._buckets.pop(addr, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-        allowed = tokens >= 1
-        self._buckets[addr] = (tokens - 1 if allowed else tokens, now)
-        while len(self._buckets) > MAX_TRACKED_ADDRESSES:
-            self._buckets.popitem(last=False)
-        return allowed
+        return self._buckets.take(addr, now) == 0.0

@@ -81,7 +81,7 @@ def entry_matches(entry: ListEntry, client: Client) -> bool:
 
 def any_match(entries: dict[str, ListEntry] | None, client: Client) -> bool:
     """True when any entry of a list covers ``client`` (an absent list covers nobody)."""
-    return bool(entries) and any(entry_matches(e, client) for e in entries.values())  # type: ignore[union-attr]
+    return entries is not None and any(entry_matches(e, client) for e in entries.values())
 
 
 def new_entry(mask: str, setter: str, by_oper: bool) -> ListEntry:

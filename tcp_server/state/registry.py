@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from .. import __version__
 from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
 from .channel import Channel
 from .client import Client, Outbox, display_host
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tcpchat.server")
 
-VERSION = "tcpchat-0.1"
+VERSION = f"tcpchat-{__version__}"
 
 
 def hash_password(password: str, salt: bytes | None = None) -> tuple[bytes, bytes]:

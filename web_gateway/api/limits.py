@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tcp_server.protocol import KeyedBuckets
 
 TOO_LARGE = 413
 
@@ -63,21 +64,10 @@ class PerClientLimiter:
     """A token bucket per client address (``rate`` per second, ``burst`` at once; rate 0 = off)."""
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # addr -> (tokens, stamp)
+        self._buckets = KeyedBuckets(rate, burst, MAX_TRACKED_CLIENTS)
         self._lock = threading.Lock()
 
     def retry_after(self, addr: str) -> float:
         """Take one token for ``addr``: 0 when allowed, else seconds until the next token."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
         with self._lock:
-            tokens, stamp = self._buckets.pop(addr, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-            allowed = tokens >= 1
-            self._buckets[addr] = (tokens - 1 if allowed else tokens, now)
-            while len(self._buckets) > MAX_TRACKED_CLIENTS:
-                self._buckets.popitem(last=False)
-        return 0.0 if allowed else (1 - tokens) / self.rate
+            return self._buckets.take(addr, time.monotonic())

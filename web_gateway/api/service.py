@@ -8,18 +8,18 @@ status and a message the caller can act on; an unreachable server is always 503 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from typing import Any
 
 from fastapi import HTTPException
 
-from tcp_server.protocol import Message, casefold, nick_of
+from tcp_server.protocol import Message, TokenBucket, casefold, nick_of
 from tcp_server.protocol import numerics as N
 
 from ..metrics import metrics_of
 from ..oper_link import Until, UpstreamError, UpstreamLink, oper_link, poster_link
-from ..security import TokenBucket
 from ..settings import GatewaySettings
 from .models import ConnectionList, Health, IrcStatus, Killed, MessagePage, Posted, Room, RoomDetail
 from .replies import (
@@ -122,7 +122,7 @@ class ChatService:
         app.state.oper_link = self.oper
         app.state.poster_link = self.poster
         self.rates = RateTracker()
-        self.post_bucket = TokenBucket(settings.api_post_rate, settings.api_post_burst)
+        self.post_bucket = TokenBucket(settings.api_post_rate, settings.api_post_burst, time.monotonic())
         self._joined: set[str] = set()
         self._joined_generation = -1
 
@@ -227,11 +227,12 @@ class ChatService:
 
     # ---- posting -----------------------------------------------------------------------------
     async def post(self, name: str, text: str) -> Posted:
-        if not self.post_bucket.allow():
+        wait = self.post_bucket.take(time.monotonic())
+        if wait:
             raise HTTPException(
                 429,
                 f"the API posts at most {self.settings.api_post_rate:g} messages per second; slow down",
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         for attempt in range(2):
             await self._join(name)
