@@ -102,6 +102,22 @@ class StateCollector(Collector):
         yield GaugeMetricFamily(
             "tcpchat_start_time_seconds", "Unix time the server started", value=state.created
         )
+        link = self.chat.cluster
+        if link is not None:
+            yield GaugeMetricFamily(
+                "tcpchat_cluster_redis_up", "1 while this node reaches Redis (0: serving its own users alone)",
+                value=1.0 if link.bus.up else 0.0,
+            )
+            yield GaugeMetricFamily(
+                "tcpchat_cluster_remote_users", "Users connected to other nodes", value=len(link.bus.mirror.node_of)
+            )
+            yield CounterMetricFamily(
+                "tcpchat_cluster_missed_events", "Channel events missed (sequence gaps)", value=link.bus.gaps
+            )
+            yield CounterMetricFamily(
+                "tcpchat_cluster_filled_messages", "Missed channel messages delivered from history",
+                value=link.bus.filled,
+            )
         yield GaugeMetricFamily(
             "tcpchat_history_enabled", "1 when messages are stored and CHATHISTORY is offered",
             value=1.0 if state.history is not None else 0.0,

@@ -12,6 +12,7 @@ import ssl
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .accounts import AccountError, AccountService, make_account_store
 from .commands.accounts import install as install_account_hooks
@@ -20,8 +21,11 @@ from .history.base import HistoryError
 from .history.factory import open_history
 from .offload import Offloader
 from .settings import ServerSettings
-from .state import ServerState
+from .state import MsgIdGenerator, ServerState
 from .transport import Connection, OutputFlusher
+
+if TYPE_CHECKING:
+    from .cluster import Link
 
 log = logging.getLogger("tcpchat.server")
 
@@ -66,6 +70,8 @@ class ChatServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._offloader: Offloader | None = None
+        self.cluster: Link | None = None
+        """The Redis link in cluster mode (``--redis-url``), else None."""
 
     async def start(self) -> None:
         """Open the history store and the listeners; print ``listening on HOST:PORT``."""
@@ -88,6 +94,18 @@ class ChatServer:
         except AccountError as exc:
             raise StartupError(f"setting accounts/database_url (--no-accounts to run without): {exc}") from exc
         install_account_hooks(self.state)
+        if s.redis_url and s.relay_after_commit:
+            raise StartupError("setting relay_after_commit (--relay-after-commit) is not supported with --redis-url yet")
+        if s.redis_url:
+            from redis.exceptions import RedisError
+
+            from .cluster import join_cluster
+
+            try:
+                self.cluster = await join_cluster(self.state, s)
+                self.state.new_msgid = MsgIdGenerator(self.cluster.bus.node)
+            except (RedisError, OSError) as exc:
+                raise StartupError(f"setting redis_url (--redis-url): cannot reach Redis: {exc}") from exc
         try:
             await self._listen(s.host, s.port, "tcp", None)
         except OSError as exc:
@@ -210,6 +228,8 @@ class ChatServer:
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.abort()
+        if self.cluster is not None:
+            await self.cluster.close()
         if self.state.history is not None:
             await self.state.history.close()
         if self.state.accounts is not None:
@@ -261,11 +281,6 @@ def run(settings: ServerSettings) -> None:
         stream=sys.stderr,
     )
     before, after = raise_fd_limit()
-    log.log(
-        logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
-        "open-file limit %d (was %d, hard limit %s): at most about %d clients",
-        after, before, _hard_limit(), max(0, after - FD_RESERVE),
-    )
 
     async def main() -> None:
         server = ChatServer(settings)
@@ -273,8 +288,13 @@ def run(settings: ServerSettings) -> None:
             await server.start()
         except StartupError as exc:
             await server.shutdown()
-            print(f"error: {exc}", file=sys.stderr, flush=True)
+            print(f"error: {exc}", file=sys.stderr, flush=True)  # the one line a bad setting gets
             raise SystemExit(2) from None
+        log.log(
+            logging.INFO if after >= FD_LIMIT_WARN_BELOW else logging.WARNING,
+            "open-file limit %d (was %d, hard limit %s): at most about %d clients",
+            after, before, _hard_limit(), max(0, after - FD_RESERVE),
+        )
         await server.run_until_signal()
 
     if settings.use_uvloop:

@@ -192,6 +192,19 @@ class ServerSettings(BaseSettings):
     metrics_port: int | None = Field(None, ge=0, le=65535, description="Prometheus metrics port")
     redis_url: str | None = Field(None, description="Redis URL: join a cluster of server nodes")
     node_id: str | None = Field(None, description="Cluster node id (default: random)")
+    cluster_heartbeat_ttl: float = Field(
+        6.0, gt=0, description="Seconds a node's heartbeat lives in Redis: a node silent this long is lost"
+    )
+    cluster_reconnect_interval: float = Field(1.0, gt=0, description="Seconds between Redis reconnect attempts")
+    cluster_redis_timeout: float = Field(2.0, gt=0, description="Seconds before a Redis call counts as failed")
+    cluster_batch: int = Field(512, ge=1, description="Most queued cluster events sent in one Redis pipeline")
+    cluster_gap_fill_delay: float = Field(
+        0.5, ge=0, description="Seconds to wait before filling a channel's missed messages from history"
+    )
+    cluster_gap_fill_margin: float = Field(
+        2.0, ge=0, description="A gap fill reads history from this many seconds before the last message received"
+    )
+    cluster_seen_ids: int = Field(2000, ge=1, description="Msgids remembered per channel so a gap fill never repeats one")
     use_uvloop: bool = Field(True, description="Use uvloop when it is installed")
     log_level: str = Field("INFO", description="Logging level")
 

@@ -1,4 +1,4 @@
-"""The ``tcpchat`` command: server, gateway, up, connect. Thin: build settings, call run()."""
+"""The ``tcpchat`` command: server, gateway, up, connect, cluster-demo. Thin: build settings, call run()."""
 
 from __future__ import annotations
 
@@ -49,12 +49,16 @@ app.command(
 )(connect_command)
 
 
+from .cluster_demo import HELP as DEMO_HELP  # noqa: E402
+from .cluster_demo import ClusterDemoSettings  # noqa: E402
+from .cluster_demo import run as run_cluster_demo  # noqa: E402
 from .gateway_cmd import HELP as GATEWAY_HELP  # noqa: E402
 from .gateway_cmd import gateway_command  # noqa: E402
 from .up import HELP as UP_HELP  # noqa: E402
 from .up import up_command  # noqa: E402
 
 app.command("gateway", help=GATEWAY_HELP)(gateway_command)
+app.command("cluster-demo", help=DEMO_HELP)(settings_command(ClusterDemoSettings, run_cluster_demo))  # type: ignore[arg-type]
 app.command("up", help=UP_HELP)(up_command)
 
 

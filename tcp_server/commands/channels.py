@@ -58,20 +58,26 @@ def broadcast(state: ServerState, channel: Channel, source: str, command_: str, 
     state.relay(channel.members, variants)
 
 
-def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
-    """Check +b, +i, +k and +l (an invitation passes +i, +k and +l); answer the refusal."""
+def join_refusal(client: Client, channel: Channel, key: str) -> tuple[str, str] | None:
+    """Why ``client`` may not join (+b, +i, +k, +l; an invitation passes +i, +k and +l):
+    the numeric and its text, or None."""
     invited = client.folded in channel.invites
     if channel.lists and channel.is_banned(client):
-        state.numeric(client, N.ERR_BANNEDFROMCHAN, channel.name, "Cannot join channel (+b)")
-        return False
+        return N.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
     if "i" in channel.modes and not invited and not channel.invite_exempt(client):
-        state.numeric(client, N.ERR_INVITEONLYCHAN, channel.name, "Cannot join channel (+i)")
-        return False
+        return N.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.key is not None and key != channel.key and not invited:
-        state.numeric(client, N.ERR_BADCHANNELKEY, channel.name, "Cannot join channel (+k)")
-        return False
+        return N.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
     if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
-        state.numeric(client, N.ERR_CHANNELISFULL, channel.name, "Cannot join channel (+l)")
+        return N.ERR_CHANNELISFULL, "Cannot join channel (+l)"
+    return None
+
+
+def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
+    """``join_refusal``, answered to the client."""
+    refusal = join_refusal(client, channel, key)
+    if refusal is not None:
+        state.numeric(client, refusal[0], channel.name, refusal[1])
         return False
     return True
 
@@ -109,6 +115,16 @@ def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
         if not channel.members:  # a restored channel nobody got into
             state.channels.pop(channel.folded, None)
         return
+    # a cluster node that did not know the channel checks again once it has loaded it
+    state.bus.join(client, name, lambda: complete_join(state, client, name),
+                   lambda loaded: join_refusal(client, loaded, key))
+
+
+def complete_join(state: ServerState, client: Client, name: str) -> None:
+    """Add ``client`` to ``name`` and announce it: JOIN to members, then topic and NAMES to it.
+
+    Runs at once on a lone node; in a cluster, when the JOIN comes back in the channel's order.
+    """
     channel = state.join(client, name)
     broadcast_join(state, channel, client)
     if client.away:  # away-notify: members learn at once that the newcomer is away
@@ -128,8 +144,8 @@ def join(state: ServerState, client: Client, msg: Message) -> None:
     """JOIN #a,#b [key1,key2]; ``JOIN 0`` leaves every channel."""
     if msg.params[0] == "0":
         for channel in list(client.channels.values()):
-            broadcast(state, channel, client.prefix, "PART", channel.name, "Left all channels")
-            state.part(client, channel)
+            variants = build_variants(client.prefix, "PART", (channel.name, "Left all channels"), server_time())
+            state.bus.leave(channel, client, variants)
         return
     keys = msg.param(1).split(",")
     for i, name in enumerate(msg.params[0].split(",")):
@@ -149,8 +165,7 @@ def part(state: ServerState, client: Client, msg: Message) -> None:
             state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
             params = (channel.name, reason) if reason else (channel.name,)
-            broadcast(state, channel, client.prefix, "PART", *params)
-            state.part(client, channel)
+            state.bus.leave(channel, client, build_variants(client.prefix, "PART", params, server_time()))
 
 
 @command("TOPIC", min_params=1)
@@ -175,7 +190,8 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
     channel.topic = msg.params[1][: state.settings.topic_len]
     channel.topic_by = client.prefix
     channel.topic_at = int(time.time())
-    broadcast(state, channel, client.prefix, "TOPIC", channel.name, channel.topic)
+    variants = build_variants(client.prefix, "TOPIC", (channel.name, channel.topic), server_time())
+    state.bus.channel_changed(channel, variants)
     for hook in state.on_channel_change:
         hook(channel)
 
@@ -213,8 +229,8 @@ def kick(state: ServerState, client: Client, msg: Message) -> None:
         if target is None or target not in channel.members:
             state.numeric(client, N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
             continue
-        broadcast(state, channel, client.prefix, "KICK", channel.name, target.nick, reason)
-        state.part(target, channel)
+        variants = build_variants(client.prefix, "KICK", (channel.name, target.nick, reason), server_time())
+        state.bus.leave(channel, target, variants)
         if channel.folded not in state.channels:
             break
 
@@ -246,5 +262,6 @@ def invite(state: ServerState, client: Client, msg: Message) -> None:
     state.relay(  # invite-notify: members who asked see who invited whom
         (m for m in channel.members if "invite-notify" in m.caps and m is not target), notify, skip=client
     )
+    state.bus.invited(channel, target, notify)
     if target.away:
         state.numeric(client, N.RPL_AWAY, target.nick, target.away)

@@ -135,8 +135,7 @@ def _relay_status(state: ServerState, client: Client, msg: Message, status: str,
     text = fit_text(client.prefix, msg.command, target, text)
     tags = {**server_tags(client, state.new_msgid()), **_client_tags(client, msg)}
     variants = build_variants(client.prefix, msg.command, (target, text), server_time(), tags)
-    ranks = STATUS_RANKS[status]
-    state.relay((m for m, modes in channel.members.items() if any(r in modes for r in ranks)), variants, skip=client)
+    state.bus.to_channel(channel, variants, skip=client, only=STATUS_RANKS[status])
     state.counters.messages += 1
     if "echo-message" in client.caps:
         client.outbox.send(variants[client.tag_level])
@@ -151,7 +150,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         _relay_status(state, client, msg, first, target_name[1:], text)
         return
     msgid = state.new_msgid()
-    if msg.tags or "B" in client.modes:
+    if msg.tags or "B" in client.modes or client.account:
         tags = {**server_tags(client, msgid), **_client_tags(client, msg)}
     else:  # the usual case, without two helper calls and a dict merge
         tags = {"msgid": msgid}
@@ -173,7 +172,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         if after_commit:  # the members at the time it was said, once it is stored
             relay_later = _deliver_later(state, list(channel.members), variants, client)
         else:
-            state.relay(channel.members, variants, skip=client)
+            state.bus.to_channel(channel, variants, skip=client)
         channel.messages += 1
         stored_target = channel.name
     else:
@@ -187,7 +186,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         if after_commit:
             relay_later = _deliver_later(state, [target], variants, client)
         else:
-            target.outbox.send(variants[target.tag_level])
+            state.bus.to_nick(target, variants)
         if target.away and not notice:
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
@@ -254,16 +253,18 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
             state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
             return
         name = channel.name
-        recipients = [m for m in channel.members if m.tag_level == TAGS_ALL]
+        target = None
     else:
         target = state.find_nick(name)
         if target is None:
             state.numeric(client, N.ERR_NOSUCHNICK, name, "No such nick/channel")
             return
         name = target.nick
-        recipients = [target] if target.tag_level == TAGS_ALL else []
     tags = {**server_tags(client, state.new_msgid()), **tags}
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
-    state.relay(recipients, variants, skip=client)
+    if target is None:
+        state.bus.to_channel(channel, variants, skip=client, only="tags")
+    elif target is not client:
+        state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
         client.outbox.send(variants[TAGS_ALL])

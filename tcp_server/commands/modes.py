@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from ..protocol import Message, is_channel_name
 from ..protocol import numerics as N
-from ..state import Channel, Client, ServerState
+from ..state import Channel, Client, ServerState, build_variants, server_time
 from ..state.masks import LIST_MODES
 from .bans import change_list, send_list
-from .channels import broadcast
 from .table import command
 
 PARAM_ALWAYS = "ovk" + LIST_MODES
@@ -155,6 +154,7 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
         return
     applied, args = _apply_channel_modes(state, client, channel, modestr, list(msg.params[2:]))
     if applied:
-        broadcast(state, channel, client.prefix, "MODE", channel.name, applied, *args)
+        variants = build_variants(client.prefix, "MODE", (channel.name, applied, *args), server_time())
+        state.bus.channel_changed(channel, variants)
         for hook in state.on_channel_change:
             hook(channel)

@@ -75,10 +75,10 @@ def kill(state: ServerState, client: Client, msg: Message) -> None:
     if target is not client:
         shown = fit_text(client.prefix, "KILL", target.nick, reason)
         target.outbox.send(f":{client.prefix} KILL {target.nick} :{shown}\r\n".encode("utf-8", "replace"))
-    state.disconnect(target, text, text)
+    state.bus.disconnect(target, text)
 
 
-def _link_line(state: ServerState, asker: Client, c: Client, now: float) -> None:
+def _link_line(state: ServerState, asker: Client, c: Client, now: float, node: str) -> None:
     linkname = f"{c.nick}[{c.user or '*'}@{c.real_host}]"  # operators see the real host
     sendq = c.outbox.sendq_bytes
     params = (
@@ -104,20 +104,26 @@ def _link_line(state: ServerState, asker: Client, c: Client, now: float) -> None
             VENDOR + "oper": "1" if c.is_oper else "0",
             VENDOR + "account": c.account or "",
         }
+        if node:  # cluster mode: the node the connection is on (remote ones have no counters here)
+            tags[VENDOR + "node"] = node
     asker.outbox.send(format_line(Message(N.RPL_STATSLINKINFO, params, state.name, tags)))
 
 
 @command("STATS", min_params=1)
 def stats(state: ServerState, client: Client, msg: Message) -> None:
-    """STATS l (every connection; operators only) and STATS u (uptime)."""
+    """STATS l (every connection, in a cluster every node's, with a node tag; operators only)
+    and STATS u (uptime)."""
     letter = msg.params[0][:1]
     if letter == "l":
         if not client.is_oper:
             state.numeric(client, N.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
             return
         now = time.time()
+        node = state.bus.node
         for c in list(state.clients.values()):
-            _link_line(state, client, c, now)
+            _link_line(state, client, c, now, node)
+        for c, remote in state.bus.remote_users():
+            _link_line(state, client, c, now, remote)
     elif letter == "u":
         up = int(time.time() - state.created)
         state.numeric(

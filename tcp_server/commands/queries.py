@@ -143,3 +143,4 @@ def away(state: ServerState, client: Client, msg: Message) -> None:
     for peer in state.peers_of(client) | extended_watchers(state, client, "away-notify"):
         if "away-notify" in peer.caps:
             peer.outbox.send(variants[peer.tag_level])
+    state.bus.user_changed(client, variants, "away-notify")

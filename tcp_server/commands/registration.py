@@ -225,7 +225,14 @@ def nick(state: ServerState, client: Client, msg: Message) -> None:
     if new == client.nick:
         return
     old_prefix, old_nick = client.prefix, client.nick
-    if not state.claim_nick(client, new):
+    state.bus.claim_nick(client, new, lambda ok: _nick_claimed(state, client, new, old_prefix, old_nick, ok))
+
+
+def _nick_claimed(state: ServerState, client: Client, new: str, old_prefix: str, old_nick: str, ok: bool) -> None:
+    """The claim's answer (at once alone; after Redis's in a cluster): 433, or announce the change."""
+    if client.gone:
+        return
+    if not ok:
         state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
     if client.registered:

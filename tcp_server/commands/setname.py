@@ -28,3 +28,4 @@ def setname(state: ServerState, client: Client, msg: Message) -> None:
     for peer in state.peers_of(client) | extended_watchers(state, client, CAP) | {client}:
         if CAP in peer.caps:
             peer.outbox.send(variants[peer.tag_level])
+    state.bus.user_changed(client, variants, CAP)

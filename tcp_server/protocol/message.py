@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import BadCharacter, InputTooLong, MalformedLine
 
@@ -37,10 +38,11 @@ class Message:
 
 
 _new_object = object.__new__
-_set_command = Message.command.__set__  # type: ignore[attr-defined]
-_set_params = Message.params.__set__  # type: ignore[attr-defined]
-_set_source = Message.source.__set__  # type: ignore[attr-defined]
-_set_tags = Message.tags.__set__  # type: ignore[attr-defined]
+_slots: Any = Message  # its fields are slot descriptors at run time; the checker sees class variables
+_set_command = _slots.command.__set__
+_set_params = _slots.params.__set__
+_set_source = _slots.source.__set__
+_set_tags = _slots.tags.__set__
 
 
 def _parsed(command: str, params: tuple[str, ...], source: str | None, tags: dict[str, str]) -> Message:

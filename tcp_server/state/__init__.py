@@ -1,5 +1,6 @@
 """Server state (clients, channels) kept apart from asyncio I/O: plain objects, no awaits."""
 
+from .bus import Bus, LocalBus
 from .channel import Channel
 from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
@@ -10,7 +11,9 @@ __all__ = [
     "TAGS_NONE",
     "TAGS_TIME",
     "VERSION",
+    "Bus",
     "Channel",
+    "LocalBus",
     "Client",
     "MsgIdGenerator",
     "Outbox",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
+from .bus import Bus, LocalBus
 from .channel import Channel
 from .client import Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
@@ -137,6 +138,8 @@ class ServerState:
         self.presence = Presence(self)
         """WHOWAS memory and MONITOR lists (hooks itself into ``on_disconnect``)."""
         self.read_markers = ReadMarkers(settings.read_markers_max)
+        self.bus: Bus = LocalBus(self)
+        """The cluster seam (``bus.py``): a RedisBus replaces it when the node joins a cluster."""
 
     # ---- connections -------------------------------------------------------------------
     def add_client(self, outbox: Outbox, ip: str, port: int, transport: str = "tcp") -> Client:
