@@ -157,3 +157,49 @@ async def test_signing_in_while_another_page_holds_the_nick_takes_a_fallback(
     await second.send(type="hello", account="alice", password=PW)
     assert (await second.expect("account"))["account"] == "alice"
     assert (await second.expect("status", lambda e: e["state"] == "connected"))["nick"] == "alice_"
+
+
+async def test_an_account_created_on_the_web_is_logged_in_again_after_a_server_restart(
+    make_server: Callable[..., Awaitable[ChatServer]], tmp_path: Any
+) -> None:
+    opts = {"webirc_password": WEBIRC_PASSWORD, "data_dir": tmp_path, **ACCOUNTS}
+    first = await make_server(**opts)
+    port = first.port
+    gw = await start_gateway(port, reconnect_initial=0.2, reconnect_max=0.5)
+    alice = await WsClient.open(gw.ws_url)
+    try:
+        await alice.send(type="hello", nick="alice", password=PW, register=True)
+        assert (await alice.expect("account"))["account"] == "alice"
+        await alice.expect("status", lambda e: e["state"] == "connected")
+        await first.shutdown()
+        await alice.expect("status", lambda e: e["state"] == "reconnecting")
+        second = await make_server(port=port, **opts)
+        await alice.expect("status", lambda e: e["state"] == "connected", timeout=20)
+        bob = await RawClient.connect(second.port)
+        await bob.register("bob")
+        await bob.send("WHOIS alice")
+        logged_in = await bob.expect("330")  # the session logged in with SASL on the new connection
+        assert logged_in.params[1:3] == ("alice", "alice")
+        await bob.close()
+    finally:
+        await alice.close()
+        await gw.stop()
+
+
+async def test_a_registration_waiting_for_approval_is_pending_and_no_session(
+    make_server: Callable[..., Awaitable[ChatServer]], tmp_path: Any
+) -> None:
+    chat = await make_server(webirc_password=WEBIRC_PASSWORD, data_dir=tmp_path, account_verification="admin", **ACCOUNTS)
+    gw = await start_gateway(chat.port)
+    c = await WsClient.open(gw.ws_url)
+    try:
+        await c.send(type="hello", nick="erin", password=PW, register=True)
+        pending = await c.expect("account")
+        assert pending == {"type": "account", "account": None, "pending": "erin"}
+        await c.expect("status", lambda e: e["state"] == "closed")
+        await c.send(type="hello", account="erin", password=PW)
+        err = await c.expect("error")
+        assert err["code"] == "auth_failed" and "approval" in err["message"]
+    finally:
+        await c.close()
+        await gw.stop()
