@@ -11,6 +11,8 @@ import { fold } from "./store.js";
 const $ = (id) => document.getElementById(id);
 const SAVED_ACCOUNT = "tcpchat.account";
 const MARKER_EVERY_MS = 1500; // how often the newest line read is reported (MARKREAD)
+const CONVERSATION_RETRIES = 2; // a refused "conversations" request is asked again this often
+const CONVERSATION_RETRY_MS = 1000;
 
 /** The hello frame for `nick`, with the account fields while signing in or creating an account. */
 export function helloFrame(page, nick) {
@@ -42,6 +44,7 @@ function applyMarker(page, conv) {
 export function accountHandlers(page, base) {
   const { store, conn } = page;
   let wantConversations = false;
+  let conversationRetries = 0;
 
   return {
     account(ev) {
@@ -106,6 +109,11 @@ export function accountHandlers(page, base) {
     },
 
     error(ev) {
+      if (ev.code === "conversations_failed" && conversationRetries < CONVERSATION_RETRIES) {
+        conversationRetries += 1; // the server could not list them just now: ask once more
+        setTimeout(() => conn.send({ type: "conversations" }), CONVERSATION_RETRY_MS);
+        return;
+      }
       if (ev.code === "auth_failed" || ev.code === "register_failed") {
         // No session: keep the form as typed (but the password), say why, send no hello by ourselves.
         page.credentials = null;

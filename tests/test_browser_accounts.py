@@ -116,3 +116,25 @@ async def test_guest_sees_no_register_button(browser: Any, gateway: Any) -> None
         assert not await page.is_visible("#register-room-button")
     finally:
         await context.close()
+
+
+async def test_a_reload_asks_for_the_password_instead_of_coming_back_as_a_guest(browser: Any, gateway: Any) -> None:
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(gateway.http_url)
+        await fill_login(page, "frank", PW)
+        await page.click("#signup-button")
+        await wait_in_room(page, "#lobby")
+        await page.reload()
+        await page.wait_for_function(
+            "() => document.getElementById('login-note').textContent.includes('Sign in again to continue as frank')",
+            timeout=WAIT_MS,
+        )
+        assert await page.input_value("#nick-input") == "frank" and await page.is_visible("#login")
+        await page.fill("#password-input", PW)
+        await page.click("#signin-button")
+        await wait_in_room(page, "#lobby")  # the rooms of the session come back
+        assert await page.text_content("#my-account") == "(account frank)"
+    finally:
+        await context.close()

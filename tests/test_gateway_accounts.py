@@ -149,14 +149,24 @@ async def test_guest_gets_account_null_and_signed_in_op_registers_a_room(
     assert not refused["ok"] and "Log in" in refused["message"]
 
 
-async def test_signing_in_while_another_page_holds_the_nick_takes_a_fallback(
-    ws: Callable[[], Awaitable[WsClient]],
+async def test_signing_in_while_another_page_holds_the_nick_takes_a_fallback_with_the_same_history(
+    ws: Callable[[], Awaitable[WsClient]], chat: ChatServer
 ) -> None:
-    await sign_up(ws, "alice")
+    first = await sign_up(ws, "alice")
+    bob = await RawClient.connect(chat.port)
+    await bob.register("bob", caps="message-tags server-time")
+    await bob.send("PRIVMSG alice :for alice")
+    await first.expect("message", lambda e: e.get("nick") == "bob")
     second = await ws()
     await second.send(type="hello", account="alice", password=PW)
     assert (await second.expect("account"))["account"] == "alice"
     assert (await second.expect("status", lambda e: e["state"] == "connected"))["nick"] == "alice_"
+    # The account's private conversations, not the fallback nick's (server: history.private_owner).
+    await second.send(type="conversations")
+    assert [t["nick"] for t in (await second.expect("conversations"))["targets"]] == ["bob"]
+    await second.send(type="history", room="bob", limit=10)
+    assert [m["text"] for m in (await second.expect("history"))["messages"]] == ["for alice"]
+    await bob.close()
 
 
 async def test_an_account_created_on_the_web_is_logged_in_again_after_a_server_restart(

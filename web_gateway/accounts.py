@@ -26,6 +26,7 @@ logged, echoed or kept beyond the session's configuration (needed to log in agai
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from .commands import CommandError, Hello
 
 Event = dict[str, Any]
+log = logging.getLogger("tcpchat.gateway")
 NameCheck = Callable[..., Any]
 
 MAX_PASSWORD = 300
@@ -217,14 +219,18 @@ async def carry_out(bridge: Bridge, session: ClientSession, cmd: AccountCommand)
     try:
         if isinstance(cmd, Conversations):
             targets = await _targets(session, bridge.settings.account_conversations)
-            bridge.emit({"type": "conversations", "targets": targets})
+            if isinstance(targets, str):  # the server's FAIL: say so (the page may ask again)
+                bridge.emit(error_event("conversations_failed", targets))
+            else:
+                bridge.emit({"type": "conversations", "targets": targets})
         else:
             bridge.emit(await _register_room(session, cmd.room))
     except TimeoutError:
         bridge.emit(error_event("upstream", "the chat server did not answer in time"))
 
 
-async def _targets(session: ClientSession, limit: int) -> list[Event]:
+async def _targets(session: ClientSession, limit: int) -> list[Event] | str:
+    """The private conversations, newest first, or the text of the server's refusal."""
     if not session.has_history():
         return []
     until = datetime.now(UTC) + timedelta(days=1)
@@ -235,8 +241,11 @@ async def _targets(session: ClientSession, limit: int) -> list[Event]:
 
     lines = await session.request(
         Message("CHATHISTORY", ("TARGETS", EPOCH, f"timestamp={stamp}", str(limit))), end, ACCOUNT_REPLY_TIMEOUT,
-        match=lambda m: m.command == "CHATHISTORY",
+        match=lambda m: m.command in ("CHATHISTORY", "FAIL"),
     )
+    if lines and lines[-1].command == "FAIL":
+        log.info("CHATHISTORY TARGETS refused: %s", " ".join(lines[-1].params))
+        return lines[-1].params[-1] or "the chat server could not list the conversations"
     found = [
         {"nick": m.param(1), "time": m.param(2).partition("=")[2] or m.param(2)}
         for m in lines if m.command == "CHATHISTORY" and m.param(0) == "TARGETS" and not is_channel_name(m.param(1))
