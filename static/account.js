@@ -97,7 +97,10 @@ export function accountHandlers(page, base) {
     history(ev) {
       base.history(ev);
       const conv = ev.room ? store.get("room", ev.room, false) : store.get("dm", ev.nick, false);
-      if (conv && conv.readMarker) applyMarker(page, conv);
+      if (conv && conv.readMarker && !conv.markerShown) {
+        conv.markerShown = true; // once, for the history that came with it (not "Load earlier")
+        applyMarker(page, conv);
+      }
     },
 
     room_registered(ev) {
