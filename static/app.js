@@ -15,6 +15,11 @@ import { isRoom, parseInput, roomName, tooLong } from "./slash.js";
 import { Store, fold } from "./store.js";
 import { closeDrawers, setupChrome } from "./chrome.js";
 import { Notifier } from "./notify.js";
+import { setupActions } from "./actions.js";
+import { extraHandlers } from "./extras.js";
+import { setupJump } from "./jump.js";
+import { setupSearch } from "./search.js";
+import { Typing } from "./typing.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVED = "tcpchat.session"; // sessionStorage: nick and rooms, so a reload restores them
@@ -32,6 +37,8 @@ const page = {
   olderAsked: null, // the room whose "Load earlier messages" request is outstanding
   pendingOpen: null, // folded room the user asked to join: open it when the join lands
   lastSend: null, // {conv, line, text}: put back in the box if the gateway refuses it
+  replyTo: null, // {key, id, from, text}: the next line sent in that conversation answers it
+  pendingJump: null, // {key, msgid}: a linked message to show once its room's history came
   session: { wantedNick: "", signedIn: false, freshSession: false, helloRetries: 0, upstreamRetries: 0,
     roomsToRestore: [], upstreamLost: false },
   dirty: { messages: false, header: false, members: false, sidebar: true, me: false },
@@ -50,6 +57,14 @@ page.sidebar = new ui.Sidebar((conv) => select(conv, true));
 page.notifier = new Notifier((key) => select(store.conversations.get(key) || null, true));
 store.muted = (conv) => page.notifier.isMuted(conv);
 page.conn = new GatewayConnection(url, { onEvent, onOpen, onDown }, page.maxDelay);
+page.typing = new Typing(page);
+let flashTimer = null;
+/** A short note in the status banner (link copied, message not found). */
+page.flash = (text) => {
+  ui.showStatus(text, "info");
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => ui.showStatus("", "ok"), 4000);
+};
 
 /** Note what an event changed, drawn at the next frame: the lines, header and members only of
  * the conversation in view; the sidebar's counters always (it rebuilds its lists only when they
@@ -84,9 +99,12 @@ function render() {
 }
 
 function select(conv, byUser = false) {
+  if (page.replyTo && (!conv || page.replyTo.key !== conv.key)) page.cancelReply();
   store.setActive(conv);
   page.list.show(conv);
   page.changed(null, { all: true });
+  page.typing.render();
+  page.searchFor(conv);
   if (byUser) {
     closeDrawers();
     $("message-input").focus();
@@ -95,12 +113,13 @@ function select(conv, byUser = false) {
 
 // ---- connection ---------------------------------------------------------------------------
 
-const baseHandlers = { ...sessionHandlers(page), ...chatHandlers(page) };
+const baseHandlers = { ...sessionHandlers(page), ...chatHandlers(page), ...extraHandlers(page) };
 const handlers = { ...baseHandlers, ...accountHandlers(page, baseHandlers) };
 
 function onEvent(ev) {
   const handler = handlers[ev.type];
   if (handler) handler(ev);
+  if (ev.type === "status" && ev.state === "connected") page.openLink(); // a #msg= link (jump.js)
 }
 
 function onOpen() {
@@ -140,6 +159,9 @@ function submit() {
     return;
   }
   const cmd = result.command;
+  const here = cmd.type === "send" && conv && (cmd.room || cmd.nick) === conv.name;
+  const reply = here && page.replyTo && page.replyTo.key === conv.key ? page.replyTo.id : null;
+  if (reply) cmd.reply = reply;
   if (cmd.type === "send" && tooLong(cmd.text, page.limits)) {
     ui.showError("chat-error", `That is more than ${page.limits.lines} lines once split; shorten it (it is still in the box).`);
     return;
@@ -158,6 +180,11 @@ function submit() {
   if (result.local && result.local.openDm) select(target);
   target.clearRule(); // writing in a conversation means it has been read
   const line = target.addPending(store.nick, cmd.text, cmd.kind || "privmsg");
+  if (reply) {
+    line.reply = reply; // shown quoted at once
+    page.cancelReply();
+  }
+  page.typing.sent();
   page.lastSend = { conv: target, line, text: typed };
   page.list.jumpToLatest();
   setTimeout(() => {
@@ -178,6 +205,10 @@ const composer = new Composer($("message-input"), {
     if (conv && conv.type === "dm") nicks.push(conv.name);
     return { nicks: nicks.filter((n) => !store.isMe(n)), rooms: store.rooms().map((c) => c.name) };
   },
+});
+
+$("message-input").addEventListener("input", () => {
+  page.typing.input(store.activeConversation(), $("message-input").value);
 });
 
 $("send-form").addEventListener("submit", (e) => {
@@ -227,6 +258,9 @@ function loadOlder() {
 
 $("older-button").addEventListener("click", loadOlder);
 page.list.onTop = loadOlder; // scrolling up past the oldest line fetches more, like the button
+setupActions(page);
+setupJump(page, loadOlder);
+setupSearch(page);
 
 $("jump-button").addEventListener("click", () => page.list.jumpToLatest());
 

@@ -29,6 +29,7 @@ export function chatHandlers(page) {
         page.changed(conv);
         return;
       }
+      if (conv.typing && conv.typing.size) page.typing.received(conv, ev.from, "done"); // they sent it
       if (conv.add(ev)) arrived(conv, ev);
     },
 
@@ -46,6 +47,7 @@ export function chatHandlers(page) {
       }
       conv.hasEarlier = ev.messages.length >= asked; // a full page: there may be more before it
       page.changed(conv);
+      page.afterHistory(conv); // a linked or searched message may have arrived (jump.js)
     },
 
     join(ev) {

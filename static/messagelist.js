@@ -32,6 +32,7 @@ export class MessageList {
     this.following = true;
     this.toEnd = true; // the last frame drew the conversation up to its latest line
     this.shift = 0; // messages to move the window by at the next frame (- up, + down)
+    this.center = null; // a message to bring into view at the next frame (focusOn)
     this.lastTop = 0;
     this.lastHeight = 0;
     list.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -91,6 +92,19 @@ export class MessageList {
     this.schedule();
   }
 
+  /** Bring `message` (of the conversation shown) into view and flash it: a reply's original,
+   * a search result, a linked message. */
+  focusOn(message) {
+    this.center = message;
+    this.following = false;
+    this.schedule();
+  }
+
+  /** The message a list item shows (actions.js puts its toolbar there). */
+  messageOf(node) {
+    return node.msg || null;
+  }
+
   /** Jump to the latest lines (the "jump to latest" button). */
   jumpToLatest() {
     this.following = true;
@@ -102,6 +116,11 @@ export class MessageList {
   range() {
     const msgs = this.conv.messages;
     const n = msgs.length;
+    const at = this.center ? msgs.indexOf(this.center) : -1;
+    if (at >= 0) {
+      const start = Math.max(0, Math.min(at - CHUNK, n - MAX_DOM));
+      return [start, Math.min(n, start + MAX_DOM)];
+    }
     if (this.following || !this.rendered.length) return [Math.max(0, n - WINDOW), n];
     let start = msgs.indexOf(this.rendered[0]);
     if (start < 0) start = 0; // the first rendered line was trimmed from memory
@@ -136,7 +155,7 @@ export class MessageList {
     this.shift = 0;
     const want = msgs.slice(start, end);
     const keep = new Set(want);
-    const anchor = this.following ? null : this.anchor(keep);
+    const anchor = this.following || this.center ? null : this.anchor(keep);
     for (const m of this.rendered) {
       if (!keep.has(m)) {
         this.nodes.get(m).remove();
@@ -151,6 +170,7 @@ export class MessageList {
       let node = this.nodes.get(m);
       if (node && (conv.changed.has(m) || node.ctxKey !== ctx.key)) {
         const fresh = messageItem(m, ctx);
+        fresh.msg = m;
         node.replaceWith(fresh);
         if (cursor === node) cursor = fresh;
         node = fresh;
@@ -158,6 +178,7 @@ export class MessageList {
       }
       if (!node) {
         node = messageItem(m, ctx);
+        node.msg = m;
         this.nodes.set(m, node);
         this.list.insertBefore(node, cursor);
       } else if (node === cursor) {
@@ -169,7 +190,14 @@ export class MessageList {
     conv.changed.clear();
     this.rendered = want;
     this.toEnd = end === msgs.length;
-    if (this.following) {
+    const center = this.center && this.nodes.get(this.center);
+    this.center = null;
+    if (center) {
+      center.scrollIntoView({ block: "center" });
+      center.classList.remove("flash");
+      void center.offsetWidth; // restart the animation when the same line is asked for again
+      center.classList.add("flash");
+    } else if (this.following) {
       this.list.scrollTop = this.list.scrollHeight;
     } else if (anchor) {
       // its node may have been redrawn (a day rule above it went away): use the current one

@@ -6,6 +6,13 @@ import { formatText, nickColor } from "./format.js";
 const GROUP_MS = 60 * 1000; // a line this soon after the same author's continues their group
 const SHOWN_NAMES = 3; // a folded run names this many people, then "and N others"
 
+let decorate = null; // (item, line, message) => void: actions.js adds the quote, reactions and actions
+
+/** Set what adds reply quotes and reactions to each chat line (actions.js). */
+export function setDecorator(fn) {
+  decorate = fn;
+}
+
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -156,6 +163,7 @@ export function messageItem(message, ctx = { day: "", grouped: false, unread: fa
   }
   item.append(line);
   if (below) item.append(below);
+  if (decorate && !message.system) decorate(item, line, message);
   if (message.pending) item.title = "sending…";
   if (message.failed) {
     item.classList.add("failed");

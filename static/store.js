@@ -139,6 +139,14 @@ export class Conversation {
     return message;
   }
 
+  /** The message with server id `id` if it is loaded (searched from the newest: replies and
+   * reactions are mostly about recent lines). */
+  byId(id) {
+    if (!id || !this.ids.has(id)) return null;
+    for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i].id === id) return this.messages[i];
+    return null;
+  }
+
   /** A line we just sent, shown dimmed until the server echoes it (see confirm). */
   addPending(from, text, kind) {
     const line = { id: null, time: new Date().toISOString(), from, text, kind, self: true,

@@ -2,7 +2,8 @@
 
 Sans-I/O: ``EventDecoder.feed(message)`` returns the events one line produces (often one, none
 for the middle of a NAMES reply or a history batch). The only state kept is what IRC spreads over
-several lines (NAMES replies, CHATHISTORY batches); whose nick is ``own`` is asked on every call,
+several lines (NAMES replies, CHATHISTORY batches, ``draft/multiline`` batches, which become one
+chat line with the rows joined by newlines); whose nick is ``own`` is asked on every call,
 since the session changes it. Both the terminal UI and the web gateway's bridge consume these.
 """
 
@@ -39,6 +40,9 @@ MEMBER_PREFIXES = "~&@%+"
 ACTION_PREFIX = "\x01ACTION "
 MAX_HISTORY_BATCH = 1000
 """Most messages collected into one ``History`` event (a server sending more is cut off)."""
+MULTILINE, CONCAT = "draft/multiline", "draft/multiline-concat"
+MAX_MULTILINE_LINES = 200
+"""Lines kept per ``draft/multiline`` batch (the server's own limit is far lower)."""
 CHAT_CACHE_SIZE = 1024
 """Recent chat lines whose decoded event is shared (emptied when full), see ``_chat``."""
 
@@ -82,6 +86,7 @@ class EventDecoder:
         self._own: tuple[str, str] = ("", "")  # our nick and its casefolded form, recomputed on change
         self._names: dict[str, list[Member]] = {}
         self._batches: dict[str, tuple[str, list[ChatMessage]]] = {}
+        self._multiline: dict[str, tuple[Message, list[tuple[str, bool, str]]]] = {}
 
     def _own_folded(self) -> str:
         nick = self._own_nick()
@@ -97,6 +102,11 @@ class EventDecoder:
         """The events one IRC message produces."""
         cmd = msg.command
         if cmd == "PRIVMSG" or cmd == "NOTICE":
+            if self._multiline and msg.tags.get("batch") in self._multiline:
+                lines = self._multiline[msg.tags["batch"]][1]
+                if len(lines) < MAX_MULTILINE_LINES and len(msg.params) >= 2:
+                    lines.append((msg.params[1], CONCAT in msg.tags, cmd))
+                return []
             event = self._chat(msg)
             if event is None:
                 return []
@@ -172,7 +182,18 @@ class EventDecoder:
         return [Topic(msg.param(1), "", None, msg=msg)]
 
     def _batch(self, msg: Message) -> list[ClientEvent]:
+        """History batches become one ``History``; a ``draft/multiline`` batch (live, or nested in
+        a history batch) becomes one chat line, its rows joined by newlines."""
         ref = msg.param(0)
+        if ref.startswith("+") and len(msg.params) >= 3 and msg.param(1) == MULTILINE:
+            self._multiline[ref[1:]] = (msg, [])
+            return []
+        if ref.startswith("-") and ref[1:] in self._multiline:
+            opening, lines = self._multiline.pop(ref[1:])
+            if not lines:
+                return []
+            text = "".join(("" if concat or i == 0 else "\n") + line for i, (line, concat, _) in enumerate(lines))
+            return self.feed(Message(lines[0][2], (opening.param(2), text), opening.source, opening.tags))
         if ref.startswith("+") and len(msg.params) >= 3 and msg.param(1).endswith("chathistory"):
             self._batches[ref[1:]] = (msg.param(2), [])
             return []

@@ -183,8 +183,7 @@ class ClientProtocol:
         target = msg.params[0] if msg.params else ""
         # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
         # before included: after leaving and rejoining, the room's history is shown again.
-        asked = "batch" in msg.tags and casefold(target) not in self._filling
-        if msgid in self._seen and not asked:
+        if msgid in self._seen and ("batch" not in msg.tags or casefold(target) in self._filling):
             return False
         self._seen[msgid] = None
         if len(self._seen) > SEEN_MSGIDS:

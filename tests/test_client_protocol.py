@@ -185,3 +185,17 @@ def test_a_refused_sasl_login_is_fatal() -> None:
     core.connection_made()
     core.receive_data(CAPS + b":srv CAP alice ACK :sasl\r\nAUTHENTICATE +\r\n:srv 904 alice :SASL failed\r\n")
     assert isinstance(core.failure, RegistrationError) and core.failure.numeric == "904" and core.failure.fatal
+
+
+def test_a_history_batch_asked_for_again_is_passed_on_whole() -> None:
+    """After leaving and rejoining, the room's history is shown again (lines seen live included)."""
+    core = _registered()
+    core.receive_data(b"@msgid=1 :bob!b@h PRIVMSG #r :seen live\r\n")
+    core.events_received()
+    core.receive_data(
+        b":srv BATCH +h chathistory #r\r\n@batch=h;msgid=1 :bob!b@h PRIVMSG #r :seen live\r\n:srv BATCH -h\r\n"
+    )
+    [history] = core.events_received()
+    assert isinstance(history, History) and [m.text for m in history.messages] == ["seen live"]
+    core.receive_data(b"@msgid=1 :bob!b@h PRIVMSG #r :seen live\r\n")  # a live duplicate still drops
+    assert core.events_received() == []

@@ -68,8 +68,16 @@ async def test_multiline_is_relayed_as_one_message_and_stored_as_one(hist):
     assert [m.params[1] for m in fallback] == ["hello", "how is ", "everyone?"]
     assert fallback[0].tags["msgid"] == msgid and "msgid" not in fallback[1].tags
     await alice.send("CHATHISTORY LATEST #c * 10")
-    rows = [m for m in await read_batch(alice) if m.command == "PRIVMSG"]
-    assert len(rows) == 1 and rows[0].tags["msgid"] == msgid  # one stored message
+    outer = await alice.expect("BATCH", lambda m: m.param(1) == "chathistory")
+    inner = await read_batch(alice)  # one stored message, given back as the batch it was sent as
+    assert inner[0].tags["batch"] == outer.params[0][1:] and inner[0].tags["msgid"] == msgid
+    assert [m.params[1] for m in inner[1:]] == ["hello", "", "how is everyone?"]
+    assert (await alice.expect("BATCH")).params[0] == "-" + outer.params[0][1:]
+    await carol.send("CAP REQ :batch draft/chathistory")
+    await carol.expect("CAP")
+    await carol.send("CHATHISTORY LATEST #c * 10")
+    rows = [m for m in await read_batch(carol) if m.command == "PRIVMSG"]  # without draft/multiline
+    assert [(m.params[1], m.tags["msgid"]) for m in rows] == [("hello  how is everyone?", msgid)]
 
 
 async def test_multiline_limits_and_target_mismatch_fail_the_batch(hist):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tcp_server.history.base import HistoryError
-from tcp_server.history.sqlite import SQLiteStore
+from tcp_server.history.sqlite import MIGRATIONS, SQLiteStore
 
 from .history_fixtures import append_all, msg, texts
 
@@ -30,7 +30,7 @@ async def test_sqlite_file_is_wal_private_and_versioned(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         db.execute("PRAGMA user_version = 99")
     newer = SQLiteStore(path)
     with pytest.raises(HistoryError, match="newer"):

@@ -30,13 +30,14 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from tcp_client.config import DEFAULT_CAPS
-from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, SessionStatus
+from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, ServerLine, SessionStatus
 from tcp_client.session import ClientSession, LineError, RegistrationError, SessionConfig, WebIrc
-from tcp_server.protocol import Message, TokenBucket, is_channel_name
+from tcp_server.protocol import Message, TokenBucket, casefold, is_channel_name
 
 from . import accounts as A
 from . import commands as C
 from .events import Event, error_event, status_event, to_json
+from .extensions import WANTED_CAPS, Extras
 from .security import client_ip
 from .settings import GatewaySettings
 from .ws_direct import DIRECT, DirectSocket, text_frame
@@ -51,8 +52,7 @@ SESSION_QUEUE_MIN = 256
 """The upstream session's event queue holds at least the welcome burst (MOTD, 005, LUSERS)."""
 RATE_WARNING_INTERVAL = 1.0
 """Seconds between two ``rate_limited`` errors on one socket."""
-READ_MARKER = "draft/read-marker"
-"""Asked for too: the server then sends each room's read marker after a join (accounts.py)."""
+READ_MARKER = "draft/read-marker"  # also asked for: each room's read marker after a join (accounts.py)
 TEXT_CACHE_SIZE = 1024
 """Chat lines whose JSON text is kept for the other browsers in the room (emptied when full)."""
 
@@ -77,7 +77,7 @@ def session_config(s: GatewaySettings, nick: str, ip: str, account: tuple[str, s
         reconnect=True, nick_fallback=account is not None, backoff_initial=s.reconnect_initial,
         backoff_max=s.reconnect_max, connect_timeout=s.connect_timeout,
         queue_size=max(s.ws_queue, SESSION_QUEUE_MIN), history_on_join=s.history_on_join,
-        account=account, caps=(*DEFAULT_CAPS, READ_MARKER),
+        account=account, caps=(*DEFAULT_CAPS, *WANTED_CAPS, READ_MARKER),
     )
 
 
@@ -117,6 +117,7 @@ class Bridge:
         self.direct: DirectSocket | None = scope.get("extensions", {}).get(DIRECT)
         self.upstream_paused = False  # reading from the chat server stopped: the browser is behind
         self.session: ClientSession | None = None
+        self.extras = Extras(lambda nick: bool(self.session) and casefold(nick) == casefold(self.session.nick))
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
         self.writing = False  # the writer task is in the middle of a send
@@ -251,7 +252,7 @@ class Bridge:
             if isinstance(cmd, A.AccountCommand):
                 await A.carry_out(self, session, cmd)
                 return
-            for msg in C.to_messages(cmd):
+            for msg in C.to_messages(cmd, session.caps):
                 await session.send(msg)  # queued by the session while it reconnects
         except LineError as exc:
             self.emit(error_event("bad_field", str(exc)))
@@ -308,6 +309,12 @@ class Bridge:
             self.emit(status_event(event.state, event.nick, event.reason or None))
             self.done.set()
             return
+        if type(event) is ServerLine and event.msg is not None:
+            extras = self.extras.feed(event.msg)  # reactions, typing, deletions
+            if extras is not None:
+                for item in extras:
+                    self.emit(item)
+                return
         if isinstance(event, ModeChanged) and is_channel_name(event.target) and len(event.modes) > 1 \
                 and self.session:
             # A member's @/+ changed: ask the server for the fresh list rather than track it here.

@@ -15,6 +15,7 @@ from typing import Any
 from tcp_client.lines import split_lines
 from tcp_server.protocol import Message, is_channel_name
 
+from . import extensions
 from .accounts import AccountCommand, account_builders
 from .settings import default
 
@@ -72,11 +73,40 @@ class Part:
 
 @dataclass(frozen=True)
 class Send:
-    """``send {room|nick, text, kind?}``: ``kind`` is ``privmsg`` (default), ``action`` or ``notice``."""
+    """``send {room|nick, text, kind?, reply?}``: ``kind`` is ``privmsg`` (default), ``action`` or
+    ``notice``; ``reply`` the msgid answered (``+draft/reply``). Text of several lines goes as one
+    ``draft/multiline`` batch when the server offers it (extensions.py), else as separate lines."""
 
     target: str
     text: str
     kind: str = "privmsg"
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
+class React:
+    """``react {room|nick, msgid, emoji}``: a reaction (TAGMSG ``+draft/react`` + ``+draft/reply``)."""
+
+    target: str
+    msgid: str
+    emoji: str
+
+
+@dataclass(frozen=True)
+class Redact:
+    """``redact {room|nick, msgid, reason?}``: delete a message (REDACT; own ones, or any as an op)."""
+
+    target: str
+    msgid: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Typing:
+    """``typing {room|nick, state}``: ``active``, ``paused`` or ``done`` (TAGMSG ``+typing``)."""
+
+    target: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -103,7 +133,10 @@ class History:
     before: str | None = None
 
 
-Command = Hello | Join | Part | Send | Nick | Topic | History | AccountCommand
+Command = Hello | Join | Part | Send | Nick | Topic | History | React | Redact | Typing | AccountCommand
+MAX_EMOJI = 32
+"""Longest reaction (characters): an emoji sequence, not a message."""
+TYPING_STATES = ("active", "paused", "done")
 
 
 def _name(data: dict[str, Any], key: str, *, room: bool = False) -> str | CommandError:
@@ -195,7 +228,56 @@ def _send(data: dict[str, Any]) -> Command | CommandError:
         return CommandError("bad_field", "'kind' must be privmsg, action or notice")
     if len(split_lines(text, MAX_TEXT_BYTES_PER_LINE)) > MAX_LINES_PER_SEND:
         return CommandError("too_large", f"text would need more than {MAX_LINES_PER_SEND} lines")
-    return Send(target, text, kind)
+    reply = _msgid(data, "reply", required=False)
+    if isinstance(reply, CommandError):
+        return reply
+    return Send(target, text, kind, reply)
+
+
+def _msgid(data: dict[str, Any], key: str, *, required: bool = True) -> str | None | CommandError:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if (not isinstance(value, str) or not value or len(value) > MAX_NAME
+            or any(ch in value for ch in _FORBIDDEN) or not _unicode(value)):
+        return CommandError("bad_field", f"'{key}' must be a message id")
+    return value
+
+
+def _target(data: dict[str, Any]) -> str | CommandError:
+    key = "room" if "room" in data else "nick"
+    return _name(data, key, room=key == "room")
+
+
+def _react(data: dict[str, Any]) -> Command | CommandError:
+    target, msgid = _target(data), _msgid(data, "msgid")
+    emoji = data.get("emoji")
+    if isinstance(target, CommandError) or isinstance(msgid, CommandError):
+        return target if isinstance(target, CommandError) else msgid  # type: ignore[return-value]
+    if (not isinstance(emoji, str) or not emoji.strip() or len(emoji) > MAX_EMOJI
+            or any(ch in emoji for ch in _FORBIDDEN) or not _unicode(emoji)):
+        return CommandError("bad_field", f"'emoji' must be 1 to {MAX_EMOJI} characters without spaces")
+    return React(target, str(msgid), emoji)
+
+
+def _redact(data: dict[str, Any]) -> Command | CommandError:
+    target, msgid = _target(data), _msgid(data, "msgid")
+    if isinstance(target, CommandError) or isinstance(msgid, CommandError):
+        return target if isinstance(target, CommandError) else msgid  # type: ignore[return-value]
+    reason = _text(data, "reason", required=False)
+    if isinstance(reason, CommandError):
+        return reason
+    return Redact(target, str(msgid), " ".join(reason.splitlines()))
+
+
+def _typing(data: dict[str, Any]) -> Command | CommandError:
+    target = _target(data)
+    if isinstance(target, CommandError):
+        return target
+    state = data.get("state")
+    if state not in TYPING_STATES:
+        return CommandError("bad_field", "'state' must be active, paused or done")
+    return Typing(target, str(state))
 
 
 def _nick(data: dict[str, Any]) -> Command | CommandError:
@@ -229,12 +311,16 @@ _BUILDERS = {
     "send": _send,
     "nick": _nick,
     "topic": _topic,
+    "react": _react,
+    "redact": _redact,
+    "typing": _typing,
 }  # and "history", which parse_command builds with its bound
 _BUILDERS.update(account_builders(_name))  # conversations, markread, register_room (accounts.py)
 
 
-def to_messages(cmd: Command) -> list[Message]:
-    """The IRC messages that carry out a (validated) browser command."""
+def to_messages(cmd: Command, caps: frozenset[str] | set[str] = frozenset()) -> list[Message]:
+    """The IRC messages that carry out a (validated) browser command; ``caps``: the server's
+    capabilities this session has (``draft/multiline`` sends several lines as one message)."""
     if isinstance(cmd, Hello | Nick):
         return [Message("NICK", (cmd.nick,))]
     if isinstance(cmd, Join):
@@ -247,8 +333,13 @@ def to_messages(cmd: Command) -> list[Message]:
         anchor = f"msgid={cmd.before}" if cmd.before else "*"
         sub = "BEFORE" if cmd.before else "LATEST"
         return [Message("CHATHISTORY", (sub, cmd.room, anchor, str(cmd.limit)))]
+    if isinstance(cmd, React | Redact | Typing):
+        return [extensions.to_message(cmd)]
     verb = "NOTICE" if cmd.kind == "notice" else "PRIVMSG"
     lines = split_lines(cmd.text, MAX_TEXT_BYTES_PER_LINE)
+    if extensions.MULTILINE in caps and cmd.kind != "action" and len(lines) > 1:
+        return extensions.multiline(verb, cmd.target, cmd.text, cmd.reply, MAX_TEXT_BYTES_PER_LINE)
     if cmd.kind == "action":
         lines = [f"\x01ACTION {line}\x01" for line in lines]
-    return [Message(verb, (cmd.target, line)) for line in lines]
+    tags = {extensions.REPLY: cmd.reply} if cmd.reply else {}
+    return [Message(verb, (cmd.target, line), None, tags if i == 0 else {}) for i, line in enumerate(lines)]

@@ -19,6 +19,7 @@ from tcp_server.protocol import is_channel_name
 from tcp_server.protocol import numerics as N
 
 from .accounts import markread_event
+from .extensions import reply_of
 
 Event = dict[str, Any]
 
@@ -54,7 +55,7 @@ def _iso_now() -> str:
 
 
 def message_event(ev: E.ChatMessage) -> Event:
-    """``message {id, time, room|nick, from, text, kind, self}``: a chat line.
+    """``message {id, time, room|nick, from, text, kind, self, reply?}``: a chat line.
 
     ``kind`` is ``privmsg``, ``notice`` or ``action`` (``/me``). A private message carries
     ``nick`` (the other person of the conversation) instead of ``room``; ``self`` is true for
@@ -75,6 +76,9 @@ def message_event(ev: E.ChatMessage) -> Event:
         event["room"] = room
     else:
         event["nick"] = ev.peer
+    reply = reply_of(ev.msg.tags) if ev.msg is not None else None
+    if reply:
+        event["reply"] = reply  # the msgid it answers (+draft/reply)
     return event
 
 
@@ -119,6 +123,14 @@ def _names(ev: E.Names) -> list[Event]:
     return [{"type": "names", "room": ev.room, "members": members}]
 
 
+def _mode(ev: E.ModeChanged) -> list[Event]:
+    """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
+    ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it)."""
+    if not is_channel_name(ev.target) or not ev.modes:
+        return []
+    return [{"type": "mode", "room": ev.target, "by": ev.by, "modes": ev.modes[0], "args": list(ev.modes[1:])}]
+
+
 def _topic(ev: E.Topic) -> list[Event]:
     """``topic {room, text, by}``: the topic changed (``by`` who) or was shown on join (``by`` null)."""
     return [{"type": "topic", "room": ev.room, "text": ev.text, "by": ev.by}]
@@ -128,15 +140,6 @@ def _history(ev: E.History) -> list[Event]:
     """``history {room|nick, messages}``: a CHATHISTORY batch, oldest first, as ``message`` events."""
     key = "room" if is_channel_name(ev.target) else "nick"
     return [{"type": "history", key: ev.target, "messages": [message_event(m) for m in ev.messages]}]
-
-
-def _mode(ev: E.ModeChanged) -> list[Event]:
-    """``mode {room, by, modes, args}``: a room's modes changed (``+o bob``: modes ``+o``, args
-    ``["bob"]``). Member marks follow in a fresh ``names`` (the bridge asks for it); our own user
-    modes produce nothing."""
-    if not is_channel_name(ev.target) or not ev.modes:
-        return []
-    return [{"type": "mode", "room": ev.target, "by": ev.by, "modes": ev.modes[0], "args": list(ev.modes[1:])}]
 
 
 def _error_reply(ev: E.ErrorReply) -> list[Event]:
@@ -160,8 +163,8 @@ _MAPPERS: dict[type, Callable[[Any], list[Event]]] = {
     E.Quit: _quit,
     E.NickChanged: _nick,
     E.Names: _names,
-    E.Topic: _topic,
     E.ModeChanged: _mode,
+    E.Topic: _topic,
     E.History: _history,
     E.ErrorReply: _error_reply,
     E.Failed: _failed,

@@ -80,6 +80,16 @@ def _print_listening(sock: socket.socket) -> None:
     print(f"open http://{host}:{port}/ in a browser", flush=True)
 
 
+class _WorkerConfig(uvicorn.Config):
+    """A worker's Config: built in the parent and pickled to each spawned worker, where the HTTP
+    protocol (a class ``http_guard`` makes per settings, which does not pickle) is made from the
+    exported settings."""
+
+    def load(self) -> None:
+        self.http = http_protocol(GatewaySettings())
+        super().load()
+
+
 def run_workers(settings: GatewaySettings) -> None:
     """``--workers N``: N gateway processes accept on one socket (uvicorn's Multiprocess binds it
     here and each spawned worker inherits it), so a room's web users spread over the cores.
@@ -91,8 +101,9 @@ def run_workers(settings: GatewaySettings) -> None:
     if settings.session_secret is None:
         settings = settings.model_copy(update={"session_secret": SecretStr(secrets.token_hex(32))})
     os.environ.update(settings_env(settings))
-    config = uvicorn.Config(
-        "web_gateway.serve:app_from_env", factory=True, workers=settings.workers, **_uvicorn_kwargs(settings)
+    kwargs = {**_uvicorn_kwargs(settings), "http": "httptools"}  # the guard is made per worker
+    config = _WorkerConfig(
+        "web_gateway.serve:app_from_env", factory=True, workers=settings.workers, **kwargs
     )  # type: ignore[arg-type]
     sock = config.bind_socket()
     sock.listen(config.backlog)  # connections wait in the backlog until a worker has started

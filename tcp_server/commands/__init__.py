@@ -7,7 +7,8 @@ JOIN, PART, TOPIC, NAMES, KICK, INVITE (channels); LIST with ELIST filters (list
 ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); WHO with WHOX (who); MONITOR,
 WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
 draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, STATS l/u
-(operator); CHATHISTORY (history); REGISTER, VERIFY, NS CERT ADD (accounts); ACCOUNTADMIN LIST|APPROVE|DISABLE|ENABLE|RESETPASS
+(operator); CHATHISTORY (history); SEARCH, a vendor full-text search of a channel's history
+(search); REGISTER, VERIFY, NS CERT ADD (accounts); ACCOUNTADMIN LIST|APPROVE|DISABLE|ENABLE|RESETPASS
 (accountadmin);
 AUTHENTICATE (sasl); CS/CHANSERV REGISTER|UNREGISTER|INFO (chanserv).
 
@@ -50,6 +51,7 @@ from . import (  # noqa: F401  (register)
     redact,
     registration,
     sasl,
+    search,
     setname,
     wallops,
     who,

@@ -43,6 +43,9 @@ CAP = "draft/chathistory"
 WINDOW_ARGS = {"LATEST": 4, "BEFORE": 4, "AFTER": 4, "AROUND": 4, "BETWEEN": 5, "TARGETS": 4}
 """Parameters each subcommand needs, the subcommand included."""
 _batch_ids = itertools.count(1)
+MULTILINE, CONCAT = "draft/multiline", "draft/multiline-concat"
+ROW_BYTES = 400
+"""Most bytes of a multi-line message's row per line when history sends it back as a batch."""
 
 
 def _fail(
@@ -109,9 +112,30 @@ def _batch_lines(
     out = [format_line(Message("BATCH", (f"+{ref}", kind, *params), state.name))]
     if label is not None:
         out[0] = add_tag(out[0], "label", label)
+    multiline = MULTILINE in client.caps
     for line in lines:
-        out.append(format_line(Message(line.command, line.params, line.source, {**line.tags, "batch": ref})))
+        if multiline and len(line.params) == 2 and "\n" in line.params[1]:
+            out.extend(_multiline_batch(line, ref))
+        else:
+            out.append(format_line(Message(line.command, line.params, line.source, {**line.tags, "batch": ref})))
     out.append(format_line(Message("BATCH", (f"-{ref}",), state.name)))
+    return out
+
+
+def _multiline_batch(line: Message, outer: str) -> list[bytes]:
+    """A stored multi-line message (rows joined by ``\n``) as the ``draft/multiline`` batch it was
+    sent as, nested in the history batch ``outer``: a line per row, long rows in concat pieces."""
+    inner = f"ml{next(_batch_ids)}"
+    target, text = line.params
+    out = [format_line(Message("BATCH", (f"+{inner}", MULTILINE, target), line.source, {**line.tags, "batch": outer}))]
+    for row in text.split("\n"):
+        first = True
+        while first or row:
+            piece = row.encode()[:ROW_BYTES].decode("utf-8", "ignore") if len(row.encode()) > ROW_BYTES else row
+            tags = {"batch": inner} if first else {"batch": inner, CONCAT: ""}
+            out.append(format_line(Message(line.command, (target, piece), line.source, tags)))
+            row, first = row[len(piece):], False
+    out.append(format_line(Message("BATCH", (f"-{inner}",), line.source)))
     return out
 
 

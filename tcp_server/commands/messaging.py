@@ -255,6 +255,7 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
         name = channel.name
         target = None
     else:
+        channel = None
         target = state.find_nick(name)
         if target is None:
             state.numeric(client, N.ERR_NOSUCHNICK, name, "No such nick/channel")
@@ -262,9 +263,9 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
         name = target.nick
     tags = {**server_tags(client, state.new_msgid()), **tags}
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
-    if target is None:
+    if channel is not None:
         state.bus.to_channel(channel, variants, skip=client, only="tags")
-    elif target is not client:
+    elif target is not None and target is not client:
         state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
         client.outbox.send(variants[TAGS_ALL])

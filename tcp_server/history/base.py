@@ -125,6 +125,11 @@ class HistoryStore(ABC):
         """Message ``msgid`` of target ``key``, if stored (REDACT checks who sent it)."""
         raise HistoryError("this store cannot look up single messages")
 
+    async def search(self, key: str, words: str, limit: int) -> list[StoredMessage]:
+        """The ``limit`` newest messages of ``key`` containing every word of ``words`` (full-text,
+        case-insensitive), oldest first (SEARCH)."""
+        raise HistoryError("this store cannot search")
+
     async def delete(self, key: str, msgid: str) -> bool:
         """Remove message ``msgid`` of target ``key`` (REDACT); True when a row was deleted."""
         raise HistoryError("this store cannot delete messages")

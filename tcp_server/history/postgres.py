@@ -25,6 +25,8 @@ from .base import (
 )
 from .groupcommit import GroupCommitter
 from .sql import (
+    POSTGRES_FTS_V2,
+    SEARCH_POSTGRES_SQL,
     delete_sql,
     dollar,
     find_sql,
@@ -43,6 +45,7 @@ MIGRATION_LOCK = 0x7C4A7
 
 MIGRATIONS: list[tuple[str, ...]] = [
     schema_v1("BIGSERIAL PRIMARY KEY", "BIGINT"),
+    POSTGRES_FTS_V2,  # 2: full-text index (SEARCH)
 ]
 
 INSERT = insert_sql(dollar, "INSERT", " ON CONFLICT (msgid) DO NOTHING")
@@ -171,6 +174,10 @@ class PostgresStore(HistoryStore):
     async def find(self, key: str, msgid: str) -> StoredMessage | None:
         row = await self._p().fetchrow(find_sql(dollar), msgid, key)
         return row_message(tuple(row)) if row is not None else None
+
+    async def search(self, key: str, words: str, limit: int) -> list[StoredMessage]:
+        rows = await self._p().fetch(SEARCH_POSTGRES_SQL, key, words, limit)
+        return [row_message(tuple(r)) for r in reversed(rows)]
 
     async def delete(self, key: str, msgid: str) -> bool:
         status = await self._p().execute(delete_sql(dollar), msgid, key)

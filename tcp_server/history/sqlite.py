@@ -22,7 +22,18 @@ import aiosqlite
 from ..settings import default
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
-from .sql import delete_sql, find_sql, qmark, row_message, schema_v1, select_sql, targets_sql
+from .sql import (
+    SQLITE_FTS_V2,
+    delete_sql,
+    find_sql,
+    fts5_query,
+    qmark,
+    row_message,
+    schema_v1,
+    search_sqlite_sql,
+    select_sql,
+    targets_sql,
+)
 from .sqlite_writer import WriterProcess, encode_batch
 
 log = logging.getLogger("tcpchat.history")
@@ -31,6 +42,7 @@ DB_FILENAME = "history.db"
 
 MIGRATIONS: list[tuple[str, ...]] = [
     schema_v1("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),  # 1: messages + window indexes
+    SQLITE_FTS_V2,  # 2: full-text index (SEARCH), filled from the rows already there
 ]
 """Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
 
@@ -200,6 +212,13 @@ class SQLiteStore(HistoryStore):
     async def find(self, key: str, msgid: str) -> StoredMessage | None:
         rows = list(await self._db().execute_fetchall(find_sql(qmark), (msgid, key)))
         return row_message(rows[0]) if rows else None
+
+    async def search(self, key: str, words: str, limit: int) -> list[StoredMessage]:
+        query = fts5_query(words)
+        if not query:
+            return []
+        rows = await self._db().execute_fetchall(search_sqlite_sql(), (query, key, limit))
+        return [row_message(r) for r in reversed(list(rows))]
 
     async def delete(self, key: str, msgid: str) -> bool:
         db = self._writer

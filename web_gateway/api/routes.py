@@ -55,6 +55,8 @@ DEFAULT_LIMIT = 50
 NO_STORE = {"Cache-Control": "no-store"}
 """Admin data (addresses) is never cached by browsers or proxies."""
 KILL_REASON_MAX = 300
+SEARCH_MAX = 200
+"""Longest search text (the server's SEARCH takes up to 200 bytes)."""
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
@@ -129,8 +131,14 @@ async def messages(
     before: Annotated[str | None, Query(description="Messages before this msgid or ISO 8601 time", max_length=128)] = None,
     after: Annotated[str | None, Query(description="Messages after this msgid or ISO 8601 time", max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most messages returned")] = DEFAULT_LIMIT,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=SEARCH_MAX, pattern=r"^[^\r\n\x00]*\S[^\r\n\x00]*$",
+              description="Search: only the newest messages containing all these words (full-text)"),
+    ] = None,
 ) -> MessagePage:
-    """The room's stored history (CHATHISTORY), oldest first; 503 when history is off.
+    """The room's stored history (CHATHISTORY), oldest first; 503 when history is off. With ``q``,
+    the newest messages that contain every word of it (the server's full-text index).
 
     Anonymous callers read existing public rooms only (not +s, +p, +i or +k); admins any room,
     including one that everyone has left."""
@@ -141,7 +149,9 @@ async def messages(
     except BadInput as exc:
         raise HTTPException(400, str(exc)) from None
     limit = min(limit, svc.settings.api_history_max)
-    return await svc.history(name, before_ref, after_ref, limit, admin)
+    if q is not None and (before_ref or after_ref):
+        raise HTTPException(400, "q cannot be combined with before or after")
+    return await svc.history(name, before_ref, after_ref, limit, admin, query=q)
 
 
 @router.post(

@@ -183,10 +183,12 @@ class ChatService:
         return RoomDetail(**rooms[0].model_dump(), members=parse_names(lines))
 
     async def history(
-        self, name: str, before: str | None, after: str | None, limit: int, admin: bool = False
+        self, name: str, before: str | None, after: str | None, limit: int, admin: bool = False,
+        query: str | None = None,
     ) -> MessagePage:
-        """Stored messages; without ``admin`` only of an existing public room (what anyone could
-        join and read), never of a secret, private, invite-only or keyed one."""
+        """Stored messages (with ``query``: the newest ones containing its words); without ``admin``
+        only of an existing public room (what anyone could join and read), never of a secret,
+        private, invite-only or keyed one."""
         try:
             await self.oper.ensure()
         except UpstreamError as exc:
@@ -205,21 +207,26 @@ class ChatService:
         server_max = reg.isupport.get("CHATHISTORY", "")
         if to_int(server_max) > 0:
             limit = min(limit, to_int(server_max))
-        if before and after:
-            params: tuple[str, ...] = ("BETWEEN", name, after, before, str(limit))
+        if query is not None:  # full-text search: the vendor SEARCH command, same batch form
+            params: tuple[str, ...] = (name, str(limit), query)
+            verb = "SEARCH"
+        elif before and after:
+            params = ("BETWEEN", name, after, before, str(limit))
         elif before:
             params = ("BEFORE", name, before, str(limit))
         elif after:
             params = ("AFTER", name, after, str(limit))
         else:
             params = ("LATEST", name, "*", str(limit))
+        if query is None:
+            verb = "CHATHISTORY"
 
         def until(msg: Message) -> bool:
             if msg.command == "BATCH" and msg.param(0).startswith("-"):
                 return True
             return msg.command == "FAIL" or (msg.command.isdigit() and msg.command[0] in "45")
 
-        lines = await self._ask(self.oper, [Message("CHATHISTORY", params)], until)
+        lines = await self._ask(self.oper, [Message(verb, params)], until)
         err = failure(lines)
         if err is not None:
             raise _history_error(err, name)

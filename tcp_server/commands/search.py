@@ -1,0 +1,77 @@
+"""SEARCH (vendor command): full-text search in a channel's stored history.
+
+``SEARCH <channel> <limit> :<words>`` answers, like CHATHISTORY, with a batch of the matching
+messages (oldest first) of type ``tcpchat.example/search``: the ``limit`` newest messages that
+contain every word (case-insensitive; SQLite FTS5 or PostgreSQL full-text search, see
+``history/sql.py``). Who may search is who may read the channel's history: its members and IRC
+operators (the gateway's operator link serves ``GET /api/rooms/{room}/messages?q=``). It shares
+CHATHISTORY's per-client queue and rate. Errors: ``FAIL SEARCH NEED_MORE_PARAMS|INVALID_PARAMS|
+INVALID_TARGET|MESSAGE_ERROR``; without history the command is unknown (421).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..history.base import StoredMessage
+from ..protocol import Message, is_channel_name
+from ..state import Client, ServerState
+from ..state.ordering import Hold
+from .history import _batch_lines, _history_message, _parse_limit, _queue, _readable_target
+from .replies import standard_reply
+from .table import command, unknown_command
+
+BATCH_TYPE = "tcpchat.example/search"
+MAX_WORDS_BYTES = 200
+"""Longest search text accepted (bytes)."""
+
+
+def _fail(state: ServerState, client: Client, code: str, *context: str, hold: Hold | None = None,
+          label: str | None = None) -> None:
+    if hold is None:
+        standard_reply(state, client, "FAIL", "SEARCH", code, *context)
+    else:
+        client.outbox.release(hold, lambda: standard_reply(state, client, "FAIL", "SEARCH", code, *context,
+                                                            label=label))
+
+
+@command("SEARCH", min_params=1)
+def search(state: ServerState, client: Client, msg: Message) -> None:
+    """SEARCH <channel> <limit> :<words>: the newest messages of the channel with all the words."""
+    store = state.history
+    if store is None:
+        unknown_command(state, client, msg)
+        return
+    if len(msg.params) < 3:
+        _fail(state, client, "NEED_MORE_PARAMS", "Usage: SEARCH <channel> <limit> :<words>")
+        return
+    target, words = msg.params[0], msg.params[2]
+    limit = _parse_limit(msg.params[1], state.settings.chathistory_max)
+    if limit is None:
+        _fail(state, client, "INVALID_PARAMS", msg.params[1], "Limit must be a positive integer")
+        return
+    if not words.split() or len(words.encode()) > MAX_WORDS_BYTES:
+        _fail(state, client, "INVALID_PARAMS", "*", f"Search for 1 to {MAX_WORDS_BYTES} bytes of words")
+        return
+    readable = _readable_target(state, client, target) if is_channel_name(target) else None
+    if readable is None:
+        _fail(state, client, "INVALID_TARGET", target, "Messages could not be searched")
+        return
+    key, display, _ = readable
+
+    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+        def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
+            if client.gone:
+                return
+            if error is not None or rows is None:
+                _fail(state, client, "MESSAGE_ERROR", target, "Messages could not be searched", hold=hold,
+                      label=label)
+                finished()
+                return
+            lines = [_history_message(client, m) for m in rows]
+            out = _batch_lines(state, client, BATCH_TYPE, (display,), lines, label)
+            client.outbox.release_paced(hold, out, finished)
+
+        store.fetch(lambda: store.search(key, words, limit), done)
+
+    _queue(state, client, start, "SEARCH")
