@@ -213,3 +213,24 @@ async def test_a_registration_waiting_for_approval_is_pending_and_no_session(
     finally:
         await c.close()
         await gw.stop()
+
+
+async def test_conversations_asked_while_a_joins_history_is_in_flight(
+    ws: Callable[[], Awaitable[WsClient]], chat: ChatServer
+) -> None:
+    first = await sign_up(ws, "alice")
+    bob = await RawClient.connect(chat.port)
+    await bob.register("bob", caps="message-tags server-time")
+    await bob.send("PRIVMSG alice :hello")
+    await first.expect("message", lambda e: e.get("nick") == "bob")
+    await first.close()
+    for attempt in range(5):  # the join's CHATHISTORY LATEST reply ends while TARGETS is pending
+        page = await ws()
+        await page.send(type="hello", account="alice", password=PW)
+        await page.expect("status", lambda e: e["state"] == "connected")
+        await page.send(type="join", room=f"#r{attempt}")
+        await page.expect("join")
+        await page.send(type="conversations")
+        assert [t["nick"] for t in (await page.expect("conversations"))["targets"]] == ["bob"]
+        await page.close()
+    await bob.close()

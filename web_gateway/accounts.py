@@ -236,12 +236,19 @@ async def _targets(session: ClientSession, limit: int) -> list[Event] | str:
     until = datetime.now(UTC) + timedelta(days=1)
     stamp = until.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+    ref: list[str] = []  # our batch's reference, once it started
+
     def end(m: Message) -> bool:
-        return (m.command == "BATCH" and m.param(0).startswith("-")) or m.command == "FAIL"
+        """The end of *this* reply: other batches (a join's history) may be in flight meanwhile."""
+        if m.command == "BATCH" and m.param(1) == "draft/chathistory-targets" and m.param(0).startswith("+"):
+            ref.append(m.param(0)[1:])
+        return (bool(ref) and m.command == "BATCH" and m.param(0) == f"-{ref[0]}") or (
+            m.command == "FAIL" and m.param(0) == "CHATHISTORY")
 
     lines = await session.request(
         Message("CHATHISTORY", ("TARGETS", EPOCH, f"timestamp={stamp}", str(limit))), end, ACCOUNT_REPLY_TIMEOUT,
-        match=lambda m: m.command in ("CHATHISTORY", "FAIL"),
+        match=lambda m: (m.command == "CHATHISTORY" and bool(ref) and m.tags.get("batch") == ref[0])
+        or m.command == "FAIL",
     )
     if lines and lines[-1].command == "FAIL":
         log.info("CHATHISTORY TARGETS refused: %s", " ".join(lines[-1].params))
