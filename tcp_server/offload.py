@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .state.registry import Done
+from .state.credentials import Done
 
 
 class Offloader:

@@ -15,10 +15,12 @@ import hashlib
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .commands import dispatch
+from .flood import FloodControl
+from .output import OutputFlusher, PacedReplies
 from .protocol import (
     LINE_TOO_LONG,
     MAX_LABEL_BYTES,
@@ -34,8 +36,16 @@ from .protocol import numerics as N
 from .state.ordering import Hold, OrderedOutput
 
 if TYPE_CHECKING:
-    from .server import ChatServer
-    from .state import Client
+    from .state import Client, ServerState
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs from the server that accepted it (``ChatServer`` is one): the
+    transport does not import the server, which imports the transport."""
+
+    state: ServerState
+    flusher: OutputFlusher | None
+    connections: set[Connection]
 
 log = logging.getLogger("tcpchat.server")
 
@@ -52,32 +62,7 @@ def _shared_number(value: _Number) -> _Number:
     return _NUMBERS.setdefault((type(value), value), value)  # type: ignore[return-value]
 
 
-class OutputFlusher:
-    """Writes every dirty connection's buffer once per event-loop turn."""
-
-    __slots__ = ("_loop", "_dirty", "_scheduled")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._dirty: list[Connection] = []
-        self._scheduled = False
-
-    def mark(self, conn: Connection) -> None:
-        """Remember ``conn`` for the next flush, scheduling one if needed."""
-        self._dirty.append(conn)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write all pending output (called by the loop)."""
-        self._scheduled = False
-        dirty, self._dirty = self._dirty, []
-        for conn in dirty:
-            conn.flush()
-
-
-class Connection(asyncio.Protocol):
+class Connection(FloodControl, PacedReplies, asyncio.Protocol):
     """One client socket. Implements the state layer's ``Outbox``."""
 
     __slots__ = (
@@ -86,7 +71,7 @@ class Connection(asyncio.Protocol):
         "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
     )
 
-    def __init__(self, server: ChatServer, kind: str = "tcp") -> None:
+    def __init__(self, server: ConnectionHost, kind: str = "tcp") -> None:
         self.server = server
         self.state = state = server.state
         settings = state.settings
@@ -203,52 +188,6 @@ class Connection(asyncio.Protocol):
         except Exception:
             self._handler_failed(client, msg)
 
-    # ---- flood control -----------------------------------------------------------------
-    def _release_held(self) -> None:
-        """Handle held lines while the client has allowance (token bucket); throttle when out.
-
-        A client over its allowance is slowed, not dropped: reading pauses and its lines wait,
-        handled at ``flood_rate``. Only more than ``flood_burst`` waiting lines is "Excess Flood",
-        so a client joining many channels at once is delayed rather than disconnected.
-        """
-        self.throttled = False
-        client = self.client
-        held = self.held
-        if client is None or held is None:
-            return
-        flood, now = self.flood, self.loop.time()
-        while held:
-            if self.closing or client.gone:
-                held.clear()
-                return
-            wait = flood.take(now, exempt=client.is_oper)
-            if wait:
-                self.throttled = True
-                if self._check_held(client):
-                    self._pause()
-                    self.loop.call_later(wait, self._release_held)
-                return
-            self._handle(client, held.popleft())
-        if self.held is held:
-            self.held = None
-        if self.paused and not self.closing and self.transport is not None:
-            self.paused = False
-            self.transport.resume_reading()
-
-    def _check_held(self, client: Client) -> bool:
-        """Drop the client when too many lines wait for allowance; True while it may stay."""
-        if self.held is None or len(self.held) <= self.flood_burst:
-            return True
-        self.held = None
-        self.state.counters.floods += 1
-        self.state.disconnect(client, "Excess Flood")
-        return False
-
-    def _pause(self) -> None:
-        if not self.paused and not self.closing and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
-
     def _dispatch(self, client: Client, msg: Message) -> None:
         try:
             dispatch(self.state, client, msg)
@@ -335,48 +274,6 @@ class Connection(asyncio.Protocol):
             self.order.release(hold, write)
             if self.paced:  # a paced reply may now be first in line
                 self._pump()
-
-    def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
-        """Release ``hold`` with ``lines``, at most ``chunk`` bytes in the socket's buffer at a time."""
-        if self.closing or self.overflowed:
-            return
-        if self.paced is None:
-            self.paced = deque()
-        self.paced.append((hold, deque(lines), done))
-        self._pump()
-
-    def _pump(self) -> None:
-        """Feed paced replies while the socket's buffer is under ``chunk`` bytes.
-
-        Over it, the transport has called ``pause_writing``; ``resume_writing`` (the buffer
-        drained to a quarter) pumps again. A reply whose hold is not first waits for
-        ``release`` of the older ones. Nothing polls.
-        """
-        paced = self.paced
-        while paced and not (self.closing or self.overflowed):
-            hold, lines, done = paced[0]
-            if self.order.first() is not hold:
-                return
-            transport = self.transport
-            while lines:
-                if transport is None:
-                    return
-                if self.out_bytes + transport.get_write_buffer_size() > self.chunk:
-                    self.flush()  # hand it to the kernel; what it does not take stays buffered
-                    if self.closing or self.overflowed or transport.get_write_buffer_size() > self.chunk:
-                        return
-                self.order.feed(hold, lines.popleft())
-            paced.popleft()
-            self.order.release(hold)
-            if done is not None:
-                done()
-        if paced is not None and not paced and self.paced is paced:
-            self.paced = None
-
-    def resume_writing(self) -> None:
-        """The socket drained below low water: continue any paced reply."""
-        if self.paced:
-            self._pump()
 
     def _enqueue(self, data: bytes) -> None:
         if self.closing or self.overflowed:

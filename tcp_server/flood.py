@@ -1,0 +1,81 @@
+"""Flood control of one connection: a token bucket that slows an eager client before it drops it.
+
+Lines a client sends beyond its allowance wait (reading from its socket pauses) and are handled
+at ``flood_rate``; only more than ``flood_burst`` waiting lines is "Excess Flood". ``Connection``
+mixes this in; the attributes below are its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .protocol import LineTooLong
+    from .protocol.ratelimit import TokenBucket
+    from .state import Client, ServerState
+
+
+class FloodControl:
+    """Held lines released at the client's allowance (``Connection`` mixes this in)."""
+
+    __slots__ = ()
+    throttled: bool
+    paused: bool
+    closing: bool
+    client: Client | None
+    held: deque[bytes | LineTooLong] | None
+    flood: TokenBucket
+    flood_burst: float
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport | None
+    state: ServerState
+
+    def _handle(self, client: Client, line: bytes | LineTooLong) -> None:  # the Connection's
+        raise NotImplementedError
+
+    def _release_held(self) -> None:
+        """Handle held lines while the client has allowance (token bucket); throttle when out.
+
+        A client over its allowance is slowed, not dropped: reading pauses and its lines wait,
+        handled at ``flood_rate``. Only more than ``flood_burst`` waiting lines is "Excess Flood",
+        so a client joining many channels at once is delayed rather than disconnected.
+        """
+        self.throttled = False
+        client = self.client
+        held = self.held
+        if client is None or held is None:
+            return
+        flood, now = self.flood, self.loop.time()
+        while held:
+            if self.closing or client.gone:
+                held.clear()
+                return
+            wait = flood.take(now, exempt=client.is_oper)
+            if wait:
+                self.throttled = True
+                if self._check_held(client):
+                    self._pause()
+                    self.loop.call_later(wait, self._release_held)
+                return
+            self._handle(client, held.popleft())
+        if self.held is held:
+            self.held = None
+        if self.paused and not self.closing and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+
+    def _check_held(self, client: Client) -> bool:
+        """Drop the client when too many lines wait for allowance; True while it may stay."""
+        if self.held is None or len(self.held) <= self.flood_burst:
+            return True
+        self.held = None
+        self.state.counters.floods += 1
+        self.state.disconnect(client, "Excess Flood")
+        return False
+
+    def _pause(self) -> None:
+        if not self.paused and not self.closing and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
