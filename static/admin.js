@@ -107,6 +107,7 @@ function renderConnections(data) {
       tag.textContent = "oper";
       nick.append(" ", tag);
     }
+    cell(row, c.account ?? "", "account");
     const addr = cell(row, c.address, "address");
     if (c.gateway) {
       const via = document.createElement("span");
@@ -134,7 +135,7 @@ function renderConnections(data) {
   const t = data.totals;
   const foot = $("#totals");
   foot.replaceChildren();
-  cell(foot, `${t.connections} connections (${t.registered} registered)`).colSpan = 3;
+  cell(foot, `${t.connections} connections (${t.registered} registered)`).colSpan = 4;
   cell(foot, Object.entries(t.by_transport).map(([k, v]) => `${k} ${v}`).join(" "));
   cell(foot, "").colSpan = 3;
   cell(foot, `${t.messages_in} / ${t.messages_out}`);

@@ -4,6 +4,7 @@
 // Events change the model and note what changed; one frame later render() draws it (messages of
 // the conversation in view, counters of the others): a burst of events costs one paint per frame.
 
+import { accountHandlers, helloFrame, needsPasswordAgain, setupAccount } from "./account.js";
 import { Composer } from "./composer.js";
 import { GatewayConnection } from "./connection.js";
 import { chatHandlers } from "./handlers.js";
@@ -112,7 +113,8 @@ function select(conv, byUser = false) {
 
 // ---- connection ---------------------------------------------------------------------------
 
-const handlers = { ...sessionHandlers(page), ...chatHandlers(page), ...extraHandlers(page) };
+const baseHandlers = { ...sessionHandlers(page), ...chatHandlers(page), ...extraHandlers(page) };
+const handlers = { ...baseHandlers, ...accountHandlers(page, baseHandlers) };
 
 function onEvent(ev) {
   const handler = handlers[ev.type];
@@ -124,7 +126,7 @@ function onOpen() {
   ui.showStatus("", "ok");
   if (page.session.wantedNick) {
     page.session.freshSession = false;
-    page.conn.send({ type: "hello", nick: store.nick || page.session.wantedNick });
+    page.conn.send(helloFrame(page, store.nick || page.session.wantedNick));
   }
 }
 
@@ -216,6 +218,7 @@ $("send-form").addEventListener("submit", (e) => {
 
 $("login-form").addEventListener("submit", (e) => {
   e.preventDefault();
+  page.credentials = null; // "Continue as guest"; account.js handles "Sign in" and "Create account"
   const room = $("login-room").value.trim();
   if (signIn(page, $("nick-input").value.trim(), room ? roomName(room) : "")) {
     page.pendingOpen = room ? fold(roomName(room)) : null;
@@ -277,6 +280,7 @@ document.addEventListener("visibilitychange", () => {
 });
 
 setupChrome(page);
+setupAccount(page, signIn, (room) => (room ? roomName(room) : ""));
 window.__tcpchat = { store }; // the model, for tests and bench/page_burst.py to count lines in
 
 // ---- start ------------------------------------------------------------------------------------
@@ -288,7 +292,7 @@ const saved = (() => {
     return null; // unreadable: start from the login form
   }
 })();
-if (saved && saved.nick) {
+if (saved && saved.nick && !needsPasswordAgain(page, saved)) {
   // A reload of a signed-in page: come back as the same nick in the same rooms.
   page.session.wantedNick = saved.nick;
   page.session.roomsToRestore = (saved.rooms || []).filter(isRoom);

@@ -1,6 +1,7 @@
 // Signing in and staying signed in: the `status` and `error` events, hello retries, rejoining the
 // rooms after a reconnect, and what a refused nick looks like on the login form.
 
+import { helloFrame } from "./account.js";
 import * as ui from "./sidebar.js";
 
 const $ = (id) => document.getElementById(id);
@@ -106,7 +107,7 @@ export function sessionHandlers(page) {
         if (ev.code === "433" && s.helloRetries < HELLO_RETRIES) {
           // Coming back after a reload or a gateway restart: the old connection may hold the nick a moment.
           s.helloRetries += 1;
-          setTimeout(() => conn.send({ type: "hello", nick: s.wantedNick }), HELLO_RETRY_MS);
+          setTimeout(() => conn.send(helloFrame(page, s.wantedNick)), HELLO_RETRY_MS);
           return;
         }
         s.signedIn = false;
@@ -119,7 +120,7 @@ export function sessionHandlers(page) {
         // Back on the gateway but the chat server is away: keep trying, like the gateway does.
         const wait = Math.min(HELLO_RETRY_MS * 2 ** Math.min(s.upstreamRetries++, 4), page.maxDelay);
         ui.showStatus(`The chat server is unreachable; retrying in ${Math.ceil(wait / 1000)}s…`, "warn");
-        setTimeout(() => conn.send({ type: "hello", nick: s.wantedNick }), wait);
+        setTimeout(() => conn.send(helloFrame(page, s.wantedNick)), wait);
         return;
       }
       if (s.signedIn && (ev.code === "too_large" || ev.code === "bad_field")) page.sendRefused();
@@ -144,7 +145,7 @@ export function signIn(page, nick, room) {
   s.helloRetries = HELLO_RETRIES; // typed by the user: report 433 at once
   if (page.conn.isOpen) {
     s.freshSession = false;
-    page.conn.send({ type: "hello", nick });
+    page.conn.send(helloFrame(page, nick));
   } else {
     page.conn.open(); // onOpen sends hello
   }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 
 from tcp_server.protocol import (
     LineBuffer,
@@ -234,6 +235,15 @@ class ClientProtocol:
             self.killed = f"killed: {msg.param(1, 'no reason')}"
         elif cmd == "005":
             update_isupport(self.isupport, msg)
+        elif cmd == "900" and len(msg.params) > 2:  # RPL_LOGGEDIN, e.g. after REGISTER
+            self.account = msg.params[2]
+        elif cmd == "901":  # RPL_LOGGEDOUT
+            self.account = None
+
+    def remember_login(self, account: str, password: str) -> None:
+        """Log in as ``account`` (SASL PLAIN) on every later connection, e.g. after REGISTER
+        created it on this one."""
+        self.config = replace(self.config, account=(account, password))
 
     # ---- gap fill --------------------------------------------------------------------------
     def has_history(self) -> bool:

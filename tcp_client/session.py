@@ -117,6 +117,12 @@ class ClientSession(CommandsMixin):
         """True once the session has ended for good."""
         return self._closed
 
+    def remember_login(self, account: str, password: str) -> None:
+        """Log in to ``account`` with SASL on every reconnect from now on (after ``REGISTER``
+        created it on this connection, the server already logged us in)."""
+        self.core.remember_login(account, password)
+        self.config = self.core.config
+
     def has_history(self) -> bool:
         """True when the server serves CHATHISTORY to us (and batches delimit the replies)."""
         return self.core.has_history()

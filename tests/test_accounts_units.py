@@ -114,6 +114,10 @@ async def test_store_reopens_with_names_channels_markers_and_certificates(opener
         assert again.get_marker("alice", "#room") == 5
         assert again.set_flags("alice", disabled=True) and again.get("alice").disabled
         assert [a.name for a in again.list_accounts()] == ["Alice"]
+        fresh = scram_keys("new", 4096)
+        assert again.set_password("alice", "scrypt$new", fresh) and not again.set_password("bob", "x", fresh)
+        changed = again.get("alice")
+        assert (changed.password, changed.scram) == ("scrypt$new", fresh)
 
     await asyncio.to_thread(second_session)
     await again.close()

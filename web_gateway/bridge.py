@@ -34,6 +34,7 @@ from tcp_client.events import ChatMessage, ClientEvent, ModeChanged, ServerLine,
 from tcp_client.session import ClientSession, LineError, RegistrationError, SessionConfig, WebIrc
 from tcp_server.protocol import Message, TokenBucket, casefold, is_channel_name
 
+from . import accounts as A
 from . import commands as C
 from .events import Event, error_event, status_event, to_json
 from .extensions import WANTED_CAPS, Extras
@@ -51,6 +52,7 @@ SESSION_QUEUE_MIN = 256
 """The upstream session's event queue holds at least the welcome burst (MOTD, 005, LUSERS)."""
 RATE_WARNING_INTERVAL = 1.0
 """Seconds between two ``rate_limited`` errors on one socket."""
+READ_MARKER = "draft/read-marker"  # also asked for: each room's read marker after a join (accounts.py)
 TEXT_CACHE_SIZE = 1024
 """Chat lines whose JSON text is kept for the other browsers in the room (emptied when full)."""
 
@@ -62,18 +64,20 @@ def encode(event: Event) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
-def session_config(s: GatewaySettings, nick: str, ip: str) -> SessionConfig:
-    """The upstream session of one browser: WEBIRC with its address, the gateway's limits."""
+def session_config(s: GatewaySettings, nick: str, ip: str, account: tuple[str, str] | None = None) -> SessionConfig:
+    """The upstream session of one browser: WEBIRC with its address, the gateway's limits, and
+    the account it logs in to (SASL) on every connect when signed in (then a nick still held
+    by another of the account's pages falls back to ``nick_``: the history is the account's)."""
     webirc = None
     if s.webirc_password is not None:
         webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
     return SessionConfig(
         s.irc_host, s.irc_port, nick, webirc=webirc, unix_socket=s.irc_unix_socket,
         password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
-        reconnect=True, nick_fallback=False, backoff_initial=s.reconnect_initial,
+        reconnect=True, nick_fallback=account is not None, backoff_initial=s.reconnect_initial,
         backoff_max=s.reconnect_max, connect_timeout=s.connect_timeout,
         queue_size=max(s.ws_queue, SESSION_QUEUE_MIN), history_on_join=s.history_on_join,
-        caps=(*DEFAULT_CAPS, *WANTED_CAPS),
+        account=account, caps=(*DEFAULT_CAPS, *WANTED_CAPS, READ_MARKER),
     )
 
 
@@ -235,7 +239,7 @@ class Bridge:
     async def handle(self, cmd: C.Command) -> None:
         """Carry out one validated command."""
         if isinstance(cmd, C.Hello):
-            await self.hello(cmd.nick)
+            await self.hello(cmd)
             return
         session = self.session
         if session is None:
@@ -245,6 +249,9 @@ class Bridge:
             self.emit(error_event("no_history", "the chat server keeps no history"))
             return
         try:
+            if isinstance(cmd, A.AccountCommand):
+                await A.carry_out(self, session, cmd)
+                return
             for msg in C.to_messages(cmd, session.caps):
                 await session.send(msg)  # queued by the session while it reconnects
         except LineError as exc:
@@ -252,27 +259,28 @@ class Bridge:
         except ConnectionError as exc:
             self.emit(error_event("not_connected", str(exc) or "not connected to the chat server"))
 
-    async def hello(self, nick: str) -> None:
-        """Register upstream as ``nick``; on refusal (433 nick in use...) the browser may try again."""
+    async def hello(self, cmd: C.Hello) -> None:
+        """Register upstream as ``cmd.nick`` (signing in or creating an account, see accounts.py);
+        on refusal (433 nick in use, wrong password...) the browser may try again."""
         if self.session is not None:
             self.emit(error_event("already_connected", "hello was already accepted; use nick to rename"))
             return
         self.registering = True
         try:
-            await self._register(nick)
+            await self._register(cmd)
         finally:
             self.registering = False
         if self.session is None and self.hello_timer is None:  # refused after the deadline
             self._hello_expired()
 
-    async def _register(self, nick: str) -> None:
-        s = self.settings
-        session = ClientSession(session_config(s, nick, self.ip))
+    async def _register(self, cmd: C.Hello) -> None:
+        s, nick = self.settings, cmd.nick
+        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)))
         try:
             await session.start()
         except RegistrationError as exc:
             await session.close()
-            self.emit(error_event(exc.numeric, exc.message, target=nick))
+            self.emit(A.refusal_event(exc, cmd))
             self.emit(status_event("closed", None, exc.message))
             return
         except (OSError, TimeoutError) as exc:
@@ -280,8 +288,15 @@ class Bridge:
             self.emit(error_event("upstream", f"cannot reach the chat server: {exc}"))
             self.emit(status_event("closed", None, "chat server unreachable"))
             return
+        signed = await A.signed_in(session, cmd)
+        if signed["type"] != "account" or signed.get("pending"):
+            await session.close()  # refused, or waiting for an operator: no session
+            self.emit(signed)
+            self.emit(status_event("closed", None, "account not signed in"))
+            return
+        self.emit(signed)  # before the queued "connecting"/"connected" statuses
         self.session = session
-        session.listen(self.on_upstream)  # its queued "connecting"/"connected" statuses come first
+        session.listen(self.on_upstream)
 
     # -- upstream -> browser ----------------------------------------------------------------
 

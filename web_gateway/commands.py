@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tcp_client.lines import split_lines
 from tcp_server.protocol import Message, is_channel_name
 
 from . import extensions
+from .accounts import AccountCommand, account_builders
 from .settings import default
 
 MAX_NAME = 200
@@ -44,9 +45,15 @@ class CommandError:
 
 @dataclass(frozen=True)
 class Hello:
-    """``hello {nick}``: register upstream with this nick (first frame of a connection)."""
+    """``hello {nick, account?, password?, register?}``: register upstream with this nick (first
+    frame of a connection). With ``account`` + ``password``: sign in (SASL on the user's own
+    connection; ``nick`` defaults to the account). With ``register: true`` + ``password``: create
+    the account ``nick`` (REGISTER) and sign in. Neither: a guest. See accounts.py."""
 
     nick: str
+    account: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs or reprs
+    register: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ class History:
     before: str | None = None
 
 
-Command = Hello | Join | Part | Send | Nick | Topic | History | React | Redact | Typing
+Command = Hello | Join | Part | Send | Nick | Topic | History | React | Redact | Typing | AccountCommand
 MAX_EMOJI = 32
 """Longest reaction (characters): an emoji sequence, not a message."""
 TYPING_STATES = ("active", "paused", "done")
@@ -182,8 +189,9 @@ def parse_command(
 
 
 def _hello(data: dict[str, Any]) -> Command | CommandError:
-    nick = _name(data, "nick")
-    return nick if isinstance(nick, CommandError) else Hello(nick)
+    from .accounts import parse_hello  # the account fields
+
+    return parse_hello(data, _name)
 
 
 def _join(data: dict[str, Any]) -> Command | CommandError:
@@ -307,6 +315,7 @@ _BUILDERS = {
     "redact": _redact,
     "typing": _typing,
 }  # and "history", which parse_command builds with its bound
+_BUILDERS.update(account_builders(_name))  # conversations, markread, register_room (accounts.py)
 
 
 def to_messages(cmd: Command, caps: frozenset[str] | set[str] = frozenset()) -> list[Message]:

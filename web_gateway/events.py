@@ -18,6 +18,7 @@ from tcp_client import events as E
 from tcp_server.protocol import is_channel_name
 from tcp_server.protocol import numerics as N
 
+from .accounts import markread_event
 from .extensions import reply_of
 
 Event = dict[str, Any]
@@ -31,7 +32,9 @@ def error_event(code: str, message: str, **extra: Any) -> Event:
 
     ``code`` is an IRC numeric ("433", "482"...) or a gateway code: ``bad_json``, ``bad_type``,
     ``bad_field``, ``too_large``, ``rate_limited``, ``not_connected``, ``no_history``,
-    ``upstream``, ``hello_timeout``.
+    ``upstream``, ``hello_timeout``, and for accounts (accounts.py) ``auth_failed`` (wrong
+    account or password, account disabled or waiting for approval, too many attempts) and
+    ``register_failed`` (with ``reason``: the server's FAIL code).
     """
     return {"type": "error", "code": code, "message": message, **extra}
 
@@ -165,6 +168,7 @@ _MAPPERS: dict[type, Callable[[Any], list[Event]]] = {
     E.History: _history,
     E.ErrorReply: _error_reply,
     E.Failed: _failed,
+    E.ServerLine: markread_event,  # MARKREAD replies (accounts.py); other lines are not shown
 }
 
 

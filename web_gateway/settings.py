@@ -58,6 +58,9 @@ class GatewaySettings(BaseSettings):
         30.0, gt=0, description="Seconds a /ws socket has to register (hello) before it is closed"
     )
     history_on_join: int = Field(50, ge=0, description="Messages of history shown on join")
+    account_conversations: int = Field(
+        50, ge=1, le=1000, description="Private conversations a signed-in page gets back (CHATHISTORY TARGETS)"
+    )
     reconnect_initial: float = Field(0.5, gt=0, description="First reconnect delay (seconds)")
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register upstream")

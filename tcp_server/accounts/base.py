@@ -107,6 +107,10 @@ class AccountStore(ABC):
         """Approve or disable an account; False when it does not exist."""
 
     @abstractmethod
+    def set_password(self, folded: str, password: str, scram: ScramKeys) -> bool:
+        """Replace the account's password digest and SCRAM keys; False when it does not exist."""
+
+    @abstractmethod
     def list_accounts(self) -> list[Account]:
         """Every account, by name."""
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from .base import Account, AccountError, AccountStore, ChannelRecord, Loaded
+from .passwords import ScramKeys
 from .sql import (
     ACCOUNT_COLUMNS,
     CREATE_VERSION_TABLE,
@@ -23,6 +24,7 @@ from .sql import (
     marks,
     row_account,
     schema_v1,
+    scram_columns,
 )
 
 log = logging.getLogger("tcpchat.accounts")
@@ -126,6 +128,13 @@ class PostgresAccountStore(AccountStore):
         if disabled is not None:
             self._execute("UPDATE accounts SET disabled = $1 WHERE folded = $2", int(disabled), folded)
         return self._fetchrow("SELECT 1 FROM accounts WHERE folded = $1", folded) is not None
+
+    def set_password(self, folded: str, password: str, scram: ScramKeys) -> bool:
+        status = self._execute(
+            "UPDATE accounts SET password = $1, scram_salt = $2, scram_stored_key = $3, scram_server_key = $4, "
+            "scram_iterations = $5 WHERE folded = $6", password, *scram_columns(scram), folded,
+        )
+        return not status.endswith(" 0")
 
     def list_accounts(self) -> list[Account]:
         assert self._pool is not None

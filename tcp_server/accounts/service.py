@@ -101,6 +101,10 @@ class AccountService:
         if folded in self.names:
             self._failures.setdefault(folded, deque()).append(time.monotonic())
 
+    def forgive(self, folded: str) -> None:
+        """Forget ``folded``'s failed logins (an operator just reset its password)."""
+        self._failures.pop(folded, None)
+
     def start_enforcer(self, timeout: float, expire: Callable[[int], None]) -> None:
         """Check deadlines in the background; ``expire(client_id)`` renames an overdue nick."""
         interval = max(0.05, min(ENFORCE_CHECK_MAX, timeout / 4 if timeout else ENFORCE_CHECK_MAX))

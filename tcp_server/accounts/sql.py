@@ -67,6 +67,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def scram_columns(k: ScramKeys) -> tuple[Any, ...]:
+    """The stored SCRAM columns: salt, stored key, server key (base64), iterations."""
+    return _b64(k.salt), _b64(k.stored_key), _b64(k.server_key), k.iterations
+
+
 def account_row(account: Account) -> tuple[Any, ...]:
     """The row stored for ``account``, in ``ACCOUNT_COLUMNS`` order."""
     k = account.scram

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .base import Account, AccountError, AccountStore, ChannelRecord, Loaded
+from .passwords import ScramKeys
 from .sql import (
     ACCOUNT_COLUMNS,
     CREATE_VERSION_TABLE,
@@ -24,6 +25,7 @@ from .sql import (
     marks,
     row_account,
     schema_v1,
+    scram_columns,
 )
 
 log = logging.getLogger("tcpchat.accounts")
@@ -133,6 +135,14 @@ class SQLiteAccountStore(AccountStore):
             if disabled is not None:
                 cur.execute("UPDATE accounts SET disabled = ? WHERE folded = ?", (int(disabled), folded))
         return found is not None
+
+    def set_password(self, folded: str, password: str, scram: ScramKeys) -> bool:
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE accounts SET password = ?, scram_salt = ?, scram_stored_key = ?, scram_server_key = ?, "
+                "scram_iterations = ? WHERE folded = ?", (password, *scram_columns(scram), folded),
+            )
+            return cur.rowcount > 0
 
     def list_accounts(self) -> list[Account]:
         with self._tx(write=False) as cur:

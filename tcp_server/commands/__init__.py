@@ -8,7 +8,8 @@ ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); WHO with WHOX
 WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
 draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, STATS l/u
 (operator); CHATHISTORY (history); SEARCH, a vendor full-text search of a channel's history
-(search); REGISTER, VERIFY, NS CERT ADD, ACCOUNTADMIN (accounts);
+(search); REGISTER, VERIFY, NS CERT ADD (accounts); ACCOUNTADMIN LIST|APPROVE|DISABLE|ENABLE|RESETPASS
+(accountadmin);
 AUTHENTICATE (sasl); CS/CHANSERV REGISTER|UNREGISTER|INFO (chanserv).
 
 Capabilities: message-tags, server-time, echo-message, multi-prefix, away-notify (also sent when
@@ -33,6 +34,7 @@ bytes; hosts are cloaked for other users unless ``cloak_hosts`` is off.
 """
 
 from . import (  # noqa: F401  (register)
+    accountadmin,
     accounts,
     channels,
     chanserv,

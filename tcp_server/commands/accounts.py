@@ -13,7 +13,7 @@ attempt limit, the KDF off the event loop); the reply is sent from its ``done`` 
   ``Guest<n>``.
 - ``NS CERT ADD``: a logged-in TLS connection registers its client certificate fingerprint for
   SASL EXTERNAL (REGISTER over TLS with a client certificate does so too).
-- ``ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name`` (operators).
+- ``ACCOUNTADMIN`` (operators) lives in accountadmin.py.
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ def pass_login(state: ServerState, client: Client, text: str) -> None:
         state.numeric(client, N.ERR_PASSWDMISMATCH, "Too many attempts, try later")
 
 
-# ---- NS CERT, ACCOUNTADMIN ----------------------------------------------------------------------
+# ---- NS CERT --------------------------------------------------------------------------------------
 @command("NS", min_params=1)
 def nickserv(state: ServerState, client: Client, msg: Message) -> None:
     """NS CERT ADD: register this connection's TLS client certificate for SASL EXTERNAL."""
@@ -306,36 +306,6 @@ def nickserv(state: ServerState, client: Client, msg: Message) -> None:
         notice(state, client, text if error is None else "Could not store the certificate")
 
     offload_reply(state, client, lambda: svc.store.add_certfp(folded, fp), done)
-
-
-@command("ACCOUNTADMIN", min_params=1, needs_oper=True)
-def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
-    """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name (operators)."""
-    svc = state.accounts
-    sub = msg.params[0].upper()
-    if svc is None:
-        notice(state, client, "Accounts are off")
-        return
-    if sub == "LIST":
-        def listed(rows: list[Account] | None, error: BaseException | None) -> None:
-            for a in rows or []:
-                flags = ("verified" if a.verified else "pending") + (" disabled" if a.disabled else "")
-                online = sum(1 for c in state.clients.values() if c.account and casefold(c.account) == a.folded)
-                notice(state, client, f"{a.name} {flags} connections={online}")
-            notice(state, client, "End of account list")
-
-        offload_reply(state, client, svc.store.list_accounts, listed)
-        return
-    changes = {"APPROVE": {"verified": True}, "DISABLE": {"disabled": True}, "ENABLE": {"disabled": False}}
-    if sub not in changes or len(msg.params) < 2:
-        notice(state, client, "Usage: ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name")
-        return
-    name = msg.params[1]
-
-    def changed(ok: bool | None, error: BaseException | None) -> None:
-        notice(state, client, f"{sub.lower()} {name}: {'done' if ok else 'no such account'}")
-
-    offload_reply(state, client, lambda: svc.store.set_flags(casefold(name), **changes[sub]), changed)
 
 
 def install(state: ServerState) -> None:

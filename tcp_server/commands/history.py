@@ -78,6 +78,13 @@ def _private_scope(state: ServerState, client: Client) -> tuple[Cond, ...]:
     return (Cond("time_us", ">=", time_us(client.signon)),)
 
 
+def private_owner(client: Client) -> str:
+    """Whose private conversations a connection reads: its account's when logged in (the account
+    owns the nick of that name, so a second connection using a fallback nick like ``alice_`` still
+    reads alice's), else its nick's."""
+    return client.account or client.nick
+
+
 def _history_message(client: Client, m: StoredMessage) -> Message:
     """A stored message as this client gets it: time and msgid tags as its capabilities allow."""
     tags: dict[str, str] = {}
@@ -145,7 +152,7 @@ def _readable_target(
         return None
     if not is_valid_nick(target, state.settings.nick_len):
         return None
-    return private_key(client.nick, target), target, _private_scope(state, client)
+    return private_key(private_owner(client), target), target, _private_scope(state, client)
 
 
 def _parse_refs(texts: list[str], allow_star: bool) -> tuple[Ref | None, ...] | str:
@@ -229,7 +236,7 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
     lo, hi = sorted(r.ms for r in refs if r is not None and r.ms is not None)
     window = (Cond("time_us", ">=", (lo + 1) * 1000), Cond("time_us", "<", hi * 1000))
     names = {folded: ch.name for folded, ch in client.channels.items()}
-    me = casefold(client.nick)
+    me = casefold(private_owner(client))
 
     def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
         def done(rows: list[TargetActivity] | None, error: BaseException | None) -> None:

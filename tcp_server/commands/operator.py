@@ -2,8 +2,8 @@
 
 Vendor extension: a ``STATS l`` reply to an operator with ``message-tags`` carries the fields the
 admin page needs as tags under ``tcpchat.example/`` (id, transport, ip, port, gateway, channels,
-idle, signon, sendq, bytes-in, bytes-out). ``KILL id=<n>`` kills by connection id, so unregistered
-connections can be disconnected too.
+idle, signon, sendq, bytes-in, bytes-out, oper, account: empty when not logged in). ``KILL id=<n>``
+kills by connection id, so unregistered connections can be disconnected too.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ def _link_line(state: ServerState, asker: Client, c: Client, now: float, node: s
             VENDOR + "bytes-in": str(c.bytes_in),
             VENDOR + "bytes-out": str(c.bytes_out),
             VENDOR + "oper": "1" if c.is_oper else "0",
+            VENDOR + "account": c.account or "",
         }
         if node:  # cluster mode: the node the connection is on (remote ones have no counters here)
             tags[VENDOR + "node"] = node

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from .accounts import router as _accounts
 from .routes import router as _routes
 from .service import service_of
 
@@ -26,5 +27,6 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
 
 router = APIRouter(lifespan=_lifespan)
 router.include_router(_routes)
+router.include_router(_accounts)
 
 __all__ = ["router"]

@@ -122,6 +122,7 @@ class Connection(BaseModel):
     bytes_out: int
     sendq: int = Field(description="Bytes queued to the client now")
     oper: bool
+    account: str | None = Field(None, description="The account the connection is logged in to")
     admin_link: bool = Field(False, description="This is the gateway's own operator link")
 
 

@@ -99,6 +99,7 @@ def parse_connections(lines: Iterable[Message], own_nick: str) -> ConnectionList
                 bytes_out=_int(t, "bytes-out"),
                 sendq=_int(t, "sendq"),
                 oper=t.get(VENDOR + "oper") == "1",
+                account=t.get(VENDOR + "account") or None,
                 admin_link=nick == own_nick,
             )
         )

@@ -1,0 +1,101 @@
+"""ACCOUNTADMIN: the operators' account commands (the admin page and API use them).
+
+- ``ACCOUNTADMIN LIST``: one NOTICE per account, ``<name> verified|pending[ disabled]
+  connections=<n>``, then ``End of account list``.
+- ``ACCOUNTADMIN APPROVE|DISABLE|ENABLE <name>``: approve a pending registration, refuse or allow
+  logins (a disabled account's live connections stay; new logins fail).
+- ``ACCOUNTADMIN RESETPASS <name> <newpass>``: a new password (salted scrypt and SCRAM keys,
+  derived in a worker thread under the operator's attempt limit, never logged).
+
+Each answer is a NOTICE ``<verb> <name>: done|no such account|...`` so a script can wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..accounts import Account, hash_password, scram_keys
+from ..protocol import Message, casefold
+from ..state import Client, ServerState
+from .accounts import notice, offload_reply
+from .table import command
+
+log = logging.getLogger("tcpchat.accounts")
+
+USAGE = "Usage: ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | RESETPASS name newpass"
+FLAG_CHANGES: dict[str, dict[str, bool]] = {
+    "APPROVE": {"verified": True}, "DISABLE": {"disabled": True}, "ENABLE": {"disabled": False},
+}
+
+
+@command("ACCOUNTADMIN", min_params=1, needs_oper=True)
+def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
+    """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | RESETPASS name newpass."""
+    svc = state.accounts
+    sub = msg.params[0].upper()
+    if svc is None:
+        notice(state, client, "Accounts are off")
+        return
+    if sub == "LIST":
+        _list(state, client)
+        return
+    if sub == "RESETPASS" and len(msg.params) >= 3:
+        _reset_password(state, client, msg.params[1], msg.params[2])
+        return
+    if sub not in FLAG_CHANGES or len(msg.params) < 2:
+        notice(state, client, USAGE)
+        return
+    name, changes = msg.params[1], FLAG_CHANGES[sub]
+    log.info("accountadmin %s account=%s by id=%s", sub.lower(), name, client.id)
+
+    def changed(ok: bool | None, error: BaseException | None) -> None:
+        notice(state, client, f"{sub.lower()} {name}: {'done' if ok else 'no such account'}")
+
+    offload_reply(state, client, lambda: svc.store.set_flags(casefold(name), **changes), changed)
+
+
+def _list(state: ServerState, client: Client) -> None:
+    svc = state.accounts
+    assert svc is not None
+
+    def listed(rows: list[Account] | None, error: BaseException | None) -> None:
+        online: dict[str, int] = {}
+        for c in state.clients.values():
+            if c.account:
+                key = casefold(c.account)
+                online[key] = online.get(key, 0) + 1
+        for a in rows or []:
+            flags = ("verified" if a.verified else "pending") + (" disabled" if a.disabled else "")
+            notice(state, client, f"{a.name} {flags} connections={online.get(a.folded, 0)}")
+        notice(state, client, "End of account list")
+
+    offload_reply(state, client, svc.store.list_accounts, listed)
+
+
+def _reset_password(state: ServerState, client: Client, name: str, password: str) -> None:
+    """Derive the new keys off the loop (counted like an OPER check), then store them."""
+    svc = state.accounts
+    assert svc is not None
+    s = state.settings
+    if len(password) < s.account_min_password or password == "*":
+        notice(state, client, f"resetpass {name}: use at least {s.account_min_password} characters")
+        return
+    folded = casefold(name)
+    result: dict[str, Any] = {}
+
+    def work() -> bool:
+        result["ok"] = svc.store.set_password(
+            folded, hash_password(password, s.account_scrypt_n), scram_keys(password, s.scram_iterations)
+        )
+        return True
+
+    def done(_: bool) -> None:
+        ok = bool(result.get("ok"))
+        if ok:
+            svc.forgive(folded)
+        log.info("accountadmin resetpass account=%s by id=%s ok=%s", name, client.id, ok)
+        notice(state, client, f"resetpass {name}: {'done' if ok else 'no such account'}")
+
+    if not state.guarded_check(client, "resetpass", work, done):
+        notice(state, client, f"resetpass {name}: too many attempts, try later")
