@@ -78,7 +78,11 @@ async def test_bursts_keep_the_document_bounded_and_lose_or_double_nothing(
             "() => { const l = document.getElementById('messages'); l.scrollTop = 0;"
             " const first = l.querySelector('.message'); return [first.querySelector('.text').textContent,"
             " first.querySelector('.line').offsetTop - l.scrollTop]; }")
-        await page.wait_for_timeout(100)
+        # wait for the frame that adds the older lines above (the first line changes), then one more
+        await page.wait_for_function(
+            "t => document.querySelector('#messages .message .text').textContent !== t", arg=top,
+            timeout=WAIT_MS)
+        await page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         assert await message_nodes(page) <= MAX_DOM
         # The line that was at the top of the view is still there: lines came in above it.
         offset = await page.evaluate(STILL_AT_TOP, top)
