@@ -56,9 +56,11 @@ class TcpUser:
 
     async def close(self) -> None:
         """QUIT and wait for the server to close (so every line said before was handled)."""
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        # Python 3.11's wait_for can swallow a cancel that lands as a line arrives (fixed in 3.12),
+        # and the reader would then wait an hour for the next line: cancel until it is done.
+        while not self.task.done():
+            self.task.cancel()
+            await asyncio.wait([self.task], timeout=0.1)
         with contextlib.suppress(ConnectionError, OSError, TimeoutError, AssertionError):
             await self.client.send("QUIT :bye")
             await asyncio.wait_for(self.client.read_until_closed(), 5)
