@@ -264,6 +264,16 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         if size > self.flush_at:
             self.flush()
 
+    def deliver(self, data: bytes) -> None:
+        """A line of a channel's cluster order: ahead of an echo still waiting for its turn."""
+        order = self.order
+        if not order.active:
+            self.send(data)
+        elif not (self.closing or self.overflowed):
+            order.place(data)
+            if order.held_bytes > self.held_max:
+                self._overflow()
+
     def hold(self) -> Hold:
         """Reserve a place in the output for a late reply (``state.ordering``)."""
         return self.order.hold()

@@ -152,6 +152,13 @@ class MemoryOutbox:
             else:
                 self.sent.append(data)
 
+    def deliver(self, data: bytes) -> None:
+        if self.closed is None:
+            if self.order.active:
+                self.order.place(data)
+            else:
+                self.sent.append(data)
+
     def hold(self):  # type: ignore[no-untyped-def]
         return self.order.hold()
 

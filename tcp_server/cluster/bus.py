@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
-from ..state.bus import Refusal, Variants, select
-from ..state.masks import ListEntry
+from ..state.bus import PendingEcho, Refusal, Variants, select
 from . import wire
 from .mirror import Mirror, is_ghost, user_info
+from .shared import SharedState, deliver
+from .wire import apply_meta, pack_lists
+
+__all__ = ["RedisBus", "apply_meta"]
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -57,32 +60,7 @@ class PendingJoin:
             self.client.outbox.release(self.hold, answer)
 
 
-def apply_meta(channel: Channel, meta: dict[str, Any]) -> None:
-    """Topic and flags another node set (from an event or the meta hash)."""
-    channel.topic, channel.topic_by = meta.get("topic", ""), meta.get("by", "")
-    channel.topic_at = int(meta.get("at") or 0)
-    if "modes" in meta:
-        channel.modes = set(meta["modes"])
-        channel.key = meta.get("key") or None
-        channel.limit = int(meta.get("limit") or 0) or None
-    if "invites" in meta:
-        channel.invites = set(json.loads(meta["invites"]))
-    if "lists" in meta:
-        channel.lists = {
-            letter: {folded: ListEntry(*entry) for folded, entry in entries.items()}
-            for letter, entries in json.loads(meta["lists"]).items()
-        }
-
-
-def pack_lists(channel: Channel) -> str:
-    """+b/+e/+I entries as JSON (a Redis hash value is a string)."""
-    return json.dumps({
-        letter: {folded: [e.mask, e.setter, e.set_at, e.by_oper] for folded, e in entries.items()}
-        for letter, entries in channel.lists.items()
-    })
-
-
-class RedisBus(Bus):
+class RedisBus(SharedState, Bus):
     """Cluster delivery through Redis; local state changes happen as events come back."""
 
     clustered = True
@@ -101,6 +79,9 @@ class RedisBus(Bus):
         """Local client id -> the casefolded nick it holds in Redis."""
         self.memberships: dict[int, set[str]] = {}
         """Local client id -> channels it is in (still known when its disconnect hook runs)."""
+        self.echoes: dict[str, PendingEcho | None] = {}
+        """Msgid of each published message whose sender's echo waits for it to come back."""
+        self.network = (1, 0)
         self.gaps = 0
         """Channel events whose sequence number skipped (missed while resubscribing)."""
         self.filled = 0
@@ -118,11 +99,19 @@ class RedisBus(Bus):
         if not self.up:
             super().to_channel(channel, variants, skip, only)
             return
+        msgid = wire.msgid_of(variants[2])
         event = {"k": "m", "n": self.node, "s": skip.id if skip else 0, "v": wire.pack_variants(variants),
-                 "id": wire.msgid_of(variants[2])}
+                 "id": msgid}
         if only:
             event["o"] = only
-        self._publish(channel.folded, event, lambda: Bus.to_channel(self, channel, variants, skip, only))
+        if skip is not None and msgid and "echo-message" in skip.caps:
+            self.echoes[msgid] = None  # ``echo`` fills it in: the echo goes out at the message's turn
+
+        def alone() -> None:
+            Bus.to_channel(self, channel, variants, skip, only)
+            self.turn(msgid)
+
+        self._publish(channel.folded, event, alone)
 
     def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
         """A remote user's message goes to its node's channel; a local one is delivered now."""
@@ -149,7 +138,7 @@ class RedisBus(Bus):
             self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
 
     def user_changed(self, client: Client, variants: Variants, cap: str) -> None:
-        """Away message or real name: other nodes update their copy and tell their users."""
+        """Away message, real name or account: other nodes update their copy and tell their users."""
         if not self.up or is_ghost(client) or client.id not in self._user_names:
             return
         info = user_info(client, self.node)
@@ -337,20 +326,21 @@ class RedisBus(Bus):
             return
         variants = wire.unpack_variants(event["v"])
         if kind == "m":
-            skip = state.clients.get(event["s"]) if event["n"] == self.node else None
+            mine = event["n"] == self.node
+            skip = state.clients.get(event["s"]) if mine else None
             only = event.get("o")
-            state.relay(select(channel.members, only) if only else channel.members, variants, skip=skip)
+            deliver(select(channel.members, only) if only else channel.members, variants, skip)
+            if mine:
+                self.turn(event.get("id"))
         elif kind == "l":
-            state.relay(channel.members, variants)
+            deliver(channel.members, variants)
             member = state.nicks.get(event["f"])
             if member is not None:
                 self.apply_leave(channel, member)
         elif kind == "i":
             if event["n"] != self.node:
                 channel.invites = set(json.loads(event["inv"]))
-                state.relay(
-                    (m for m in channel.members if "invite-notify" in m.caps and m.folded != event["f"]), variants
-                )
+                deliver((m for m in channel.members if "invite-notify" in m.caps and m.folded != event["f"]), variants)
         elif kind == "t":
             if event["n"] != self.node:
                 apply_meta(channel, event)
@@ -358,19 +348,22 @@ class RedisBus(Bus):
                 for member in channel.members:
                     if member.folded in modes:
                         channel.members[member] = modes[member.folded]
-            state.relay(channel.members, variants)
+            deliver(channel.members, variants)
 
     def on_user_event(self, event: dict[str, Any]) -> None:
         """A remote user changed nick, registered, or quit (its node may have died)."""
         if event["k"] == "u":
             ghost = self.mirror.upsert(event["f"], event["i"], event.get("o"))
-            if ghost is not None and "v" in event:  # AWAY or SETNAME: local peers who asked
+            if ghost is not None and "v" in event:  # AWAY, SETNAME, ACCOUNT: local peers who asked
+                from ..commands.monitor import extended_watchers
+
                 cap = event["c"]
-                self.state.relay(
-                    (p for p in self.state.peers_of(ghost) if cap in p.caps), wire.unpack_variants(event["v"])
-                )
+                told = self.state.peers_of(ghost) | extended_watchers(self.state, ghost, cap)
+                self.state.relay((p for p in told if cap in p.caps), wire.unpack_variants(event["v"]))
         elif event["k"] == "q" and event.get("f"):
             self.mirror.remove(event["f"], event["t"])
+        elif event["k"] == "w":
+            self.on_broadcast(event)
 
     def on_node_event(self, event: dict[str, Any]) -> None:
         """A private message for a local user, or an operator's KILL from another node."""

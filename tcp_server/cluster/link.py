@@ -104,6 +104,7 @@ class Link(Following):
                 await self.subscribe(channel.folded, channel.name)
         self.listener = asyncio.create_task(self._listen(self.pubsub))
         self.bus.up = True
+        await self.bus.refresh_network()
         if not first:  # what other nodes said meanwhile reached only their own users
             for folded in list(self.subscribed):
                 self.fill_gap(folded)
@@ -152,6 +153,7 @@ class Link(Following):
         joins, bus.pending_joins = bus.pending_joins, {}
         for run in joins.values():
             run()
+        bus.turn_all()
         if self.recovery is None or self.recovery.done():
             self.recovery = asyncio.create_task(self._recover())
 
@@ -274,6 +276,7 @@ class Link(Following):
 
         def op(pipe: Pipeline) -> None:
             pipe.hset(wire.channel_members(folded), client.folded, value)
+            pipe.hsetnx(wire.channel_meta(folded), "name", name)  # for LIST on other nodes
             pipe.sadd(wire.node_channels(bus.node), folded)
 
         def fallback() -> None:
@@ -350,6 +353,7 @@ class Link(Following):
                     raise ConnectionError("redis restarted (its run id changed)")
                 await register_node(self, announce=False)
                 await reap(self)
+                await self.bus.refresh_network()
             except FAILURES as exc:
                 self.down(exc)
 

@@ -27,6 +27,9 @@ class GhostOutbox:
     def send(self, data: bytes) -> None:
         """Dropped: the user's node has delivered the same event."""
 
+    def deliver(self, data: bytes) -> None:
+        """Dropped too."""
+
     def close(self, error_line: bytes) -> None:
         """Nothing to close here."""
 
@@ -81,10 +84,11 @@ class Mirror:
         holder = state.nicks.get(folded)
         if holder is not None and not is_ghost(holder):
             return None  # a local user holds it (only after a Redis restart lost the claims)
+        arrived = ghost is None
         if ghost is None:
             ghost = Client(next(_ghost_ids), GHOST_OUTBOX, info.get("ip") or "0", 0, "remote")
             ghost.registered = True
-        old_prefix = ghost.prefix
+        old_prefix, old_nick = ghost.prefix, ghost.nick
         renamed = bool(ghost.folded) and ghost.nick != info["nick"]
         if ghost.folded and state.nicks.get(ghost.folded) is ghost:
             del state.nicks[ghost.folded]
@@ -102,6 +106,9 @@ class Mirror:
             state.relay(state.peers_of(ghost), variants)
             for channel in ghost.channels.values():  # members see the member under its new nick
                 channel.members[ghost] = channel.members.pop(ghost)
+            state.presence.nick_changed(ghost, old_nick)  # WHOWAS and MONITOR, as for a local user
+        elif arrived:
+            state.presence.came_online(ghost)
         return ghost
 
     def remove(self, folded: str, text: str) -> bool:
@@ -117,6 +124,8 @@ class Mirror:
         del state.nicks[folded]
         self.node_of.pop(folded, None)
         ghost.gone = True
+        state.presence.remember(ghost)  # WHOWAS and MONITOR, as for a local user
+        state.presence.went_offline(ghost.nick)
         return True
 
     def add_member(self, channel: Channel, ghost: Client, modes: str) -> None:

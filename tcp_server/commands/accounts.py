@@ -75,6 +75,7 @@ def log_in(state: ServerState, client: Client, account: Account, markers: dict[s
         for peer in state.peers_of(client):
             if "account-notify" in peer.caps:
                 peer.outbox.send(variants[peer.tag_level])
+        state.bus.user_changed(client, variants, "account-notify")  # peers on other nodes
         protect_nick(state, client)
 
 

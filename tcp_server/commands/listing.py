@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..protocol import Message, casefold, format_line
+from ..protocol import Message, format_line
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Channel, Client, ServerState
 from ..state.masks import glob_pattern
@@ -73,11 +73,16 @@ def list_(state: ServerState, client: Client, msg: Message) -> None:
     """LIST [#a,#b | ELIST filters like >5,<50,#chat*,!#test*]: channels with members and topic."""
     terms = msg.param(0)
     if terms and not any(ch in terms for ch in "*?<>!"):  # plain names: look them up directly
-        found = (state.channels.get(casefold(n)) for n in terms.split(","))
-        channels = [c for c in found if c is not None]
-    else:
-        keep = parse_filter(terms) if terms else None
-        channels = [c for c in state.channels.values() if keep is None or keep(c)]
+        state.bus.list_channels(client, terms.split(","), lambda found: _reply(state, client, found))
+        return
+    keep = parse_filter(terms) if terms else None
+    state.bus.list_channels(
+        client, None, lambda every: _reply(state, client, [c for c in every if keep is None or keep(c)])
+    )
+
+
+def _reply(state: ServerState, client: Client, channels: list[Channel]) -> None:
+    """321, one 322 per channel ``client`` may see, 323 (a cluster's come from every node)."""
     state.numeric(client, N.RPL_LISTSTART, "Channel", "Users  Name")
     for channel in channels:
         hidden = "s" in channel.modes or "p" in channel.modes

@@ -63,18 +63,17 @@ def _store_then_echo(
     ``label``: one the caller took earlier (a multiline batch's, from its opening ``BATCH``).
     """
     assert state.history is not None
-    echo = "echo-message" in client.caps
-    if label is None and echo:
-        label = client.take_label()  # the delayed echo carries the label
-    hold = client.outbox.hold() if echo else None
+    # the delayed echo carries the label; in a cluster it also waits for its turn (bus.echo)
+    echo = state.bus.echo(client, variants, True, label) if "echo-message" in client.caps else None
 
     def committed(error: BaseException | None) -> None:
         if error is None and relay_later is not None:
             relay_later()
         if client.gone:
             return
+        failure = None
         if error is not None:
-            line = format_line(
+            failure = format_line(
                 Message(
                     "FAIL",
                     (record.command, "MESSAGE_NOT_STORED", record.target,
@@ -82,15 +81,10 @@ def _store_then_echo(
                     state.name,
                 )
             )
-        elif echo:
-            line = variants[client.tag_level]
-        else:
-            return
-        out = line if label is None else add_tag(line, "label", label)
-        if hold is None:
-            client.outbox.send(out)
-        else:
-            client.outbox.release(hold, lambda: client.outbox.send(out))
+        if echo is not None:
+            echo.committed(failure)
+        elif failure is not None:
+            client.outbox.send(failure if label is None else add_tag(failure, "label", label))
 
     state.history.append(record, committed)
 
@@ -138,7 +132,7 @@ def _relay_status(state: ServerState, client: Client, msg: Message, status: str,
     state.bus.to_channel(channel, variants, skip=client, only=STATUS_RANKS[status])
     state.counters.messages += 1
     if "echo-message" in client.caps:
-        client.outbox.send(variants[client.tag_level])
+        state.bus.echo(client, variants)
 
 
 def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str, now: float) -> None:
@@ -191,9 +185,9 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
             state.numeric(client, N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
     state.counters.messages += 1
-    if history is None:  # nothing to commit: the echo (if asked for) goes out right away
+    if history is None:  # nothing to commit: the echo (if asked for) goes out now (cluster: at its turn)
         if "echo-message" in client.caps:
-            client.outbox.send(variants[client.tag_level])
+            state.bus.echo(client, variants)
         return
     record = StoredMessage(
         msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
@@ -268,4 +262,4 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
     elif target is not None and target is not client:
         state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
-        client.outbox.send(variants[TAGS_ALL])
+        state.bus.echo(client, variants)

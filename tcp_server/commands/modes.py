@@ -136,7 +136,15 @@ def mode(state: ServerState, client: Client, msg: Message) -> None:
     if not is_channel_name(msg.params[0]):
         _user_mode(state, client, msg)
         return
-    channel = state.get_channel(msg.params[0])
+    letter = msg.param(1).lstrip("+")
+    if not letter or (len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2):
+        # a question: in a cluster, about a channel on any node
+        state.bus.find_channel(client, msg.params[0], lambda found: _channel_mode(state, client, msg, found))
+    else:
+        _channel_mode(state, client, msg, state.get_channel(msg.params[0]))
+
+
+def _channel_mode(state: ServerState, client: Client, msg: Message, channel: Channel | None) -> None:
     if channel is None:
         state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return

@@ -12,18 +12,23 @@ from .table import command
 
 
 def send_lusers(state: ServerState, client: Client) -> None:
-    """RPL_LUSER* (251-255): user, operator, unknown and channel counts."""
+    """RPL_LUSER* (251-255, 265, 266): users, operators, unknown connections and channels.
+
+    In a cluster users, servers and channels are the whole network's (``bus.counts``); 255 and
+    265 count this node's own clients, operators are this node's."""
     users = state.registered_count
     unknown = len(state.clients) - users
     opers = state.oper_count
-    state.numeric(client, N.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
+    servers, everyone, channels = state.bus.counts()
+    state.numeric(client, N.RPL_LUSERCLIENT, f"There are {everyone} users and 0 invisible on {servers} servers")
     state.numeric(client, N.RPL_LUSEROP, str(opers), "operator(s) online")
     state.numeric(client, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    state.numeric(client, N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
-    state.numeric(client, N.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    state.numeric(client, N.RPL_LUSERCHANNELS, str(channels), "channels formed")
+    state.numeric(client, N.RPL_LUSERME, f"I have {users} clients and {servers - 1} servers")
     peak = max(state.peak_users, users)
     state.numeric(client, N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
-    state.numeric(client, N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
+    top = max(state.peak_users, everyone)
+    state.numeric(client, N.RPL_GLOBALUSERS, str(everyone), str(top), f"Current global users {everyone}, max {top}")
 
 
 def send_motd(state: ServerState, client: Client) -> None:

@@ -17,6 +17,7 @@ from ..history.keys import channel_key, private_key
 from ..history.sql import time_us
 from ..protocol import Message, add_tag, casefold, is_channel_name
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.bus import CAP_ONLY
 from .messaging import server_tags
 from .replies import standard_reply
 from .table import command
@@ -84,11 +85,11 @@ def _announce(state: ServerState, client: Client, name: str, msgid: str, reason:
     variants = build_variants(client.prefix, "REDACT", params, server_time(), server_tags(client, state.new_msgid()))
     if is_channel_name(name):
         channel = state.get_channel(name)
-        readers = set(channel.members) if channel is not None else set()
+        if channel is not None:  # its members on every node that asked for redactions
+            state.bus.to_channel(channel, variants, skip=client, only=CAP_ONLY + CAP)
     else:
         other = state.find_nick(name)
-        readers = {other} if other is not None else set()
-    readers.discard(client)
-    state.relay((r for r in readers if CAP in r.caps), variants)
+        if other is not None and other is not client:
+            state.bus.to_nick(other, variants, only=CAP_ONLY + CAP)
     mine = variants[client.tag_level]
     client.outbox.send(mine if label is None else add_tag(mine, "label", label))

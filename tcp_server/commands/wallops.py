@@ -1,4 +1,4 @@
-"""WALLOPS: an operator's message to every user with user mode ``+w``."""
+"""WALLOPS: an operator's message to every user with user mode ``+w`` (on every node)."""
 
 from __future__ import annotations
 
@@ -11,4 +11,4 @@ from .table import command
 def wallops(state: ServerState, client: Client, msg: Message) -> None:
     """WALLOPS :text: operators only; users with +w (the sender too, if +w) receive it."""
     variants = build_variants(client.prefix, "WALLOPS", (msg.params[0],), server_time())
-    state.relay((c for c in state.clients.values() if "w" in c.modes and c.registered), variants)
+    state.bus.to_mode("w", variants)

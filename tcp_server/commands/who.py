@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..protocol import Message, casefold, is_channel_name
 from ..protocol import numerics as N
-from ..state import Client, ServerState
+from ..state import Channel, Client, ServerState
 from ..state.masks import glob_pattern
 from .table import command
 
@@ -32,13 +32,7 @@ def who_flags(target: Client, prefix: str) -> str:
 
 
 def _matches(state: ServerState, client: Client, mask: str) -> list[tuple[Client, str, str]]:
-    """(user, channel name, member prefix) for each visible user ``mask`` selects."""
-    multi = "multi-prefix" in client.caps
-    if is_channel_name(mask):
-        channel = state.get_channel(mask)
-        if channel is None or ("s" in channel.modes and client not in channel.members):
-            return []
-        return [(m, channel.name, channel.member_prefix(m, multi)) for m in channel.members]
+    """(user, ``*``, no prefix) for each visible user ``mask`` (a nick or a pattern) selects."""
     if "*" in mask or "?" in mask or mask == "0":
         pattern = glob_pattern("*" if mask == "0" else mask)
         peers = state.peers_of(client)
@@ -80,8 +74,25 @@ def _whox_fields(
 def who(state: ServerState, client: Client, msg: Message) -> None:
     """WHO #channel | nick | mask [%fields[,token]]."""
     mask = msg.param(0, "*") or "*"
-    spec = msg.param(1)
-    found = _matches(state, client, mask)
+    if is_channel_name(mask):  # in a cluster, a channel on any node
+        state.bus.find_channel(
+            client, mask, lambda channel: _reply(state, client, mask, msg.param(1), _members(client, channel))
+        )
+        return
+    _reply(state, client, mask, msg.param(1), _matches(state, client, mask))
+
+
+def _members(client: Client, channel: Channel | None) -> list[tuple[Client, str, str]]:
+    """(member, channel name, member prefix) of a channel ``client`` may look into."""
+    if channel is None or ("s" in channel.modes and client not in channel.members):
+        return []
+    multi = "multi-prefix" in client.caps
+    return [(m, channel.name, channel.member_prefix(m, multi)) for m in channel.members]
+
+
+def _reply(
+    state: ServerState, client: Client, mask: str, spec: str, found: list[tuple[Client, str, str]]
+) -> None:
     if spec.startswith("%"):
         fields, _, token = spec[1:].partition(",")
         token = token if token.isdigit() and len(token) <= 3 else ""

@@ -12,9 +12,10 @@ Pure bookkeeping with no I/O, like the rest of ``state/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ..protocol import add_tag
 from .client import TAGS_ALL
 
 if TYPE_CHECKING:
@@ -46,17 +47,37 @@ class Bus:
     ) -> None:
         """Deliver a channel message to every member (but ``skip``) on every node.
 
-        ``only`` narrows the members: ``tags`` (message-tags clients: TAGMSG), or member modes
-        one of which a recipient must have (``o``, ``ov``: STATUSMSG).
+        ``only`` narrows the members: ``tags`` (message-tags clients: TAGMSG), ``cap:<name>``
+        (clients with that capability: REDACT), or member modes one of which a recipient must
+        have (``o``, ``ov``: STATUSMSG).
         """
         members = channel.members
         self.state.relay(select(members, only) if only else members, variants, skip=skip)
 
     def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
-        """Deliver a private message to ``target``, wherever it is connected (``only="tags"``:
-        if it is a message-tags client)."""
-        if not only or target.tag_level == TAGS_ALL:
+        """Deliver a private message to ``target``, wherever it is connected (``only``: if it is
+        a message-tags client, ``tags``, or has the capability ``cap:<name>``)."""
+        if not only or select((target,), only):
             target.outbox.send(variants[target.tag_level])
+
+    def to_mode(self, mode: str, variants: Variants) -> None:
+        """Deliver to every user with user mode ``mode`` (WALLOPS: ``w``) on every node."""
+        self.state.relay((c for c in self.state.clients.values() if mode in c.modes and c.registered), variants)
+
+    def echo(
+        self, client: Client, variants: Variants, commit: bool = False, label: str | None = None
+    ) -> PendingEcho | None:
+        """The sender's ``echo-message`` copy of the message it just handed to ``to_channel``.
+
+        Alone it goes out now, or with ``commit`` when the caller calls ``committed`` on the
+        returned ``PendingEcho`` (it carries the command's ``label``, taken now if not given).
+        A clustered bus also waits for the message's turn in the channel's order.
+        """
+        if not commit:
+            client.outbox.send(variants[client.tag_level])
+            return None
+        return PendingEcho(client, variants[client.tag_level], client.take_label() if label is None else label,
+                           turn=False, commit=True)
 
     def claim_nick(self, client: Client, nick: str, done: Callable[[bool], None]) -> None:
         """Give ``nick`` to ``client`` unless someone holds it; ``done(ok)`` with the answer."""
@@ -99,11 +120,80 @@ class Bus:
         """Users connected to other nodes, with their node id (STATS l); none when alone."""
         return []
 
+    # ---- queries about the whole network (a clustered bus asks Redis) ----------------------
+    def find_channel(self, client: Client, name: str, then: Callable[[Channel | None], None]) -> None:
+        """``then(channel)`` for a query about ``name`` (TOPIC, NAMES, MODE, WHO), None if it
+        does not exist. A clustered bus loads a channel this node has no member in from Redis
+        first; ``then`` then runs later, in its place among ``client``'s replies."""
+        then(self.state.get_channel(name))
 
-def select(members: dict[Client, str], only: str) -> list[Client]:
+    def list_channels(
+        self, client: Client, names: list[str] | None, then: Callable[[list[Channel]], None]
+    ) -> None:
+        """``then(channels)`` for LIST: those called ``names``, or every channel (None)."""
+        state = self.state
+        if names is None:
+            then(list(state.channels.values()))
+            return
+        found = (state.get_channel(n) for n in names)
+        then([c for c in found if c is not None])
+
+    def counts(self) -> tuple[int, int, int]:
+        """(servers, registered users, channels) of the whole network, for LUSERS."""
+        return 1, self.state.registered_count, len(self.state.channels)
+
+
+class PendingEcho:
+    """A sender's echo that waits for its turn in the channel's cluster order (``turn``), for
+    the history store's commit (``committed``), or both; it goes out after the last of them.
+
+    Its place in the sender's output is a hold: replies to later commands wait behind it. Until
+    its turn the hold is ``passable``: channel lines placed before it in that order go ahead.
+    """
+
+    __slots__ = ("client", "hold", "line", "label", "waiting")
+
+    def __init__(self, client: Client, line: bytes, label: str | None, turn: bool, commit: bool) -> None:
+        self.client = client
+        self.line = line
+        self.label = label
+        self.waiting = int(turn) + int(commit)
+        self.hold = client.outbox.hold()
+        self.hold.passable = turn
+
+    def turn(self) -> None:
+        """The message came back in the channel's order: later lines now wait behind the echo."""
+        if self.hold.passable:
+            self.hold.passable = False
+            self._one_less()
+
+    def committed(self, failure: bytes | None = None) -> None:
+        """The message is stored (``failure``: it is not, and this line replaces the echo)."""
+        if failure is not None:
+            self.line = failure
+        self._one_less()
+
+    def _one_less(self) -> None:
+        self.waiting -= 1
+        client = self.client
+        if self.waiting == 0 and not client.gone:
+            line = self.line if self.label is None else add_tag(self.line, "label", self.label)
+            client.outbox.release(self.hold, lambda: client.outbox.send(line))
+
+
+CAP_ONLY = "cap:"
+"""``only="cap:<name>"``: recipients that negotiated capability ``name``."""
+
+
+def select(members: Iterable[Client] | dict[Client, str], only: str) -> list[Client]:
     """The members ``only`` admits (see ``Bus.to_channel``)."""
     if only == "tags":
         return [m for m in members if m.tag_level == TAGS_ALL]
+    if only.startswith(CAP_ONLY):
+        cap = only[len(CAP_ONLY):]
+        return [m for m in members if cap in m.caps]
+    if not isinstance(members, dict):
+        return []
     return [m for m, modes in members.items() if any(r in modes for r in only)]
 
 

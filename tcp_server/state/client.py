@@ -19,6 +19,10 @@ class Outbox(Protocol):
     def send(self, data: bytes) -> None:
         """Queue bytes for the client (never blocks; may drop the client on sendq overflow)."""
 
+    def deliver(self, data: bytes) -> None:
+        """Like ``send``, for a line of a channel's cluster-wide order: it goes ahead of this
+        client's echo still waiting for its turn in that order (``ordering.Hold.passable``)."""
+
     def close(self, error_line: bytes) -> None:
         """Send a final ``ERROR`` line and close the connection."""
 

@@ -7,6 +7,10 @@ event loop. The client must still see replies in the order of its commands (``PR
 reserved place in the output); everything sent to that connection afterwards waits behind it
 until the hold is released with its reply. Other connections are not affected.
 
+In a cluster a channel's lines come back from Redis in one order for every member, and a sender's
+echo takes its place in that order. Its hold is ``passable`` until then: channel lines handed to
+``place`` go ahead of it (they come before the echo in that order), replies still wait behind it.
+
 Pure bookkeeping with no I/O: the transport and the in-memory test outbox both use it.
 """
 
@@ -19,7 +23,7 @@ from collections.abc import Callable
 class Hold:
     """A reserved place in one connection's output for a reply that comes later."""
 
-    __slots__ = ("reply", "after", "released")
+    __slots__ = ("reply", "after", "released", "passable")
 
     def __init__(self) -> None:
         self.reply: list[bytes] = []
@@ -27,6 +31,8 @@ class Hold:
         self.after: list[bytes] = []
         """Output sent after the hold was taken (and before the next hold): waits for the reply."""
         self.released = False
+        self.passable = False
+        """True while the reply waits for its turn in the cluster's channel order (``place``)."""
 
 
 _NO_HOLDS: deque[Hold] = deque(maxlen=0)
@@ -69,6 +75,23 @@ class OrderedOutput:
         else:
             self._holds[-1].after.append(data)
         self.held_bytes += len(data)
+
+    def place(self, data: bytes) -> None:
+        """Keep ``data``, a line of the cluster's channel order, ahead of the first hold still
+        waiting for its turn in that order (``Hold.passable``); behind everything else.
+
+        Call only while ``active``; without a passable hold this is ``take``.
+        """
+        if self._writing is None:
+            for i, hold in enumerate(self._holds):
+                if hold.passable:
+                    if i == 0:
+                        self._emit(data)
+                    else:
+                        self._holds[i - 1].after.append(data)
+                        self.held_bytes += len(data)
+                    return
+        self.take(data)
 
     def feed(self, hold: Hold, data: bytes) -> None:
         """Add to a long reply before its hold is released (history sent as the socket drains).

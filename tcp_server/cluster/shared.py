@@ -1,0 +1,245 @@
+"""What a cluster shares beyond messages and membership: echo order, WALLOPS, network queries.
+
+A mixin of ``RedisBus``:
+- a sender's echo waits for its message to come back from Redis (``echo``/``turn``), so the
+  sender sees its line where every other member does;
+- WALLOPS goes to ``+w`` users on every node (an event on the users channel);
+- TOPIC/NAMES/MODE/WHO about a channel this node has no member in, and LIST, read the channel's
+  meta and member hashes from Redis; the answer then takes its place in the asker's replies (a
+  hold), with its ``label`` (labeled-response) put on as the transport would have;
+- LUSERS counts every node's users (their stand-ins are here) and the network's channels and
+  nodes (read from Redis with each heartbeat).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from ..protocol import casefold, label_response
+from ..state import Channel, Client, ServerState
+from ..state.bus import Bus, PendingEcho, Variants
+from . import wire
+from .mirror import Mirror
+from .wire import apply_meta
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import Pipeline
+
+    from .link import Link
+
+log = logging.getLogger("tcpchat.cluster")
+
+FAILURES = (RedisError, OSError)
+T = TypeVar("T")
+_label_batches = itertools.count(1)
+
+
+class Captured:
+    """An outbox that keeps what a late answer sends, to label it as one response."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        self.lines.append(data)
+
+    deliver = send
+
+
+def answer(state: ServerState, client: Client, label: str | None, write: Callable[[], None]) -> None:
+    """Run ``write`` (it sends ``client`` its reply); with a ``label``, labelled as the transport
+    labels a command's synchronous output (one line, or a labeled-response batch)."""
+    if label is None:
+        write()
+        return
+    outbox, captured = client.outbox, Captured()
+    # only send (and deliver) are called while ``write`` runs
+    client.outbox = captured  # type: ignore[assignment]
+    try:
+        write()
+    finally:
+        client.outbox = outbox
+    batch_id = f"cl{next(_label_batches)}" if "batch" in client.caps else None
+    for line in label_response(captured.lines, label, state.name, batch_id):
+        outbox.send(line)
+
+
+def deliver(recipients: Iterable[Client], variants: Variants, skip: Client | None = None) -> None:
+    """Hand a channel event to local members in the channel's order (``Outbox.deliver``)."""
+    for member in recipients:
+        if member is not skip:
+            member.outbox.deliver(variants[member.tag_level])
+
+
+class SharedState:
+    """The ``RedisBus`` methods of this module (a mixin: it uses the bus's state and link)."""
+
+    state: ServerState
+    node: str
+    up: bool
+    link: Link | None
+    mirror: Mirror
+    echoes: dict[str, PendingEcho | None]
+    network: tuple[int, int]
+    """(nodes, channels) of the whole cluster, as read with the last heartbeat."""
+
+    # ---- echo order -----------------------------------------------------------------------
+    def echo(
+        self, client: Client, variants: Variants, commit: bool = False, label: str | None = None
+    ) -> PendingEcho | None:
+        """The sender's echo of a published channel message waits for it to come back from
+        Redis, so the sender sees it where every member does (and, with ``commit``, stored)."""
+        msgid = wire.msgid_of(variants[2])
+        if msgid not in self.echoes:
+            return Bus.echo(self, client, variants, commit, label)  # type: ignore[arg-type]
+        label = client.take_label() if label is None else label
+        pending = self.echoes[msgid] = PendingEcho(client, variants[client.tag_level], label, True, commit)
+        return pending
+
+    def turn(self, msgid: str | None) -> None:
+        """A published message is back (or will not come back): its sender's echo may go."""
+        pending = self.echoes.pop(msgid, None) if msgid else None
+        if pending is not None:
+            pending.turn()
+
+    def turn_all(self) -> None:
+        """Redis is gone: echoes waiting for messages that may never come back go now."""
+        for msgid in list(self.echoes):
+            self.turn(msgid)
+
+    # ---- WALLOPS ------------------------------------------------------------------------
+    def to_mode(self, mode: str, variants: Variants) -> None:
+        """Local ``+mode`` users now; the other nodes' when the event reaches them."""
+        Bus.to_mode(self, mode, variants)  # type: ignore[arg-type]
+        if self.up and self.link is not None:
+            payload = wire.encode({"k": "w", "n": self.node, "m": mode, "v": wire.pack_variants(variants)})
+
+            def op(pipe: Pipeline) -> None:
+                pipe.publish(wire.USERS_CHANNEL, payload)
+
+            self.link.queue(op)
+
+    def on_broadcast(self, event: dict[str, Any]) -> None:
+        """Another node's WALLOPS: to this node's users with the mode."""
+        if event["n"] != self.node:
+            Bus.to_mode(self, event["m"], wire.unpack_variants(event["v"]))  # type: ignore[arg-type]
+
+    # ---- queries about the network ------------------------------------------------------
+    def _later(self, client: Client, work: Awaitable[T], fallback: T, then: Callable[[T], None]) -> None:
+        """``then(await work)`` in ``client``'s reply order (``fallback`` if Redis fails)."""
+        label = client.take_label()
+        hold = client.outbox.hold()
+        state = self.state
+
+        async def run() -> None:
+            try:
+                value = await work
+            except FAILURES as exc:
+                if self.link is not None:
+                    self.link.down(exc)
+                value = fallback
+            if not client.gone:
+                client.outbox.release(hold, lambda: answer(state, client, label, lambda: then(value)))
+
+        asyncio.get_running_loop().create_task(run())
+
+    def find_channel(self, client: Client, name: str, then: Callable[[Channel | None], None]) -> None:
+        """A channel this node follows at once; another node's is read from Redis."""
+        channel = self.state.get_channel(name)
+        if channel is not None or not self.up or self.link is None:
+            then(channel)
+            return
+        folded = casefold(name)
+        self._later(client, self._load([folded], name), [], lambda found: then(found[0] if found else None))
+
+    def list_channels(
+        self, client: Client, names: list[str] | None, then: Callable[[list[Channel]], None]
+    ) -> None:
+        """LIST: the channels this node follows, and the others' read from Redis."""
+        if not self.up or self.link is None:
+            Bus.list_channels(self, client, names, then)  # type: ignore[arg-type]
+            return
+        self._later(client, self._load_all(names), [], then)
+
+    async def _load_all(self, names: list[str] | None) -> list[Channel]:
+        if names is not None:
+            wanted = list(dict.fromkeys(casefold(n) for n in names if n))
+        else:
+            wanted = sorted(await self._channel_names())
+        return await self._load(wanted)
+
+    async def _channel_names(self) -> set[str]:
+        """Every channel some node has (or had) members in: the union of the nodes' sets."""
+        assert self.link is not None
+        redis = self.link.redis
+        nodes = sorted(await redis.smembers(wire.NODES))
+        async with redis.pipeline(transaction=False) as pipe:
+            for node in nodes:
+                pipe.smembers(wire.node_channels(str(node)))
+            sets = await pipe.execute()
+        return set().union(*sets) if sets else set()
+
+    async def _load(self, folded: list[str], name: str = "") -> list[Channel]:
+        """The channels ``folded``, in that order: followed ones as they are here, others built
+        from their meta and member hashes (a snapshot, not kept); empty ones left out."""
+        assert self.link is not None
+        state = self.state
+        remote = [f for f in folded if f not in state.channels]
+        loaded: dict[str, Channel] = {}
+        if remote:
+            async with self.link.redis.pipeline(transaction=False) as pipe:
+                for f in remote:
+                    pipe.hgetall(wire.channel_meta(f))
+                    pipe.hgetall(wire.channel_members(f))
+                replies = await pipe.execute()
+            for i, f in enumerate(remote):
+                channel = snapshot(state, f, name or f, replies[2 * i], replies[2 * i + 1])
+                if channel is not None:
+                    loaded[f] = channel
+        out = []
+        for f in folded:
+            channel = state.channels.get(f) or loaded.get(f)
+            if channel is not None and channel.members:
+                out.append(channel)
+        return out
+
+    # ---- LUSERS -------------------------------------------------------------------------
+    def counts(self) -> tuple[int, int, int]:
+        """Nodes and channels as of the last heartbeat; users as this node knows them now."""
+        nodes, channels = self.network
+        users = self.state.registered_count + len(self.mirror.node_of)
+        return max(nodes, 1), users, max(channels, len(self.state.channels))
+
+    async def refresh_network(self) -> None:
+        """Read the number of live nodes and of channels with members (each heartbeat)."""
+        assert self.link is not None
+        names = sorted(await self._channel_names())
+        redis = self.link.redis
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.scard(wire.NODES)
+            for f in names:
+                pipe.exists(wire.channel_members(f))
+            replies = await pipe.execute()
+        self.network = (int(replies[0]), sum(1 for r in replies[1:] if r))
+
+
+def snapshot(
+    state: ServerState, folded: str, name: str, meta: dict[str, str], members: dict[str, str]
+) -> Channel | None:
+    """A channel as Redis describes it (its members are the users' stand-ins here), or None."""
+    if not members:
+        return None
+    channel = Channel(meta.get("name") or name, folded)
+    if meta:
+        apply_meta(channel, meta)
+    for nick, value in members.items():
+        member = state.nicks.get(nick)
+        if member is not None:  # its ``channels`` stay as they are: the snapshot is not kept
+            channel.members[member] = value.partition(" ")[2]
+    return channel
