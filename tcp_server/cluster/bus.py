@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
-from ..state.bus import PendingEcho, Refusal, Variants, select
+from ..state.bus import Refusal, Variants, select
 from . import wire
 from .mirror import Mirror, is_ghost, user_info
-from .shared import SharedState, deliver
+from .shared import AwaitedEcho, SharedState, deliver
 from .wire import apply_meta, pack_lists
 
 __all__ = ["RedisBus", "apply_meta"]
@@ -79,8 +79,8 @@ class RedisBus(SharedState, Bus):
         """Local client id -> the casefolded nick it holds in Redis."""
         self.memberships: dict[int, set[str]] = {}
         """Local client id -> channels it is in (still known when its disconnect hook runs)."""
-        self.echoes: dict[str, PendingEcho | None] = {}
-        """Msgid of each published message whose sender's echo waits for it to come back."""
+        self.echoes: dict[str, AwaitedEcho] = {}
+        """Msgid of each published channel message whose sender's echo waits for it, in order."""
         self.network = (1, 0)
         self.gaps = 0
         """Channel events whose sequence number skipped (missed while resubscribing)."""
@@ -105,7 +105,7 @@ class RedisBus(SharedState, Bus):
         if only:
             event["o"] = only
         if skip is not None and msgid and "echo-message" in skip.caps:
-            self.echoes[msgid] = None  # ``echo`` fills it in: the echo goes out at the message's turn
+            self.await_echo(channel.folded, msgid)  # the echo goes out at the message's turn
 
         def alone() -> None:
             Bus.to_channel(self, channel, variants, skip, only)
@@ -323,6 +323,8 @@ class RedisBus(SharedState, Bus):
             broadcast_join(state, channel, ghost)
             return
         if channel is None:
+            if kind == "m" and event["n"] == self.node:
+                self.turn(event.get("id"))  # its sender left meanwhile
             return
         variants = wire.unpack_variants(event["v"])
         if kind == "m":

@@ -77,6 +77,22 @@ def deliver(recipients: Iterable[Client], variants: Variants, skip: Client | Non
             member.outbox.deliver(variants[member.tag_level])
 
 
+class AwaitedEcho:
+    """A published channel message whose sender's echo waits for it to come back."""
+
+    __slots__ = ("folded", "pending")
+
+    def __init__(self, folded: str) -> None:
+        self.folded = folded
+        self.pending: PendingEcho | None = None
+        """Set by ``echo`` (None: the sender asked for no echo of it after all)."""
+
+    def turn(self) -> None:
+        """Its turn came (or it was lost): the echo may go."""
+        if self.pending is not None:
+            self.pending.turn()
+
+
 class SharedState:
     """The ``RedisBus`` methods of this module (a mixin: it uses the bus's state and link)."""
 
@@ -85,33 +101,48 @@ class SharedState:
     up: bool
     link: Link | None
     mirror: Mirror
-    echoes: dict[str, PendingEcho | None]
+    echoes: dict[str, AwaitedEcho]
     network: tuple[int, int]
     """(nodes, channels) of the whole cluster, as read with the last heartbeat."""
 
     # ---- echo order -----------------------------------------------------------------------
+    def await_echo(self, folded: str, msgid: str) -> None:
+        """A message to ``folded`` is published: its sender's echo (``echo``) waits for it."""
+        self.echoes[msgid] = AwaitedEcho(folded)
+
     def echo(
         self, client: Client, variants: Variants, commit: bool = False, label: str | None = None
     ) -> PendingEcho | None:
         """The sender's echo of a published channel message waits for it to come back from
         Redis, so the sender sees it where every member does (and, with ``commit``, stored)."""
-        msgid = wire.msgid_of(variants[2])
-        if msgid not in self.echoes:
+        awaited = self.echoes.get(wire.msgid_of(variants[2]))
+        if awaited is None:
             return Bus.echo(self, client, variants, commit, label)  # type: ignore[arg-type]
         label = client.take_label() if label is None else label
-        pending = self.echoes[msgid] = PendingEcho(client, variants[client.tag_level], label, True, commit)
-        return pending
+        awaited.pending = PendingEcho(client, variants[client.tag_level], label, True, commit)
+        return awaited.pending
 
     def turn(self, msgid: str | None) -> None:
-        """A published message is back (or will not come back): its sender's echo may go."""
-        pending = self.echoes.pop(msgid, None) if msgid else None
-        if pending is not None:
-            pending.turn()
+        """A published message is back (or will not come back): its sender's echo may go.
+
+        This node's messages come back in the order it published them, so older ones of the
+        same channel still waiting were lost (a gap): their echoes go first.
+        """
+        echoes = self.echoes
+        if not msgid or msgid not in echoes:
+            return
+        if next(iter(echoes)) != msgid:
+            folded = echoes[msgid].folded
+            for older in list(itertools.takewhile(lambda k: k != msgid, echoes)):
+                if echoes[older].folded == folded:
+                    echoes.pop(older).turn()
+        echoes.pop(msgid).turn()
 
     def turn_all(self) -> None:
         """Redis is gone: echoes waiting for messages that may never come back go now."""
-        for msgid in list(self.echoes):
-            self.turn(msgid)
+        echoes, self.echoes = self.echoes, {}
+        for awaited in echoes.values():
+            awaited.turn()
 
     # ---- WALLOPS ------------------------------------------------------------------------
     def to_mode(self, mode: str, variants: Variants) -> None:
@@ -137,6 +168,12 @@ class SharedState:
         hold = client.outbox.hold()
         state = self.state
 
+        def write(value: T) -> None:
+            try:
+                answer(state, client, label, lambda: then(value))
+            except Exception:  # a bug in one answer must not leave the client's output held
+                log.exception("cluster: answering a query failed")
+
         async def run() -> None:
             try:
                 value = await work
@@ -145,7 +182,7 @@ class SharedState:
                     self.link.down(exc)
                 value = fallback
             if not client.gone:
-                client.outbox.release(hold, lambda: answer(state, client, label, lambda: then(value)))
+                client.outbox.release(hold, lambda: write(value))
 
         asyncio.get_running_loop().create_task(run())
 
