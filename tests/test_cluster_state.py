@@ -114,6 +114,9 @@ async def test_list_and_lusers_count_the_whole_network(cluster, users):  # noqa:
     await bob.join("#two")
     await alice.send("JOIN #two")
     await bob.expect("JOIN")
+    await bob.join("#hidden")
+    await bob.send("MODE #hidden +s")
+    await bob.expect("MODE")
     carol = await users(c, "carol")  # on a node without any member of either room
     await until_known(carol, "alice")
     await until_known(carol, "bob")
@@ -122,7 +125,7 @@ async def test_list_and_lusers_count_the_whole_network(cluster, users):  # noqa:
     while (msg := await carol.recv()).command != "323":
         if msg.command == "322":
             listed[msg.params[1]] = (msg.params[2], msg.params[3])
-    assert listed == {"#one": ("1", "first room"), "#two": ("2", "")}
+    assert listed == {"#one": ("1", "first room"), "#two": ("2", "")}  # not the +s one
     await carol.send("LIST #two,#none")
     assert (await carol.expect("322")).params[1:3] == ("#two", "2")
     assert (await carol.expect("323"))
@@ -130,11 +133,11 @@ async def test_list_and_lusers_count_the_whole_network(cluster, users):  # noqa:
         await carol.send("LUSERS")
         client_line = (await carol.expect("251")).params[-1]
         channels = (await carol.expect("254")).params[1]
-        if client_line == "There are 3 users and 0 invisible on 3 servers" and channels == "2":
+        if client_line == "There are 3 users and 0 invisible on 3 servers" and channels == "3":
             break
         await asyncio.sleep(0.05)
     assert client_line == "There are 3 users and 0 invisible on 3 servers"
-    assert channels == "2"
+    assert channels == "3"
     assert (await carol.expect("255")).params[-1] == "I have 1 clients and 2 servers"
 
 

@@ -38,6 +38,8 @@ log = logging.getLogger("tcpchat.cluster")
 FAILURES = (RedisError, OSError)
 T = TypeVar("T")
 _label_batches = itertools.count(1)
+_running: set[asyncio.Task[None]] = set()
+"""Queries waiting for Redis."""
 
 
 class Captured:
@@ -184,7 +186,9 @@ class SharedState:
             if not client.gone:
                 client.outbox.release(hold, lambda: write(value))
 
-        asyncio.get_running_loop().create_task(run())
+        task = asyncio.get_running_loop().create_task(run())
+        _running.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_running.discard)
 
     def find_channel(self, client: Client, name: str, then: Callable[[Channel | None], None]) -> None:
         """A channel this node follows at once; another node's is read from Redis."""
