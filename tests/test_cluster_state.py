@@ -184,7 +184,11 @@ async def test_redact_and_account_notify_reach_other_nodes(
     await alice.send(f"REDACT #red {msgid} :typo")
     redact = await bob.expect("REDACT")
     assert redact.source.startswith("alice!") and redact.params == ("#red", msgid, "typo")
+    carol = await users(b, "carol", "extended-monitor account-notify")  # shares no channel
+    await carol.send("MONITOR + alice")
+    await carol.expect("730")
     await alice.send("REGISTER * * :hunter2hunter2")
     await alice.expect("REGISTER", lambda m: m.params[0] == "SUCCESS")
-    account = await bob.expect("ACCOUNT")
-    assert account.source.startswith("alice!") and account.params == ("alice",)
+    for peer in (bob, carol):  # a channel peer and a monitor watcher on the other node
+        account = await peer.expect("ACCOUNT")
+        assert account.source.startswith("alice!") and account.params == ("alice",)
