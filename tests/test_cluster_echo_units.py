@@ -65,3 +65,64 @@ def test_pending_echo_becomes_the_fail_line_when_the_commit_fails() -> None:
     assert outbox.take() == []
     pending.committed(b":srv FAIL PRIVMSG MESSAGE_NOT_STORED #c :no\r\n")
     assert [m.command for m in outbox.take()] == ["FAIL", "PRIVMSG"]
+
+
+def _node_with_room() -> tuple[object, object, object]:
+    """A node's state with a RedisBus (no Redis: events are handed to it as they would arrive)
+    and two local members of #c; alice asked for echo-message."""
+    from tcp_server.cluster.bus import RedisBus
+
+    from .support import MemoryServer
+
+    server = MemoryServer(node_id="n1")
+    bus = RedisBus(server.state, server.state.settings)
+    bus.up = True
+    server.state.bus = bus
+    alice, bob = server.connect("alice", "echo-message"), server.connect("bob")
+    for c in (alice, bob):
+        c.send("JOIN #c")  # no link: the JOIN completes at once
+    alice.take()
+    return bus, alice, bob
+
+
+def _event(node: str, sender: int, line: str, msgid: str) -> dict[str, object]:
+    from tcp_server.cluster import wire
+
+    data = line.encode()
+    return {"k": "m", "n": node, "s": sender, "v": wire.pack_variants((data, data, data)), "id": msgid}
+
+
+def test_the_echo_goes_out_when_its_message_comes_back_and_lines_before_it_pass() -> None:
+    bus, alice, bob = _node_with_room()
+    line = "@msgid=n1-1 :alice!a@h PRIVMSG #c :mine\r\n"
+    variants = (line.encode(),) * 3
+    bus.await_echo("#c", "n1-1")  # what to_channel does when it publishes
+    bus.echo(alice.client, variants)
+    assert alice.send("PING :after") == []  # the reply waits behind the echo
+    bus.on_channel_event("#c", _event("n2", 0, ":carol!c@h PRIVMSG #c :theirs\r\n", "n2-1"))
+    assert [m.params[1] for m in alice.take()] == ["theirs"]  # before it in Redis order: goes ahead
+    bus.on_channel_event("#c", _event("n1", alice.client.id, line, "n1-1"))
+    got = alice.take()
+    assert [(m.command, m.params[-1]) for m in got] == [("PRIVMSG", "mine"), ("PONG", "after")]
+    assert [m.params[1] for m in bob.take()] == ["theirs", "mine"]  # the same order
+    assert bus.echoes == {}
+
+
+def test_an_echo_whose_message_was_lost_goes_when_a_later_one_of_its_channel_is_back() -> None:
+    bus, alice, _ = _node_with_room()
+    for k in (1, 2):
+        bus.await_echo("#c", f"n1-{k}")
+        bus.echo(alice.client, (f"@msgid=n1-{k} :alice!a@h PRIVMSG #c :m{k}\r\n".encode(),) * 3)
+    bus.on_channel_event("#c", _event("n1", alice.client.id, "@msgid=n1-2 :alice!a@h PRIVMSG #c :m2\r\n", "n1-2"))
+    assert [m.params[1] for m in alice.take()] == ["m1", "m2"]  # m1 never came back: it goes first
+    assert bus.echoes == {}
+
+
+def test_echoes_waiting_for_redis_go_when_redis_is_gone() -> None:
+    bus, alice, _ = _node_with_room()
+    bus.await_echo("#c", "n1-1")
+    bus.echo(alice.client, (b"@msgid=n1-1 :alice!a@h PRIVMSG #c :m1\r\n",) * 3)
+    assert alice.take() == []
+    bus.turn_all()  # what Link.down does
+    assert [m.params[1] for m in alice.take()] == ["m1"]
+    assert bus.echoes == {}

@@ -192,3 +192,4 @@ async def test_redact_and_account_notify_reach_other_nodes(
     for peer in (bob, carol):  # a channel peer and a monitor watcher on the other node
         account = await peer.expect("ACCOUNT")
         assert account.source.startswith("alice!") and account.params == ("alice",)
+
