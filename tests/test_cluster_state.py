@@ -184,6 +184,11 @@ async def test_redact_and_account_notify_reach_other_nodes(
     await alice.send(f"REDACT #red {msgid} :typo")
     redact = await bob.expect("REDACT")
     assert redact.source.startswith("alice!") and redact.params == ("#red", msgid, "typo")
+    await alice.send("PRIVMSG bob :psst")  # a private message to the other node, then its redaction
+    private = (await bob.expect("PRIVMSG")).tags["msgid"]
+    await alice.expect("PRIVMSG")
+    await alice.send(f"REDACT bob {private}")
+    assert (await bob.expect("REDACT")).params == ("bob", private)
     carol = await users(b, "carol", "extended-monitor account-notify")  # shares no channel
     await carol.send("MONITOR + alice")
     await carol.expect("730")
