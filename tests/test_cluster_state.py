@@ -198,3 +198,26 @@ async def test_redact_and_account_notify_reach_other_nodes(
         account = await peer.expect("ACCOUNT")
         assert account.source.startswith("alice!") and account.params == ("alice",)
 
+
+
+async def test_whowas_on_a_node_started_later_knows_nicks_left_before(cluster, users, redis_server):  # noqa: F811
+    import redis.asyncio as aioredis
+
+    a = await cluster()
+    bob = await users(a, "bob")
+    await bob.send("NICK bobby")
+    await bob.expect("NICK")
+    await bob.send("QUIT :gone")
+    await bob.read_until_closed()
+    r = aioredis.from_url(redis_server.url)
+    for _ in range(100):  # bounded: until node 1 wrote both entries
+        if await r.llen("tcpchat:whowas") >= 2:
+            break
+        await asyncio.sleep(0.02)
+    await r.aclose()
+    b = await cluster()  # started after bob left
+    asker = await users(b, "asker")
+    await asker.send("WHOWAS bobby", "WHOWAS bob")
+    was = await asker.expect("314")
+    assert was.params[1:3] == ("bobby", "~bob") and was.params[-1] == "bob test"
+    assert (await asker.expect("314")).params[1] == "bob"

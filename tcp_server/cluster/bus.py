@@ -90,6 +90,7 @@ class RedisBus(SharedState, Bus):
         """Local client id -> the casefolded nick other nodes know it by (in the users hash)."""
         state.on_nick.append(self._announce)
         state.on_disconnect.append(self._gone)
+        self.share_whowas()
 
     # ---- what handlers call --------------------------------------------------------------
     def to_channel(

@@ -99,6 +99,8 @@ class Link(Following):
         for folded, raw in (await self.redis.hgetall(wire.USERS)).items():
             self.bus.mirror.upsert(folded, json.loads(raw))
         await register_node(self, announce=True)
+        if first:
+            await self.bus.load_whowas()
         for channel in list(self.state.channels.values()):
             if self.bus.mirror.has_local(channel):
                 await self.subscribe(channel.folded, channel.name)

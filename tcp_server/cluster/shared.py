@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +26,7 @@ from redis.exceptions import RedisError
 from ..protocol import casefold, label_response
 from ..state import Channel, Client, ServerState
 from ..state.bus import Bus, PendingEcho, Variants
+from ..state.presence import WhowasEntry
 from . import wire
 from .mirror import Mirror
 from .wire import apply_meta
@@ -249,6 +252,46 @@ class SharedState:
             if channel is not None and channel.members:
                 out.append(channel)
         return out
+
+    # ---- WHOWAS --------------------------------------------------------------------------
+    def share_whowas(self) -> None:
+        """Record the nicks this node's users leave in Redis too (call once, at start)."""
+        self.nick_of: dict[int, str] = {}
+        self.state.on_nick.append(self._nick_set)
+        self.state.on_disconnect.append(self._user_left)
+
+    def _nick_set(self, client: Client) -> None:
+        old = self.nick_of.get(client.id)
+        if old is not None and old != client.nick:
+            self._nick_left(client, old)
+        self.nick_of[client.id] = client.nick
+
+    def _user_left(self, client: Client, reason: str) -> None:
+        self.nick_of.pop(client.id, None)
+        self._nick_left(client, client.nick)
+
+    def _nick_left(self, client: Client, nick: str) -> None:
+        if client.id < 0 or not client.registered or not self.up or self.link is None:
+            return
+        entry = wire.encode({"nick": nick, "user": client.user, "host": client.host,
+                             "realname": client.realname, "at": time.time()})
+        size = self.state.settings.whowas_size
+
+        def op(pipe: Pipeline) -> None:
+            pipe.lpush(wire.WHOWAS, entry)
+            pipe.ltrim(wire.WHOWAS, 0, size - 1)
+
+        self.link.queue(op)
+
+    async def load_whowas(self) -> None:
+        """WHOWAS learns the nicks left anywhere before this node started (oldest first)."""
+        assert self.link is not None
+        presence = self.state.presence
+        for raw in reversed(await self.link.redis.lrange(wire.WHOWAS, 0, -1)):
+            e = json.loads(raw)
+            host = e.get("host") or "*"
+            presence.whowas.append(WhowasEntry(e["nick"], casefold(e["nick"]), e.get("user") or "*", host, host,
+                                               e.get("realname") or "", float(e.get("at") or 0)))
 
     # ---- LUSERS -------------------------------------------------------------------------
     def counts(self) -> tuple[int, int, int]:

@@ -20,6 +20,8 @@ USERS = PREFIX + "users"
 """Hash: casefolded nick -> JSON user info (node, nick, user, host, realname, account)."""
 USERS_CHANNEL = PREFIX + "users-events"
 """Pub/sub channel of user events: nick set or changed, quit."""
+WHOWAS = PREFIX + "whowas"
+"""List (newest first, ``whowas_size`` long) of nicks left by users of any node: JSON entries."""
 NODES = PREFIX + "nodes"
 """Set of node ids that have joined the cluster (the reaper checks each one's heartbeat)."""
 
