@@ -126,3 +126,14 @@ def test_echoes_waiting_for_redis_go_when_redis_is_gone() -> None:
     bus.turn_all()  # what Link.down does
     assert [m.params[1] for m in alice.take()] == ["m1"]
     assert bus.echoes == {}
+
+
+def test_a_join_from_another_node_passes_an_echo_waiting_for_its_turn() -> None:
+    bus, alice, bob = _node_with_room()
+    bob.take()
+    bus.await_echo("#c", "n1-1")
+    bus.echo(alice.client, (b"@msgid=n1-1 :alice!a@h PRIVMSG #c :mine\r\n",) * 3)
+    info = {"node": "n2", "nick": "carol", "user": "~c", "host": "h", "realname": "", "account": None}
+    bus.on_channel_event("#c", {"k": "j", "n": "n2", "c": 7, "f": "carol", "m": "", "i": info})
+    assert [(m.command, m.source.split("!")[0]) for m in alice.take()] == [("JOIN", "carol")]
+    assert [m.command for m in bob.take()] == ["JOIN"]

@@ -7,7 +7,6 @@ the INVITEs others send for the channel.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, is_valid_channel
 from ..protocol import numerics as N
@@ -172,12 +171,15 @@ def part(state: ServerState, client: Client, msg: Message) -> None:
 @command("TOPIC", min_params=1)
 def topic(state: ServerState, client: Client, msg: Message) -> None:
     """Show or set a channel topic (+t: operators only)."""
-    if len(msg.params) == 1:  # a question: in a cluster, about a channel on any node
-        state.bus.find_channel(client, msg.params[0], lambda found: _show_topic(state, client, msg.params[0], found))
-        return
     channel = state.get_channel(msg.params[0])
     if channel is None:
         state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        return
+    if len(msg.params) == 1:
+        if "s" in channel.modes and client not in channel.members:
+            state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        else:
+            send_topic(state, client, channel, explicit=True)
         return
     if client not in channel.members:
         state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
@@ -194,15 +196,6 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
         hook(channel)
 
 
-def _show_topic(state: ServerState, client: Client, name: str, channel: Channel | None) -> None:
-    if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
-    elif "s" in channel.modes and client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-    else:
-        send_topic(state, client, channel, explicit=True)
-
-
 @command("NAMES")
 def names(state: ServerState, client: Client, msg: Message) -> None:
     """NAMES #a,#b (without arguments: nothing but the end marker)."""
@@ -210,17 +203,11 @@ def names(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
     for name in msg.params[0].split(","):
-        state.bus.find_channel(client, name, _names_of(state, client, name))
-
-
-def _names_of(state: ServerState, client: Client, name: str) -> Callable[[Channel | None], None]:
-    def reply(channel: Channel | None) -> None:
+        channel = state.get_channel(name)
         if channel is None:
             state.numeric(client, N.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
             send_names(state, client, channel)
-
-    return reply
 
 
 @command("KICK", min_params=2)
