@@ -7,6 +7,7 @@ the INVITEs others send for the channel.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, is_valid_channel
 from ..protocol import numerics as N
@@ -83,17 +84,22 @@ def _may_join(state: ServerState, client: Client, channel: Channel, key: str) ->
 
 
 def broadcast_join(state: ServerState, channel: Channel, client: Client) -> None:
-    """The JOIN to every member; ``extended-join`` members also get the account and real name."""
+    """The JOIN to every member; ``extended-join`` members also get the account and real name.
+
+    The joiner's copy answers its command (``send``); the others' is a line of the channel
+    (``deliver``: in a cluster it keeps the channel's order against a member's pending echo).
+    """
     now = server_time()
     plain = build_variants(client.prefix, "JOIN", (channel.name,), now)
-    if state.accounts is None:
-        state.relay(channel.members, plain)
-        return
-    extended = build_variants(
+    extended = plain if state.accounts is None else build_variants(
         client.prefix, "JOIN", (channel.name, client.account or "*", client.realname), now
     )
     for member in channel.members:
-        member.outbox.send((extended if "extended-join" in member.caps else plain)[member.tag_level])
+        line = (extended if "extended-join" in member.caps else plain)[member.tag_level]
+        if member is client:
+            member.outbox.send(line)
+        else:
+            member.outbox.deliver(line)
 
 
 def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
@@ -171,15 +177,12 @@ def part(state: ServerState, client: Client, msg: Message) -> None:
 @command("TOPIC", min_params=1)
 def topic(state: ServerState, client: Client, msg: Message) -> None:
     """Show or set a channel topic (+t: operators only)."""
+    if len(msg.params) == 1:  # a question: in a cluster, about a channel on any node
+        state.bus.find_channel(client, msg.params[0], lambda found: _show_topic(state, client, msg.params[0], found))
+        return
     channel = state.get_channel(msg.params[0])
     if channel is None:
         state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
-        return
-    if len(msg.params) == 1:
-        if "s" in channel.modes and client not in channel.members:
-            state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-        else:
-            send_topic(state, client, channel, explicit=True)
         return
     if client not in channel.members:
         state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
@@ -196,6 +199,15 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
         hook(channel)
 
 
+def _show_topic(state: ServerState, client: Client, name: str, channel: Channel | None) -> None:
+    if channel is None:
+        state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+    elif "s" in channel.modes and client not in channel.members:
+        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+    else:
+        send_topic(state, client, channel, explicit=True)
+
+
 @command("NAMES")
 def names(state: ServerState, client: Client, msg: Message) -> None:
     """NAMES #a,#b (without arguments: nothing but the end marker)."""
@@ -203,11 +215,17 @@ def names(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(client, N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
     for name in msg.params[0].split(","):
-        channel = state.get_channel(name)
+        state.bus.find_channel(client, name, _names_of(state, client, name))
+
+
+def _names_of(state: ServerState, client: Client, name: str) -> Callable[[Channel | None], None]:
+    def reply(channel: Channel | None) -> None:
         if channel is None:
             state.numeric(client, N.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
             send_names(state, client, channel)
+
+    return reply
 
 
 @command("KICK", min_params=2)
