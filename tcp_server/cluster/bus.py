@@ -22,11 +22,9 @@ from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
 from ..state.bus import Refusal, Variants, select
 from . import wire
+from .meta import apply_meta, pack_lists
 from .mirror import Mirror, is_ghost, user_info
 from .shared import AwaitedEcho, SharedState, deliver
-from .wire import apply_meta, pack_lists
-
-__all__ = ["RedisBus", "apply_meta"]
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline

@@ -28,8 +28,8 @@ from ..state import Channel, Client, ServerState
 from ..state.bus import Bus, PendingEcho, Variants
 from ..state.presence import WhowasEntry
 from . import wire
+from .meta import apply_meta
 from .mirror import Mirror
-from .wire import apply_meta
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
