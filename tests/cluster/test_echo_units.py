@@ -6,7 +6,7 @@ from tcp_server.state import Client
 from tcp_server.state.bus import PendingEcho
 from tcp_server.state.ordering import OrderedOutput
 
-from .support import MemoryOutbox
+from ..support import MemoryOutbox
 
 
 def _client() -> tuple[Client, MemoryOutbox]:
@@ -72,7 +72,7 @@ def _node_with_room() -> tuple[object, object, object]:
     and two local members of #c; alice asked for echo-message."""
     from tcp_server.cluster.bus import RedisBus
 
-    from .support import MemoryServer
+    from ..support import MemoryServer
 
     server = MemoryServer(node_id="n1")
     bus = RedisBus(server.state, server.state.settings)

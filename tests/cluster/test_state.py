@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from .cluster_fixtures import cluster, redis_server, until_known, users  # noqa: F401  (fixtures)
-from .support import RawClient, sync
-from .test_history_store import fresh_pg_url, pg_socket_dir  # noqa: F401  (fixture)
+from ..postgres import fresh_pg_url
+from ..support import RawClient, sync
+from .support import until_known
 
 pytestmark = pytest.mark.redis
 
