@@ -18,6 +18,7 @@ from typing import Any
 from ..accounts import Account, hash_password, scram_keys
 from ..protocol import Message, casefold
 from ..state import Client, ServerState
+from ..state.responses import ResponseBuffer
 from .accounts import notice, offload_reply
 from .table import command
 
@@ -30,7 +31,7 @@ FLAG_CHANGES: dict[str, dict[str, bool]] = {
 
 
 @command("ACCOUNTADMIN", min_params=1, needs_oper=True)
-def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
+def accountadmin(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | RESETPASS name newpass."""
     svc = state.accounts
     sub = msg.params[0].upper()

@@ -29,15 +29,12 @@ from ..accounts.passwords import burn_time
 from ..protocol import Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .markread import load_account_markers
+from .replies import fail
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
-
-
-def fail(state: ServerState, client: Client, command_: str, code: str, *params: str) -> None:
-    """A standard-replies ``FAIL`` line."""
-    state.send_from_server(client, "FAIL", command_, code, *params)
 
 
 def notice(state: ServerState, client: Client, text: str) -> None:
@@ -210,32 +207,32 @@ class Creation:
 
 
 @command("REGISTER", min_params=3, pre_registration=True)
-def register(state: ServerState, client: Client, msg: Message) -> None:
+def register(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """REGISTER <account|*> <email|*> <password>."""
     svc = state.accounts
     if svc is None or not state.settings.account_registration:
-        fail(state, client, "REGISTER", "TEMPORARILY_UNAVAILABLE", msg.params[0], "Registration is disabled")
+        fail(rb, "REGISTER", "TEMPORARILY_UNAVAILABLE", msg.params[0], "Registration is disabled")
         return
     name = client.nick if msg.params[0] == "*" else msg.params[0]
     password = msg.params[2]
     if client.nick == "*" or not client.folded:
-        fail(state, client, "REGISTER", "NEED_NICK", "*", "Choose a nick first")
+        fail(rb, "REGISTER", "NEED_NICK", "*", "Choose a nick first")
         return
     if client.account:
-        fail(state, client, "REGISTER", "ALREADY_AUTHENTICATED", name, "You are already logged in")
+        fail(rb, "REGISTER", "ALREADY_AUTHENTICATED", name, "You are already logged in")
         return
     if not is_valid_nick(name, state.settings.nick_len):
-        fail(state, client, "REGISTER", "BAD_ACCOUNT_NAME", name, "Account names follow the rules of nicks")
+        fail(rb, "REGISTER", "BAD_ACCOUNT_NAME", name, "Account names follow the rules of nicks")
         return
     folded = casefold(name)
     if folded != client.folded:
-        fail(state, client, "REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
+        fail(rb, "REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
         return
     if folded in svc.names:
-        fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
+        fail(rb, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
         return
     if len(password) < state.settings.account_min_password or password == "*":
-        fail(state, client, "REGISTER", "WEAK_PASSWORD", name,
+        fail(rb, "REGISTER", "WEAK_PASSWORD", name,
              f"Use at least {state.settings.account_min_password} characters")
         return
     svc.names.add(folded)  # reserved now: a second REGISTER of the name fails at once
@@ -243,7 +240,7 @@ def register(state: ServerState, client: Client, msg: Message) -> None:
 
     def done(created: bool) -> None:
         if not created or creation.account is None:
-            fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
+            fail(rb, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
             return
         log.info("register account=%s id=%s", name, client.id)
         if client.gone:
@@ -258,16 +255,16 @@ def register(state: ServerState, client: Client, msg: Message) -> None:
 
     if not state.guarded_check(client, "register", creation, done):
         svc.names.discard(folded)
-        fail(state, client, "REGISTER", "TEMPORARILY_UNAVAILABLE", name, "Too many attempts, try later")
+        fail(rb, "REGISTER", "TEMPORARILY_UNAVAILABLE", name, "Too many attempts, try later")
 
 
 @command("VERIFY", min_params=2, pre_registration=True)
-def verify(state: ServerState, client: Client, msg: Message) -> None:
+def verify(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """VERIFY <account> <code>: accounts here are approved by operators, not by codes."""
     if client.account:
-        fail(state, client, "VERIFY", "ALREADY_AUTHENTICATED", msg.params[0], "You are already logged in")
+        fail(rb, "VERIFY", "ALREADY_AUTHENTICATED", msg.params[0], "You are already logged in")
         return
-    fail(state, client, "VERIFY", "INVALID_CODE", msg.params[0], "An operator approves new accounts")
+    fail(rb, "VERIFY", "INVALID_CODE", msg.params[0], "An operator approves new accounts")
 
 
 # ---- PASS account:password --------------------------------------------------------------------
@@ -289,7 +286,7 @@ def pass_login(state: ServerState, client: Client, text: str) -> None:
 
 # ---- NS CERT --------------------------------------------------------------------------------------
 @command("NS", min_params=1)
-def nickserv(state: ServerState, client: Client, msg: Message) -> None:
+def nickserv(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """NS CERT ADD: register this connection's TLS client certificate for SASL EXTERNAL."""
     svc = state.accounts
     words = [p.upper() for p in msg.params[:2]]

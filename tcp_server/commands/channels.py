@@ -11,6 +11,7 @@ import time
 from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, is_valid_channel
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .markread import CAP as MARKREAD_CAP
 from .markread import send_marker
 from .table import command
@@ -140,7 +141,7 @@ def complete_join(state: ServerState, client: Client, name: str) -> None:
 
 
 @command("JOIN", min_params=1)
-def join(state: ServerState, client: Client, msg: Message) -> None:
+def join(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """JOIN #a,#b [key1,key2]; ``JOIN 0`` leaves every channel."""
     if msg.params[0] == "0":
         for channel in list(client.channels.values()):
@@ -154,38 +155,38 @@ def join(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("PART", min_params=1)
-def part(state: ServerState, client: Client, msg: Message) -> None:
+def part(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """PART #a,#b [:reason]."""
     reason = msg.param(1)
     for name in msg.params[0].split(","):
         channel = state.get_channel(name)
         if channel is None:
-            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+            rb.numeric(N.ERR_NOSUCHCHANNEL, name, "No such channel")
         elif client not in channel.members:
-            state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+            rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
             params = (channel.name, reason) if reason else (channel.name,)
             state.bus.leave(channel, client, build_variants(client.prefix, "PART", params, server_time()))
 
 
 @command("TOPIC", min_params=1)
-def topic(state: ServerState, client: Client, msg: Message) -> None:
+def topic(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Show or set a channel topic (+t: operators only)."""
     channel = state.get_channel(msg.params[0])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
     if len(msg.params) == 1:
         if "s" in channel.modes and client not in channel.members:
-            state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+            rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
             send_topic(state, client, channel, explicit=True)
         return
     if client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if "t" in channel.modes and not channel.is_op(client):
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     channel.topic = msg.params[1][: state.settings.topic_len]
     channel.topic_by = client.prefix
@@ -197,37 +198,37 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("NAMES")
-def names(state: ServerState, client: Client, msg: Message) -> None:
+def names(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """NAMES #a,#b (without arguments: nothing but the end marker)."""
     if not msg.params:
-        state.numeric(client, N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        rb.numeric(N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
     for name in msg.params[0].split(","):
         channel = state.get_channel(name)
         if channel is None:
-            state.numeric(client, N.RPL_ENDOFNAMES, name, "End of /NAMES list")
+            rb.numeric(N.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
             send_names(state, client, channel)
 
 
 @command("KICK", min_params=2)
-def kick(state: ServerState, client: Client, msg: Message) -> None:
+def kick(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """KICK #chan nick[,nick] [:reason] (channel operators only)."""
     channel = state.get_channel(msg.params[0])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
     if client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if not channel.is_op(client):
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     reason = msg.param(2, client.nick)[:390]
     for name in msg.params[1].split(","):
         target = state.find_nick(name)
         if target is None or target not in channel.members:
-            state.numeric(client, N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
+            rb.numeric(N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
             continue
         variants = build_variants(client.prefix, "KICK", (channel.name, target.nick, reason), server_time())
         state.bus.leave(channel, target, variants)
@@ -236,27 +237,27 @@ def kick(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("INVITE", min_params=2)
-def invite(state: ServerState, client: Client, msg: Message) -> None:
+def invite(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """INVITE nick #chan: lets the nick past +i, +k and +l once."""
     target = state.find_nick(msg.params[0])
     if target is None:
-        state.numeric(client, N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        rb.numeric(N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
     channel = state.get_channel(msg.params[1])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[1], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[1], "No such channel")
         return
     if client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if target in channel.members:
-        state.numeric(client, N.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
+        rb.numeric(N.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
         return
     if "i" in channel.modes and not channel.is_op(client):
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     channel.invites.add(casefold(target.nick))
-    state.numeric(client, N.RPL_INVITING, target.nick, channel.name)
+    rb.numeric(N.RPL_INVITING, target.nick, channel.name)
     state.send_to_client(target, client.prefix, "INVITE", target.nick, channel.name)
     notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), server_time())
     state.relay(  # invite-notify: members who asked see who invited whom
@@ -264,4 +265,4 @@ def invite(state: ServerState, client: Client, msg: Message) -> None:
     )
     state.bus.invited(channel, target, notify)
     if target.away:
-        state.numeric(client, N.RPL_AWAY, target.nick, target.away)
+        rb.numeric(N.RPL_AWAY, target.nick, target.away)

@@ -22,6 +22,7 @@ from ..accounts import ChannelRecord
 from ..protocol import Message, casefold
 from ..state import Channel, Client, ServerState
 from ..state.masks import EXTBANS, LIST_MODES, ListEntry
+from ..state.responses import ResponseBuffer
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
@@ -104,7 +105,7 @@ def join_modes(state: ServerState, client: Client, channel: Channel, modes: str)
 
 
 @command("CS", min_params=1)
-def chanserv(state: ServerState, client: Client, msg: Message) -> None:
+def chanserv(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """CS REGISTER|UNREGISTER|INFO #channel."""
     svc = state.accounts
     sub = msg.params[0].upper()

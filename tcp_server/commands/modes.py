@@ -10,6 +10,7 @@ from ..protocol import Message, is_channel_name
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState, build_variants, server_time
 from ..state.masks import LIST_MODES
+from ..state.responses import ResponseBuffer
 from .bans import change_list, send_list
 from .table import command
 
@@ -131,26 +132,26 @@ def _apply_channel_modes(
 
 
 @command("MODE", min_params=1)
-def mode(state: ServerState, client: Client, msg: Message) -> None:
+def mode(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Query or change channel and user modes."""
     if not is_channel_name(msg.params[0]):
         _user_mode(state, client, msg)
         return
     channel = state.get_channel(msg.params[0])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
     modestr = msg.param(1)
     letter = modestr.lstrip("+")
     if not letter:
-        state.numeric(client, N.RPL_CHANNELMODEIS, channel.name, *channel.mode_string(client in channel.members))
-        state.numeric(client, N.RPL_CREATIONTIME, channel.name, str(channel.created))
+        rb.numeric(N.RPL_CHANNELMODEIS, channel.name, *channel.mode_string(client in channel.members))
+        rb.numeric(N.RPL_CREATIONTIME, channel.name, str(channel.created))
         return
     if len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2:
         send_list(state, client, channel, letter)
         return
     if not channel.is_op(client) and not client.is_oper:
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     applied, args = _apply_channel_modes(state, client, channel, modestr, list(msg.params[2:]))
     if applied:

@@ -11,6 +11,7 @@ import time
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
+from ..state.responses import ResponseBuffer
 from .bans import isupport_list_tokens
 from .modes import MAX_PARAM_MODES
 from .monitor import isupport_monitor
@@ -132,7 +133,7 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
 
 
 @command("CAP", min_params=1, pre_registration=True)
-def cap(state: ServerState, client: Client, msg: Message) -> None:
+def cap(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """CAP LS / LIST / REQ / END (IRCv3 capability negotiation, version 302)."""
     sub = msg.params[0].upper()
     if sub == "LS":
@@ -140,9 +141,9 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
             client.cap_negotiating = True
         version = msg.param(1)
         client.cap_version = max(client.cap_version, int(version) if version.isdigit() else 301)
-        state.send_from_server(client, "CAP", client.nick, "LS", _ls_line(state, client))
+        rb.reply("CAP", client.nick, "LS", _ls_line(state, client))
     elif sub == "LIST":
-        state.send_from_server(client, "CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
+        rb.reply("CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
     elif sub == "REQ":
         if not client.registered:
             client.cap_negotiating = True
@@ -152,28 +153,28 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
         for item in wanted:
             name = item.lstrip("-")
             if name not in offered:
-                state.send_from_server(client, "CAP", client.nick, "NAK", msg.param(1))
+                rb.reply("CAP", client.nick, "NAK", msg.param(1))
                 return
             if item.startswith("-"):
                 caps.discard(name)
             else:
                 caps.add(name)
         client.set_caps(caps)
-        state.send_from_server(client, "CAP", client.nick, "ACK", msg.param(1))
+        rb.reply("CAP", client.nick, "ACK", msg.param(1))
     elif sub == "END":
         if not client.registered:
             client.cap_negotiating = False
             try_finish_registration(state, client)
     else:
-        state.numeric(client, N.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
+        rb.numeric(N.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
 
 
 @command("PASS", min_params=1, pre_registration=True)
-def pass_(state: ServerState, client: Client, msg: Message) -> None:
+def pass_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Connection password, checked when registration completes; without one, with accounts on,
     ``PASS account:password`` logs in (for clients without SASL)."""
     if client.registered:
-        state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        rb.numeric(N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     expected = state.settings.password
     if expected is None and state.accounts is not None and ":" in msg.params[0] and not client.account:
@@ -187,7 +188,7 @@ def pass_(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("WEBIRC", min_params=4, pre_registration=True)
-def webirc(state: ServerState, client: Client, msg: Message) -> None:
+def webirc(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """``WEBIRC password gateway hostname ip``: a trusted gateway passes the user's real address."""
     if client.registered or client.transport == "web":
         return
@@ -213,14 +214,14 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("NICK", pre_registration=True)
-def nick(state: ServerState, client: Client, msg: Message) -> None:
+def nick(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Set or change the nick; everyone sharing a channel sees the change."""
     if not msg.params or not msg.params[0]:
-        state.numeric(client, N.ERR_NONICKNAMEGIVEN, "No nickname given")
+        rb.numeric(N.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
     new = msg.params[0]
     if not is_valid_nick(new, state.settings.nick_len):
-        state.numeric(client, N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        rb.numeric(N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
     if new == client.nick:
         return
@@ -250,13 +251,13 @@ def _nick_claimed(state: ServerState, client: Client, new: str, old_prefix: str,
 
 
 @command("USER", min_params=4, pre_registration=True)
-def user(state: ServerState, client: Client, msg: Message) -> None:
+def user(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """``USER username 0 * :realname``."""
     if client.registered:
-        state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        rb.numeric(N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     if not msg.params[0] or not msg.params[3]:  # an empty user name or realname is no registration
-        state.numeric(client, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        rb.numeric(N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
     client.user = "~" + (username or "user")
@@ -266,18 +267,18 @@ def user(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("PING", min_params=1, pre_registration=True)
-def ping(state: ServerState, client: Client, msg: Message) -> None:
+def ping(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Answer with PONG carrying the same token."""
-    state.send_from_server(client, "PONG", state.name, msg.params[0])
+    rb.reply("PONG", state.name, msg.params[0])
 
 
 @command("PONG", pre_registration=True)
-def pong(state: ServerState, client: Client, msg: Message) -> None:
+def pong(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Liveness is tracked by the transport on any input; nothing else to do."""
 
 
 @command("QUIT", pre_registration=True)
-def quit_(state: ServerState, client: Client, msg: Message) -> None:
+def quit_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Leave: peers see ``QUIT :Quit: reason`` once."""
     reason = msg.param(0, "Client Quit")
     state.disconnect(client, f"Quit: {reason}", f"Quit: {reason}")

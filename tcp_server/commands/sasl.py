@@ -28,6 +28,7 @@ from ..accounts.passwords import SCRAM
 from ..protocol import Message, casefold
 from ..protocol import numerics as N
 from ..state import Client, ServerState
+from ..state.responses import ResponseBuffer
 from .accounts import check_password, log_in, offload_reply
 from .registration import sasl_mechanisms
 from .table import command
@@ -79,12 +80,12 @@ def _send(state: ServerState, client: Client, data: bytes) -> None:
 
 
 @command("AUTHENTICATE", min_params=1, pre_registration=True)
-def authenticate(state: ServerState, client: Client, msg: Message) -> None:
+def authenticate(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """AUTHENTICATE <mechanism> | <base64 chunk> | + | *."""
     svc = state.accounts
     arg = msg.params[0]
     if svc is None or "sasl" not in client.caps:
-        state.numeric(client, N.ERR_SASLFAIL, "SASL authentication failed (request the sasl capability)")
+        rb.numeric(N.ERR_SASLFAIL, "SASL authentication failed (request the sasl capability)")
         return
     exchange = svc.sasl.get(client.id)
     if arg == "*":
