@@ -19,7 +19,7 @@ from .table import command
 VENDOR = VENDOR_TAG_PREFIX
 
 
-def send_names(state: ServerState, client: Client, channel: Channel) -> None:
+def send_names(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel) -> None:
     """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES; +i users only for members."""
     multi = "multi-prefix" in client.caps
     full = "userhost-in-names" in client.caps
@@ -35,22 +35,22 @@ def send_names(state: ServerState, client: Client, channel: Channel) -> None:
                 continue
             entry = channel.member_prefix(member, multi) + (member.prefix if full else member.nick)
             if batch and size + len(entry) + 1 > budget:
-                client.outbox.send((head + " ".join(batch) + "\r\n").encode())
+                rb.add((head + " ".join(batch) + "\r\n").encode())
                 batch, size = [], 0
             batch.append(entry)
             size += len(entry) + 1
         if batch:
-            client.outbox.send((head + " ".join(batch) + "\r\n").encode())
-    state.numeric(client, N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+            rb.add((head + " ".join(batch) + "\r\n").encode())
+    rb.numeric(N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
-def send_topic(state: ServerState, client: Client, channel: Channel, explicit: bool) -> None:
+def send_topic(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, explicit: bool) -> None:
     """RPL_TOPIC + RPL_TOPICWHOTIME, or RPL_NOTOPIC when asked explicitly."""
     if channel.topic:
-        state.numeric(client, N.RPL_TOPIC, channel.name, channel.topic)
-        state.numeric(client, N.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
+        rb.numeric(N.RPL_TOPIC, channel.name, channel.topic)
+        rb.numeric(N.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
     elif explicit:
-        state.numeric(client, N.RPL_NOTOPIC, channel.name, "No topic is set")
+        rb.numeric(N.RPL_NOTOPIC, channel.name, "No topic is set")
 
 
 def broadcast(state: ServerState, channel: Channel, source: str, command_: str, *params: str) -> None:
@@ -74,11 +74,11 @@ def join_refusal(client: Client, channel: Channel, key: str) -> tuple[str, str] 
     return None
 
 
-def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
+def _may_join(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, key: str) -> bool:
     """``join_refusal``, answered to the client."""
     refusal = join_refusal(client, channel, key)
     if refusal is not None:
-        state.numeric(client, refusal[0], channel.name, refusal[1])
+        rb.numeric(refusal[0], channel.name, refusal[1])
         return False
     return True
 
@@ -97,45 +97,46 @@ def broadcast_join(state: ServerState, channel: Channel, client: Client) -> None
         member.outbox.send((extended if "extended-join" in member.caps else plain)[member.tag_level])
 
 
-def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
+def _join_one(state: ServerState, client: Client, rb: ResponseBuffer, name: str, key: str) -> None:
     s = state.settings
     if not is_valid_channel(name, s.channel_len):
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, name, "No such channel")
         return
     channel = state.get_channel(name)
     if channel is not None and client in channel.members:
         return
     if len(client.channels) >= s.max_channels_per_client:
-        state.numeric(client, N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+        rb.numeric(N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
         return
     if channel is None and state.channel_restorer is not None:
         channel = state.channel_restorer(name)  # a registered channel comes back with its modes
         if channel is not None:
             state.channels[channel.folded] = channel
-    if channel is not None and not _may_join(state, client, channel, key):
+    if channel is not None and not _may_join(state, client, rb, channel, key):
         if not channel.members:  # a restored channel nobody got into
             state.channels.pop(channel.folded, None)
         return
     # a cluster node that did not know the channel checks again once it has loaded it
-    state.bus.join(client, name, lambda: complete_join(state, client, name),
+    state.bus.join(client, name, lambda: complete_join(state, client, rb, name),
                    lambda loaded: join_refusal(client, loaded, key))
 
 
-def complete_join(state: ServerState, client: Client, name: str) -> None:
+def complete_join(state: ServerState, client: Client, rb: ResponseBuffer, name: str) -> None:
     """Add ``client`` to ``name`` and announce it: JOIN to members, then topic and NAMES to it.
 
-    Runs at once on a lone node; in a cluster, when the JOIN comes back in the channel's order.
+    Runs at once on a lone node; in a cluster, when the JOIN comes back in the channel's order
+    (``rb`` then writes straight to the connection, in the place the bus reserved).
     """
     channel = state.join(client, name)
     broadcast_join(state, channel, client)
     if client.away:  # away-notify: members learn at once that the newcomer is away
         away = build_variants(client.prefix, "AWAY", (client.away,), server_time())
         state.relay((m for m in channel.members if "away-notify" in m.caps), away, skip=client)
-    send_topic(state, client, channel, explicit=False)
+    send_topic(state, client, rb, channel, explicit=False)
     if MARKREAD_CAP in client.caps:
-        send_marker(state, client, channel.name)
+        send_marker(state, client, rb, channel.name)
     if "no-implicit-names" not in client.caps:
-        send_names(state, client, channel)
+        send_names(state, client, rb, channel)
     for hook in state.on_join:
         hook(client, channel)
 
@@ -151,7 +152,7 @@ def join(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -
     keys = msg.param(1).split(",")
     for i, name in enumerate(msg.params[0].split(",")):
         if name:
-            _join_one(state, client, name, keys[i] if i < len(keys) else "")
+            _join_one(state, client, rb, name, keys[i] if i < len(keys) else "")
 
 
 @command("PART", min_params=1)
@@ -180,7 +181,7 @@ def topic(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
         if "s" in channel.modes and client not in channel.members:
             rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
-            send_topic(state, client, channel, explicit=True)
+            send_topic(state, client, rb, channel, explicit=True)
         return
     if client not in channel.members:
         rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
@@ -208,7 +209,7 @@ def names(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
         if channel is None:
             rb.numeric(N.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
-            send_names(state, client, channel)
+            send_names(state, client, rb, channel)
 
 
 @command("KICK", min_params=2)

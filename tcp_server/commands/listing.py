@@ -24,7 +24,7 @@ from .table import command
 VENDOR = "tcpchat.example/"
 
 
-def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) -> None:
+def _list_line_for_oper(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel) -> None:
     """RPL_LIST with vendor tags for the admin page: message counter, modes, creation time."""
     tags = {
         VENDOR + "messages": str(channel.messages),
@@ -32,7 +32,7 @@ def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) ->
         VENDOR + "created": str(channel.created),
     }
     params = (client.nick, channel.name, str(len(channel.members)), channel.topic)
-    client.outbox.send(format_line(Message(N.RPL_LIST, params, state.name, tags)))
+    rb.add(format_line(Message(N.RPL_LIST, params, state.name, tags)))
 
 
 def _size_test(op: str, n: int) -> Callable[[int], bool]:
@@ -85,7 +85,7 @@ def list_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
         if hidden and client not in channel.members and not client.is_oper:
             continue
         if client.is_oper and client.tag_level == TAGS_ALL:
-            _list_line_for_oper(state, client, channel)
+            _list_line_for_oper(state, client, rb, channel)
             continue
         rb.numeric(N.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
     rb.numeric(N.RPL_LISTEND, "End of /LIST")

@@ -44,10 +44,10 @@ def _persist(state: ServerState, client: Client, target: str, stamp: str) -> Non
     svc.write(state.offload, lambda: svc.store.set_marker(account, folded, time_us), "saving a read marker")
 
 
-def send_marker(state: ServerState, client: Client, target: str) -> None:
+def send_marker(state: ServerState, client: Client, rb: ResponseBuffer, target: str) -> None:
     """``MARKREAD target timestamp=...|*`` for ``client``."""
     stored = state.read_markers.get(owner(client), target)
-    state.send_from_server(client, "MARKREAD", target, PREFIX + stored if stored else "*")
+    rb.reply("MARKREAD", target, PREFIX + stored if stored else "*")
 
 
 def _valid(stamp: str) -> bool:
@@ -81,4 +81,4 @@ def markread(state: ServerState, client: Client, msg: Message, rb: ResponseBuffe
             return
         if state.read_markers.advance(owner(client), target, stamp) == stamp:
             _persist(state, client, target, stamp)
-    send_marker(state, client, target)
+    send_marker(state, client, rb, target)

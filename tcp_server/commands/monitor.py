@@ -20,7 +20,7 @@ from .table import command
 EXTENDED = "extended-monitor"
 
 
-def _status(state: ServerState, client: Client, nicks: list[str]) -> None:
+def _status(state: ServerState, client: Client, rb: ResponseBuffer, nicks: list[str]) -> None:
     """730 for the online ones, 731 for the others, each as few lines as fit."""
     online: list[str] = []
     offline: list[str] = []
@@ -29,7 +29,7 @@ def _status(state: ServerState, client: Client, nicks: list[str]) -> None:
         (online if target is not None else offline).append(target.prefix if target else nick)
     for code, items in ((N.RPL_MONONLINE, online), (N.RPL_MONOFFLINE, offline)):
         for chunk in _chunks(items, 400):
-            state.numeric(client, code, ",".join(chunk))
+            rb.numeric(code, ",".join(chunk))
 
 
 def _chunks(items: list[str], budget: int) -> list[list[str]]:
@@ -57,7 +57,7 @@ def monitor(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer
             return
         limit = state.settings.monitor_limit
         added, refused = presence.watch(client, targets, limit)
-        _status(state, client, added)
+        _status(state, client, rb, added)
         if refused:
             rb.numeric(N.ERR_MONLISTFULL, str(limit), ",".join(refused), "Monitor list is full.")
     elif sub == "-":
@@ -69,7 +69,7 @@ def monitor(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer
             rb.numeric(N.RPL_MONLIST, ",".join(chunk))
         rb.numeric(N.RPL_ENDOFMONLIST, "End of MONITOR list")
     elif sub.upper() == "S":
-        _status(state, client, presence.monitored(client))
+        _status(state, client, rb, presence.monitored(client))
 
 
 def extended_watchers(state: ServerState, client: Client, cap: str) -> set[Client]:

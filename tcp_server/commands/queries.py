@@ -12,43 +12,43 @@ from .monitor import extended_watchers
 from .table import command
 
 
-def send_lusers(state: ServerState, client: Client) -> None:
+def send_lusers(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """RPL_LUSER* (251-255): user, operator, unknown and channel counts."""
     users = state.registered_count
     unknown = len(state.clients) - users
     opers = state.oper_count
-    state.numeric(client, N.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
-    state.numeric(client, N.RPL_LUSEROP, str(opers), "operator(s) online")
-    state.numeric(client, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    state.numeric(client, N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
-    state.numeric(client, N.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    rb.numeric(N.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
+    rb.numeric(N.RPL_LUSEROP, str(opers), "operator(s) online")
+    rb.numeric(N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+    rb.numeric(N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
+    rb.numeric(N.RPL_LUSERME, f"I have {users} clients and 0 servers")
     peak = max(state.peak_users, users)
-    state.numeric(client, N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
-    state.numeric(client, N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
+    rb.numeric(N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
+    rb.numeric(N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
 
 
-def send_motd(state: ServerState, client: Client) -> None:
+def send_motd(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """The message of the day (375, 372…, 376) or 422 when there is none."""
     lines = state.settings.motd_lines
     if not lines:
-        state.numeric(client, N.ERR_NOMOTD, "MOTD File is missing")
+        rb.numeric(N.ERR_NOMOTD, "MOTD File is missing")
         return
-    state.numeric(client, N.RPL_MOTDSTART, f"- {state.name} Message of the day - ")
+    rb.numeric(N.RPL_MOTDSTART, f"- {state.name} Message of the day - ")
     for line in lines:
-        state.numeric(client, N.RPL_MOTD, f"- {line}")
-    state.numeric(client, N.RPL_ENDOFMOTD, "End of /MOTD command.")
+        rb.numeric(N.RPL_MOTD, f"- {line}")
+    rb.numeric(N.RPL_ENDOFMOTD, "End of /MOTD command.")
 
 
 @command("LUSERS")
 def lusers(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Counts of users and channels."""
-    send_lusers(state, client)
+    send_lusers(state, client, rb)
 
 
 @command("MOTD")
 def motd(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """The message of the day."""
-    send_motd(state, client)
+    send_motd(state, client, rb)
 
 
 @command("INFO")

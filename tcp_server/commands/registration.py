@@ -100,12 +100,12 @@ def isupport_tokens(state: ServerState) -> list[str]:
     return tokens
 
 
-def try_finish_registration(state: ServerState, client: Client) -> None:
+def try_finish_registration(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """Complete registration once NICK and USER are in and CAP negotiation has ended."""
     if client.registered or client.cap_negotiating or not client.user or not client.folded:
         return
     if state.settings.password is not None and not client.pass_ok:
-        state.numeric(client, N.ERR_PASSWDMISMATCH, "Password incorrect")
+        rb.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect")
         state.disconnect(client, "Bad password")
         return
     state.mark_registered(client)
@@ -116,18 +116,18 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         client.id, client.nick, client.ip, client.port, client.transport,
     )
     s = state.settings
-    state.numeric(client, N.RPL_WELCOME, f"Welcome to the {s.network_name} IRC Network {client.prefix}")
-    state.numeric(client, N.RPL_YOURHOST, f"Your host is {state.name}, running version {VERSION}")
+    rb.numeric(N.RPL_WELCOME, f"Welcome to the {s.network_name} IRC Network {client.prefix}")
+    rb.numeric(N.RPL_YOURHOST, f"Your host is {state.name}, running version {VERSION}")
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
-    state.numeric(client, N.RPL_CREATED, f"This server was created {created}")
-    client.outbox.send(
+    rb.numeric(N.RPL_CREATED, f"This server was created {created}")
+    rb.add(
         f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} Biow Ibeiklmnopstv\r\n".encode()
     )
     tokens = isupport_tokens(state)
     for i in range(0, len(tokens), 12):
-        state.numeric(client, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
-    send_lusers(state, client)
-    send_motd(state, client)
+        rb.numeric(N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
+    send_lusers(state, client, rb)
+    send_motd(state, client, rb)
     for hook in state.on_nick:
         hook(client)
 
@@ -164,7 +164,7 @@ def cap(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) ->
     elif sub == "END":
         if not client.registered:
             client.cap_negotiating = False
-            try_finish_registration(state, client)
+            try_finish_registration(state, client, rb)
     else:
         rb.numeric(N.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
 
@@ -226,19 +226,19 @@ def nick(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -
     if new == client.nick:
         return
     old_prefix, old_nick = client.prefix, client.nick
-    state.bus.claim_nick(client, new, lambda ok: _nick_claimed(state, client, new, old_prefix, old_nick, ok))
+    state.bus.claim_nick(client, new, lambda ok: _nick_claimed(state, client, rb, new, old_prefix, old_nick, ok))
 
 
-def _nick_claimed(state: ServerState, client: Client, new: str, old_prefix: str, old_nick: str, ok: bool) -> None:
+def _nick_claimed(state: ServerState, client: Client, rb: ResponseBuffer, new: str, old_prefix: str, old_nick: str, ok: bool) -> None:
     """The claim's answer (at once alone; after Redis's in a cluster): 433, or announce the change."""
     if client.gone:
         return
     if not ok:
-        state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        rb.numeric(N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
     if client.registered:
         variants = build_variants(old_prefix, "NICK", (new,), server_time())
-        client.outbox.send(variants[client.tag_level])
+        rb.add(variants[client.tag_level])
         for peer in state.peers_of(client):
             peer.outbox.send(variants[peer.tag_level])
         for channel in client.channels.values():
@@ -247,7 +247,7 @@ def _nick_claimed(state: ServerState, client: Client, new: str, old_prefix: str,
         for hook in state.on_nick:
             hook(client)
     else:
-        try_finish_registration(state, client)
+        try_finish_registration(state, client, rb)
 
 
 @command("USER", min_params=4, pre_registration=True)
@@ -263,7 +263,7 @@ def user(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -
     client.user = "~" + (username or "user")
     client.realname = msg.params[3][: state.settings.realname_len]
     client.update_prefix()
-    try_finish_registration(state, client)
+    try_finish_registration(state, client, rb)
 
 
 @command("PING", min_params=1, pre_registration=True)
