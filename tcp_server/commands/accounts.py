@@ -43,14 +43,16 @@ def notice(state: ServerState, client: Client, text: str) -> None:
 
 
 def offload_reply(
-    state: ServerState, client: Client, fn: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
+    state: ServerState, rb: ResponseBuffer, fn: Callable[[], Any],
+    done: Callable[[ResponseBuffer, Any, BaseException | None], None],
 ) -> None:
-    """``state.offload`` whose reply keeps its place: the client's later replies wait behind it."""
-    hold = client.outbox.hold()
+    """``state.offload`` whose reply keeps its place (the client's later replies wait behind it)
+    and carries the command's label: ``done(reply, result, error)`` writes it to ``reply``."""
+    late = rb.later()
 
     def back(result: Any, error: BaseException | None) -> None:
-        if not client.gone:
-            client.outbox.release(hold, lambda: done(result, error))
+        if not rb.client.gone:
+            late.release(lambda reply: done(reply, result, error))
 
     state.offload(fn, back)
 
@@ -291,18 +293,18 @@ def nickserv(state: ServerState, client: Client, msg: Message, rb: ResponseBuffe
     svc = state.accounts
     words = [p.upper() for p in msg.params[:2]]
     if svc is None or words != ["CERT", "ADD"]:
-        notice(state, client, "Usage: NS CERT ADD (logged in, over TLS with a client certificate)")
+        rb.notice("Usage: NS CERT ADD (logged in, over TLS with a client certificate)")
         return
     if client.account is None or client.certfp is None:
-        notice(state, client, "Log in over TLS with a client certificate first")
+        rb.notice("Log in over TLS with a client certificate first")
         return
     fp, folded = client.certfp, casefold(client.account)
 
-    def done(ok: bool | None, error: BaseException | None) -> None:
+    def done(reply: ResponseBuffer, ok: bool | None, error: BaseException | None) -> None:
         text = "Certificate added" if ok else "That certificate belongs to another account"
-        notice(state, client, text if error is None else "Could not store the certificate")
+        reply.notice(text if error is None else "Could not store the certificate")
 
-    offload_reply(state, client, lambda: svc.store.add_certfp(folded, fp), done)
+    offload_reply(state, rb, lambda: svc.store.add_certfp(folded, fp), done)
 
 
 def install(state: ServerState) -> None:

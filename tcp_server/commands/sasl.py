@@ -228,7 +228,9 @@ def _scram(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exc
             _fail(state, client, rb)
             return
 
-        def loaded(found: tuple[Account | None, dict[str, int]] | None, error: BaseException | None) -> None:
+        def loaded(
+            rb: ResponseBuffer, found: tuple[Account | None, dict[str, int]] | None, error: BaseException | None
+        ) -> None:
             if not _live(state, client, exchange):
                 return
             account, exchange.markers = found if found is not None else (None, None)
@@ -248,7 +250,7 @@ def _scram(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exc
             account = svc.store.get(casefold(name))
             return account, (svc.store.markers(account.folded) if _usable(account) else {})
 
-        offload_reply(state, client, lookup, loaded)
+        offload_reply(state, rb, lookup, loaded)
     elif exchange.step == 1:
         server = exchange.scram
 

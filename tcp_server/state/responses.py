@@ -110,6 +110,10 @@ class ResponseBuffer:
         """A server-sourced command (NOTICE, CAP, PONG, FAIL...) to the sender."""
         self.add(format_line(Message(command, params, self.server)))
 
+    def notice(self, text: str) -> None:
+        """A server NOTICE to the sender (its nick, or ``*`` before registration)."""
+        self.reply("NOTICE", self.client.nick, text)
+
     def start_batch(self, kind: str, *params: str) -> str | None:
         """Open a batch nested in this reply; None (and no batch) when the client lacks ``batch``."""
         if "batch" not in self.client.caps:
