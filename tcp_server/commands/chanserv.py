@@ -28,10 +28,6 @@ from .table import command
 log = logging.getLogger("tcpchat.accounts")
 
 
-def _notice(state: ServerState, client: Client, rb: ResponseBuffer, text: str) -> None:
-    rb.reply("NOTICE", client.nick, text)
-
-
 def _lists(channel: Channel) -> dict[str, list[list[Any]]]:
     """The channel's ban, exception and invite-exception lists as JSON-able entries."""
     return {
@@ -110,39 +106,39 @@ def chanserv(state: ServerState, client: Client, msg: Message, rb: ResponseBuffe
     svc = state.accounts
     sub = msg.params[0].upper()
     if svc is None or sub not in ("REGISTER", "UNREGISTER", "INFO") or len(msg.params) < 2:
-        _notice(state, client, rb, "Usage: CS REGISTER #channel | CS UNREGISTER #channel | CS INFO #channel")
+        rb.notice("Usage: CS REGISTER #channel | CS UNREGISTER #channel | CS INFO #channel")
         return
     folded = casefold(msg.params[1])
     record = svc.channels.get(folded)
     channel = state.get_channel(msg.params[1])
     if sub == "INFO":
         if record is None:
-            _notice(state, client, rb, f"{msg.params[1]} is not registered")
+            rb.notice(f"{msg.params[1]} is not registered")
         else:
-            _notice(state, client, rb, f"{record.name} founder={record.founder} ops={','.join(record.ops)}")
+            rb.notice(f"{record.name} founder={record.founder} ops={','.join(record.ops)}")
         return
     if client.account is None:
-        _notice(state, client, rb, "Log in to an account first")
+        rb.notice("Log in to an account first")
         return
     me = casefold(client.account)
     if sub == "UNREGISTER":
         if record is None or (record.founder != me and not client.is_oper):
-            _notice(state, client, rb, f"{msg.params[1]}: only its founder can unregister it")
+            rb.notice(f"{msg.params[1]}: only its founder can unregister it")
             return
         del svc.channels[folded]
         svc.write(state.offload, svc.channel_writer(folded, None), f"unregistering {record.name}")
-        _notice(state, client, rb, f"{record.name} is no longer registered")
+        rb.notice(f"{record.name} is no longer registered")
         return
     if channel is None or not channel.is_op(client):
-        _notice(state, client, rb, f"{msg.params[1]}: you must be an operator of the channel")
+        rb.notice(f"{msg.params[1]}: you must be an operator of the channel")
         return
     if record is not None:
-        _notice(state, client, rb, f"{channel.name} is already registered to {record.founder}")
+        rb.notice(f"{channel.name} is already registered to {record.founder}")
         return
     svc.channels[folded] = ChannelRecord(channel.name, folded, me, ops=[me], created=channel.created)
     save(state, channel)
     log.info("channel registered %s founder=%s", channel.name, client.account)
-    _notice(state, client, rb, f"{channel.name} is registered to your account {client.account}")
+    rb.notice(f"{channel.name} is registered to your account {client.account}")
 
 
 command("CHANSERV", min_params=1)(chanserv)
