@@ -46,6 +46,12 @@ def test_the_senders_own_join_from_the_channel_relay_is_part_of_the_labelled_rep
     assert all(m.tags["batch"] == ref for m in out[1:-1])
 
 
+def test_a_labelled_quit_is_answered_by_error_alone():
+    _, amy = labelled_client()
+    assert amy.send("@label=q1 QUIT :bye") == []
+    assert amy.closed is not None and amy.closed.startswith(b"ERROR ")
+
+
 def test_without_a_label_lines_go_straight_to_the_connection():
     server, amy = labelled_client()
     rb = ResponseBuffer(server.state.name, amy.client)

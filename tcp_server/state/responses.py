@@ -178,8 +178,11 @@ class ResponseBuffer:
             self.lines.append(data)
 
     def close(self, error_line: bytes) -> None:
-        """The command closes the connection: its reply goes out first, then ``ERROR``."""
-        self.flush()
+        """The command closes the connection: its reply goes out first, then ``ERROR`` (which
+        answers a command that said nothing else, as QUIT: no ``ACK`` before it)."""
+        if self.lines:
+            self.flush()
+        self.lines = self.label = None
         self.outbox.close(error_line)
 
     @property
