@@ -136,3 +136,13 @@ def test_the_buffer_is_restored_as_outbox_after_a_failing_handler():
         assert notice.command == "NOTICE" and notice.tags == {"label": "x1"}
     finally:
         del table.COMMANDS["BROKEN"]
+
+
+def test_an_answer_after_the_password_hash_carries_the_label_of_its_command():
+    server = MemoryServer(oper_name="root", oper_password="hunter2")
+    amy = server.connect("amy", caps=CAPS)
+    out = amy.send("@label=o2 OPER root hunter2")
+    assert out[0].command == "BATCH" and out[0].tags["label"] == "o2"
+    assert [m.command for m in out[1:]] == ["381", "MODE", "BATCH"]
+    (wrong,) = amy.send("@label=o3 OPER root nope")
+    assert wrong.command == "464" and wrong.tags == {"label": "o3"}

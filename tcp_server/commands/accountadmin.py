@@ -98,5 +98,5 @@ def _reset_password(state: ServerState, client: Client, rb: ResponseBuffer, name
         log.info("accountadmin resetpass account=%s by id=%s ok=%s", name, client.id, ok)
         rb.notice(f"resetpass {name}: {'done' if ok else 'no such account'}")
 
-    if not state.guarded_check(client, "resetpass", work, done):
+    if not state.guarded_check(client, "resetpass", work, done, rb):
         rb.notice(f"resetpass {name}: too many attempts, try later")

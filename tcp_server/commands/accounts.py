@@ -107,7 +107,7 @@ class PasswordCheck:
 
 def check_password(
     state: ServerState, client: Client, kind: str, name: str, password: str,
-    done: Callable[[Account | None, str, dict[str, int] | None], None],
+    done: Callable[[Account | None, str, dict[str, int] | None], None], rb: ResponseBuffer | None = None,
 ) -> bool:
     """Check ``name``/``password`` off the loop; ``done(account or None, why, read markers)``.
 
@@ -130,7 +130,7 @@ def check_password(
         if not ok:
             protect_nick(state, client)  # registration may have finished while we checked
 
-    if not state.guarded_check(client, kind, check, finished):
+    if not state.guarded_check(client, kind, check, finished, rb):
         return False
     svc.logging_in.add(client.id)
     return True
@@ -248,14 +248,13 @@ def register(state: ServerState, client: Client, msg: Message, rb: ResponseBuffe
         if client.gone:
             return
         if state.settings.account_verification == "none":
-            state.send_from_server(client, "REGISTER", "SUCCESS", name, "Account created")
+            rb.reply("REGISTER", "SUCCESS", name, "Account created")
             svc.enforce.pop(client.id, None)
             log_in(state, client, creation.account)
         else:
-            state.send_from_server(client, "REGISTER", "VERIFICATION_REQUIRED", name,
-                                   "An operator will approve your account")
+            rb.reply("REGISTER", "VERIFICATION_REQUIRED", name, "An operator will approve your account")
 
-    if not state.guarded_check(client, "register", creation, done):
+    if not state.guarded_check(client, "register", creation, done, rb):
         svc.names.discard(folded)
         fail(rb, "REGISTER", "TEMPORARILY_UNAVAILABLE", name, "Too many attempts, try later")
 
@@ -270,7 +269,7 @@ def verify(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
 
 
 # ---- PASS account:password --------------------------------------------------------------------
-def pass_login(state: ServerState, client: Client, text: str) -> None:
+def pass_login(state: ServerState, client: Client, rb: ResponseBuffer, text: str) -> None:
     """``PASS account:password`` when the server has no connection password: log in."""
     name, _, password = text.partition(":")
 
@@ -278,12 +277,12 @@ def pass_login(state: ServerState, client: Client, text: str) -> None:
         if client.gone:
             return
         if account is None:
-            state.numeric(client, N.ERR_PASSWDMISMATCH, f"Password incorrect{f' ({why})' if why else ''}")
+            rb.numeric(N.ERR_PASSWDMISMATCH, f"Password incorrect{f' ({why})' if why else ''}")
             return
         log_in(state, client, account, markers)
 
-    if not check_password(state, client, "pass", name, password, done):
-        state.numeric(client, N.ERR_PASSWDMISMATCH, "Too many attempts, try later")
+    if not check_password(state, client, "pass", name, password, done, rb):
+        rb.numeric(N.ERR_PASSWDMISMATCH, "Too many attempts, try later")
 
 
 # ---- NS CERT --------------------------------------------------------------------------------------

@@ -29,25 +29,19 @@ def oper(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -
     address over them gets 464 without a check, and a connection failing repeatedly is dropped.
     """
     name, password = msg.params[0], msg.params[1]
-    label = rb.take_label()  # the answer comes after the hash and carries the label itself
-    outbox = rb.outbox
 
-    def answered(ok: bool) -> None:
-        reply = ResponseBuffer(state.name, client, label, outbox)
+    def answered(ok: bool) -> None:  # after the hash, in the command's place, with its label
         if not ok:
             log.warning("oper failed id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
-            reply.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect")
-        else:
-            state.set_oper(client, True)
-            log.info("oper id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
-            reply.numeric(N.RPL_YOUREOPER, "You are now an IRC operator")
-            reply.add(f":{client.prefix} MODE {client.nick} +o\r\n".encode())
-        reply.flush()
+            rb.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect")
+            return
+        state.set_oper(client, True)
+        log.info("oper id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
+        rb.numeric(N.RPL_YOUREOPER, "You are now an IRC operator")
+        rb.add(f":{client.prefix} MODE {client.nick} +o\r\n".encode())
 
-    if not state.guarded_check(client, "oper", lambda: state.check_oper(name, password), answered):
-        reply = ResponseBuffer(state.name, client, label, outbox)
-        reply.numeric(N.ERR_PASSWDMISMATCH, "Too many password attempts; try again later")
-        reply.flush()
+    if not state.guarded_check(client, "oper", lambda: state.check_oper(name, password), answered, rb):
+        rb.numeric(N.ERR_PASSWDMISMATCH, "Too many password attempts; try again later")
 
 
 def find_connection(state: ServerState, target: str) -> Client | None:

@@ -180,7 +180,7 @@ def pass_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
     if expected is None and state.accounts is not None and ":" in msg.params[0] and not client.account:
         from .accounts import pass_login
 
-        pass_login(state, client, msg.params[0])
+        pass_login(state, client, rb, msg.params[0])
         return
     client.pass_ok = expected is not None and hmac.compare_digest(
         msg.params[0].encode(), expected.get_secret_value().encode()

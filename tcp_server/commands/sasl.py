@@ -166,7 +166,7 @@ def _plain(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exc
         else:
             _succeed(state, client, rb, account, markers)
 
-    if not check_password(state, client, "sasl", authcid, password, done):
+    if not check_password(state, client, "sasl", authcid, password, done, rb):
         _refused(state, client, rb)
 
 
@@ -199,7 +199,7 @@ def _external(state: ServerState, client: Client, rb: ResponseBuffer, exchange: 
         else:
             _fail(state, client, rb)
 
-    if not state.guarded_check(client, "sasl", check, done):
+    if not state.guarded_check(client, "sasl", check, done, rb):
         _refused(state, client, rb)
 
 
@@ -282,7 +282,7 @@ def _scram(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exc
                 svc.login_failed(folded)
             done(ok)
 
-        if not state.guarded_check(client, "sasl", check, finished):
+        if not state.guarded_check(client, "sasl", check, finished, rb):
             _refused(state, client, rb)
     elif exchange.account is not None:
         _succeed(state, client, rb, exchange.account, exchange.markers)

@@ -144,12 +144,11 @@ class ResponseBuffer:
     def later(self, label: str | None = None) -> Late:
         """Reserve the place of a reply that comes after the command returns, with the label.
 
-        ``label``: one taken earlier (a multiline batch's, from its opening ``BATCH``); else
+        ``label``: one taken earlier (a multiline batch's, from its opening ``BATCH``) instead of
         this command's own. Later output to the client waits behind the reserved place.
         """
-        if label is None:
-            label = self.take_label()
-        return Late(self.server, self.client, self.outbox, self.outbox.hold(), label)
+        own = self.take_label()  # what was collected goes out first, before the reserved place
+        return Late(self, self.outbox.hold(), own if label is None else label)
 
     def render(self) -> list[bytes]:
         """The collected reply in its final form (labelled), leaving the buffer writing through."""
@@ -206,14 +205,16 @@ class ResponseBuffer:
 
 
 class Late:
-    """A reply that comes after its command returned: a reserved place in the output and the label."""
+    """A reply that comes after its command returned: a reserved place in the output and the label.
 
-    __slots__ = ("server", "client", "outbox", "hold", "label")
+    When it is released the command's own buffer is armed again with the label, so code that
+    kept ``rb`` (a callback written inside the handler) writes the late reply through it.
+    """
 
-    def __init__(self, server: str, client: Client, outbox: Outbox, hold: Hold, label: str | None) -> None:
-        self.server = server
-        self.client = client
-        self.outbox = outbox
+    __slots__ = ("rb", "hold", "label")
+
+    def __init__(self, rb: ResponseBuffer, hold: Hold, label: str | None) -> None:
+        self.rb = rb
         self.hold = hold
         self.label = label
 
@@ -224,27 +225,41 @@ class Late:
         hold = outbox.hold()
         if isinstance(outbox, ResponseBuffer):  # standing in while a command runs
             outbox = outbox.outbox
-        return cls(server, client, outbox, hold, None)
+        return cls(ResponseBuffer(server, client, None, outbox), hold, None)
 
     def buffer(self) -> ResponseBuffer:
-        """A buffer for the late reply, carrying the command's label."""
-        return ResponseBuffer(self.server, self.client, self.label, self.outbox)
+        """The command's buffer, armed for the late reply with the command's label."""
+        rb = self.rb
+        rb.label = self.label
+        rb.lines = None if self.label is None else []
+        rb.nested = None
+        return rb
 
     def release(self, write: Callable[[ResponseBuffer], object] | None = None) -> None:
         """Write the reply into its place (labelled like any reply); what waited goes out after it.
 
         Without ``write`` the place is given up with nothing in it (the client left, say).
         """
+        outbox = self.rb.outbox
         if write is None:
-            self.outbox.release(self.hold)
+            outbox.release(self.hold)
             return
 
         def fill() -> None:
             rb = self.buffer()
-            write(rb)
-            rb.flush()
+            client = rb.client
+            if rb.lines is None:  # no label: nothing to collect
+                write(rb)
+                return
+            stood_in, client.outbox = client.outbox, rb  # shared code's lines to it are the reply too
+            try:
+                write(rb)
+            finally:
+                if client.outbox is rb:
+                    client.outbox = stood_in
+                rb.flush()
 
-        self.outbox.release(self.hold, fill)
+        outbox.release(self.hold, fill)
 
     def send(self, *lines: bytes) -> None:
         """Release with these formatted lines."""
@@ -259,4 +274,4 @@ class Late:
         rb = self.buffer()
         rb.lines = []  # collect even without a label: the lines are handed over at once
         write(rb)
-        self.outbox.release_paced(self.hold, rb.render(), done)
+        self.rb.outbox.release_paced(self.hold, rb.render(), done)
