@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 class Outbox(Protocol):
-    """Where a client's outgoing bytes go; the transport implements it, tests use a list."""
+    """Where a client's outgoing bytes go; the transport implements it, tests use a list, and a
+    labelled command's ``ResponseBuffer`` stands in for it while the command runs."""
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the client (never blocks; may drop the client on sendq overflow)."""
