@@ -5,8 +5,8 @@ A mixin of ``RedisBus``:
   sender sees its line where every other member does;
 - WALLOPS goes to ``+w`` users on every node (an event on the users channel);
 - TOPIC/NAMES/MODE/WHO about a channel this node has no member in, and LIST, read the channel's
-  meta and member hashes from Redis; the answer then takes its place in the asker's replies (a
-  hold), with its ``label`` (labeled-response) put on as the transport would have;
+  meta and member hashes from Redis; the answer then takes its reserved place in the asker's
+  replies with its label (``rb.later``);
 - LUSERS counts every node's users (their stand-ins are here) and the network's channels and
   nodes (read from Redis with each heartbeat).
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from ..protocol import casefold, label_response
+from ..protocol import casefold
 from ..state import Channel, Client, ServerState
 from ..state.bus import Bus, PendingEcho, Variants
 from ..state.presence import WhowasEntry
@@ -34,45 +34,15 @@ from .mirror import Mirror
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
 
+    from ..state.responses import ResponseBuffer
     from .link import Link
 
 log = logging.getLogger("tcpchat.cluster")
 
 FAILURES = (RedisError, OSError)
 T = TypeVar("T")
-_label_batches = itertools.count(1)
 _running: set[asyncio.Task[None]] = set()
 """Queries waiting for Redis."""
-
-
-class Captured:
-    """An outbox that keeps what a late answer sends, to label it as one response."""
-
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-
-    def send(self, data: bytes) -> None:
-        self.lines.append(data)
-
-    deliver = send
-
-
-def answer(state: ServerState, client: Client, label: str | None, write: Callable[[], None]) -> None:
-    """Run ``write`` (it sends ``client`` its reply); with a ``label``, labelled as the transport
-    labels a command's synchronous output (one line, or a labeled-response batch)."""
-    if label is None:
-        write()
-        return
-    outbox, captured = client.outbox, Captured()
-    # only send (and deliver) are called while ``write`` runs
-    client.outbox = captured  # type: ignore[assignment]
-    try:
-        write()
-    finally:
-        client.outbox = outbox
-    batch_id = f"cl{next(_label_batches)}" if "batch" in client.caps else None
-    for line in label_response(captured.lines, label, state.name, batch_id):
-        outbox.send(line)
 
 
 def deliver(recipients: Iterable[Client], variants: Variants, skip: Client | None = None) -> None:
@@ -116,15 +86,14 @@ class SharedState:
         self.echoes[msgid] = AwaitedEcho(folded)
 
     def echo(
-        self, client: Client, variants: Variants, commit: bool = False, label: str | None = None
+        self, rb: ResponseBuffer, variants: Variants, commit: bool = False, label: str | None = None
     ) -> PendingEcho | None:
         """The sender's echo of a published channel message waits for it to come back from
         Redis, so the sender sees it where every member does (and, with ``commit``, stored)."""
         awaited = self.echoes.get(wire.msgid_of(variants[2]))
         if awaited is None:
-            return Bus.echo(self, client, variants, commit, label)  # type: ignore[arg-type]
-        label = client.take_label() if label is None else label
-        awaited.pending = PendingEcho(client, variants[client.tag_level], label, True, commit)
+            return Bus.echo(self, rb, variants, commit, label)  # type: ignore[arg-type]
+        awaited.pending = PendingEcho(rb.later(label), variants[rb.client.tag_level], True, commit)
         return awaited.pending
 
     def turn(self, msgid: str | None) -> None:
@@ -167,15 +136,15 @@ class SharedState:
             Bus.to_mode(self, event["m"], wire.unpack_variants(event["v"]))  # type: ignore[arg-type]
 
     # ---- queries about the network ------------------------------------------------------
-    def _later(self, client: Client, work: Awaitable[T], fallback: T, then: Callable[[T], None]) -> None:
-        """``then(await work)`` in ``client``'s reply order (``fallback`` if Redis fails)."""
-        label = client.take_label()
-        hold = client.outbox.hold()
-        state = self.state
+    def _later(
+        self, rb: ResponseBuffer, work: Awaitable[T], fallback: T, then: Callable[[ResponseBuffer, T], None]
+    ) -> None:
+        """``then(rb, await work)`` in the reply's reserved place (``fallback`` if Redis fails)."""
+        late = rb.later()
 
-        def write(value: T) -> None:
+        def write(rb: ResponseBuffer, value: T) -> None:
             try:
-                answer(state, client, label, lambda: then(value))
+                then(rb, value)
             except Exception:  # a bug in one answer must not leave the client's output held
                 log.exception("cluster: answering a query failed")
 
@@ -186,30 +155,34 @@ class SharedState:
                 if self.link is not None:
                     self.link.down(exc)
                 value = fallback
-            if not client.gone:
-                client.outbox.release(hold, lambda: write(value))
+            if late.rb.client.gone:
+                late.release()
+            else:
+                late.release(lambda rb: write(rb, value))
 
         task = asyncio.get_running_loop().create_task(run())
         _running.add(task)  # the loop keeps only a weak reference to a task
         task.add_done_callback(_running.discard)
 
-    def find_channel(self, client: Client, name: str, then: Callable[[Channel | None], None]) -> None:
+    def find_channel(
+        self, rb: ResponseBuffer, name: str, then: Callable[[ResponseBuffer, Channel | None], None]
+    ) -> None:
         """A channel this node follows at once; another node's is read from Redis."""
         channel = self.state.get_channel(name)
         if channel is not None or not self.up or self.link is None:
-            then(channel)
+            then(rb, channel)
             return
         folded = casefold(name)
-        self._later(client, self._load([folded], name), [], lambda found: then(found[0] if found else None))
+        self._later(rb, self._load([folded], name), [], lambda rb, found: then(rb, found[0] if found else None))
 
     def list_channels(
-        self, client: Client, names: list[str] | None, then: Callable[[list[Channel]], None]
+        self, rb: ResponseBuffer, names: list[str] | None, then: Callable[[ResponseBuffer, list[Channel]], None]
     ) -> None:
         """LIST: the channels this node follows, and the others' read from Redis."""
         if not self.up or self.link is None:
-            Bus.list_channels(self, client, names, then)  # type: ignore[arg-type]
+            Bus.list_channels(self, rb, names, then)  # type: ignore[arg-type]
             return
-        self._later(client, self._load_all(names), [], then)
+        self._later(rb, self._load_all(names), [], then)
 
     async def _load_all(self, names: list[str] | None) -> list[Channel]:
         if names is not None:

@@ -15,6 +15,7 @@ from ..protocol import Message, casefold, is_channel_name
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState
 from ..state.masks import glob_pattern
+from ..state.responses import ResponseBuffer
 from .table import command
 
 WHOX_ORDER = "tcuihsnfdlaor"
@@ -71,15 +72,15 @@ def _whox_fields(
 
 
 @command("WHO")
-def who(state: ServerState, client: Client, msg: Message) -> None:
+def who(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """WHO #channel | nick | mask [%fields[,token]]."""
     mask = msg.param(0, "*") or "*"
     if is_channel_name(mask):  # in a cluster, a channel on any node
         state.bus.find_channel(
-            client, mask, lambda channel: _reply(state, client, mask, msg.param(1), _members(client, channel))
+            rb, mask, lambda rb, channel: _reply(state, client, rb, mask, msg.param(1), _members(client, channel))
         )
         return
-    _reply(state, client, mask, msg.param(1), _matches(state, client, mask))
+    _reply(state, client, rb, mask, msg.param(1), _matches(state, client, mask))
 
 
 def _members(client: Client, channel: Channel | None) -> list[tuple[Client, str, str]]:
@@ -91,7 +92,8 @@ def _members(client: Client, channel: Channel | None) -> list[tuple[Client, str,
 
 
 def _reply(
-    state: ServerState, client: Client, mask: str, spec: str, found: list[tuple[Client, str, str]]
+    state: ServerState, client: Client, rb: ResponseBuffer, mask: str, spec: str,
+    found: list[tuple[Client, str, str]],
 ) -> None:
     if spec.startswith("%"):
         fields, _, token = spec[1:].partition(",")
@@ -101,11 +103,11 @@ def _reply(
         for target, channel, prefix in found:
             values = _whox_fields(state, client, target, channel, prefix, fields, token)
             if values:
-                state.numeric(client, N.RPL_WHOSPCRPL, *values[:-1], values[-1])
+                rb.numeric(N.RPL_WHOSPCRPL, *values[:-1], values[-1])
     else:
         for target, channel, prefix in found:
-            state.numeric(
-                client, N.RPL_WHOREPLY, channel, target.user or "*", target.host, state.name,
+            rb.numeric(
+                N.RPL_WHOREPLY, channel, target.user or "*", target.host, state.name,
                 target.nick, who_flags(target, prefix), f"0 {target.realname}",
             )
-    state.numeric(client, N.RPL_ENDOFWHO, mask, "End of WHO list")
+    rb.numeric(N.RPL_ENDOFWHO, mask, "End of WHO list")

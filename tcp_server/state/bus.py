@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from ..protocol import add_tag
 from .client import TAGS_ALL
 
 if TYPE_CHECKING:
     from .channel import Channel
     from .client import Client
     from .registry import ServerState
+    from .responses import Late, ResponseBuffer
 
 Variants = tuple[bytes, bytes, bytes]
 Refusal = Callable[["Channel"], "tuple[str, str] | None"]
@@ -65,19 +65,19 @@ class Bus:
         self.state.relay((c for c in self.state.clients.values() if mode in c.modes and c.registered), variants)
 
     def echo(
-        self, client: Client, variants: Variants, commit: bool = False, label: str | None = None
+        self, rb: ResponseBuffer, variants: Variants, commit: bool = False, label: str | None = None
     ) -> PendingEcho | None:
         """The sender's ``echo-message`` copy of the message it just handed to ``to_channel``.
 
-        Alone it goes out now, or with ``commit`` when the caller calls ``committed`` on the
-        returned ``PendingEcho`` (it carries the command's ``label``, taken now if not given).
-        A clustered bus also waits for the message's turn in the channel's order.
+        Alone it is part of the command's reply (``rb``), or with ``commit`` it comes when the
+        caller calls ``committed`` on the returned ``PendingEcho`` (in its place, with the
+        command's label or ``label``). A clustered bus also waits for the message's turn in the
+        channel's order.
         """
         if not commit:
-            client.outbox.send(variants[client.tag_level])
+            rb.add(variants[rb.client.tag_level])
             return None
-        return PendingEcho(client, variants[client.tag_level], client.take_label() if label is None else label,
-                           turn=False, commit=True)
+        return PendingEcho(rb.later(label), variants[rb.client.tag_level], turn=False, commit=True)
 
     def claim_nick(self, client: Client, nick: str, done: Callable[[bool], None]) -> None:
         """Give ``nick`` to ``client`` unless someone holds it; ``done(ok)`` with the answer."""
@@ -121,22 +121,24 @@ class Bus:
         return []
 
     # ---- queries about the whole network (a clustered bus asks Redis) ----------------------
-    def find_channel(self, client: Client, name: str, then: Callable[[Channel | None], None]) -> None:
-        """``then(channel)`` for a query about ``name`` (TOPIC, NAMES, MODE, WHO), None if it
-        does not exist. A clustered bus loads a channel this node has no member in from Redis
-        first; ``then`` then runs later, in its place among ``client``'s replies."""
-        then(self.state.get_channel(name))
+    def find_channel(
+        self, rb: ResponseBuffer, name: str, then: Callable[[ResponseBuffer, Channel | None], None]
+    ) -> None:
+        """``then(rb, channel)`` for a query about ``name`` (TOPIC, NAMES, MODE, WHO), None if
+        it does not exist. A clustered bus loads a channel this node has no member in from Redis
+        first; ``then`` then runs later, with the buffer of the reply's reserved place."""
+        then(rb, self.state.get_channel(name))
 
     def list_channels(
-        self, client: Client, names: list[str] | None, then: Callable[[list[Channel]], None]
+        self, rb: ResponseBuffer, names: list[str] | None, then: Callable[[ResponseBuffer, list[Channel]], None]
     ) -> None:
-        """``then(channels)`` for LIST: those called ``names``, or every channel (None)."""
+        """``then(rb, channels)`` for LIST: those called ``names``, or every channel (None)."""
         state = self.state
         if names is None:
-            then(list(state.channels.values()))
+            then(rb, list(state.channels.values()))
             return
         found = (state.get_channel(n) for n in names)
-        then([c for c in found if c is not None])
+        then(rb, [c for c in found if c is not None])
 
     def counts(self) -> tuple[int, int, int]:
         """(servers, registered users, channels) of the whole network, for LUSERS."""
@@ -151,20 +153,18 @@ class PendingEcho:
     its turn the hold is ``passable``: channel lines placed before it in that order go ahead.
     """
 
-    __slots__ = ("client", "hold", "line", "label", "waiting")
+    __slots__ = ("late", "line", "waiting")
 
-    def __init__(self, client: Client, line: bytes, label: str | None, turn: bool, commit: bool) -> None:
-        self.client = client
+    def __init__(self, late: Late, line: bytes, turn: bool, commit: bool) -> None:
+        self.late = late
         self.line = line
-        self.label = label
         self.waiting = int(turn) + int(commit)
-        self.hold = client.outbox.hold()
-        self.hold.passable = turn
+        late.hold.passable = turn
 
     def turn(self) -> None:
         """The message came back in the channel's order: later lines now wait behind the echo."""
-        if self.hold.passable:
-            self.hold.passable = False
+        if self.late.hold.passable:
+            self.late.hold.passable = False
             self._one_less()
 
     def committed(self, failure: bytes | None = None) -> None:
@@ -175,10 +175,11 @@ class PendingEcho:
 
     def _one_less(self) -> None:
         self.waiting -= 1
-        client = self.client
-        if self.waiting == 0 and not client.gone:
-            line = self.line if self.label is None else add_tag(self.line, "label", self.label)
-            client.outbox.release(self.hold, lambda: client.outbox.send(line))
+        if self.waiting == 0:
+            if self.late.rb.client.gone:
+                self.late.release()
+            else:
+                self.late.send(self.line)
 
 
 CAP_ONLY = "cap:"

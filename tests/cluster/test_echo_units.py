@@ -5,6 +5,7 @@ from __future__ import annotations
 from tcp_server.state import Client
 from tcp_server.state.bus import PendingEcho
 from tcp_server.state.ordering import OrderedOutput
+from tcp_server.state.responses import ResponseBuffer
 
 from ..support import MemoryOutbox
 
@@ -46,7 +47,8 @@ def test_a_line_placed_behind_an_older_plain_hold_stays_before_a_passable_one() 
 
 def test_pending_echo_goes_after_its_turn_and_its_commit_with_its_label() -> None:
     client, outbox = _client()
-    pending = PendingEcho(client, b":a PRIVMSG #c :hi\r\n", "L1", turn=True, commit=True)
+    rb = ResponseBuffer("srv", client, "L1")  # a labelled PRIVMSG
+    pending = PendingEcho(rb.later(), b":a PRIVMSG #c :hi\r\n", turn=True, commit=True)
     outbox.deliver(b":b PRIVMSG #c :before\r\n")
     pending.committed()
     assert [m.params[1] for m in outbox.take()] == ["before"]  # committed, but not its turn yet
@@ -59,7 +61,7 @@ def test_pending_echo_goes_after_its_turn_and_its_commit_with_its_label() -> Non
 
 def test_pending_echo_becomes_the_fail_line_when_the_commit_fails() -> None:
     client, outbox = _client()
-    pending = PendingEcho(client, b":a PRIVMSG #c :hi\r\n", None, turn=True, commit=True)
+    pending = PendingEcho(ResponseBuffer("srv", client).later(), b":a PRIVMSG #c :hi\r\n", turn=True, commit=True)
     pending.turn()
     outbox.deliver(b":b PRIVMSG #c :later\r\n")  # after the echo's turn: waits behind it
     assert outbox.take() == []
@@ -85,6 +87,11 @@ def _node_with_room() -> tuple[object, object, object]:
     return bus, alice, bob
 
 
+def _rb(conn: object) -> ResponseBuffer:
+    """The reply buffer of a command of ``conn`` (a MemoryClient) without a label."""
+    return ResponseBuffer("srv", conn.client)  # type: ignore[attr-defined]
+
+
 def _event(node: str, sender: int, line: str, msgid: str) -> dict[str, object]:
     from tcp_server.cluster import wire
 
@@ -97,7 +104,7 @@ def test_the_echo_goes_out_when_its_message_comes_back_and_lines_before_it_pass(
     line = "@msgid=n1-1 :alice!a@h PRIVMSG #c :mine\r\n"
     variants = (line.encode(),) * 3
     bus.await_echo("#c", "n1-1")  # what to_channel does when it publishes
-    bus.echo(alice.client, variants)
+    bus.echo(_rb(alice), variants)
     assert alice.send("PING :after") == []  # the reply waits behind the echo
     bus.on_channel_event("#c", _event("n2", 0, ":carol!c@h PRIVMSG #c :theirs\r\n", "n2-1"))
     assert [m.params[1] for m in alice.take()] == ["theirs"]  # before it in Redis order: goes ahead
@@ -112,7 +119,7 @@ def test_an_echo_whose_message_was_lost_goes_when_a_later_one_of_its_channel_is_
     bus, alice, _ = _node_with_room()
     for k in (1, 2):
         bus.await_echo("#c", f"n1-{k}")
-        bus.echo(alice.client, (f"@msgid=n1-{k} :alice!a@h PRIVMSG #c :m{k}\r\n".encode(),) * 3)
+        bus.echo(_rb(alice), (f"@msgid=n1-{k} :alice!a@h PRIVMSG #c :m{k}\r\n".encode(),) * 3)
     bus.on_channel_event("#c", _event("n1", alice.client.id, "@msgid=n1-2 :alice!a@h PRIVMSG #c :m2\r\n", "n1-2"))
     assert [m.params[1] for m in alice.take()] == ["m1", "m2"]  # m1 never came back: it goes first
     assert bus.echoes == {}
@@ -121,7 +128,7 @@ def test_an_echo_whose_message_was_lost_goes_when_a_later_one_of_its_channel_is_
 def test_echoes_waiting_for_redis_go_when_redis_is_gone() -> None:
     bus, alice, _ = _node_with_room()
     bus.await_echo("#c", "n1-1")
-    bus.echo(alice.client, (b"@msgid=n1-1 :alice!a@h PRIVMSG #c :m1\r\n",) * 3)
+    bus.echo(_rb(alice), (b"@msgid=n1-1 :alice!a@h PRIVMSG #c :m1\r\n",) * 3)
     assert alice.take() == []
     bus.turn_all()  # what Link.down does
     assert [m.params[1] for m in alice.take()] == ["m1"]
@@ -132,7 +139,7 @@ def test_a_join_from_another_node_passes_an_echo_waiting_for_its_turn() -> None:
     bus, alice, bob = _node_with_room()
     bob.take()
     bus.await_echo("#c", "n1-1")
-    bus.echo(alice.client, (b"@msgid=n1-1 :alice!a@h PRIVMSG #c :mine\r\n",) * 3)
+    bus.echo(_rb(alice), (b"@msgid=n1-1 :alice!a@h PRIVMSG #c :mine\r\n",) * 3)
     info = {"node": "n2", "nick": "carol", "user": "~c", "host": "h", "realname": "", "account": None}
     bus.on_channel_event("#c", {"k": "j", "n": "n2", "c": 7, "f": "carol", "m": "", "i": info})
     assert [(m.command, m.source.split("!")[0]) for m in alice.take()] == [("JOIN", "carol")]
