@@ -156,93 +156,7 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
             raise RuntimeError(f"{nick}: {event}")
 
 
-async def _gateway(
-    engine: str, irc_port: int, env: dict[str, str], users: int, messages: int, rate: float,
-    sender: asyncio.StreamWriter, tcp_lat: list[float], sent_at: dict[int, float], sock: str | None, workers: int,
-) -> dict[str, object]:
-    """One gateway (``engine`` serving ``/ws``): its users join, the sender posts, what it cost."""
-    gateway, web_port = _start(
-        ["gateway", "--port", "0", "--irc-port", str(irc_port), "--ws-rate", "0",
-         *(["--irc-unix-socket", sock] if sock else []),
-         *(["--workers", str(workers)] if workers > 1 else []),
-         *(["--ws-engine", engine] if engine != "uvicorn" else []),
-         "--ws-queue", "4096", "--ws-max-per-ip", "0"],
-        env,
-    )
-    try:
-        if engine == "picows":
-            assert gateway.stdout is not None
-            while b"ws listening on" not in (line := gateway.stdout.readline()):
-                if not line:
-                    raise RuntimeError("the gateway printed no ws port")
-            web_port = int(line.rsplit(b":", 1)[1])
-        url = f"ws://127.0.0.1:{web_port}/ws"
-        await asyncio.sleep(0.5 if workers == 1 else 3.0)  # the gateway (its workers) started: baseline
-        rss_before = _tree_rss(gateway.pid)
-        sockets = []
-        for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
-            sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
-        ws_lat: list[float] = []
-        ws_got = [0]
-
-        async def read_ws(ws: websockets.ClientConnection) -> None:
-            async for frame in ws:
-                now = time.perf_counter()
-                event = json.loads(frame)
-                if event.get("type") == "message":
-                    ws_lat.append(now - sent_at[int(event["text"].split()[0])])
-                    ws_got[0] += 1
-
-        readers = [asyncio.create_task(read_ws(ws)) for ws in sockets]
-        tcp_lat.clear()
-        sent_at.clear()
-        gw_cpu0, own_cpu0 = _tree_cpu(gateway.pid), own_cpu_seconds()
-        gw_rss = _tree_rss(gateway.pid)
-        await _send_lines(sender, sent_at, messages, rate)
-        expected = messages * users
-        deadline = time.perf_counter() + DRAIN_SECONDS
-        while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
-            await asyncio.sleep(0.05)
-        gw_cpu = _tree_cpu(gateway.pid) - gw_cpu0
-        own_cpu = own_cpu_seconds() - own_cpu0
-        tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
-        ws_p50, ws_p99 = _pct(ws_lat, 0.5) * 1000, _pct(ws_lat, 0.99) * 1000
-        tcp_got = len(tcp_lat)
-        for task in readers:
-            task.cancel()
-        for ws in sockets:
-            await ws.close()
-        await asyncio.sleep(0.5)  # the web users' QUITs reach the room before the next users join
-        return {
-            "engine": engine,
-            "tcp_p50_ms": round(tcp_p50, 3),
-            "tcp_p99_ms": round(tcp_p99, 3),
-            "ws_p50_ms": round(ws_p50, 3),
-            "ws_p99_ms": round(ws_p99, 3),
-            "added_p50_ms": round(ws_p50 - tcp_p50, 3),
-            "added_p99_ms": round(ws_p99 - tcp_p99, 3),
-            "ws_mean_ms": round(statistics.fmean(ws_lat) * 1000, 3) if ws_lat else None,
-            "ws_deliveries": ws_got[0],
-            "ws_lost": expected - ws_got[0],
-            "tcp_lost": messages - tcp_got,
-            "gateway_cpu_us_per_delivery": round(gw_cpu / max(1, ws_got[0]) * 1e6, 1),
-            "client_cpu_us_per_delivery": round(own_cpu / max(1, ws_got[0]) * 1e6, 1),
-            "gateway_rss_mib": round(gw_rss / 2**20, 1),
-            "gateway_rss_kib_per_user": round((gw_rss - rss_before) / 1024 / users, 1),
-        }
-    finally:
-        gateway.terminate()
-        try:
-            gateway.wait(10)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-
-
-async def run(
-    users: int, messages: int, rate: float, unix: bool = False, workers: int = 1,
-    engines: tuple[str, ...] = ("uvicorn",),
-) -> dict[str, object]:
-    """The gateway with each of ``engines`` in turn, then the floor, against one server."""
+async def run(users: int, messages: int, rate: float, unix: bool = False, workers: int = 1) -> dict[str, object]:
     env = {
         **os.environ,
         "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16),
@@ -252,11 +166,28 @@ async def run(
     sock = f"{sock_dir.name}/irc.sock" if unix else None
     server_args = ["server", "--port", "0", "--flood-rate", "0", "--no-history"]
     server, irc_port = _start(server_args + (["--unix-socket", sock] if sock else []), env)
+    gateway = None
     try:
+        gateway, web_port = _start(
+            ["gateway", "--port", "0", "--irc-port", str(irc_port), "--ws-rate", "0",
+             *(["--irc-unix-socket", sock] if sock else []),
+             *(["--workers", str(workers)] if workers > 1 else []),
+             "--ws-queue", "4096", "--ws-max-per-ip", "0"],
+            env,
+        )
+        url = f"ws://127.0.0.1:{web_port}/ws"
+        await asyncio.sleep(0.5 if workers == 1 else 3.0)  # the gateway (its workers) started: baseline
+        rss_before = _tree_rss(gateway.pid)
+        sockets = []
+        for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
+            sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
         tcp_reader, tcp_writer = await _tcp(irc_port, "tcprecv")
         _, sender = await _tcp(irc_port, "sender")
+
         sent_at: dict[int, float] = {}
         tcp_lat: list[float] = []
+        ws_lat: list[float] = []
+        ws_got = [0]
 
         async def read_tcp() -> None:
             while True:
@@ -269,19 +200,36 @@ async def run(
                 elif line.startswith(b"PING"):
                     tcp_writer.write(b"PONG" + line[4:])
 
-        reader = asyncio.create_task(read_tcp())
-        srv_cpu0 = cpu_seconds(server.pid)
-        rows = [
-            await _gateway(e, irc_port, env, users, messages, rate, sender, tcp_lat, sent_at, sock, workers)
-            for e in engines
-        ]
+        async def read_ws(ws: websockets.ClientConnection) -> None:
+            async for frame in ws:
+                now = time.perf_counter()
+                event = json.loads(frame)
+                if event.get("type") == "message":
+                    ws_lat.append(now - sent_at[int(event["text"].split()[0])])
+                    ws_got[0] += 1
+
+        readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
+        gw_cpu0, srv_cpu0, own_cpu0 = _tree_cpu(gateway.pid), cpu_seconds(server.pid), own_cpu_seconds()
+        gw_rss = _tree_rss(gateway.pid)
+        await _send_lines(sender, sent_at, messages, rate)
+        expected = messages * users
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        gw_cpu = _tree_cpu(gateway.pid) - gw_cpu0
         srv_cpu = cpu_seconds(server.pid) - srv_cpu0
+        own_cpu = own_cpu_seconds() - own_cpu0
+        tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
+        ws_p50, ws_p99 = _pct(ws_lat, 0.5) * 1000, _pct(ws_lat, 0.99) * 1000
+        tcp_got = len(tcp_lat)
+        for task in readers[1:]:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+        await asyncio.sleep(0.5)  # the web users' QUITs reach the room before the floor users join
         floor = await _floor(irc_port, env, users, messages, rate, sender, tcp_lat, sent_at, sock)
-        reader.cancel()
-        floor_us = max(0.1, float(floor["floor_cpu_us_per_delivery"]))
-        for row in rows:
-            row["gateway_over_floor_cpu"] = round(float(row["gateway_cpu_us_per_delivery"]) / floor_us, 2)
-        first = rows[0]
+        readers[0].cancel()
+        gw_us = gw_cpu / max(1, ws_got[0]) * 1e6
         return {
             "scenario": "gateway_hop",
             "ws_users": users,
@@ -289,17 +237,32 @@ async def run(
             "gateway_workers": workers,
             "messages": messages,
             "rate_per_s": rate,
-            **first,
+            "tcp_p50_ms": round(tcp_p50, 3),
+            "tcp_p99_ms": round(tcp_p99, 3),
+            "ws_p50_ms": round(ws_p50, 3),
+            "ws_p99_ms": round(ws_p99, 3),
+            "added_p50_ms": round(ws_p50 - tcp_p50, 3),
+            "added_p99_ms": round(ws_p99 - tcp_p99, 3),
+            "ws_mean_ms": round(statistics.fmean(ws_lat) * 1000, 3) if ws_lat else None,
+            "ws_deliveries": ws_got[0],
+            "ws_lost": expected - ws_got[0],
+            "tcp_lost": messages - tcp_got,
+            "gateway_cpu_us_per_delivery": round(gw_us, 1),
             **floor,
+            "gateway_over_floor_cpu": round(gw_us / max(0.1, float(floor["floor_cpu_us_per_delivery"])), 2),
+            "client_cpu_us_per_delivery": round(own_cpu / max(1, ws_got[0]) * 1e6, 1),
             "server_cpu_s": round(srv_cpu, 2),
-            **({"engines": rows} if len(rows) > 1 else {}),
+            "gateway_rss_mib": round(gw_rss / 2**20, 1),
+            "gateway_rss_kib_per_user": round((gw_rss - rss_before) / 1024 / users, 1),
         }
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for proc in (gateway, server):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         sock_dir.cleanup()
 
 
@@ -310,15 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=30.0, help="lines per second")
     ap.add_argument("--workers", type=int, default=1, help="gateway worker processes (--workers of tcpchat gateway)")
     ap.add_argument("--unix", action="store_true", help="gateway (and floor relay) reach the server over a Unix socket")
-    ap.add_argument("--engine", choices=("uvicorn", "picows", "both"), default="uvicorn",
-                    help="server of /ws (tcpchat gateway --ws-engine); both: one after the other, same run")
     args = ap.parse_args(argv)
     if args.users < 1 or args.messages < 1 or args.rate <= 0:
         ap.error("users, messages and rate must be positive")
-    print(json.dumps(asyncio.run(run(
-        args.users, args.messages, args.rate, args.unix, args.workers,
-        ("uvicorn", "picows") if args.engine == "both" else (args.engine,),
-    ))), flush=True)
+    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix, args.workers))), flush=True)
     return 0
 
 

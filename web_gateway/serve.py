@@ -126,8 +126,7 @@ def run(settings: GatewaySettings) -> None:
     if settings.workers > 1:
         run_workers(settings)
         return
-    config = uvicorn_config(settings)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(settings))
     quiet_uvicorn()  # after the Config, which sets up uvicorn's loggers
     original_startup = server.startup
 
@@ -136,12 +135,6 @@ def run(settings: GatewaySettings) -> None:
         for srv in server.servers:
             for sock in srv.sockets:
                 _print_listening(sock)  # type: ignore[arg-type]
-        if settings.ws_engine == "picows":
-            from .ws_picows import start_picows
-
-            ws_server = await start_picows(config.app, settings.host, settings.ws_port)
-            host, port = ws_server.sockets[0].getsockname()[:2]
-            print(f"ws listening on {host}:{port}", flush=True)
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()

@@ -64,11 +64,6 @@ class GatewaySettings(BaseSettings):
     reconnect_initial: float = Field(0.5, gt=0, description="First reconnect delay (seconds)")
     reconnect_max: float = Field(15.0, gt=0, description="Longest reconnect delay (seconds)")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect and register upstream")
-    ws_engine: str = Field(
-        "uvicorn", pattern="^(uvicorn|picows)$",
-        description="Server of the JSON /ws route: uvicorn (same port as the page) or picows (on ws_port)",
-    )
-    ws_port: int = Field(0, ge=0, le=65535, description="Port of /ws with ws_engine=picows (0 picks a free one)")
     use_uvloop: bool = Field(True, description="Use uvloop when it is installed")
     workers: int = Field(
         1, ge=1, le=6, description="Gateway processes sharing the web port (a room's web users spread over cores)"
