@@ -8,7 +8,8 @@ TCP receiver (the reference, same run) and at every WebSocket user. Then, in the
 floor: the WebSocket users leave and as many plain TCP users join through ``bench.relay_floor``
 (an asyncio relay doing one ``recv`` upstream and one ``send`` downstream per user and line), and
 the sender posts the same lines again. ``--unix`` has the gateway (and the relay) reach the server
-over a Unix socket, ``--workers N`` runs N gateway processes (their CPU and memory are summed).
+over a Unix socket, ``--workers N`` runs N gateway processes (their CPU and memory are summed),
+``--raw`` puts the users on ``/ws/irc`` (raw IRC lines, ``text.ircv3.net``) instead of ``/ws``.
 Prints one JSON line: p50/p99 of every path, what the hop
 adds, deliveries and losses, the CPU the gateway and the floor relay spent per delivery and their
 ratio, and the CPU of this load generator (which shares the machine).
@@ -156,7 +157,28 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
             raise RuntimeError(f"{nick}: {event}")
 
 
-async def run(users: int, messages: int, rate: float, unix: bool = False, workers: int = 1) -> dict[str, object]:
+async def _raw_user(url: str, nick: str) -> websockets.ClientConnection:
+    """A raw-IRC user (``/ws/irc``, text.ircv3.net) registered and in the room."""
+    ws = await websockets.connect(url + "/irc", subprotocols=["text.ircv3.net"], max_size=2**22)
+    for line in (f"NICK {nick}", f"USER {nick} 0 * :{nick}", f"JOIN {ROOM}"):
+        await ws.send(line)
+    while " 366 " not in await ws.recv():
+        pass
+    return ws
+
+
+def _seq_of(frame: str | bytes, raw: bool) -> int | None:
+    """The line number a frame carries (None when it is no chat line)."""
+    if raw:
+        text = frame if isinstance(frame, str) else frame.decode()
+        return int(text.rsplit(":", 1)[1].split()[0]) if " PRIVMSG " in text else None
+    event = json.loads(frame)
+    return int(event["text"].split()[0]) if event.get("type") == "message" else None
+
+
+async def run(
+    users: int, messages: int, rate: float, unix: bool = False, workers: int = 1, raw: bool = False
+) -> dict[str, object]:
     env = {
         **os.environ,
         "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16),
@@ -180,7 +202,8 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
         rss_before = _tree_rss(gateway.pid)
         sockets = []
         for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
-            sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
+            join = _raw_user if raw else _ws_user
+            sockets += await asyncio.gather(*(join(url, f"w{i}") for i in range(start, min(users, start + 50))))
         tcp_reader, tcp_writer = await _tcp(irc_port, "tcprecv")
         _, sender = await _tcp(irc_port, "sender")
 
@@ -203,9 +226,9 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
         async def read_ws(ws: websockets.ClientConnection) -> None:
             async for frame in ws:
                 now = time.perf_counter()
-                event = json.loads(frame)
-                if event.get("type") == "message":
-                    ws_lat.append(now - sent_at[int(event["text"].split()[0])])
+                seq = _seq_of(frame, raw)
+                if seq is not None:
+                    ws_lat.append(now - sent_at[seq])
                     ws_got[0] += 1
 
         readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
@@ -234,6 +257,7 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
             "scenario": "gateway_hop",
             "ws_users": users,
             "upstream": "unix" if unix else "tcp",
+            "path": "/ws/irc" if raw else "/ws",
             "gateway_workers": workers,
             "messages": messages,
             "rate_per_s": rate,
@@ -273,10 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=30.0, help="lines per second")
     ap.add_argument("--workers", type=int, default=1, help="gateway worker processes (--workers of tcpchat gateway)")
     ap.add_argument("--unix", action="store_true", help="gateway (and floor relay) reach the server over a Unix socket")
+    ap.add_argument("--raw", action="store_true", help="users on /ws/irc (raw IRC, text.ircv3.net) instead of /ws")
     args = ap.parse_args(argv)
     if args.users < 1 or args.messages < 1 or args.rate <= 0:
         ap.error("users, messages and rate must be positive")
-    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix, args.workers))), flush=True)
+    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix, args.workers, args.raw))), flush=True)
     return 0
 
 

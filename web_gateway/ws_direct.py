@@ -20,8 +20,8 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.protocol import State
-from websockets.server import Request
 
 DIRECT = "tcpchat.direct"
 """The ASGI scope extension holding the connection's ``DirectSocket``."""
@@ -30,6 +30,11 @@ DIRECT = "tcpchat.direct"
 def text_frame(payload: bytes) -> bytes:
     """One unmasked, final text frame carrying ``payload`` (UTF-8)."""
     return Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """One unmasked, final binary frame carrying ``payload``."""
+    return Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
 
 
 class DirectSocket:
@@ -64,7 +69,7 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
-            self.direct = scope["extensions"][DIRECT] = DirectSocket(self)  # type: ignore[index]
+            self.direct = scope["extensions"][DIRECT] = DirectSocket(self)
 
     async def send(self, message: Any) -> None:
         await super().send(message)
@@ -96,7 +101,7 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
             direct.open = self.conn.state is State.OPEN and not self.close_sent and not self.disconnected
 
     # uvicorn assigns these two in many places; as properties every assignment updates ``open``.
-    @property  # type: ignore[override]
+    @property
     def close_sent(self) -> bool:
         return self._closed_flags[0]
 
@@ -105,7 +110,7 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         self._closed_flags = (value, self._closed_flags[1])
         self._update_direct()
 
-    @property  # type: ignore[override]
+    @property
     def disconnected(self) -> bool:
         return self._closed_flags[1]
 
