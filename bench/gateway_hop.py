@@ -11,7 +11,7 @@ the sender posts the same lines again. ``--unix`` has the gateway (and the relay
 over a Unix socket, ``--workers N`` runs N gateway processes (their CPU and memory are summed),
 ``--raw`` puts the users on ``/ws/irc`` (raw IRC lines, ``text.ircv3.net``) instead of ``/ws``.
 Prints one JSON line: p50/p99 of every path, what the hop
-adds, deliveries and losses, the CPU the gateway and the floor relay spent per delivery and their
+adds, deliveries and losses, the gateway's memory per user (joined, and after the lines), the CPU the gateway and the floor relay spent per delivery and their
 ratio, and the CPU of this load generator (which shares the machine).
 """
 
@@ -240,6 +240,7 @@ async def run(
         while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         gw_cpu = _tree_cpu(gateway.pid) - gw_cpu0
+        gw_rss_after = _tree_rss(gateway.pid)  # what the lines left behind counts too
         srv_cpu = cpu_seconds(server.pid) - srv_cpu0
         own_cpu = own_cpu_seconds() - own_cpu0
         tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
@@ -278,6 +279,7 @@ async def run(
             "server_cpu_s": round(srv_cpu, 2),
             "gateway_rss_mib": round(gw_rss / 2**20, 1),
             "gateway_rss_kib_per_user": round((gw_rss - rss_before) / 1024 / users, 1),
+            "gateway_rss_kib_per_user_after": round((gw_rss_after - rss_before) / 1024 / users, 1),
         }
     finally:
         for proc in (gateway, server):
