@@ -233,3 +233,14 @@ def test_live_room_lines_leave_no_per_line_state_behind() -> None:
     core.events_received()
     core.receive_data(b"@msgid=h1 :bob!b@h PRIVMSG #r :old\r\n")  # the same line live: a duplicate
     assert core.events_received() == []
+
+
+def test_connections_share_the_servers_isupport_and_cap_strings() -> None:
+    """The gateway registers one connection per browser and every one gets the same 005 and CAP
+    tokens: they are held once per process, not once per web user."""
+    first, second = _registered(), _registered()
+    assert first.isupport == second.isupport and first.caps == second.caps
+    for key, value in first.isupport.items():
+        [other_key] = [k for k in second.isupport if k == key]
+        assert other_key is key and second.isupport[key] is value
+    assert all(any(c is d for d in second.caps) for c in first.caps)
