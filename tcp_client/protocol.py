@@ -104,6 +104,7 @@ class ClientProtocol:
             c.webirc, c.caps, c.nick_fallback if nick_fallback is None else nick_fallback, c.oper,
             c.account,
         )
+        self.isupport = self.registration.isupport  # one dict (each 005 is applied to it twice: same result)
         for msg in self.registration.start():
             self.send(msg)
 
@@ -177,7 +178,7 @@ class ClientProtocol:
             self.failure = exc
         if reg.done:
             self.nick, self.prefix, self.account = reg.nick, reg.prefix, reg.account
-            self.caps = set(reg.caps)
+            self.caps = reg.caps  # the registration is over: its set is no longer changed
 
     def _first_sight(self, msg: Message, msgid: str) -> bool:
         """False for a chat line already delivered (or held while its channel's gap is filled).
