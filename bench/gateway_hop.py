@@ -36,6 +36,9 @@ from .spawn import spawn_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "#hop"
+SOURCES = 4
+"""Loopback addresses the web users connect from (127.0.0.1-4): ``--workers`` pins each client
+address to one worker, so the users of one address would all land on one worker."""
 DRAIN_SECONDS = 5.0
 """How long after the last send to wait for stragglers before counting losses."""
 
@@ -145,8 +148,8 @@ async def _floor(
         relay.wait(10)
 
 
-async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(url, max_size=2**22)
+async def _ws_user(url: str, nick: str, source: str = "127.0.0.1") -> websockets.ClientConnection:
+    ws = await websockets.connect(url, max_size=2**22, local_addr=(source, 0))
     await ws.send(json.dumps({"type": "hello", "nick": nick}))
     await ws.send(json.dumps({"type": "join", "room": ROOM}))
     while True:
@@ -157,9 +160,9 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
             raise RuntimeError(f"{nick}: {event}")
 
 
-async def _raw_user(url: str, nick: str) -> websockets.ClientConnection:
+async def _raw_user(url: str, nick: str, source: str = "127.0.0.1") -> websockets.ClientConnection:
     """A raw-IRC user (``/ws/irc``, text.ircv3.net) registered and in the room."""
-    ws = await websockets.connect(url + "/irc", subprotocols=["text.ircv3.net"], max_size=2**22)
+    ws = await websockets.connect(url + "/irc", subprotocols=["text.ircv3.net"], max_size=2**22, local_addr=(source, 0))
     for line in (f"NICK {nick}", f"USER {nick} 0 * :{nick}", f"JOIN {ROOM}"):
         await ws.send(line)
     while " 366 " not in await ws.recv():
@@ -203,7 +206,9 @@ async def run(
         sockets = []
         for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
             join = _raw_user if raw else _ws_user
-            sockets += await asyncio.gather(*(join(url, f"w{i}") for i in range(start, min(users, start + 50))))
+            sockets += await asyncio.gather(
+                *(join(url, f"w{i}", f"127.0.0.{1 + i % SOURCES}") for i in range(start, min(users, start + 50)))
+            )
         tcp_reader, tcp_writer = await _tcp(irc_port, "tcprecv")
         _, sender = await _tcp(irc_port, "sender")
 
