@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcp_server.protocol import LineBuffer
+from tcp_server.protocol import LineBuffer, ProtocolError, parse_line, split_chat_line
 from tcp_server.state import build_variants, server_time
 from tcp_server.state.delivery import build_text_variants
 
@@ -84,3 +84,40 @@ def test_linebuffer_lines_are_the_stream_split_on_lf(parts, limit):
     if len(rest) > limit:  # an unfinished line already over the limit is reported at once
         expected.append("too long")
     assert [x if isinstance(x, bytes) else "too long" for x in got] == expected
+
+
+chat_atoms = st.sampled_from([
+    b"PRIVMSG", b"NOTICE", b"privmsg", b"PRIVMSGX", b" ", b"  ", b":", b" :", b"#room", b"nick",
+    b"@a=b", b"\xe2\x82", b"\xff", b"\xc3\xa9", b"\r", b"\x00", b",", b"x" * 200, b"\t",
+])
+
+
+def parsed_or_error(line: bytes) -> object:
+    try:
+        msg = parse_line(line)
+    except ProtocolError as exc:
+        return type(exc)
+    return msg
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(chat_atoms, max_size=10).map(b"".join))
+def test_split_chat_line_agrees_with_parse_line(line):
+    split = split_chat_line(line)
+    if split is None:
+        return  # parse_line decides (checked by its own tests)
+    command, target, text = split
+    msg = parsed_or_error(line)
+    assert not isinstance(msg, type), f"parse_line refused what split_chat_line took: {msg}"
+    assert (msg.command, msg.params, msg.source, dict(msg.tags)) == (command, (target, text), None, {})
+
+
+@SETTINGS
+@given(st.sampled_from(["PRIVMSG", "NOTICE"]), name.filter(lambda n: n[0] != ":"), text)
+def test_split_chat_line_takes_every_plain_chat_line(command, target, body):
+    """The fast path is not a corner case: any well-formed one-target line that fits takes it."""
+    line = f"{command} {target} :{body}".encode()
+    if len(line) > 510 or any(c in line for c in b"\r\n\x00"):
+        assert split_chat_line(line) is None
+    else:
+        assert split_chat_line(line) == (command, target, body)
