@@ -71,6 +71,9 @@ class PacedReplies:
     def flush(self) -> None:  # the Connection's
         raise NotImplementedError
 
+    def regate(self) -> None:  # the Connection's
+        raise NotImplementedError
+
     def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
         """Release ``hold`` with ``lines``, at most ``chunk`` bytes in the socket's buffer at a time."""
         if self.closing or self.overflowed:
@@ -107,6 +110,7 @@ class PacedReplies:
                 done()
         if paced is not None and not paced and self.paced is paced:
             self.paced = None
+        self.regate()
 
     def resume_writing(self) -> None:
         """The socket drained below low water: continue any paced reply."""

@@ -68,7 +68,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "flood", "loop",
-        "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
+        "held", "throttled", "paused", "order", "paced", "chunk", "held_max", "gated",
     )
 
     def __init__(self, server: ConnectionHost, kind: str = "tcp") -> None:
@@ -85,6 +85,9 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         self.dirty = False
         self.closing = False
         self.overflowed = False
+        self.gated = False
+        """True while ``send`` cannot append straight to ``out``: closing, over the sendq, or
+        output waiting behind a late reply (one test on the hot path instead of three)."""
         self.sendq = settings.sendq
         # A burst bigger than half the sendq is handed to the kernel at once instead of waiting
         # for the end of the turn: the sendq then measures what the client does not read, and a
@@ -130,7 +133,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
             transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
-            self.closing = True
+            self.closing = self.gated = True
             # It has sent nothing yet, so a plain close does not reset the ERROR line away, and a
             # refused reconnect storm costs no half-close timer per socket.
             transport.close()
@@ -235,7 +238,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closing = True
+        self.closing = self.gated = True
         self.out.clear()
         if self.client is not None:
             reason = "Remote host closed the connection" if exc is None else f"Read error: {exc}"
@@ -246,14 +249,15 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
     # ---- Outbox ------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue ``data``; written at the end of this loop turn, together with the rest."""
-        if self.closing or self.overflowed:
-            return
-        order = self.order
-        if order.active:  # a late reply is pending: keep the client's order
-            order.take(data)
-            if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
-                self._overflow()
-            return
+        if self.gated:
+            if self.closing or self.overflowed:
+                return
+            order = self.order
+            if order.active:  # a late reply is pending: keep the client's order
+                order.take(data)
+                if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
+                    self._overflow()
+                return
         # ``_enqueue`` inlined: this runs once per delivery (a relay's inner loop)
         self.out.append(data)
         size = self.out_bytes + len(data)
@@ -266,6 +270,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
 
     def hold(self) -> Hold:
         """Reserve a place in the output for a late reply (``state.ordering``)."""
+        self.gated = True
         return self.order.hold()
 
     def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
@@ -274,6 +279,11 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             self.order.release(hold, write)
             if self.paced:  # a paced reply may now be first in line
                 self._pump()
+            self.regate()
+
+    def regate(self) -> None:
+        """Recompute ``gated`` after the late-reply bookkeeping changed (``order``)."""
+        self.gated = self.closing or self.overflowed or self.order.active
 
     def _enqueue(self, data: bytes) -> None:
         if self.closing or self.overflowed:
@@ -316,7 +326,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         transport = self.transport
         if self.closing or transport is None:
             return
-        self.closing = True
+        self.closing = self.gated = True
         if self.overflowed:
             transport.write(error_line)
             transport.abort()
@@ -352,7 +362,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         """Over the sendq: stop queueing now, drop the client once the current work is done."""
         if self.overflowed:
             return
-        self.overflowed = True
+        self.overflowed = self.gated = True
         self.out.clear()
         self.out_bytes = 0
         self.order.flush_all()
