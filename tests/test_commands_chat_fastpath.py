@@ -88,7 +88,7 @@ async def run_scenario(tmp_path: Path, history: bool, lower: bool) -> dict[str, 
             await asyncio.sleep(0)
         for _, transport in conns.values():
             transport.writes.clear()
-        for nick, (conn, _) in conns.items():
+        for conn, _ in conns.values():
             for line in LINES:
                 if lower:
                     command, rest = line.split(" ", 1)
