@@ -102,7 +102,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         self.held: deque[bytes | LineTooLong] | None = None
         self.throttled = False
         self.paused = False
-        self.order = OrderedOutput(self._enqueue)
+        self.order = OrderedOutput(self._enqueue, self._enqueue_many)
         """Output waiting behind late replies (echo after commit, OPER after the hash)."""
         self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
         """Long replies (history) sent as the socket drains, oldest first."""
@@ -290,6 +290,17 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             return
         self.out.append(data)
         self.out_bytes += len(data)
+        if not self.dirty:
+            self.dirty = True
+            self.flusher.mark(self)
+        if self.out_bytes > self.flush_at:
+            self.flush()
+
+    def _enqueue_many(self, lines: list[bytes]) -> None:
+        if self.closing or self.overflowed:
+            return
+        self.out.extend(lines)
+        self.out_bytes += sum(map(len, lines))
         if not self.dirty:
             self.dirty = True
             self.flusher.mark(self)
