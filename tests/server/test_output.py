@@ -14,31 +14,10 @@ from tcp_server.server import ChatServer
 from tcp_server.settings import ServerSettings
 from tcp_server.transport import Connection
 
+from ..support import RecordingTransport
+
 TURNS = 5
 """Loop turns that are always enough for queued output to be written."""
-
-
-class RecordingTransport:
-    """Keeps every write; enough of the transport API for ``Connection``."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.writes: list[bytes] = []
-
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        return ("127.0.0.1", self.port) if name == "peername" else default
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
-
-    def is_closing(self) -> bool:
-        return False
 
 
 async def turns(n: int = TURNS) -> None:

@@ -18,31 +18,14 @@ from tcp_server.server import ChatServer
 from tcp_server.settings import ServerSettings
 from tcp_server.transport import Connection
 
+from ..support import RecordingTransport
+
 STAMPS = re.compile(rb"(time|msgid)=[^; ]+")
 
 
-class RecordingTransport:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.writes: list[bytes] = []
-
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        return ("127.0.0.1", self.port) if name == "peername" else default
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def masked(self) -> bytes:
-        return STAMPS.sub(rb"\1=*", b"".join(self.writes))
+def masked(transport: RecordingTransport) -> bytes:
+    """Everything written, with msgid and time values (different in every run) masked."""
+    return STAMPS.sub(rb"\1=*", b"".join(transport.writes))
 
 
 CLIENTS = {  # nick: what it asks for before registering
@@ -98,7 +81,7 @@ async def run_scenario(tmp_path: Path, history: bool, lower: bool) -> dict[str, 
             await server.state.history.close()
         for _ in range(5):
             await asyncio.sleep(0)
-        return {nick: transport.masked() for nick, (_, transport) in conns.items()}
+        return {nick: masked(transport) for nick, (_, transport) in conns.items()}
     finally:
         if server.state.history is not None:
             await server.state.history.close()  # a second close does nothing

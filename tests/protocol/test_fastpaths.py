@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcp_server.history.base import StoredMessage, stored_message
 from tcp_server.protocol import LineBuffer, ProtocolError, parse_line, split_chat_line
 from tcp_server.state import build_variants, server_time
 from tcp_server.state.delivery import build_text_variants
@@ -122,21 +121,6 @@ def test_split_chat_line_takes_every_plain_chat_line(command, target, body):
         assert split_chat_line(line) is None
     else:
         assert split_chat_line(line) == (command, target, body)
-
-
-@SETTINGS
-@given(st.tuples(msgid, st.floats(allow_nan=False), name, name, name, name, text,
-                 st.dictionaries(name, text, max_size=3)))
-def test_stored_message_builds_the_same_frozen_record(fields):
-    record = stored_message(*fields)
-    assert type(record) is StoredMessage
-    assert record == StoredMessage(*fields)
-    try:
-        record.text = "changed"  # type: ignore[misc]
-    except AttributeError:  # FrozenInstanceError is one
-        pass
-    else:
-        raise AssertionError("a stored_message record must stay frozen")
 
 
 ops = st.lists(
