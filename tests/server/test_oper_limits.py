@@ -109,9 +109,15 @@ async def test_oper_reply_keeps_command_order_and_label(make_server):
     c = await RawClient.connect(srv.port)
     await c.register("ordered", "labeled-response batch message-tags")
     await c.send(f"@label=o1 OPER admin {PASSWORD}\r\n@label=p1 PING tok")
+    # 381 and the MODE +o are one response: a labeled-response batch (the spec's MUST)
+    start = await c.expect("BATCH")
     first = await c.expect("381")
+    mode = await c.expect("MODE")
+    await c.expect("BATCH")
     pong = await c.expect("PONG")
-    assert first.tags.get("label") == "o1" and pong.tags.get("label") == "p1"
+    assert start.tags.get("label") == "o1" and start.params[1] == "labeled-response"
+    assert first.tags["batch"] == mode.tags["batch"] == start.params[0][1:]
+    assert pong.tags.get("label") == "p1"
     await c.close()
 
 
