@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .commands import dispatch
+from .commands.messaging import relay_chat_line
 from .flood import FloodControl
 from .output import OutputFlusher, PacedReplies
 from .protocol import (
@@ -28,6 +29,7 @@ from .protocol import (
     ProtocolError,
     TokenBucket,
     parse_line,
+    split_chat_line,
 )
 from .protocol import numerics as N
 from .state.ordering import Hold, OrderedOutput
@@ -167,12 +169,20 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             self._handle(client, line)
 
     def _handle(self, client: Client, line: bytes | LineTooLong) -> None:
-        """Parse and dispatch one line."""
+        """Parse and dispatch one line (a plain channel PRIVMSG/NOTICE takes ``relay_chat_line``)."""
         state = self.state
         client.msgs_in += 1
         if line is LINE_TOO_LONG:
             state.numeric(client, N.ERR_INPUTTOOLONG, "Input line was too long")
             return
+        chat = split_chat_line(line) if client.registered else None  # type: ignore[arg-type]
+        if chat is not None:  # PRIVMSG/NOTICE #channel :text, the usual line: no Message
+            try:
+                if relay_chat_line(state, client, *chat):
+                    return
+            except Exception:
+                self._handler_failed(client, Message(chat[0], chat[1:]))
+                return
         try:
             msg = parse_line(line)  # type: ignore[arg-type]
         except ProtocolError as exc:
