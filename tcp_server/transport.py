@@ -99,7 +99,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         self.held: deque[bytes | LineTooLong] | None = None
         self.throttled = False
         self.paused = False
-        self.order = OrderedOutput(self._enqueue, self._enqueue_many)
+        self.order = OrderedOutput(self._enqueue, lists=True)
         """Output waiting behind late replies (echo after commit, OPER after the hash)."""
         self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
         """Long replies (history) sent as the socket drains, oldest first."""
@@ -252,22 +252,16 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         """Recompute ``gated`` after the late-reply bookkeeping changed (``order``)."""
         self.gated = self.closing or self.overflowed or self.order.active
 
-    def _enqueue(self, data: bytes) -> None:
+    def _enqueue(self, data: bytes | list[bytes]) -> None:
+        """Queue what ``order`` releases: one line, or the lines that waited behind a hold."""
         if self.closing or self.overflowed:
             return
-        self.out.append(data)
-        self.out_bytes += len(data)
-        if not self.dirty:
-            self.dirty = True
-            self.flusher.mark(self)
-        if self.out_bytes > self.flush_at:
-            self.flush()
-
-    def _enqueue_many(self, lines: list[bytes]) -> None:
-        if self.closing or self.overflowed:
-            return
-        self.out.extend(lines)
-        self.out_bytes += sum(map(len, lines))
+        if data.__class__ is list:
+            self.out.extend(data)
+            self.out_bytes += sum(map(len, data))
+        else:
+            self.out.append(data)  # type: ignore[arg-type]
+            self.out_bytes += len(data)
         if not self.dirty:
             self.dirty = True
             self.flusher.mark(self)

@@ -136,7 +136,14 @@ def run_ordered(script: list[tuple[object, ...]], many: bool) -> tuple[list[byte
     from tcp_server.state.ordering import OrderedOutput
 
     out: list[bytes] = []
-    order = OrderedOutput(out.append, out.extend if many else None)
+
+    def emit(data: bytes | list[bytes]) -> None:
+        if isinstance(data, list):
+            out.extend(data)
+        else:
+            out.append(data)
+
+    order = OrderedOutput(emit, lists=many)
     holds = []
     for op in script:
         if op[0] == "hold":
@@ -152,5 +159,5 @@ def run_ordered(script: list[tuple[object, ...]], many: bool) -> tuple[list[byte
 @SETTINGS
 @given(ops)
 def test_late_replies_release_in_the_same_order_with_bulk_emission(script):
-    """What waited behind a hold goes out in one call (``emit_many``): the same bytes, same order."""
+    """What waited behind a hold goes out in one call (``lists``): the same bytes, same order."""
     assert run_ordered(script, many=True) == run_ordered(script, many=False)
