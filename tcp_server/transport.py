@@ -215,7 +215,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
 
     # ---- Outbox ------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
-        """Queue ``data``; written at the end of this loop turn, together with the rest."""
+        """Queue ``data``; written in the next loop turn, together with the rest (``OutputFlusher``)."""
         if self.gated:
             if self.closing or self.overflowed:
                 return
