@@ -154,14 +154,17 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         client.ping_sent_at = 0.0
         lines = self.lines.feed(data)
         if self.flood_rate:
-            if self.held is None:
+            if self.held is None and not self.throttled:
+                self._handle_allowed(client, lines, now)
+            elif self.held is None:
                 self.held = deque(lines)
-            else:
-                self.held.extend(lines)
-            if self.throttled:
                 self._check_held(client)
             else:
-                self._release_held()
+                self.held.extend(lines)
+                if self.throttled:
+                    self._check_held(client)
+                else:
+                    self._release_held()
             return
         for line in lines:
             if self.closing or client.gone:

@@ -319,6 +319,7 @@ class RecordingTransport:
     def __init__(self, port: int) -> None:
         self.port = port
         self.writes: list[bytes] = []
+        self.reading = True
 
     def get_extra_info(self, name: str, default: object = None) -> object:
         return ("127.0.0.1", self.port) if name == "peername" else default
@@ -334,3 +335,9 @@ class RecordingTransport:
 
     def is_closing(self) -> bool:
         return False
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
