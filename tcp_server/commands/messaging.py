@@ -280,7 +280,8 @@ def relay_chat_line(state: ServerState, client: Client, command_: str, target_na
     """
     if not text or target_name[0] not in CHANTYPES or "," in target_name:
         return False
-    channel = state.channels.get(casefold(target_name))
+    channels = state.channels  # keyed by folded name: a name found as typed is already folded
+    channel = channels.get(target_name) or channels.get(casefold(target_name))
     if channel is None or not channel.can_speak(client):
         return False
     history = state.history
