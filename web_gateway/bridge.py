@@ -40,6 +40,7 @@ from .events import Event, error_event, status_event, to_json
 from .extensions import WANTED_CAPS, Extras
 from .security import client_ip
 from .settings import GatewaySettings
+from .upstream import UpstreamPool
 from .ws_direct import DIRECT, DirectSocket, text_frame
 
 log = logging.getLogger("tcpchat.gateway")
@@ -108,9 +109,10 @@ class _Resume:
 class Bridge:
     """The state of one ``/ws`` connection: the socket, the session (after ``hello``), the queue."""
 
-    def __init__(self, ws: WebSocket, settings: GatewaySettings) -> None:
+    def __init__(self, ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
         self.ws = ws
         self.settings = settings
+        self.upstreams = upstreams or UpstreamPool.from_settings(settings)  # each (re)connect: next live node
         self.ip = client_ip(ws)
         self.out: asyncio.Queue[Event | str | bytes | _Resume | None] = asyncio.Queue(settings.ws_queue)
         scope = getattr(ws, "scope", None) or {}
@@ -275,7 +277,7 @@ class Bridge:
 
     async def _register(self, cmd: C.Hello) -> None:
         s, nick = self.settings, cmd.nick
-        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)))
+        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)), route=self.upstreams)
         try:
             await session.start()
         except RegistrationError as exc:
@@ -394,7 +396,7 @@ class Bridge:
                 await self.ws.close(CLOSE_TOO_SLOW if self.out.full() else 1000)
 
 
-async def run_bridge(ws: WebSocket, settings: GatewaySettings) -> None:
+async def run_bridge(ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
     """Serve one ``/ws`` connection until the browser or the upstream session goes away."""
     await ws.accept()
-    await Bridge(ws, settings).run()
+    await Bridge(ws, settings, upstreams).run()

@@ -21,7 +21,7 @@ from tcp_server.protocol import MAX_LINE_BYTES, MAX_TAG_BYTES, LineBuffer, Messa
 
 from .security import client_ip
 from .settings import GatewaySettings
-from .upstream import open_upstream
+from .upstream import UpstreamPool, open_upstream
 
 log = logging.getLogger("tcpchat.gateway")
 
@@ -44,13 +44,16 @@ def clean_frame(data: bytes) -> bytes | None:
     return line
 
 
-async def run_raw_irc(ws: WebSocket, settings: GatewaySettings, subprotocol: str | None) -> None:
-    """Relay one raw-IRC WebSocket to its own upstream TCP connection until either side closes."""
+async def run_raw_irc(
+    ws: WebSocket, settings: GatewaySettings, subprotocol: str | None, upstreams: UpstreamPool | None = None
+) -> None:
+    """Relay one raw-IRC WebSocket to its own upstream TCP connection (the next live node) until
+    either side closes."""
     await ws.accept(subprotocol=subprotocol)
     binary = subprotocol == "binary.ircv3.net"
     ip = client_ip(ws)
     try:
-        reader, writer = await open_upstream(settings)
+        reader, writer = await open_upstream(settings, upstreams or UpstreamPool.from_settings(settings))
     except (OSError, TimeoutError) as exc:
         log.warning("raw irc: upstream unavailable: %s", exc)
         with contextlib.suppress(Exception):

@@ -117,8 +117,9 @@ class ChatService:
     def __init__(self, settings: GatewaySettings, app: Any) -> None:
         self.settings = settings
         self.app = app
-        self.oper = oper_link(settings)
-        self.poster = poster_link(settings)
+        pool = getattr(app.state, "upstreams", None)
+        self.oper = oper_link(settings, pool)
+        self.poster = poster_link(settings, pool)
         app.state.oper_link = self.oper
         app.state.poster_link = self.poster
         self.rates = RateTracker()
