@@ -180,7 +180,9 @@ async def kill(
     request: Request,
     svc: Service,
     _: Annotated[Session | None, Depends(require_admin)],
-    conn_id: Annotated[int, Path(ge=1, le=2**62, description="Connection id from the list")],
+    conn_id: Annotated[
+        int, Path(ge=-(2**62), le=2**62, description="Connection id from the list (below zero: on another node)")
+    ],
     reason: Annotated[
         str, Query(min_length=1, max_length=KILL_REASON_MAX, pattern=r"^[^\r\n\x00]+$")
     ] = "Disconnected by an administrator",
