@@ -37,7 +37,7 @@ class GatewaySettings(BaseSettings):
         10.0, gt=0, description="Seconds an upstream that refused or timed out is skipped before it is tried again"
     )
     upstream_check_interval: float = Field(
-        5.0, gt=0, description="Seconds /api/health reuses an upstream's state before dialling it again"
+        5.0, gt=0, description="Seconds /api/health reuses its last check of the upstreams before dialling them again"
     )
     allowed_origins: str = Field(
         "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"

@@ -59,8 +59,8 @@ class NodeState:
     retry_at: float = 0.0
     """Monotonic time before which the node is skipped."""
     reason: str | None = None
-    checked_at: float | None = None
-    """Monotonic time the node's state was last learnt (a connection or a health check)."""
+    known: bool = False
+    """Tried at least once (by a connection or a health check)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class UpstreamPool:
         self.retry_after, self.dial_timeout, self.check_interval = retry_after, dial_timeout, check_interval
         self._clock, self._wall = clock, wall
         self._next = 0
+        self._checked_at: float | None = None
+        self._checking: asyncio.Future[None] | None = None
 
     @classmethod
     def from_settings(cls, s: GatewaySettings) -> UpstreamPool:
@@ -135,6 +137,8 @@ class UpstreamPool:
                 failures.append((endpoint, exc))
                 continue
             self.mark_up(endpoint)
+            if failures:  # the rotation goes on after the node that took the connection
+                self._next = (self.nodes.index(self._node(endpoint)) + 1) % len(self.nodes)
             return result
         if len(failures) == 1:
             raise failures[0][1]
@@ -156,29 +160,40 @@ class UpstreamPool:
         node, now = self._node(endpoint), self._clock()
         if node.down_since is None:
             node.down_since = self._wall()
-        node.retry_at, node.reason, node.checked_at = now + self.retry_after, reason, now
+        node.retry_at, node.reason, node.known = now + self.retry_after, reason, True
 
     def mark_up(self, endpoint: Endpoint) -> None:
         node = self._node(endpoint)
-        node.down_since, node.retry_at, node.reason, node.checked_at = None, 0.0, None, self._clock()
+        node.down_since, node.retry_at, node.reason, node.known = None, 0.0, None, True
 
     def status(self) -> list[NodeStatus]:
         """Each node: up, down (since when, why), or unknown (never tried yet)."""
         out = []
         for n in self.nodes:
             state: Literal["up", "down", "unknown"] = (
-                "unknown" if n.checked_at is None else "down" if n.down_since is not None else "up"
+                "unknown" if not n.known else "down" if n.down_since is not None else "up"
             )
             out.append(NodeStatus(str(n.endpoint), state, n.down_since, n.reason))
         return out
 
     async def check(self) -> list[NodeStatus]:
-        """Dial every node whose state is older than ``check_interval`` (a connect and a close,
-        bounded by the dial timeout), then report them all."""
-        now = self._clock()
-        stale = [n for n in self.nodes if n.checked_at is None or now - n.checked_at >= self.check_interval]
-        await asyncio.gather(*(self._probe(n.endpoint) for n in stale))
+        """Every node's state, fresh: all nodes are dialled (a connect and a close, bounded by the
+        dial timeout) unless they were less than ``check_interval`` ago; callers at the same
+        moment share one round of dials."""
+        if self._checking is None:
+            now = self._clock()
+            if self._checked_at is not None and now - self._checked_at < self.check_interval:
+                return self.status()
+            self._checked_at = now
+            self._checking = asyncio.ensure_future(self._probe_all())
+        await asyncio.shield(self._checking)
         return self.status()
+
+    async def _probe_all(self) -> None:
+        try:
+            await asyncio.gather(*(self._probe(n.endpoint) for n in self.nodes))
+        finally:
+            self._checking = None
 
     async def _probe(self, endpoint: Endpoint) -> None:
         try:

@@ -162,8 +162,8 @@ class ChatService:
 
     # ---- health ------------------------------------------------------------------------------
     async def health(self) -> Health:
-        """The operator link (connected now if it can be) and every node's state (each one
-        dialled when its state is older than ``upstream_check_interval``)."""
+        """The operator link (connected now if it can be) and every node's state (all dialled,
+        at most once per ``upstream_check_interval``)."""
 
         async def ensure() -> None:
             with contextlib.suppress(UpstreamError):
