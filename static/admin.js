@@ -173,10 +173,10 @@ function renderRooms(data) {
   }
 }
 
-function renderUpstreams(health) {
+function renderUpstreams(data) {
   // Each chat server node the gateway connects users to: up, or down since when and why.
   const box = $("#upstreams");
-  const nodes = health?.upstreams ?? [];
+  const nodes = data.upstreams;
   box.hidden = nodes.length < 2;
   if (box.hidden) return;
   box.replaceChildren("Chat server nodes: ");
@@ -190,19 +190,14 @@ function renderUpstreams(health) {
   });
 }
 
-async function health() {
-  // 503 (no node answers the operator link) still carries the body with each node's state.
-  const resp = await fetch("/api/health", { credentials: "same-origin", headers: HEADERS });
-  return resp.json();
-}
-
 async function refresh() {
   clearTimeout(timer);
   if (document.hidden) {  // a background tab does not poll; it refreshes when shown again
     timer = setTimeout(refresh, POLL_MS);
     return;
   }
-  const [conns, rooms, nodes] = await Promise.allSettled([api("/api/admin/connections"), api("/api/rooms"), health()]);
+  const [conns, rooms, nodes] = await Promise.allSettled(
+    [api("/api/admin/connections"), api("/api/rooms"), api("/api/admin/upstreams")]);
   if (nodes.status === "fulfilled") renderUpstreams(nodes.value);
   const problems = [];
   for (const [result, render] of [[conns, renderConnections], [rooms, renderRooms]]) {

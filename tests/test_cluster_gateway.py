@@ -9,6 +9,7 @@ node's connections with their node, and /api/health shows the dead node down.
 from __future__ import annotations
 
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from .admin_harness import ADMIN_PASSWORD, BASIC, OPER_PASSWORD
 from .browser import (
     WEBIRC_PASSWORD,
     RunningGateway,
+    launch_browser,
+    new_page,
+    requires_chromium,
+    screenshot,
     start_gateway,
 )
 from .cluster_fixtures import NODE, cluster, redis_server  # noqa: F401  (fixtures)
@@ -31,6 +36,7 @@ from .test_history_store import fresh_pg_url, pg_socket_dir  # noqa: F401  (fixt
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 TTL = NODE["cluster_heartbeat_ttl"]
+WAIT_MS = 10_000
 BROWSER_IP = "127.0.0.2"
 """The browsers connect from this loopback address, so a node that took the gateway's WEBIRC
 records it (and one that refused it would show the gateway's 127.0.0.1)."""
@@ -149,3 +155,39 @@ async def test_three_upstreams_spread_browsers_survive_a_node_kill_and_show_node
         await http.aclose()
         await gw.stop()
         doomed.stop(signal.SIGKILL)
+
+
+@requires_chromium
+@pytest.mark.browser
+async def test_admin_page_shows_each_connections_node_and_the_upstreams(
+    cluster, opened: list[WsClient]  # noqa: F811
+) -> None:
+    a: ChatServer = await cluster(**SECRETS)
+    b: ChatServer = await cluster(**SECRETS)
+    with socket.socket() as s:  # a node that is configured but not running
+        s.bind(("127.0.0.1", 0))
+        gone = s.getsockname()[1]
+    upstreams = f"127.0.0.1:{a.port},127.0.0.1:{b.port},127.0.0.1:{gone}"
+    gw = await start_gateway(a.port, upstreams=upstreams, admin_poll_interval=0.3, **GATEWAY)
+    try:
+        for nick in ("ann", "bea"):
+            await _browser(gw, nick, opened)
+        async with launch_browser() as browser:
+            page = await new_page(browser, gw.http_url + "/admin")
+            await page.fill("#password", ADMIN_PASSWORD)
+            await page.click("#login-button")
+            await page.wait_for_selector("#connections", timeout=WAIT_MS)
+            assert await page.locator("#node-col").is_visible()
+            nodes = {}
+            for nick in ("ann", "bea"):
+                row = page.locator(f'#connections tr[data-nick="{nick}"]')
+                await row.wait_for(timeout=WAIT_MS)
+                nodes[nick] = await row.locator("td.node").text_content()
+            assert set(nodes.values()) == {"n1", "n2"}  # one browser per live node, shown per row
+            dead = page.locator(f'#upstreams .upstream.down[data-address="127.0.0.1:{gone}"]')
+            await dead.wait_for(timeout=WAIT_MS)  # the configured node that is not running
+            assert "down since" in await dead.text_content()
+            assert "n1" in await page.text_content("#totals") and "n2" in await page.text_content("#totals")
+            await screenshot(page, "admin-cluster.png")
+    finally:
+        await gw.stop()

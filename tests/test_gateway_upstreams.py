@@ -17,6 +17,8 @@ from web_gateway.endpoints import Endpoint, parse_endpoint, parse_upstreams
 from web_gateway.settings import GatewaySettings
 from web_gateway.upstream import NoUpstream, UpstreamPool, node_failure
 
+from .admin_harness import BASIC, Stack, stack  # noqa: F401  (fixture)
+
 A, B, C = Endpoint("127.0.0.1", 1001), Endpoint("127.0.0.1", 1002), Endpoint("127.0.0.1", 1003)
 
 
@@ -153,3 +155,16 @@ async def test_check_dials_stale_nodes_for_the_health_page(listeners: list[Endpo
     states = await p.check()
     assert [(s.address, s.state) for s in states] == [(str(first), "up"), (str(dead), "down")]
     assert states[1].reason
+
+
+async def test_one_server_health_lists_it_up_and_connections_have_no_node(stack: Stack) -> None:  # noqa: F811
+    health = (await stack.http.get("/api/health")).json()
+    assert health["status"] == "ok"
+    assert health["irc"]["server"] == f"127.0.0.1:{stack.chat.port}"
+    assert [(u["address"], u["state"]) for u in health["upstreams"]] == [(f"127.0.0.1:{stack.chat.port}", "up")]
+    listing = (await stack.http.get("/api/admin/connections", auth=BASIC)).json()
+    assert [c["node"] for c in listing["connections"]] == [None]  # the admin link, on a server alone
+    assert listing["totals"]["by_node"] == {}
+    nodes = await stack.http.get("/api/admin/upstreams", auth=BASIC)
+    assert nodes.json()["upstreams"][0]["state"] == "up"
+    assert (await stack.http.get("/api/admin/upstreams")).status_code == 401

@@ -37,6 +37,10 @@ class Upstream(BaseModel):
     reason: str | None = Field(None, description="Why the last connection failed (down only)")
 
 
+class UpstreamList(BaseModel):
+    upstreams: list[Upstream] = Field(description="Every node, in the configured order")
+
+
 class Health(BaseModel):
     """Liveness of the gateway and of its link to the TCP server (``ok`` while any node answers;
     ``upstreams`` shows each node)."""

@@ -22,6 +22,7 @@ from .models import (
     PostMessage,
     RoomDetail,
     RoomList,
+    UpstreamList,
 )
 from .replies import BadInput, history_ref, normalize_room
 from .service import ChatService, service_of
@@ -171,6 +172,13 @@ async def connections(svc: Service, _: Annotated[Session | None, Depends(require
     """Every connection the TCP server holds (STATS l), with totals. Admin only."""
     listing = await svc.connections()  # already validated: serialise once, skip re-validation
     return Response(listing.model_dump_json(), media_type="application/json", headers=NO_STORE)
+
+
+@router.get("/admin/upstreams", response_model=UpstreamList, responses=_errors(401, 403, 429))
+async def upstreams(svc: Service, _: Annotated[Session | None, Depends(require_admin)]) -> UpstreamList:
+    """The chat server nodes the gateway connects users to, each up or down (since when, why).
+    Admin only (``/api/health`` shows the same to anyone)."""
+    return UpstreamList(upstreams=await svc.upstreams())
 
 
 @router.delete(

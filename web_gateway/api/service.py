@@ -169,25 +169,28 @@ class ChatService:
             with contextlib.suppress(UpstreamError):
                 await self.oper.ensure()
 
-        pool = self.oper.upstreams
-        _, nodes = await asyncio.gather(ensure(), pool.check())
+        _, upstreams = await asyncio.gather(ensure(), self.upstreams())
         reg = self.oper.registered
         irc = IrcStatus(
             connected=self.oper.connected,
-            server=self.oper.server or str(pool.nodes[0].endpoint),
+            server=self.oper.server or str(self.oper.upstreams.nodes[0].endpoint),
             nick=reg.nick if reg else None,
             operator=bool(reg and self.oper.oper),
             history=bool(reg and "draft/chathistory" in reg.caps),
             reason=None if self.oper.connected else self.oper.last_error,
         )
-        upstreams = [
+        return Health(status="ok" if irc.connected else "degraded", irc=irc, upstreams=upstreams)
+
+    async def upstreams(self) -> list[Upstream]:
+        """Every node: up, or down since when and why (all dialled, at most once per
+        ``upstream_check_interval``)."""
+        return [
             Upstream(
                 address=n.address, state=n.state, reason=n.reason,
                 down_since=None if n.down_since is None else int(n.down_since),
             )
-            for n in nodes
+            for n in await self.oper.upstreams.check()
         ]
-        return Health(status="ok" if irc.connected else "degraded", irc=irc, upstreams=upstreams)
 
     # ---- rooms -------------------------------------------------------------------------------
     async def rooms(self, admin: bool = False) -> list[Room]:
