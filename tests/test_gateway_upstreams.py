@@ -10,7 +10,9 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+import websockets
 from pydantic import ValidationError
 
 from web_gateway.endpoints import Endpoint, parse_endpoint, parse_upstreams
@@ -18,6 +20,8 @@ from web_gateway.settings import GatewaySettings
 from web_gateway.upstream import NoUpstream, UpstreamPool, node_failure
 
 from .admin_harness import BASIC, Stack, stack  # noqa: F401  (fixture)
+from .browser import WEBIRC_PASSWORD, start_gateway
+from .gateway_fixtures import _collect
 
 A, B, C = Endpoint("127.0.0.1", 1001), Endpoint("127.0.0.1", 1002), Endpoint("127.0.0.1", 1003)
 
@@ -168,3 +172,30 @@ async def test_one_server_health_lists_it_up_and_connections_have_no_node(stack:
     nodes = await stack.http.get("/api/admin/upstreams", auth=BASIC)
     assert nodes.json()["upstreams"][0]["state"] == "up"
     assert (await stack.http.get("/api/admin/upstreams")).status_code == 401
+
+
+async def test_raw_irc_skips_a_dead_upstream_and_health_shows_it_down(make_server) -> None:  # type: ignore[no-untyped-def]
+    first, second = await make_server(webirc_password=WEBIRC_PASSWORD), await make_server(webirc_password=WEBIRC_PASSWORD)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    gw = await start_gateway(first.port, upstreams=f"127.0.0.1:{dead},127.0.0.1:{first.port},127.0.0.1:{second.port}")
+    try:
+        for nick in ("raw1", "raw2"):
+            async with websockets.connect(gw.ws_url + "/irc", subprotocols=["text.ircv3.net"]) as ws:
+                for line in (f"NICK {nick}", f"USER {nick} 0 * :raw"):
+                    await ws.send(line)
+                await _collect(ws, lambda line: " 376 " in line or " 422 " in line)  # all read: quick close
+                on = [srv for srv in (first, second) if any(c.nick == nick for c in srv.state.clients.values())]
+                assert len(on) == 1
+                assert next(c for c in on[0].state.clients.values() if c.nick == nick).transport == "web"
+                placed = on[0]
+            if nick == "raw1":
+                assert placed is first  # the dead node, first in the list, refused: the next one took it
+            else:
+                assert placed is second  # round robin went on after the node that took the last one
+        async with httpx.AsyncClient(base_url=gw.http_url) as http:
+            health = await http.get("/api/health")
+        assert [u["state"] for u in health.json()["upstreams"]] == ["down", "up", "up"]
+    finally:
+        await gw.stop()
