@@ -69,9 +69,8 @@ def session_config(s: GatewaySettings, nick: str, ip: str, account: tuple[str, s
     """The upstream session of one browser: WEBIRC with its address, the gateway's limits, and
     the account it logs in to (SASL) on every connect when signed in (then a nick still held
     by another of the account's pages falls back to ``nick_``: the history is the account's)."""
-    webirc = None
-    if s.webirc_password is not None:
-        webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
+    pw = s.webirc_password
+    webirc = WebIrc(pw.get_secret_value(), s.webirc_gateway_name, ip, ip) if pw is not None else None
     return SessionConfig(
         s.irc_host, s.irc_port, nick, webirc=webirc, unix_socket=s.irc_unix_socket,
         password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
@@ -110,8 +109,7 @@ class Bridge:
     """The state of one ``/ws`` connection: the socket, the session (after ``hello``), the queue."""
 
     def __init__(self, ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
-        self.ws = ws
-        self.settings = settings
+        self.ws, self.settings = ws, settings
         self.upstreams = upstreams or UpstreamPool.from_settings(settings)  # each (re)connect: next live node
         self.ip = client_ip(ws)
         self.out: asyncio.Queue[Event | str | bytes | _Resume | None] = asyncio.Queue(settings.ws_queue)
