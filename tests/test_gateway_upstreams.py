@@ -196,6 +196,9 @@ async def test_raw_irc_skips_a_dead_upstream_and_health_shows_it_down(make_serve
                 assert placed is second  # round robin went on after the node that took the last one
         async with httpx.AsyncClient(base_url=gw.http_url) as http:
             health = await http.get("/api/health")
+            metrics = (await http.get("/metrics")).text
         assert [u["state"] for u in health.json()["upstreams"]] == ["down", "up", "up"]
+        assert f'tcpchat_gateway_upstream_up{{address="127.0.0.1:{dead}"}} 0.0' in metrics
+        assert f'tcpchat_gateway_upstream_up{{address="127.0.0.1:{first.port}"}} 1.0' in metrics
     finally:
         await gw.stop()
