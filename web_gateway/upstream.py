@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tcp_client.link import Link
 
 T = TypeVar("T")
+P = TypeVar("P", bound=asyncio.Protocol)
 
 
 def node_failure(exc: BaseException) -> bool:
@@ -220,18 +221,19 @@ def upstreams_of(app: Any) -> UpstreamPool:
 
 
 async def open_upstream(
-    settings: GatewaySettings, pool: UpstreamPool
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A raw connection to the next live node; raises ``OSError`` or ``TimeoutError`` when none
-    can be reached."""
+    settings: GatewaySettings, pool: UpstreamPool, factory: Callable[[], P]
+) -> tuple[asyncio.Transport, P]:
+    """Connect ``factory()``'s protocol to the next live node; raises ``OSError`` or
+    ``TimeoutError`` when none can be reached."""
+    loop = asyncio.get_running_loop()
 
-    async def open_one(endpoint: Endpoint) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_one(endpoint: Endpoint) -> tuple[asyncio.Transport, P]:
         async with asyncio.timeout(min(pool.dial_timeout, settings.connect_timeout)):
             if endpoint.unix_socket:
-                return await asyncio.open_unix_connection(endpoint.unix_socket)
+                return await loop.create_unix_connection(factory, endpoint.unix_socket)  # type: ignore[return-value]
             tls = ssl.create_default_context() if settings.irc_tls else None
-            return await asyncio.open_connection(
-                endpoint.host, endpoint.port, ssl=tls, server_hostname=endpoint.host if tls else None
+            return await loop.create_connection(  # type: ignore[return-value]
+                factory, endpoint.host, endpoint.port, ssl=tls, server_hostname=endpoint.host if tls else None
             )
 
     return await pool.dial(open_one)
