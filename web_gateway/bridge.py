@@ -40,6 +40,7 @@ from .events import Event, error_event, status_event, to_json
 from .extensions import WANTED_CAPS, Extras
 from .security import client_ip
 from .settings import GatewaySettings
+from .upstream import UpstreamPool
 from .ws_direct import DIRECT, DirectSocket, text_frame
 
 log = logging.getLogger("tcpchat.gateway")
@@ -68,9 +69,8 @@ def session_config(s: GatewaySettings, nick: str, ip: str, account: tuple[str, s
     """The upstream session of one browser: WEBIRC with its address, the gateway's limits, and
     the account it logs in to (SASL) on every connect when signed in (then a nick still held
     by another of the account's pages falls back to ``nick_``: the history is the account's)."""
-    webirc = None
-    if s.webirc_password is not None:
-        webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
+    pw = s.webirc_password
+    webirc = WebIrc(pw.get_secret_value(), s.webirc_gateway_name, ip, ip) if pw is not None else None
     return SessionConfig(
         s.irc_host, s.irc_port, nick, webirc=webirc, unix_socket=s.irc_unix_socket,
         password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
@@ -108,9 +108,9 @@ class _Resume:
 class Bridge:
     """The state of one ``/ws`` connection: the socket, the session (after ``hello``), the queue."""
 
-    def __init__(self, ws: WebSocket, settings: GatewaySettings) -> None:
-        self.ws = ws
-        self.settings = settings
+    def __init__(self, ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
+        self.ws, self.settings = ws, settings
+        self.upstreams = upstreams or UpstreamPool.from_settings(settings)  # each (re)connect: next live node
         self.ip = client_ip(ws)
         self.out: asyncio.Queue[Event | str | bytes | _Resume | None] = asyncio.Queue(settings.ws_queue)
         scope = getattr(ws, "scope", None) or {}
@@ -288,7 +288,7 @@ class Bridge:
 
     async def _register(self, cmd: C.Hello) -> None:
         s, nick = self.settings, cmd.nick
-        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)))
+        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)), route=self.upstreams)
         try:
             await session.start()
         except RegistrationError as exc:
@@ -407,7 +407,7 @@ class Bridge:
                 await self.ws.close(CLOSE_TOO_SLOW if self.out.full() else 1000)
 
 
-async def run_bridge(ws: WebSocket, settings: GatewaySettings) -> None:
+async def run_bridge(ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
     """Serve one ``/ws`` connection until the browser or the upstream session goes away."""
     await ws.accept()
-    await Bridge(ws, settings).run()
+    await Bridge(ws, settings, upstreams).run()
