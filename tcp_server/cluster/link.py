@@ -267,6 +267,8 @@ class Link(Following):
                 self.unsubscribe(folded)
             return
         modes = "" if channel is not None and channel.members else "o"
+        if channel is not None and self.state.join_modes is not None:  # a registered channel's ops list
+            modes = self.state.join_modes(client, channel, modes)
         event = {"k": "j", "n": bus.node, "c": client.id, "f": client.folded, "m": modes,
                  "i": user_info(client, bus.node)}
         payload = wire.encode(event)

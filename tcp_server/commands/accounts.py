@@ -313,9 +313,11 @@ def install(state: ServerState) -> None:
     svc = state.accounts
     if svc is None:
         return
+    from .accountsync import install as install_sync
     from .chanserv import install as install_channels
 
     state.on_disconnect.append(lambda client, reason: svc.forget(client.id))
     state.on_nick.append(lambda client: protect_nick(state, client))
     svc.start_enforcer(state.settings.nick_enforce_timeout, lambda client_id: enforce(state, client_id))
     install_channels(state)
+    install_sync(state)
