@@ -16,14 +16,16 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
 from ..state.bus import Refusal, Variants, select
-from ..state.masks import ListEntry
 from . import wire
+from .meta import apply_meta, pack_lists
 from .mirror import Mirror, is_ghost, user_info
+from .outage import Outage, on_settle_event, undelivered
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -57,31 +59,6 @@ class PendingJoin:
             self.client.outbox.release(self.hold, answer)
 
 
-def apply_meta(channel: Channel, meta: dict[str, Any]) -> None:
-    """Topic and flags another node set (from an event or the meta hash)."""
-    channel.topic, channel.topic_by = meta.get("topic", ""), meta.get("by", "")
-    channel.topic_at = int(meta.get("at") or 0)
-    if "modes" in meta:
-        channel.modes = set(meta["modes"])
-        channel.key = meta.get("key") or None
-        channel.limit = int(meta.get("limit") or 0) or None
-    if "invites" in meta:
-        channel.invites = set(json.loads(meta["invites"]))
-    if "lists" in meta:
-        channel.lists = {
-            letter: {folded: ListEntry(*entry) for folded, entry in entries.items()}
-            for letter, entries in json.loads(meta["lists"]).items()
-        }
-
-
-def pack_lists(channel: Channel) -> str:
-    """+b/+e/+I entries as JSON (a Redis hash value is a string)."""
-    return json.dumps({
-        letter: {folded: [e.mask, e.setter, e.set_at, e.by_oper] for folded, e in entries.items()}
-        for letter, entries in channel.lists.items()
-    })
-
-
 class RedisBus(Bus):
     """Cluster delivery through Redis; local state changes happen as events come back."""
 
@@ -107,6 +84,7 @@ class RedisBus(Bus):
         """Missed channel messages delivered from history (gapfill.py)."""
         self._user_names: dict[int, str] = {}
         """Local client id -> the casefolded nick other nodes know it by (in the users hash)."""
+        self.outage = Outage(self)
         state.on_nick.append(self._announce)
         state.on_disconnect.append(self._gone)
 
@@ -124,15 +102,18 @@ class RedisBus(Bus):
             event["o"] = only
         self._publish(channel.folded, event, lambda: Bus.to_channel(self, channel, variants, skip, only))
 
-    def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
-        """A remote user's message goes to its node's channel; a local one is delivered now."""
+    def to_nick(self, target: Client, variants: Variants, only: str = "", sender: Client | None = None) -> None:
+        """A remote user's message goes to its node's channel (``sender`` hears if it cannot)."""
         if not is_ghost(target):
             super().to_nick(target, variants, only)
             return
         node = self.mirror.node_of.get(target.folded)
+        lost = partial(undelivered, self, sender, target)
         if self.up and node is not None:
             payload = wire.encode({"k": "p", "f": target.folded, "v": wire.pack_variants(variants), "o": only})
-            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
+            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload), lost)
+        else:
+            lost()
 
     def invited(self, channel: Channel, target: Client, variants: Variants) -> None:
         """Share the channel's invitations; a remote target gets the INVITE from its node."""
@@ -377,7 +358,9 @@ class RedisBus(Bus):
         target = self.state.nicks.get(event["f"])
         if target is None or is_ghost(target) or target.gone:
             return
-        if event["k"] == "x":
+        if event["k"] in ("r", "a"):  # a nick two nodes gave out while Redis was away
+            on_settle_event(self, target, event)
+        elif event["k"] == "x":
             self.state.disconnect(target, event["t"], event["t"])
         else:
             Bus.to_nick(self, target, wire.unpack_variants(event["v"]), event.get("o") or "")

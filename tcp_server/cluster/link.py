@@ -27,6 +27,7 @@ from . import wire
 from .follow import Following
 from .gapfill import SeenIds, fill
 from .mirror import is_ghost, user_info
+from .outage import now_ms
 from .reaper import reap, register_node
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ FAILURES = (RedisError, OSError)
 class Link(Following):
     """One node's connection to the cluster through Redis."""
 
-    def __init__(self, bus: RedisBus, settings: ServerSettings) -> None:
+    def __init__(self, bus: RedisBus, settings: ServerSettings, redis: Any = None) -> None:
         self.bus = bus
         self.state = bus.state
         self.settings = settings
-        self.redis = aioredis.from_url(
+        self.redis = redis or aioredis.from_url(
             settings.redis_url or "", decode_responses=True,
             socket_timeout=settings.cluster_redis_timeout,
             socket_connect_timeout=settings.cluster_redis_timeout,
@@ -222,7 +223,7 @@ class Link(Following):
 
     async def _claim(self, client: Client, nick: str, folded: str, done: Callable[[bool], None], hold: Any) -> None:
         bus = self.bus
-        mine = f"{bus.node} {bus.epoch}"
+        mine = f"{bus.node} {bus.epoch} {now_ms()}"  # the claim time settles a nick given out twice
         try:
             ok = bool(await self.redis.set(wire.nick_key(folded), mine, nx=True))
         except FAILURES as exc:

@@ -52,9 +52,10 @@ class Bus:
         members = channel.members
         self.state.relay(select(members, only) if only else members, variants, skip=skip)
 
-    def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
+    def to_nick(self, target: Client, variants: Variants, only: str = "", sender: Client | None = None) -> None:
         """Deliver a private message to ``target``, wherever it is connected (``only="tags"``:
-        if it is a message-tags client)."""
+        if it is a message-tags client). A clustered bus tells ``sender`` (a PRIVMSG's) when
+        the message cannot reach the target's node."""
         if not only or target.tag_level == TAGS_ALL:
             target.outbox.send(variants[target.tag_level])
 
