@@ -133,3 +133,28 @@ async def test_account_dropped_on_one_node_is_refused_and_logged_out_on_another(
     )
     for c in (alice, web, late):
         await c.close()
+
+
+async def test_protected_nick_rename_claims_the_guest_nick_cluster_wide(
+    cluster, users, pg_socket_dir, tmp_path: Path  # noqa: F811
+) -> None:
+    url = await fresh_pg_url(pg_socket_dir)
+    a, b = [await cluster(database_url=url, data_dir=tmp_path / f"n{i}", **{**NODE, "nick_enforce_timeout": 0.3})
+            for i in range(2)]
+    alice = await RawClient.connect(a.port)
+    await register_account(alice, "alice", PW)
+    await alice.send("QUIT :bye")
+    taker = await users(b, "taker")
+    for _ in range(TRIES):  # bounded: until A's QUIT freed the nick in Redis
+        await taker.send("NICK alice")
+        if any(m.command == "NICK" for m in await sync(taker)):
+            break
+        await asyncio.sleep(0.02)
+    renamed = await taker.expect("NICK", lambda m: m.source.startswith("alice!"))
+    guest = renamed.params[0]
+    assert guest.startswith("Guest")
+    other = await users(a, "other")
+    await other.send(f"NICK {guest}")  # the guest nick is claimed in Redis, not only on B
+    assert (await other.expect("433")).params[1] == guest
+    await other.send("NICK alice")  # and alice is free again for its owner
+    await other.expect("NICK")
