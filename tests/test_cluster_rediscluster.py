@@ -67,6 +67,21 @@ class RedisClusterServers:
                 raise RuntimeError("the Redis Cluster never reported cluster_state:ok")
             time.sleep(0.1)
 
+    def restart(self, i: int) -> None:
+        """Kill master ``i`` and start it again on its port and dir (its nodes.conf keeps its slots;
+        its keys are gone); waits until the cluster is ok again."""
+        proc = self.procs[i]
+        proc.kill()
+        proc.wait(10)
+        self.procs[i] = subprocess.Popen(proc.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cli = shutil.which("redis-cli")
+        assert cli is not None
+        deadline = time.monotonic() + STARTUP
+        while not (_accepts(self.ports[i]) and all(_cluster_ok(cli, p) for p in self.ports)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the restarted master never rejoined")
+            time.sleep(0.1)
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -152,3 +167,37 @@ async def test_cross_node_chat_in_one_order_over_a_redis_cluster(cluster_nodes, 
     late = await users(b, "late")
     await late.send("NICK u0")  # nick claims are keys on the cluster too
     assert (await late.expect("433")).params[1] == "u0"
+
+
+async def test_a_restarted_master_loses_its_keys_and_the_nodes_recover(
+    cluster_nodes, users, redis_cluster  # noqa: F811
+) -> None:
+    a = await cluster_nodes(cluster_reconnect_interval=1.0)  # back up to 1 s after b (< the TTL)
+    b = await cluster_nodes()
+    rooms = [f"#room{i}" for i in range(6)]
+    alice, bob = await users(a, "alice"), await users(b, "bob")
+    client = a.cluster.redis  # restart a master that holds none of the node registry's keys,
+    registry = ("tcpchat:nodes", "tcpchat:users", "tcpchat:alive:n1", "tcpchat:alive:n2")  # so only
+    held = {int(client.nodes_manager.get_node_from_slot(client.keyslot(k)).port) for k in registry}  # the
+    spare = [p for p in redis_cluster.ports if p not in held]  # nodes' outage expires their heartbeats
+    if not spare:
+        pytest.skip("every master holds a registry key in this slot layout")
+    shard = redis_cluster.ports.index(spare[0])
+    for room in rooms:
+        await alice.join(room)
+        await bob.join(room)
+    await sync(alice)
+    await sync(bob)
+    await asyncio.to_thread(redis_cluster.restart, shard)
+    for _ in range(200):  # bounded: both nodes back on the cluster
+        if a.cluster.bus.up and b.cluster.bus.up and a.cluster.connected_at and b.cluster.connected_at:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(2 * NODE["cluster_heartbeat_ttl"])  # past a heartbeat TTL: nobody reaped
+    for sender, reader in ((alice, bob), (bob, alice)):
+        await sender.send(*(f"PRIVMSG {room} :{sender.nick} after {room}" for room in rooms))
+        got = sorted([(await reader.expect("PRIVMSG")).params[1] for _ in rooms])
+        assert got == sorted(f"{sender.nick} after {room}" for room in rooms)
+    for user in (alice, bob):  # neither node reaped the other while it was reconnecting
+        assert [m for m in user.seen if m.command in ("QUIT", "PART")] == []
+    assert a.cluster.bus.up and b.cluster.bus.up

@@ -71,6 +71,8 @@ class Link(Following):
         self.last_rx: dict[str, float] = {}
         """Wall time of the last message event delivered per channel (where a gap fill starts)."""
         self.down_at = 0.0
+        self.connected_at = 0.0
+        """Monotonic time of the last (re)connect: reaping waits one heartbeat TTL after it."""
         bus.link = self
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class Link(Following):
             if self.bus.mirror.has_local(channel):
                 await self.subscribe(channel.folded, channel.name)
         self.listener = asyncio.create_task(self._listen(self.pubsub))
+        self.connected_at = time.monotonic()
         self.bus.up = True
         if not first:  # what other nodes said meanwhile reached only their own users
             for folded in list(self.subscribed):

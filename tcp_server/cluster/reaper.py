@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from . import wire
@@ -105,6 +106,8 @@ async def reap(link: Link) -> None:
     """Clean up after every node whose heartbeat expired (one survivor per dead node)."""
     redis, me = link.redis, link.bus.node
     lock_ms = int(link.settings.cluster_heartbeat_ttl * 1000)
+    if time.monotonic() - link.connected_at < link.settings.cluster_heartbeat_ttl:
+        return  # just (re)connected: a shard that restarted lost live nodes' heartbeats too
     for node in await redis.smembers(wire.NODES):
         if node == me or await redis.exists(wire.node_alive(node)):
             continue
