@@ -89,8 +89,8 @@ async def test_registered_channel_keeps_ops_topic_and_modes_on_another_node(
     await alice.join("#reg")
     await alice.send("CS REGISTER #reg")
     await alice.expect("NOTICE", lambda m: "is registered" in m.params[-1])
-    await alice.send("TOPIC #reg :kept across nodes", "MODE #reg +s")
-    await alice.expect("MODE")
+    await alice.send("TOPIC #reg :kept across nodes", "MODE #reg +s", "MODE #reg +b evil!*@*")
+    await alice.expect("MODE", lambda m: m.params[1] == "+b")
     await alice.send("PART #reg")
     await alice.expect("PART")
     bob = await users(b, "bob")
@@ -100,6 +100,9 @@ async def test_registered_channel_keeps_ops_topic_and_modes_on_another_node(
     assert (await bob.expect("353")).params[-1] == "bob"  # first in, yet no @: not in its ops list
     await bob.send("MODE #reg")
     assert "s" in (await bob.expect("324")).params[2]
+    evil = await users(b, "evil")
+    await evil.send("JOIN #reg")  # the stored ban list came back with the channel
+    assert (await evil.expect("474")).params[1] == "#reg"
     al, answer = await _pass_login(b, "al", "alice")
     assert answer == "900"
     await al.send("JOIN #reg")
@@ -158,3 +161,29 @@ async def test_protected_nick_rename_claims_the_guest_nick_cluster_wide(
     assert (await other.expect("433")).params[1] == guest
     await other.send("NICK alice")  # and alice is free again for its owner
     await other.expect("NICK")
+
+
+async def test_changes_missed_while_a_node_was_not_listening_are_reloaded(
+    cluster, users, pg_socket_dir, tmp_path: Path  # noqa: F811
+) -> None:
+    import asyncpg
+
+    url = await fresh_pg_url(pg_socket_dir)
+    a, b = [await cluster(database_url=url, data_dir=tmp_path / f"n{i}", **{**NODE, "account_sync_retry": 2.0})
+            for i in range(2)]
+    sock, port = pg_socket_dir
+    con = await asyncpg.connect(host=sock, port=port, user="postgres", database=url.split("/")[3].split("?")[0])
+    try:  # PostgreSQL ends every node's listening connection; b misses what a writes meanwhile
+        await con.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")
+    finally:
+        await con.close()
+    alice = await RawClient.connect(a.port)
+    await register_account(alice, "alice", PW)
+    assert b.state.accounts is not None and "alice" not in b.state.accounts.names
+    for _ in range(TRIES):  # bounded: b listens again and reloads everything
+        if "alice" in b.state.accounts.names:
+            break
+        await asyncio.sleep(0.02)
+    assert "alice" in b.state.accounts.names
+    assert b.state.accounts.store.watch.reconnects == 1  # type: ignore[attr-defined]
+    await alice.close()
