@@ -107,6 +107,8 @@ async def test_registered_channel_keeps_ops_topic_and_modes_on_another_node(
     assert answer == "900"
     await al.send("JOIN #reg")
     assert set((await al.expect("353")).params[-1].split()) == {"@al", "bob"}  # the founder's account
+    await alice.send("JOIN #reg")  # node A sees the same member modes (no @ for bob there either)
+    assert set((await alice.expect("353")).params[-1].split()) == {"@al", "bob", "@alice"}
     await alice.send("CS UNREGISTER #reg")
     await alice.expect("NOTICE", lambda m: "no longer registered" in m.params[-1])
     await _until(bob, "CS INFO #reg", "is not registered")
