@@ -255,6 +255,7 @@ def register(state: ServerState, client: Client, msg: Message) -> None:
             fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
             return
         log.info("register account=%s id=%s", name, client.id)
+        svc.names.add(folded)  # again: a full reload (accountsync.py) may have run meanwhile
         if client.gone:
             return
         if state.settings.account_verification == "none":
