@@ -4,15 +4,14 @@ Output is never written line by line: ``send`` appends to the connection's buffe
 ``OutputFlusher`` callback per event-loop turn writes each dirty connection's buffer in one call.
 The send queue (what the kernel would not take, left in the transport's buffer) is bounded by
 ``settings.sendq``; a client over it is dropped with "SendQ exceeded" and nobody else waits for it.
-A labelled command's output is still in our buffer when dispatch returns, so labeled-response
-is applied here (``protocol.label_response``) without the handlers knowing.
+Labeled-response and batches are the command's ``ResponseBuffer``'s (``state/responses.py``): the
+transport only moves bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -23,13 +22,11 @@ from .flood import FloodControl
 from .output import OutputFlusher, PacedReplies
 from .protocol import (
     LINE_TOO_LONG,
-    MAX_LABEL_BYTES,
     LineBuffer,
     LineTooLong,
     Message,
     ProtocolError,
     TokenBucket,
-    label_response,
     parse_line,
 )
 from .protocol import numerics as N
@@ -48,8 +45,6 @@ class ConnectionHost(Protocol):
     connections: set[Connection]
 
 log = logging.getLogger("tcpchat.server")
-
-_label_batches = itertools.count(1)
 
 
 _Number = TypeVar("_Number", int, float)
@@ -180,17 +175,8 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         except ProtocolError as exc:
             state.numeric(client, exc.numeric, str(exc))
             return
-        if msg.tags and "label" in msg.tags and "labeled-response" in client.caps:
-            self._dispatch_labelled(client, msg, msg.tags["label"])
-            return
-        try:  # ``_dispatch`` inlined: once per line
+        try:  # labels, batches and late replies: the command's ResponseBuffer (``dispatch``)
             dispatch(state, client, msg)
-        except Exception:
-            self._handler_failed(client, msg)
-
-    def _dispatch(self, client: Client, msg: Message) -> None:
-        try:
-            dispatch(self.state, client, msg)
         except Exception:
             self._handler_failed(client, msg)
 
@@ -198,35 +184,6 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         """A bug in one handler must not take the connection down: log it, tell the client."""
         log.exception("handler failed id=%s command=%s", client.id, msg.command)
         self.state.send_from_server(client, "FAIL", msg.command, "INTERNAL_ERROR", "Internal server error")
-
-    def _dispatch_labelled(self, client: Client, msg: Message, label: str) -> None:
-        """Dispatch, then label exactly the output it produced (ACK, one line, or a batch)."""
-        if not label or len(label.encode()) > MAX_LABEL_BYTES:
-            self._dispatch(client, msg)
-            return
-        # The response lands in our buffer, or behind a pending late reply (``order``).
-        held = self.order.sink() if self.order.active else None
-        buf = self.out if held is None else held
-        start = len(buf)
-        flush_at, self.flush_at = self.flush_at, 1 << 62  # keep the response here to wrap it
-        client.label = label
-        try:
-            self._dispatch(client, msg)
-        finally:
-            self.flush_at = flush_at
-        taken = client.label is None  # a handler answering later owns the label
-        client.label = None
-        if taken or self.closing or self.overflowed or client.gone or len(buf) < start:
-            return
-        chunks = buf[start:]
-        del buf[start:]
-        if held is None:
-            self.out_bytes -= sum(len(c) for c in chunks)
-        else:
-            self.order.held_bytes -= sum(len(c) for c in chunks)
-        batch_id = f"lr{next(_label_batches)}" if "batch" in client.caps else None
-        for line in label_response(chunks, label, self.state.name, batch_id):
-            self.send(line)
 
     def eof_received(self) -> bool:
         """The client half-closed: it is gone, but can still read why (``ERROR``) before we close."""

@@ -1,13 +1,14 @@
-"""Helpers for the admin/API tests: a chat server and a gateway wired with the shared secrets."""
+"""Helpers for the admin/API tests: a chat server and a gateway wired with the shared secrets.
+
+The ``stack`` fixture built on them is in ``tests/api/conftest.py``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from tcp_server.server import ChatServer
 
@@ -56,13 +57,6 @@ async def start_stack(
 async def stop_stack(stack: Stack) -> None:
     await stack.http.aclose()
     await stack.gateway.stop()
-
-
-@pytest.fixture
-async def stack(make_server: Callable[..., Awaitable[ChatServer]]) -> AsyncIterator[Stack]:
-    s = await start_stack(make_server)
-    yield s
-    await stop_stack(s)
 
 
 async def tcp(stack: Stack, nick: str, *rooms: str) -> RawClient:

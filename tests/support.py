@@ -14,6 +14,8 @@ from tcp_server.protocol import Message, parse_line
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
+FAST = {"flood_rate": 0, "history": False, "port": 0, "use_uvloop": False}
+"""Settings overrides of every in-process test server: no flood control, no history, a free port."""
 
 
 class RawClient:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from ..state import Client
+from ..state.responses import ResponseBuffer
 from . import wire
 from .mirror import is_ghost
 
@@ -144,7 +145,7 @@ def rename(bus: RedisBus, client: Client, tries: int = GUEST_TRIES) -> None:
         if not ok:
             rename(bus, client, tries - 1)
             return
-        _nick_claimed(bus.state, client, guest, old_prefix, old_nick, True)
+        _nick_claimed(bus.state, client, ResponseBuffer(bus.state.name, client), guest, old_prefix, old_nick, True)
         bus.state.send_from_server(
             client, "NOTICE", client.nick,
             f"The nick {old_nick} was also given to a user on another server while the servers could "

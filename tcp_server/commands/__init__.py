@@ -13,7 +13,7 @@ draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, S
 AUTHENTICATE (sasl); CS/CHANSERV REGISTER|UNREGISTER|INFO (chanserv).
 
 Capabilities: message-tags, server-time, echo-message, multi-prefix, away-notify (also sent when
-an away user joins), batch, labeled-response (applied by the transport), userhost-in-names,
+an away user joins), batch, labeled-response (applied by each command's ResponseBuffer, state/responses.py), userhost-in-names,
 extended-monitor, setname, cap-notify (the set never changes while running, so no CAP NEW/DEL),
 invite-notify, no-implicit-names, draft/multiline (max-bytes, max-lines), draft/read-marker,
 draft/chathistory and draft/message-redaction (these two only with history); sasl, account-tag,

@@ -20,7 +20,8 @@ from typing import Any
 from ..accounts import Account, hash_password, scram_keys
 from ..protocol import Message, casefold
 from ..state import Client, ServerState
-from .accounts import notice, offload_reply
+from ..state.responses import ResponseBuffer
+from .accounts import offload_reply
 from .accountsync import account_changed
 from .table import command
 
@@ -35,39 +36,39 @@ FLAG_CHANGES: dict[str, dict[str, bool]] = {
 
 
 @command("ACCOUNTADMIN", min_params=1, needs_oper=True)
-def accountadmin(state: ServerState, client: Client, msg: Message) -> None:
+def accountadmin(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | DROP name | RESETPASS name newpass."""
     svc = state.accounts
     sub = msg.params[0].upper()
     if svc is None:
-        notice(state, client, "Accounts are off")
+        rb.notice("Accounts are off")
         return
     if sub == "LIST":
-        _list(state, client)
+        _list(state, rb)
         return
     if sub == "RESETPASS" and len(msg.params) >= 3:
-        _reset_password(state, client, msg.params[1], msg.params[2])
+        _reset_password(state, client, rb, msg.params[1], msg.params[2])
         return
     if sub == "DROP" and len(msg.params) >= 2:
-        _drop(state, client, msg.params[1])
+        _drop(state, client, rb, msg.params[1])
         return
     if sub not in FLAG_CHANGES or len(msg.params) < 2:
-        notice(state, client, USAGE)
+        rb.notice(USAGE)
         return
     name, changes = msg.params[1], FLAG_CHANGES[sub]
     log.info("accountadmin %s account=%s by id=%s", sub.lower(), name, client.id)
 
-    def changed(ok: bool | None, error: BaseException | None) -> None:
-        notice(state, client, f"{sub.lower()} {name}: {'done' if ok else 'no such account'}")
+    def changed(reply: ResponseBuffer, ok: bool | None, error: BaseException | None) -> None:
+        reply.notice(f"{sub.lower()} {name}: {'done' if ok else 'no such account'}")
 
-    offload_reply(state, client, lambda: svc.store.set_flags(casefold(name), **changes), changed)
+    offload_reply(state, rb, lambda: svc.store.set_flags(casefold(name), **changes), changed)
 
 
-def _list(state: ServerState, client: Client) -> None:
+def _list(state: ServerState, rb: ResponseBuffer) -> None:
     svc = state.accounts
     assert svc is not None
 
-    def listed(rows: list[Account] | None, error: BaseException | None) -> None:
+    def listed(reply: ResponseBuffer, rows: list[Account] | None, error: BaseException | None) -> None:
         online: dict[str, int] = {}
         for c in state.clients.values():
             if c.account:
@@ -75,35 +76,35 @@ def _list(state: ServerState, client: Client) -> None:
                 online[key] = online.get(key, 0) + 1
         for a in rows or []:
             flags = ("verified" if a.verified else "pending") + (" disabled" if a.disabled else "")
-            notice(state, client, f"{a.name} {flags} connections={online.get(a.folded, 0)}")
-        notice(state, client, "End of account list")
+            reply.notice(f"{a.name} {flags} connections={online.get(a.folded, 0)}")
+        reply.notice("End of account list")
 
-    offload_reply(state, client, svc.store.list_accounts, listed)
+    offload_reply(state, rb, svc.store.list_accounts, listed)
 
 
-def _drop(state: ServerState, client: Client, name: str) -> None:
+def _drop(state: ServerState, client: Client, rb: ResponseBuffer, name: str) -> None:
     """Delete the account; this node applies it at once, the others when the database tells them."""
     svc = state.accounts
     assert svc is not None
     folded = casefold(name)
     log.info("accountadmin drop account=%s by id=%s", name, client.id)
 
-    def dropped(ok: bool | None, error: BaseException | None) -> None:
+    def dropped(reply: ResponseBuffer, ok: bool | None, error: BaseException | None) -> None:
         if ok:
             account_changed(state, folded, False)
         result = "done" if ok else "no such account" if error is None else "failed"
-        notice(state, client, f"drop {name}: {result}")
+        reply.notice(f"drop {name}: {result}")
 
-    offload_reply(state, client, lambda: svc.store.drop_account(folded), dropped)
+    offload_reply(state, rb, lambda: svc.store.drop_account(folded), dropped)
 
 
-def _reset_password(state: ServerState, client: Client, name: str, password: str) -> None:
+def _reset_password(state: ServerState, client: Client, rb: ResponseBuffer, name: str, password: str) -> None:
     """Derive the new keys off the loop (counted like an OPER check), then store them."""
     svc = state.accounts
     assert svc is not None
     s = state.settings
     if len(password) < s.account_min_password or password == "*":
-        notice(state, client, f"resetpass {name}: use at least {s.account_min_password} characters")
+        rb.notice(f"resetpass {name}: use at least {s.account_min_password} characters")
         return
     folded = casefold(name)
     result: dict[str, Any] = {}
@@ -119,7 +120,7 @@ def _reset_password(state: ServerState, client: Client, name: str, password: str
         if ok:
             svc.forgive(folded)
         log.info("accountadmin resetpass account=%s by id=%s ok=%s", name, client.id, ok)
-        notice(state, client, f"resetpass {name}: {'done' if ok else 'no such account'}")
+        rb.notice(f"resetpass {name}: {'done' if ok else 'no such account'}")
 
-    if not state.guarded_check(client, "resetpass", work, done):
-        notice(state, client, f"resetpass {name}: too many attempts, try later")
+    if not state.guarded_check(client, "resetpass", work, done, rb):
+        rb.notice(f"resetpass {name}: too many attempts, try later")

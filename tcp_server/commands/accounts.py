@@ -29,7 +29,9 @@ from ..accounts.passwords import burn_time
 from ..protocol import Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .markread import load_account_markers
+from .replies import fail
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
@@ -38,25 +40,22 @@ GUEST_TRIES = 100
 """``Guest<n>`` names tried (each taken one skipped) before a protected nick stays as it is."""
 
 
-def fail(state: ServerState, client: Client, command_: str, code: str, *params: str) -> None:
-    """A standard-replies ``FAIL`` line."""
-    state.send_from_server(client, "FAIL", command_, code, *params)
-
-
 def notice(state: ServerState, client: Client, text: str) -> None:
     """A server NOTICE to the client (before registration its nick is ``*``)."""
     state.send_from_server(client, "NOTICE", client.nick, text)
 
 
 def offload_reply(
-    state: ServerState, client: Client, fn: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
+    state: ServerState, rb: ResponseBuffer, fn: Callable[[], Any],
+    done: Callable[[ResponseBuffer, Any, BaseException | None], None],
 ) -> None:
-    """``state.offload`` whose reply keeps its place: the client's later replies wait behind it."""
-    hold = client.outbox.hold()
+    """``state.offload`` whose reply keeps its place (the client's later replies wait behind it)
+    and carries the command's label: ``done(reply, result, error)`` writes it to ``reply``."""
+    late = rb.later()
 
     def back(result: Any, error: BaseException | None) -> None:
-        if not client.gone:
-            client.outbox.release(hold, lambda: done(result, error))
+        if not rb.client.gone:
+            late.release(lambda reply: done(reply, result, error))
 
     state.offload(fn, back)
 
@@ -111,7 +110,7 @@ class PasswordCheck:
 
 def check_password(
     state: ServerState, client: Client, kind: str, name: str, password: str,
-    done: Callable[[Account | None, str, dict[str, int] | None], None],
+    done: Callable[[Account | None, str, dict[str, int] | None], None], rb: ResponseBuffer | None = None,
 ) -> bool:
     """Check ``name``/``password`` off the loop; ``done(account or None, why, read markers)``.
 
@@ -134,7 +133,7 @@ def check_password(
         if not ok:
             protect_nick(state, client)  # registration may have finished while we checked
 
-    if not state.guarded_check(client, kind, check, finished):
+    if not state.guarded_check(client, kind, check, finished, rb):
         return False
     svc.logging_in.add(client.id)
     return True
@@ -186,7 +185,7 @@ def rename_to_guest(state: ServerState, client: Client, tries: int) -> None:
             if tries > 1:
                 rename_to_guest(state, client, tries - 1)
             return
-        _nick_claimed(state, client, guest, old_prefix, old_nick, True)
+        _nick_claimed(state, client, ResponseBuffer(state.name, client), guest, old_prefix, old_nick, True)
         notice(state, client, "You were renamed: that nick belongs to a registered account.")
 
     state.bus.claim_nick(client, guest, claimed)
@@ -219,32 +218,32 @@ class Creation:
 
 
 @command("REGISTER", min_params=3, pre_registration=True)
-def register(state: ServerState, client: Client, msg: Message) -> None:
+def register(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """REGISTER <account|*> <email|*> <password>."""
     svc = state.accounts
     if svc is None or not state.settings.account_registration:
-        fail(state, client, "REGISTER", "TEMPORARILY_UNAVAILABLE", msg.params[0], "Registration is disabled")
+        fail(rb, "REGISTER", "TEMPORARILY_UNAVAILABLE", msg.params[0], "Registration is disabled")
         return
     name = client.nick if msg.params[0] == "*" else msg.params[0]
     password = msg.params[2]
     if client.nick == "*" or not client.folded:
-        fail(state, client, "REGISTER", "NEED_NICK", "*", "Choose a nick first")
+        fail(rb, "REGISTER", "NEED_NICK", "*", "Choose a nick first")
         return
     if client.account:
-        fail(state, client, "REGISTER", "ALREADY_AUTHENTICATED", name, "You are already logged in")
+        fail(rb, "REGISTER", "ALREADY_AUTHENTICATED", name, "You are already logged in")
         return
     if not is_valid_nick(name, state.settings.nick_len):
-        fail(state, client, "REGISTER", "BAD_ACCOUNT_NAME", name, "Account names follow the rules of nicks")
+        fail(rb, "REGISTER", "BAD_ACCOUNT_NAME", name, "Account names follow the rules of nicks")
         return
     folded = casefold(name)
     if folded != client.folded:
-        fail(state, client, "REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
+        fail(rb, "REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
         return
     if folded in svc.names:
-        fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
+        fail(rb, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
         return
     if len(password) < state.settings.account_min_password or password == "*":
-        fail(state, client, "REGISTER", "WEAK_PASSWORD", name,
+        fail(rb, "REGISTER", "WEAK_PASSWORD", name,
              f"Use at least {state.settings.account_min_password} characters")
         return
     svc.names.add(folded)  # reserved now: a second REGISTER of the name fails at once
@@ -252,36 +251,35 @@ def register(state: ServerState, client: Client, msg: Message) -> None:
 
     def done(created: bool) -> None:
         if not created or creation.account is None:
-            fail(state, client, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
+            fail(rb, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
             return
         log.info("register account=%s id=%s", name, client.id)
         svc.names.add(folded)  # again: a full reload (accountsync.py) may have run meanwhile
         if client.gone:
             return
         if state.settings.account_verification == "none":
-            state.send_from_server(client, "REGISTER", "SUCCESS", name, "Account created")
+            rb.reply("REGISTER", "SUCCESS", name, "Account created")
             svc.enforce.pop(client.id, None)
             log_in(state, client, creation.account)
         else:
-            state.send_from_server(client, "REGISTER", "VERIFICATION_REQUIRED", name,
-                                   "An operator will approve your account")
+            rb.reply("REGISTER", "VERIFICATION_REQUIRED", name, "An operator will approve your account")
 
-    if not state.guarded_check(client, "register", creation, done):
+    if not state.guarded_check(client, "register", creation, done, rb):
         svc.names.discard(folded)
-        fail(state, client, "REGISTER", "TEMPORARILY_UNAVAILABLE", name, "Too many attempts, try later")
+        fail(rb, "REGISTER", "TEMPORARILY_UNAVAILABLE", name, "Too many attempts, try later")
 
 
 @command("VERIFY", min_params=2, pre_registration=True)
-def verify(state: ServerState, client: Client, msg: Message) -> None:
+def verify(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """VERIFY <account> <code>: accounts here are approved by operators, not by codes."""
     if client.account:
-        fail(state, client, "VERIFY", "ALREADY_AUTHENTICATED", msg.params[0], "You are already logged in")
+        fail(rb, "VERIFY", "ALREADY_AUTHENTICATED", msg.params[0], "You are already logged in")
         return
-    fail(state, client, "VERIFY", "INVALID_CODE", msg.params[0], "An operator approves new accounts")
+    fail(rb, "VERIFY", "INVALID_CODE", msg.params[0], "An operator approves new accounts")
 
 
 # ---- PASS account:password --------------------------------------------------------------------
-def pass_login(state: ServerState, client: Client, text: str) -> None:
+def pass_login(state: ServerState, client: Client, rb: ResponseBuffer, text: str) -> None:
     """``PASS account:password`` when the server has no connection password: log in."""
     name, _, password = text.partition(":")
 
@@ -289,33 +287,33 @@ def pass_login(state: ServerState, client: Client, text: str) -> None:
         if client.gone:
             return
         if account is None:
-            state.numeric(client, N.ERR_PASSWDMISMATCH, f"Password incorrect{f' ({why})' if why else ''}")
+            rb.numeric(N.ERR_PASSWDMISMATCH, f"Password incorrect{f' ({why})' if why else ''}")
             return
         log_in(state, client, account, markers)
 
-    if not check_password(state, client, "pass", name, password, done):
-        state.numeric(client, N.ERR_PASSWDMISMATCH, "Too many attempts, try later")
+    if not check_password(state, client, "pass", name, password, done, rb):
+        rb.numeric(N.ERR_PASSWDMISMATCH, "Too many attempts, try later")
 
 
 # ---- NS CERT --------------------------------------------------------------------------------------
 @command("NS", min_params=1)
-def nickserv(state: ServerState, client: Client, msg: Message) -> None:
+def nickserv(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """NS CERT ADD: register this connection's TLS client certificate for SASL EXTERNAL."""
     svc = state.accounts
     words = [p.upper() for p in msg.params[:2]]
     if svc is None or words != ["CERT", "ADD"]:
-        notice(state, client, "Usage: NS CERT ADD (logged in, over TLS with a client certificate)")
+        rb.notice("Usage: NS CERT ADD (logged in, over TLS with a client certificate)")
         return
     if client.account is None or client.certfp is None:
-        notice(state, client, "Log in over TLS with a client certificate first")
+        rb.notice("Log in over TLS with a client certificate first")
         return
     fp, folded = client.certfp, casefold(client.account)
 
-    def done(ok: bool | None, error: BaseException | None) -> None:
+    def done(reply: ResponseBuffer, ok: bool | None, error: BaseException | None) -> None:
         text = "Certificate added" if ok else "That certificate belongs to another account"
-        notice(state, client, text if error is None else "Could not store the certificate")
+        reply.notice(text if error is None else "Could not store the certificate")
 
-    offload_reply(state, client, lambda: svc.store.add_certfp(folded, fp), done)
+    offload_reply(state, rb, lambda: svc.store.add_certfp(folded, fp), done)
 
 
 def install(state: ServerState) -> None:

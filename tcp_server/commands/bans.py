@@ -11,6 +11,7 @@ from ..protocol import casefold
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState
 from ..state.masks import LIST_MODES, new_entry, normalize_mask
+from ..state.responses import ResponseBuffer
 
 LIST_REPLIES = {
     "b": (N.RPL_BANLIST, N.RPL_ENDOFBANLIST, "End of channel ban list"),
@@ -19,16 +20,16 @@ LIST_REPLIES = {
 }
 
 
-def send_list(state: ServerState, client: Client, channel: Channel, letter: str) -> None:
+def send_list(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, letter: str) -> None:
     """Every entry of list ``letter`` (mask, setter, time), then its end-of-list numeric."""
     item, end, text = LIST_REPLIES[letter]
     for entry in channel.lists.get(letter, {}).values():
-        state.numeric(client, item, channel.name, entry.mask, entry.setter, str(entry.set_at))
-    state.numeric(client, end, channel.name, text)
+        rb.numeric(item, channel.name, entry.mask, entry.setter, str(entry.set_at))
+    rb.numeric(end, channel.name, text)
 
 
 def change_list(
-    state: ServerState, client: Client, channel: Channel, letter: str, adding: bool, mask: str
+    state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, letter: str, adding: bool, mask: str
 ) -> str | None:
     """Add or remove ``mask`` on list ``letter``; the mask as applied, or None for no change.
 

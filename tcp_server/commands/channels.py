@@ -11,6 +11,7 @@ import time
 from ..protocol import VENDOR_TAG_PREFIX, Message, casefold, is_valid_channel
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .markread import CAP as MARKREAD_CAP
 from .markread import send_marker
 from .table import command
@@ -18,7 +19,7 @@ from .table import command
 VENDOR = VENDOR_TAG_PREFIX
 
 
-def send_names(state: ServerState, client: Client, channel: Channel) -> None:
+def send_names(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel) -> None:
     """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES; +i users only for members."""
     multi = "multi-prefix" in client.caps
     full = "userhost-in-names" in client.caps
@@ -34,22 +35,22 @@ def send_names(state: ServerState, client: Client, channel: Channel) -> None:
                 continue
             entry = channel.member_prefix(member, multi) + (member.prefix if full else member.nick)
             if batch and size + len(entry) + 1 > budget:
-                client.outbox.send((head + " ".join(batch) + "\r\n").encode())
+                rb.add((head + " ".join(batch) + "\r\n").encode())
                 batch, size = [], 0
             batch.append(entry)
             size += len(entry) + 1
         if batch:
-            client.outbox.send((head + " ".join(batch) + "\r\n").encode())
-    state.numeric(client, N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+            rb.add((head + " ".join(batch) + "\r\n").encode())
+    rb.numeric(N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
-def send_topic(state: ServerState, client: Client, channel: Channel, explicit: bool) -> None:
+def send_topic(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, explicit: bool) -> None:
     """RPL_TOPIC + RPL_TOPICWHOTIME, or RPL_NOTOPIC when asked explicitly."""
     if channel.topic:
-        state.numeric(client, N.RPL_TOPIC, channel.name, channel.topic)
-        state.numeric(client, N.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
+        rb.numeric(N.RPL_TOPIC, channel.name, channel.topic)
+        rb.numeric(N.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
     elif explicit:
-        state.numeric(client, N.RPL_NOTOPIC, channel.name, "No topic is set")
+        rb.numeric(N.RPL_NOTOPIC, channel.name, "No topic is set")
 
 
 def broadcast(state: ServerState, channel: Channel, source: str, command_: str, *params: str) -> None:
@@ -73,11 +74,11 @@ def join_refusal(client: Client, channel: Channel, key: str) -> tuple[str, str] 
     return None
 
 
-def _may_join(state: ServerState, client: Client, channel: Channel, key: str) -> bool:
+def _may_join(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, key: str) -> bool:
     """``join_refusal``, answered to the client."""
     refusal = join_refusal(client, channel, key)
     if refusal is not None:
-        state.numeric(client, refusal[0], channel.name, refusal[1])
+        rb.numeric(refusal[0], channel.name, refusal[1])
         return False
     return True
 
@@ -96,51 +97,52 @@ def broadcast_join(state: ServerState, channel: Channel, client: Client) -> None
         member.outbox.send((extended if "extended-join" in member.caps else plain)[member.tag_level])
 
 
-def _join_one(state: ServerState, client: Client, name: str, key: str) -> None:
+def _join_one(state: ServerState, client: Client, rb: ResponseBuffer, name: str, key: str) -> None:
     s = state.settings
     if not is_valid_channel(name, s.channel_len):
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, name, "No such channel")
         return
     channel = state.get_channel(name)
     if channel is not None and client in channel.members:
         return
     if len(client.channels) >= s.max_channels_per_client:
-        state.numeric(client, N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+        rb.numeric(N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
         return
     if channel is None and state.channel_restorer is not None:
         channel = state.channel_restorer(name)  # a registered channel comes back with its modes
         if channel is not None:
             state.channels[channel.folded] = channel
-    if channel is not None and not _may_join(state, client, channel, key):
+    if channel is not None and not _may_join(state, client, rb, channel, key):
         if not channel.members:  # a restored channel nobody got into
             state.channels.pop(channel.folded, None)
         return
     # a cluster node that did not know the channel checks again once it has loaded it
-    state.bus.join(client, name, lambda: complete_join(state, client, name),
+    state.bus.join(client, name, lambda: complete_join(state, client, rb, name),
                    lambda loaded: join_refusal(client, loaded, key))
 
 
-def complete_join(state: ServerState, client: Client, name: str) -> None:
+def complete_join(state: ServerState, client: Client, rb: ResponseBuffer, name: str) -> None:
     """Add ``client`` to ``name`` and announce it: JOIN to members, then topic and NAMES to it.
 
-    Runs at once on a lone node; in a cluster, when the JOIN comes back in the channel's order.
+    Runs at once on a lone node; in a cluster, when the JOIN comes back in the channel's order
+    (``rb`` then writes straight to the connection, in the place the bus reserved).
     """
     channel = state.join(client, name)
     broadcast_join(state, channel, client)
     if client.away:  # away-notify: members learn at once that the newcomer is away
         away = build_variants(client.prefix, "AWAY", (client.away,), server_time())
         state.relay((m for m in channel.members if "away-notify" in m.caps), away, skip=client)
-    send_topic(state, client, channel, explicit=False)
+    send_topic(state, client, rb, channel, explicit=False)
     if MARKREAD_CAP in client.caps:
-        send_marker(state, client, channel.name)
+        send_marker(state, client, rb, channel.name)
     if "no-implicit-names" not in client.caps:
-        send_names(state, client, channel)
+        send_names(state, client, rb, channel)
     for hook in state.on_join:
         hook(client, channel)
 
 
 @command("JOIN", min_params=1)
-def join(state: ServerState, client: Client, msg: Message) -> None:
+def join(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """JOIN #a,#b [key1,key2]; ``JOIN 0`` leaves every channel."""
     if msg.params[0] == "0":
         for channel in list(client.channels.values()):
@@ -150,42 +152,42 @@ def join(state: ServerState, client: Client, msg: Message) -> None:
     keys = msg.param(1).split(",")
     for i, name in enumerate(msg.params[0].split(",")):
         if name:
-            _join_one(state, client, name, keys[i] if i < len(keys) else "")
+            _join_one(state, client, rb, name, keys[i] if i < len(keys) else "")
 
 
 @command("PART", min_params=1)
-def part(state: ServerState, client: Client, msg: Message) -> None:
+def part(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """PART #a,#b [:reason]."""
     reason = msg.param(1)
     for name in msg.params[0].split(","):
         channel = state.get_channel(name)
         if channel is None:
-            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+            rb.numeric(N.ERR_NOSUCHCHANNEL, name, "No such channel")
         elif client not in channel.members:
-            state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+            rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
             params = (channel.name, reason) if reason else (channel.name,)
             state.bus.leave(channel, client, build_variants(client.prefix, "PART", params, server_time()))
 
 
 @command("TOPIC", min_params=1)
-def topic(state: ServerState, client: Client, msg: Message) -> None:
+def topic(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Show or set a channel topic (+t: operators only)."""
     channel = state.get_channel(msg.params[0])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
     if len(msg.params) == 1:
         if "s" in channel.modes and client not in channel.members:
-            state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+            rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
-            send_topic(state, client, channel, explicit=True)
+            send_topic(state, client, rb, channel, explicit=True)
         return
     if client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if "t" in channel.modes and not channel.is_op(client):
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     channel.topic = msg.params[1][: state.settings.topic_len]
     channel.topic_by = client.prefix
@@ -197,37 +199,37 @@ def topic(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("NAMES")
-def names(state: ServerState, client: Client, msg: Message) -> None:
+def names(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """NAMES #a,#b (without arguments: nothing but the end marker)."""
     if not msg.params:
-        state.numeric(client, N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        rb.numeric(N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
     for name in msg.params[0].split(","):
         channel = state.get_channel(name)
         if channel is None:
-            state.numeric(client, N.RPL_ENDOFNAMES, name, "End of /NAMES list")
+            rb.numeric(N.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
-            send_names(state, client, channel)
+            send_names(state, client, rb, channel)
 
 
 @command("KICK", min_params=2)
-def kick(state: ServerState, client: Client, msg: Message) -> None:
+def kick(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """KICK #chan nick[,nick] [:reason] (channel operators only)."""
     channel = state.get_channel(msg.params[0])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
     if client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if not channel.is_op(client):
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     reason = msg.param(2, client.nick)[:390]
     for name in msg.params[1].split(","):
         target = state.find_nick(name)
         if target is None or target not in channel.members:
-            state.numeric(client, N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
+            rb.numeric(N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
             continue
         variants = build_variants(client.prefix, "KICK", (channel.name, target.nick, reason), server_time())
         state.bus.leave(channel, target, variants)
@@ -236,27 +238,27 @@ def kick(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("INVITE", min_params=2)
-def invite(state: ServerState, client: Client, msg: Message) -> None:
+def invite(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """INVITE nick #chan: lets the nick past +i, +k and +l once."""
     target = state.find_nick(msg.params[0])
     if target is None:
-        state.numeric(client, N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        rb.numeric(N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
     channel = state.get_channel(msg.params[1])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[1], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[1], "No such channel")
         return
     if client not in channel.members:
-        state.numeric(client, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if target in channel.members:
-        state.numeric(client, N.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
+        rb.numeric(N.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
         return
     if "i" in channel.modes and not channel.is_op(client):
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     channel.invites.add(casefold(target.nick))
-    state.numeric(client, N.RPL_INVITING, target.nick, channel.name)
+    rb.numeric(N.RPL_INVITING, target.nick, channel.name)
     state.send_to_client(target, client.prefix, "INVITE", target.nick, channel.name)
     notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), server_time())
     state.relay(  # invite-notify: members who asked see who invited whom
@@ -264,4 +266,4 @@ def invite(state: ServerState, client: Client, msg: Message) -> None:
     )
     state.bus.invited(channel, target, notify)
     if target.away:
-        state.numeric(client, N.RPL_AWAY, target.nick, target.away)
+        rb.numeric(N.RPL_AWAY, target.nick, target.away)

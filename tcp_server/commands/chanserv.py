@@ -22,13 +22,10 @@ from ..accounts import ChannelRecord
 from ..protocol import Message, casefold
 from ..state import Channel, Client, ServerState
 from ..state.masks import EXTBANS, LIST_MODES, ListEntry
+from ..state.responses import ResponseBuffer
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
-
-
-def _notice(state: ServerState, client: Client, text: str) -> None:
-    state.send_from_server(client, "NOTICE", client.nick, text)
 
 
 def _lists(channel: Channel) -> dict[str, list[list[Any]]]:
@@ -104,44 +101,44 @@ def join_modes(state: ServerState, client: Client, channel: Channel, modes: str)
 
 
 @command("CS", min_params=1)
-def chanserv(state: ServerState, client: Client, msg: Message) -> None:
+def chanserv(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """CS REGISTER|UNREGISTER|INFO #channel."""
     svc = state.accounts
     sub = msg.params[0].upper()
     if svc is None or sub not in ("REGISTER", "UNREGISTER", "INFO") or len(msg.params) < 2:
-        _notice(state, client, "Usage: CS REGISTER #channel | CS UNREGISTER #channel | CS INFO #channel")
+        rb.notice("Usage: CS REGISTER #channel | CS UNREGISTER #channel | CS INFO #channel")
         return
     folded = casefold(msg.params[1])
     record = svc.channels.get(folded)
     channel = state.get_channel(msg.params[1])
     if sub == "INFO":
         if record is None:
-            _notice(state, client, f"{msg.params[1]} is not registered")
+            rb.notice(f"{msg.params[1]} is not registered")
         else:
-            _notice(state, client, f"{record.name} founder={record.founder} ops={','.join(record.ops)}")
+            rb.notice(f"{record.name} founder={record.founder} ops={','.join(record.ops)}")
         return
     if client.account is None:
-        _notice(state, client, "Log in to an account first")
+        rb.notice("Log in to an account first")
         return
     me = casefold(client.account)
     if sub == "UNREGISTER":
         if record is None or (record.founder != me and not client.is_oper):
-            _notice(state, client, f"{msg.params[1]}: only its founder can unregister it")
+            rb.notice(f"{msg.params[1]}: only its founder can unregister it")
             return
         del svc.channels[folded]
         svc.write(state.offload, svc.channel_writer(folded, None), f"unregistering {record.name}")
-        _notice(state, client, f"{record.name} is no longer registered")
+        rb.notice(f"{record.name} is no longer registered")
         return
     if channel is None or not channel.is_op(client):
-        _notice(state, client, f"{msg.params[1]}: you must be an operator of the channel")
+        rb.notice(f"{msg.params[1]}: you must be an operator of the channel")
         return
     if record is not None:
-        _notice(state, client, f"{channel.name} is already registered to {record.founder}")
+        rb.notice(f"{channel.name} is already registered to {record.founder}")
         return
     svc.channels[folded] = ChannelRecord(channel.name, folded, me, ops=[me], created=channel.created)
     save(state, channel)
     log.info("channel registered %s founder=%s", channel.name, client.account)
-    _notice(state, client, f"{channel.name} is registered to your account {client.account}")
+    rb.notice(f"{channel.name} is registered to your account {client.account}")
 
 
 command("CHANSERV", min_params=1)(chanserv)

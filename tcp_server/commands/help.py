@@ -11,6 +11,7 @@ import textwrap
 from ..protocol import Message
 from ..protocol import numerics as N
 from ..state import Client, ServerState
+from ..state.responses import ResponseBuffer
 from .table import COMMANDS, command
 
 WIDTH = 70
@@ -31,20 +32,20 @@ def _topic_lines(subject: str) -> list[str] | None:
 
 
 @command("HELP")
-def help_(state: ServerState, client: Client, msg: Message) -> None:
+def help_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """HELP [command]: list the commands, or explain one."""
     subject = msg.param(0, "*").upper() or "*"
     lines = _topic_lines(subject)
     if lines is None:
-        state.numeric(client, N.ERR_HELPNOTFOUND, subject, "No help available on this topic")
+        rb.numeric(N.ERR_HELPNOTFOUND, subject, "No help available on this topic")
         return
-    state.numeric(client, N.RPL_HELPSTART, subject, lines[0])
+    rb.numeric(N.RPL_HELPSTART, subject, lines[0])
     for line in lines[1:]:
-        state.numeric(client, N.RPL_HELPTXT, subject, line)
-    state.numeric(client, N.RPL_ENDOFHELP, subject, "End of /HELP")
+        rb.numeric(N.RPL_HELPTXT, subject, line)
+    rb.numeric(N.RPL_ENDOFHELP, subject, "End of /HELP")
 
 
 @command("HELPOP")
-def helpop(state: ServerState, client: Client, msg: Message) -> None:
+def helpop(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """HELPOP [command]: the same as HELP."""
-    help_(state, client, msg)
+    help_(state, client, msg, rb)

@@ -28,15 +28,13 @@ from ..history.sql import time_us
 from ..protocol import (
     Message,
     TokenBucket,
-    add_tag,
     casefold,
     format_line,
     is_channel_name,
     is_valid_nick,
-    label_response,
 )
 from ..state import TAGS_ALL, TAGS_TIME, Channel, Client, ServerState, server_time
-from ..state.ordering import Hold
+from ..state.responses import Late, ResponseBuffer
 from .table import command, unknown_command
 
 CAP = "draft/chathistory"
@@ -48,17 +46,13 @@ ROW_BYTES = 400
 """Most bytes of a multi-line message's row per line when history sends it back as a batch."""
 
 
-def _fail(
-    state: ServerState, client: Client, code: str, *params: str, label: str | None = None,
-    hold: Hold | None = None,
-) -> None:
-    line = format_line(Message("FAIL", ("CHATHISTORY", code, *params), state.name))
-    if label is not None:  # a reply after the fetch carries the command's label itself
-        line = add_tag(line, "label", label)
-    if hold is None:
-        client.outbox.send(line)
-    else:
-        client.outbox.release(hold, lambda: client.outbox.send(line))
+def _fail(rb: ResponseBuffer, code: str, *params: str) -> None:
+    rb.reply("FAIL", "CHATHISTORY", code, *params)
+
+
+def _fail_late(late: Late, code: str, *params: str) -> None:
+    """The failure of a fetch, in the request's reserved place (labelled like any reply)."""
+    late.release(lambda rb: _fail(rb, code, *params))
 
 
 def _parse_limit(text: str, maximum: int) -> int | None:
@@ -95,31 +89,21 @@ def _history_message(client: Client, m: StoredMessage) -> Message:
     return Message(m.command, (m.target, m.text), m.source, tags)
 
 
-def _batch_lines(
-    state: ServerState, client: Client, kind: str, params: tuple[str, ...], lines: list[Message],
-    label: str | None = None,
-) -> list[bytes]:
-    """``lines`` wrapped in a batch (plain lines for clients without the batch capability).
+def _write_batch(rb: ResponseBuffer, kind: str, params: tuple[str, ...], lines: list[Message]) -> None:
+    """``lines`` in a batch of ``kind`` (plain lines for clients without the batch capability).
 
-    ``label`` (labeled-response) goes on the batch start, else on the first line, else an ACK.
+    The label goes on the batch start (``ResponseBuffer.render``), else on the first line, else
+    an ``ACK``.
     """
-    if "batch" not in client.caps:
-        plain = [format_line(line) for line in lines]
-        if label is not None:
-            plain = label_response(plain, label, state.name, None)
-        return plain
-    ref = f"ch{next(_batch_ids)}"
-    out = [format_line(Message("BATCH", (f"+{ref}", kind, *params), state.name))]
-    if label is not None:
-        out[0] = add_tag(out[0], "label", label)
-    multiline = MULTILINE in client.caps
+    ref = rb.start_batch(kind, *params)
+    multiline = ref is not None and MULTILINE in rb.client.caps
     for line in lines:
-        if multiline and len(line.params) == 2 and "\n" in line.params[1]:
-            out.extend(_multiline_batch(line, ref))
+        if multiline and ref is not None and len(line.params) == 2 and "\n" in line.params[1]:
+            for part in _multiline_batch(line, ref):
+                rb.add(part)
         else:
-            out.append(format_line(Message(line.command, line.params, line.source, {**line.tags, "batch": ref})))
-    out.append(format_line(Message("BATCH", (f"-{ref}",), state.name)))
-    return out
+            rb.add(format_line(line))
+    rb.end_batch(ref)
 
 
 def _multiline_batch(line: Message, outer: str) -> list[bytes]:
@@ -170,81 +154,77 @@ def _parse_refs(texts: list[str], allow_star: bool) -> tuple[Ref | None, ...] | 
 
 
 @command("CHATHISTORY", min_params=1)
-def chathistory(state: ServerState, client: Client, msg: Message) -> None:
+def chathistory(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """CHATHISTORY LATEST|BEFORE|AFTER|AROUND|BETWEEN|TARGETS ...: replies in a batch."""
     store = state.history
     if store is None:
-        unknown_command(state, client, msg)
+        unknown_command(state, client, msg, rb)
         return
     sub = msg.params[0].upper()
     needed = WINDOW_ARGS.get(sub)
     if needed is None:
-        _fail(state, client, "INVALID_PARAMS", msg.params[0], "Unknown CHATHISTORY subcommand")
+        _fail(rb, "INVALID_PARAMS", msg.params[0], "Unknown CHATHISTORY subcommand")
         return
     if len(msg.params) < needed:
-        _fail(state, client, "INVALID_PARAMS", sub, "Missing parameters")
+        _fail(rb, "INVALID_PARAMS", sub, "Missing parameters")
         return
     limit = _parse_limit(msg.params[needed - 1], state.settings.chathistory_max)
     if limit is None:
-        _fail(state, client, "INVALID_PARAMS", sub, msg.params[needed - 1], "Limit must be a positive integer")
+        _fail(rb, "INVALID_PARAMS", sub, msg.params[needed - 1], "Limit must be a positive integer")
         return
     if sub == "TARGETS":
-        _targets(state, client, msg.params[1:3], limit)
+        _targets(state, client, rb, msg.params[1:3], limit)
         return
     target = msg.params[1]
     refs = _parse_refs(list(msg.params[2 : needed - 1]), allow_star=sub == "LATEST")
     if isinstance(refs, str):
-        _fail(state, client, "INVALID_PARAMS", sub, refs, "Invalid message reference")
+        _fail(rb, "INVALID_PARAMS", sub, refs, "Invalid message reference")
         return
     readable = _readable_target(state, client, target)
     if readable is None:
-        _fail(state, client, "INVALID_TARGET", sub, target, "Messages could not be retrieved")
+        _fail(rb, "INVALID_TARGET", sub, target, "Messages could not be retrieved")
         return
     key, display, scope = readable
 
-    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+    def start(late: Late, finished: Callable[[], None]) -> None:
         def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
             if isinstance(error, UnknownReference):
-                _fail(state, client, "INVALID_PARAMS", sub, f"msgid={error}", "Unknown message reference",
-                      label=label, hold=hold)
+                _fail_late(late, "INVALID_PARAMS", sub, f"msgid={error}", "Unknown message reference")
             elif error is not None or rows is None:
-                _fail(state, client, "MESSAGE_ERROR", sub, target, "Messages could not be retrieved",
-                      label=label, hold=hold)
+                _fail_late(late, "MESSAGE_ERROR", sub, target, "Messages could not be retrieved")
             else:
                 lines = [_history_message(client, m) for m in rows]
-                out = _batch_lines(state, client, "chathistory", (display,), lines, label)
-                client.outbox.release_paced(hold, out, finished)
+                late.release_paced(lambda rb: _write_batch(rb, "chathistory", (display,), lines), finished)
                 return
             finished()
 
         store.fetch(lambda: run_query(store, sub, key, refs, limit, scope), done)
 
-    _queue(state, client, start, sub)
+    _queue(state, client, rb, start, sub)
 
 
-def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: int) -> None:
+def _targets(state: ServerState, client: Client, rb: ResponseBuffer, texts: tuple[str, ...], limit: int) -> None:
     """CHATHISTORY TARGETS timestamp=A timestamp=B limit: who talked in that window."""
     store = state.history
     assert store is not None
     refs = _parse_refs(list(texts), allow_star=False)
     if isinstance(refs, str) or any(r is None or r.ms is None for r in refs):
         bad = refs if isinstance(refs, str) else " ".join(texts)
-        _fail(state, client, "INVALID_PARAMS", "TARGETS", bad, "TARGETS needs two timestamps")
+        _fail(rb, "INVALID_PARAMS", "TARGETS", bad, "TARGETS needs two timestamps")
         return
     lo, hi = sorted(r.ms for r in refs if r is not None and r.ms is not None)
     window = (Cond("time_us", ">=", (lo + 1) * 1000), Cond("time_us", "<", hi * 1000))
     names = {folded: ch.name for folded, ch in client.channels.items()}
     me = casefold(private_owner(client))
 
-    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+    def start(late: Late, finished: Callable[[], None]) -> None:
         def done(rows: list[TargetActivity] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
             if error is not None or rows is None:
-                _fail(state, client, "MESSAGE_ERROR", "TARGETS", "*", "Targets could not be retrieved",
-                      label=label, hold=hold)
+                _fail_late(late, "MESSAGE_ERROR", "TARGETS", "*", "Targets could not be retrieved")
                 finished()
                 return
             lines = [
@@ -252,14 +232,13 @@ def _targets(state: ServerState, client: Client, texts: tuple[str, ...], limit: 
                                         format_timestamp_us(row.time_us)), state.name)
                 for row in rows
             ]
-            out = _batch_lines(state, client, "draft/chathistory-targets", (), lines, label)
-            client.outbox.release_paced(hold, out, finished)
+            late.release_paced(lambda rb: _write_batch(rb, "draft/chathistory-targets", (), lines), finished)
 
         store.fetch(
             lambda: store.targets(tuple(names), me, window, _private_scope(state, client), limit), done
         )
 
-    _queue(state, client, start, "TARGETS")
+    _queue(state, client, rb, start, "TARGETS")
 
 
 def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None:
@@ -271,40 +250,47 @@ def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None
     before_join = (Cond("time_us", "<", time_us(time.time())),)
     key = channel_key(channel.name)
 
-    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+    def start(late: Late, finished: Callable[[], None]) -> None:
         def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
             lines = [format_line(_history_message(client, m)) for m in rows or ()]
-            client.outbox.release_paced(hold, lines, finished)
+
+            def write(rb: ResponseBuffer) -> None:
+                for line in lines:
+                    rb.add(line)
+
+            late.release_paced(write, finished)
 
         store.fetch(lambda: store.select(key, before_join, count, newest_first=True), done)
 
-    _queue(state, client, start, None, take_label=False)
+    _queue(state, client, None, start, None)
 
 
 # ---- one request at a time per client, paced and rate limited ------------------------------
-Start = Callable[[Hold, "str | None", Callable[[], None]], None]
-"""Runs one history request: fetch, then ``release_paced`` its reply into the hold, then ``finished``."""
+Start = Callable[[Late, Callable[[], None]], None]
+"""Runs one history request: fetch, then ``late.release_paced`` its reply, then ``finished``."""
 
 
-def _queue(state: ServerState, client: Client, start: Start, sub: str | None, take_label: bool = True) -> None:
+def _queue(state: ServerState, client: Client, rb: ResponseBuffer | None, start: Start, sub: str | None) -> None:
     """Serve ``start`` after the client's earlier history requests, within its rate.
 
     A client's requests run one at a time and the next starts only when the previous reply has
     been handed to its socket (``release_paced`` sends it as the socket drains), so one client
     holds at most one reply in memory and a burst of requests cannot grow the server. Each keeps
     its place in the client's output (a hold): replies come in the order of its commands.
+    ``rb``: the CHATHISTORY command's buffer (its label goes on the late reply); None for the
+    replay on JOIN, which answers no command of its own.
     """
     queue = client.history_queue
     if queue is None:
         queue = client.history_queue = deque()
     if len(queue) >= state.settings.chathistory_queue:
-        if sub is not None:
-            _fail(state, client, "MESSAGE_ERROR", sub, "*", "Too many history requests at once")
+        if sub is not None and rb is not None:
+            _fail(rb, "MESSAGE_ERROR", sub, "*", "Too many history requests at once")
         return
-    label = client.take_label() if take_label else None  # the late reply carries the label itself
-    queue.append((client.outbox.hold(), label, start))
+    late = rb.later() if rb is not None else Late.unlabelled(state.name, client)
+    queue.append((late, start))
     if len(queue) == 1:
         _serve_next(state, client)
 
@@ -317,14 +303,14 @@ def _serve_next(state: ServerState, client: Client, waited: bool = False) -> Non
     if wait:
         state.call_later(wait, lambda: _serve_next(state, client, waited=True))
         return
-    hold, label, start = queue[0]
+    late, start = queue[0]
 
     def finished() -> None:
-        if queue and queue[0][0] is hold:
+        if queue and queue[0][0] is late:
             queue.popleft()
         _serve_next(state, client)
 
-    start(hold, label, finished)
+    start(late, finished)
 
 
 def _take_token(state: ServerState, client: Client) -> float:

@@ -18,12 +18,13 @@ from ..protocol import Message, casefold, format_line
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Channel, Client, ServerState
 from ..state.masks import glob_pattern
+from ..state.responses import ResponseBuffer
 from .table import command
 
 VENDOR = "tcpchat.example/"
 
 
-def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) -> None:
+def _list_line_for_oper(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel) -> None:
     """RPL_LIST with vendor tags for the admin page: message counter, modes, creation time."""
     tags = {
         VENDOR + "messages": str(channel.messages),
@@ -31,7 +32,7 @@ def _list_line_for_oper(state: ServerState, client: Client, channel: Channel) ->
         VENDOR + "created": str(channel.created),
     }
     params = (client.nick, channel.name, str(len(channel.members)), channel.topic)
-    client.outbox.send(format_line(Message(N.RPL_LIST, params, state.name, tags)))
+    rb.add(format_line(Message(N.RPL_LIST, params, state.name, tags)))
 
 
 def _size_test(op: str, n: int) -> Callable[[int], bool]:
@@ -69,7 +70,7 @@ def parse_filter(terms: str) -> Callable[[Channel], bool] | None:
 
 
 @command("LIST")
-def list_(state: ServerState, client: Client, msg: Message) -> None:
+def list_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """LIST [#a,#b | ELIST filters like >5,<50,#chat*,!#test*]: channels with members and topic."""
     terms = msg.param(0)
     if terms and not any(ch in terms for ch in "*?<>!"):  # plain names: look them up directly
@@ -78,13 +79,13 @@ def list_(state: ServerState, client: Client, msg: Message) -> None:
     else:
         keep = parse_filter(terms) if terms else None
         channels = [c for c in state.channels.values() if keep is None or keep(c)]
-    state.numeric(client, N.RPL_LISTSTART, "Channel", "Users  Name")
+    rb.numeric(N.RPL_LISTSTART, "Channel", "Users  Name")
     for channel in channels:
         hidden = "s" in channel.modes or "p" in channel.modes
         if hidden and client not in channel.members and not client.is_oper:
             continue
         if client.is_oper and client.tag_level == TAGS_ALL:
-            _list_line_for_oper(state, client, channel)
+            _list_line_for_oper(state, client, rb, channel)
             continue
-        state.numeric(client, N.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
-    state.numeric(client, N.RPL_LISTEND, "End of /LIST")
+        rb.numeric(N.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
+    rb.numeric(N.RPL_LISTEND, "End of /LIST")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from ..history.sql import EPOCH, ONE_US
 from ..protocol import Message, casefold, is_channel_name
 from ..state import Client, ServerState, server_time
+from ..state.responses import ResponseBuffer
 from .replies import fail
 from .table import command
 
@@ -43,10 +44,10 @@ def _persist(state: ServerState, client: Client, target: str, stamp: str) -> Non
     svc.write(state.offload, lambda: svc.store.set_marker(account, folded, time_us), "saving a read marker")
 
 
-def send_marker(state: ServerState, client: Client, target: str) -> None:
+def send_marker(state: ServerState, client: Client, rb: ResponseBuffer, target: str) -> None:
     """``MARKREAD target timestamp=...|*`` for ``client``."""
     stored = state.read_markers.get(owner(client), target)
-    state.send_from_server(client, "MARKREAD", target, PREFIX + stored if stored else "*")
+    rb.reply("MARKREAD", target, PREFIX + stored if stored else "*")
 
 
 def _valid(stamp: str) -> bool:
@@ -60,24 +61,24 @@ def _valid(stamp: str) -> bool:
 
 
 @command("MARKREAD")
-def markread(state: ServerState, client: Client, msg: Message) -> None:
+def markread(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """MARKREAD target [timestamp=...]: get or advance your read marker for a target."""
     if not msg.params or not msg.params[0]:
-        fail(state, client, "MARKREAD", "NEED_MORE_PARAMS", "Missing parameters")
+        fail(rb, "MARKREAD", "NEED_MORE_PARAMS", "Missing parameters")
         return
     target = msg.params[0]
     if is_channel_name(target):
         channel = state.get_channel(target)
         target = channel.name if channel is not None else target
     elif casefold(target) == client.folded or not target.isprintable():
-        fail(state, client, "MARKREAD", "INVALID_PARAMS", target, "Invalid parameters")
+        fail(rb, "MARKREAD", "INVALID_PARAMS", target, "Invalid parameters")
         return
     if len(msg.params) > 1:
         value = msg.params[1]
         stamp = value[len(PREFIX):] if value.startswith(PREFIX) else ""
         if not _valid(stamp):
-            fail(state, client, "MARKREAD", "INVALID_PARAMS", value, "Invalid parameters")
+            fail(rb, "MARKREAD", "INVALID_PARAMS", value, "Invalid parameters")
             return
         if state.read_markers.advance(owner(client), target, stamp) == stamp:
             _persist(state, client, target, stamp)
-    send_marker(state, client, target)
+    send_marker(state, client, rb, target)

@@ -16,7 +16,6 @@ from ..protocol import (
     CHANTYPES,
     MAX_CLIENT_TAG_BYTES,
     Message,
-    add_tag,
     casefold,
     fit_text,
     format_line,
@@ -25,6 +24,7 @@ from ..protocol import (
 )
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .table import command
 
 
@@ -35,14 +35,14 @@ def _client_tags(client: Client, msg: Message) -> dict[str, str]:
     return {k: v for k, v in msg.tags.items() if k.startswith("+")}
 
 
-def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
+def _tags_too_long(state: ServerState, client: Client, rb: ResponseBuffer, msg: Message) -> bool:
     """417 when the client's tag data exceeds 4094 bytes (4096 with the ``@`` and the space).
 
     The message-tags spec counts every tag the client sent, client-only or not; relayed with the
     server's tags, the section then stays under 8191 bytes.
     """
     if msg.tags and len(format_tags(msg.tags).encode()) - 1 > MAX_CLIENT_TAG_BYTES:
-        state.numeric(client, N.ERR_INPUTTOOLONG, "Input line too long (client tags)")
+        rb.numeric(N.ERR_INPUTTOOLONG, "Input line too long (client tags)")
         return True
     return False
 
@@ -50,6 +50,7 @@ def _tags_too_long(state: ServerState, client: Client, msg: Message) -> bool:
 def _store_then_echo(
     state: ServerState,
     client: Client,
+    rb: ResponseBuffer,
     variants: tuple[bytes, bytes, bytes],
     record: StoredMessage,
     relay_later: Callable[[], None] | None = None,
@@ -57,16 +58,15 @@ def _store_then_echo(
 ) -> None:
     """Store the message; the sender's echo (its acknowledgement) waits for the commit.
 
-    The echo takes a place in the sender's output (``outbox.hold``): replies to its later commands
-    wait behind it, so they arrive in the order of its commands. With ``relay_after_commit``,
-    ``relay_later`` hands the message to the other recipients once it is committed too.
-    ``label``: one the caller took earlier (a multiline batch's, from its opening ``BATCH``).
+    The echo takes a place in the sender's output (``rb.later``): replies to its later commands
+    wait behind it, so they arrive in the order of its commands, and it carries the command's
+    label. With ``relay_after_commit``, ``relay_later`` hands the message to the other recipients
+    once it is committed too. ``label``: one the caller took earlier (a multiline batch's, from
+    its opening ``BATCH``).
     """
     assert state.history is not None
     echo = "echo-message" in client.caps
-    if label is None and echo:
-        label = client.take_label()  # the delayed echo carries the label
-    hold = client.outbox.hold() if echo else None
+    late = rb.later(label) if echo else None
 
     def committed(error: BaseException | None) -> None:
         if error is None and relay_later is not None:
@@ -86,11 +86,10 @@ def _store_then_echo(
             line = variants[client.tag_level]
         else:
             return
-        out = line if label is None else add_tag(line, "label", label)
-        if hold is None:
-            client.outbox.send(out)
+        if late is None:
+            client.outbox.send(line)
         else:
-            client.outbox.release(hold, lambda: client.outbox.send(out))
+            late.send(line)
 
     state.history.append(record, committed)
 
@@ -119,17 +118,17 @@ def server_tags(client: Client, msgid: str) -> dict[str, str]:
     return tags
 
 
-def _relay_status(state: ServerState, client: Client, msg: Message, status: str, name: str, text: str) -> None:
+def _relay_status(state: ServerState, client: Client, rb: ResponseBuffer, msg: Message, status: str, name: str, text: str) -> None:
     """STATUSMSG: to the channel's operators (``@``) or voiced and up (``+``); never stored."""
     notice = msg.command == "NOTICE"
     channel = state.get_channel(name)
     if channel is None:
         if not notice:
-            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+            rb.numeric(N.ERR_NOSUCHCHANNEL, name, "No such channel")
         return
     if not channel.can_speak(client):
         if not notice:
-            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+            rb.numeric(N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
         return
     target = status + channel.name
     text = fit_text(client.prefix, msg.command, target, text)
@@ -138,16 +137,16 @@ def _relay_status(state: ServerState, client: Client, msg: Message, status: str,
     state.bus.to_channel(channel, variants, skip=client, only=STATUS_RANKS[status])
     state.counters.messages += 1
     if "echo-message" in client.caps:
-        client.outbox.send(variants[client.tag_level])
+        rb.add(variants[client.tag_level])
 
 
-def _relay(state: ServerState, client: Client, msg: Message, target_name: str, text: str, now: float) -> None:
+def _relay(state: ServerState, client: Client, rb: ResponseBuffer, msg: Message, target_name: str, text: str, now: float) -> None:
     """One target of a PRIVMSG/NOTICE (runs once per message: kept free of avoidable calls)."""
     command_ = msg.command
     notice = command_ == "NOTICE"
     first = target_name[0]
     if first in STATUS_RANKS and is_channel_name(target_name[1:]):
-        _relay_status(state, client, msg, first, target_name[1:], text)
+        _relay_status(state, client, rb, msg, first, target_name[1:], text)
         return
     msgid = state.new_msgid()
     if msg.tags or "B" in client.modes or client.account:
@@ -161,11 +160,11 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         channel = state.channels.get(casefold(target_name))
         if channel is None:
             if not notice:
-                state.numeric(client, N.ERR_NOSUCHCHANNEL, target_name, "No such channel")
+                rb.numeric(N.ERR_NOSUCHCHANNEL, target_name, "No such channel")
             return
         if not channel.can_speak(client):
             if not notice:
-                state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+                rb.numeric(N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
             return
         text = fit_text(client.prefix, command_, channel.name, text)
         variants = build_variants(client.prefix, command_, (channel.name, text), server_time(now), tags)
@@ -179,7 +178,7 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         target = state.find_nick(target_name)
         if target is None:
             if not notice:
-                state.numeric(client, N.ERR_NOSUCHNICK, target_name, "No such nick/channel")
+                rb.numeric(N.ERR_NOSUCHNICK, target_name, "No such nick/channel")
             return
         text = fit_text(client.prefix, command_, target.nick, text)
         variants = build_variants(client.prefix, command_, (target.nick, text), server_time(now), tags)
@@ -188,69 +187,69 @@ def _relay(state: ServerState, client: Client, msg: Message, target_name: str, t
         else:
             state.bus.to_nick(target, variants, sender=None if notice else client)
         if target.away and not notice:
-            state.numeric(client, N.RPL_AWAY, target.nick, target.away)
+            rb.numeric(N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick
     state.counters.messages += 1
     if history is None:  # nothing to commit: the echo (if asked for) goes out right away
         if "echo-message" in client.caps:
-            client.outbox.send(variants[client.tag_level])
+            rb.add(variants[client.tag_level])
         return
     record = StoredMessage(
         msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
     )
-    _store_then_echo(state, client, variants, record, relay_later)
+    _store_then_echo(state, client, rb, variants, record, relay_later)
 
 
 @command("PRIVMSG")
-def privmsg(state: ServerState, client: Client, msg: Message) -> None:
+def privmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """PRIVMSG target[,target] :text."""
     notice = msg.command == "NOTICE"
     if not msg.params or not msg.params[0]:
         if not notice:
-            state.numeric(client, N.ERR_NORECIPIENT, f"No recipient given ({msg.command})")
+            rb.numeric(N.ERR_NORECIPIENT, f"No recipient given ({msg.command})")
         return
     if len(msg.params) < 2 or not msg.params[1]:
         if not notice:
-            state.numeric(client, N.ERR_NOTEXTTOSEND, "No text to send")
+            rb.numeric(N.ERR_NOTEXTTOSEND, "No text to send")
         return
-    if msg.tags and _tags_too_long(state, client, msg):
+    if msg.tags and _tags_too_long(state, client, rb, msg):
         return
     raw_targets = msg.params[0]
     if "," not in raw_targets:  # one target (max_targets is at least 1): the usual case
         client.last_active = now = time.time()
-        _relay(state, client, msg, raw_targets, msg.params[1], now)
+        _relay(state, client, rb, msg, raw_targets, msg.params[1], now)
         return
     # duplicates (in any case) get the message once
     targets = list({casefold(t): t for t in raw_targets.split(",") if t}.values())
     if len(targets) > state.settings.max_targets:
         if not notice:
-            state.numeric(client, N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
+            rb.numeric(N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
         return
     client.last_active = now = time.time()
     for target_name in targets:
-        _relay(state, client, msg, target_name, msg.params[1], now)
+        _relay(state, client, rb, msg, target_name, msg.params[1], now)
 
 
 @command("NOTICE")
-def notice(state: ServerState, client: Client, msg: Message) -> None:
+def notice(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """NOTICE target :text (never answered with errors, as RFC 1459 asks)."""
-    privmsg(state, client, msg)
+    privmsg(state, client, msg, rb)
 
 
 @command("TAGMSG", min_params=1)
-def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
+def tagmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """TAGMSG target: client-only tags (typing, reactions) relayed to message-tags clients."""
     tags = _client_tags(client, msg)
-    if not tags or _tags_too_long(state, client, msg):
+    if not tags or _tags_too_long(state, client, rb, msg):
         return
     name = msg.params[0]
     if is_channel_name(name):
         channel = state.get_channel(name)
         if channel is None:
-            state.numeric(client, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+            rb.numeric(N.ERR_NOSUCHCHANNEL, name, "No such channel")
             return
         if not channel.can_speak(client):
-            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+            rb.numeric(N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
             return
         name = channel.name
         target = None
@@ -258,7 +257,7 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
         channel = None
         target = state.find_nick(name)
         if target is None:
-            state.numeric(client, N.ERR_NOSUCHNICK, name, "No such nick/channel")
+            rb.numeric(N.ERR_NOSUCHNICK, name, "No such nick/channel")
             return
         name = target.nick
     tags = {**server_tags(client, state.new_msgid()), **tags}
@@ -268,4 +267,4 @@ def tagmsg(state: ServerState, client: Client, msg: Message) -> None:
     elif target is not None and target is not client:
         state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
-        client.outbox.send(variants[TAGS_ALL])
+        rb.add(variants[TAGS_ALL])

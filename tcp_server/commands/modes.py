@@ -10,6 +10,7 @@ from ..protocol import Message, is_channel_name
 from ..protocol import numerics as N
 from ..state import Channel, Client, ServerState, build_variants, server_time
 from ..state.masks import LIST_MODES
+from ..state.responses import ResponseBuffer
 from .bans import change_list, send_list
 from .table import command
 
@@ -21,16 +22,16 @@ MAX_PARAM_MODES = 4
 """Mode changes with a parameter per MODE command (advertised as ``MODES`` in 005)."""
 
 
-def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
+def _user_mode(state: ServerState, client: Client, rb: ResponseBuffer, msg: Message) -> None:
     target = state.find_nick(msg.params[0])
     if target is None:
-        state.numeric(client, N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        rb.numeric(N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
     if target is not client:
-        state.numeric(client, N.ERR_USERSDONTMATCH, "Cant change mode for other users")
+        rb.numeric(N.ERR_USERSDONTMATCH, "Cant change mode for other users")
         return
     if len(msg.params) == 1:
-        state.numeric(client, N.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
+        rb.numeric(N.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
     adding, applied, last_sign = True, "", ""
     for ch in msg.params[1]:
@@ -46,17 +47,17 @@ def _user_mode(state: ServerState, client: Client, msg: Message) -> None:
                 continue
             state.set_oper(client, False)
         else:
-            state.numeric(client, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+            rb.numeric(N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
             continue
         sign = "+" if adding else "-"
         applied += ch if sign == last_sign else sign + ch
         last_sign = sign
     if applied:
-        client.outbox.send(f":{client.prefix} MODE {client.nick} {applied}\r\n".encode())
+        rb.add(f":{client.prefix} MODE {client.nick} {applied}\r\n".encode())
 
 
 def _apply_channel_modes(
-    state: ServerState, client: Client, channel: Channel, modestr: str, args: list[str]
+    state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, modestr: str, args: list[str]
 ) -> tuple[str, list[str]]:
     adding, out, out_args, last_sign = True, "", [], ""
     budget = MAX_PARAM_MODES
@@ -66,7 +67,7 @@ def _apply_channel_modes(
             continue
         arg = None
         if ch in LIST_MODES and not args:  # ``MODE #c +b`` lists the bans
-            send_list(state, client, channel, ch)
+            send_list(state, client, rb, channel, ch)
             continue
         if ch in PARAM_ALWAYS or (ch in PARAM_ON_SET and adding):
             if budget == 0:  # beyond MODES: ignored, like other servers do
@@ -92,7 +93,7 @@ def _apply_channel_modes(
             channel.members[target] = modes + ch if adding else modes.replace(ch, "")
             arg = target.nick
         elif ch in LIST_MODES:
-            arg = change_list(state, client, channel, ch, adding, arg or "")
+            arg = change_list(state, client, rb, channel, ch, adding, arg or "")
             if arg is None:
                 continue
         elif ch == "k":
@@ -131,28 +132,28 @@ def _apply_channel_modes(
 
 
 @command("MODE", min_params=1)
-def mode(state: ServerState, client: Client, msg: Message) -> None:
+def mode(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Query or change channel and user modes."""
     if not is_channel_name(msg.params[0]):
-        _user_mode(state, client, msg)
+        _user_mode(state, client, rb, msg)
         return
     channel = state.get_channel(msg.params[0])
     if channel is None:
-        state.numeric(client, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
     modestr = msg.param(1)
     letter = modestr.lstrip("+")
     if not letter:
-        state.numeric(client, N.RPL_CHANNELMODEIS, channel.name, *channel.mode_string(client in channel.members))
-        state.numeric(client, N.RPL_CREATIONTIME, channel.name, str(channel.created))
+        rb.numeric(N.RPL_CHANNELMODEIS, channel.name, *channel.mode_string(client in channel.members))
+        rb.numeric(N.RPL_CREATIONTIME, channel.name, str(channel.created))
         return
     if len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2:
-        send_list(state, client, channel, letter)
+        send_list(state, client, rb, channel, letter)
         return
     if not channel.is_op(client) and not client.is_oper:
-        state.numeric(client, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    applied, args = _apply_channel_modes(state, client, channel, modestr, list(msg.params[2:]))
+    applied, args = _apply_channel_modes(state, client, rb, channel, modestr, list(msg.params[2:]))
     if applied:
         variants = build_variants(client.prefix, "MODE", (channel.name, applied, *args), server_time())
         state.bus.channel_changed(channel, variants)

@@ -14,12 +14,13 @@ import time
 from ..protocol import Message
 from ..protocol import numerics as N
 from ..state import Client, ServerState
+from ..state.responses import ResponseBuffer
 from .table import command
 
 EXTENDED = "extended-monitor"
 
 
-def _status(state: ServerState, client: Client, nicks: list[str]) -> None:
+def _status(state: ServerState, client: Client, rb: ResponseBuffer, nicks: list[str]) -> None:
     """730 for the online ones, 731 for the others, each as few lines as fit."""
     online: list[str] = []
     offline: list[str] = []
@@ -28,7 +29,7 @@ def _status(state: ServerState, client: Client, nicks: list[str]) -> None:
         (online if target is not None else offline).append(target.prefix if target else nick)
     for code, items in ((N.RPL_MONONLINE, online), (N.RPL_MONOFFLINE, offline)):
         for chunk in _chunks(items, 400):
-            state.numeric(client, code, ",".join(chunk))
+            rb.numeric(code, ",".join(chunk))
 
 
 def _chunks(items: list[str], budget: int) -> list[list[str]]:
@@ -45,30 +46,30 @@ def _chunks(items: list[str], budget: int) -> list[list[str]]:
 
 
 @command("MONITOR", min_params=1)
-def monitor(state: ServerState, client: Client, msg: Message) -> None:
+def monitor(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """MONITOR +|- targets, C, L, S."""
     presence = state.presence
     sub = msg.params[0]
     targets = [t for t in msg.param(1).split(",") if t]
     if sub == "+":
         if not targets:
-            state.numeric(client, N.ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters")
+            rb.numeric(N.ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters")
             return
         limit = state.settings.monitor_limit
         added, refused = presence.watch(client, targets, limit)
-        _status(state, client, added)
+        _status(state, client, rb, added)
         if refused:
-            state.numeric(client, N.ERR_MONLISTFULL, str(limit), ",".join(refused), "Monitor list is full.")
+            rb.numeric(N.ERR_MONLISTFULL, str(limit), ",".join(refused), "Monitor list is full.")
     elif sub == "-":
         presence.unwatch(client, targets)
     elif sub.upper() == "C":
         presence.unwatch(client)
     elif sub.upper() == "L":
         for chunk in _chunks(presence.monitored(client), 400):
-            state.numeric(client, N.RPL_MONLIST, ",".join(chunk))
-        state.numeric(client, N.RPL_ENDOFMONLIST, "End of MONITOR list")
+            rb.numeric(N.RPL_MONLIST, ",".join(chunk))
+        rb.numeric(N.RPL_ENDOFMONLIST, "End of MONITOR list")
     elif sub.upper() == "S":
-        _status(state, client, presence.monitored(client))
+        _status(state, client, rb, presence.monitored(client))
 
 
 def extended_watchers(state: ServerState, client: Client, cap: str) -> set[Client]:
@@ -80,19 +81,19 @@ def extended_watchers(state: ServerState, client: Client, cap: str) -> set[Clien
 
 
 @command("WHOWAS", min_params=1)
-def whowas(state: ServerState, client: Client, msg: Message) -> None:
+def whowas(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """WHOWAS nick[,nick] [count]: past users of a nick, newest first (314, 312, 369; 406)."""
     count_text = msg.param(1, "0")
     count = int(count_text) if count_text.lstrip("-").isdigit() else 0
     for nick in [n for n in msg.params[0].split(",") if n][:1] or ["*"]:
         entries = state.presence.lookup(nick, count)
         if not entries:
-            state.numeric(client, N.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
+            rb.numeric(N.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
         for entry in entries:
             host = entry.real_host if client.is_oper else entry.host
-            state.numeric(client, N.RPL_WHOWASUSER, entry.nick, entry.user or "*", host, "*", entry.realname)
-            state.numeric(client, N.RPL_WHOISSERVER, entry.nick, state.name, _when(entry.left_at))
-        state.numeric(client, N.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
+            rb.numeric(N.RPL_WHOWASUSER, entry.nick, entry.user or "*", host, "*", entry.realname)
+            rb.numeric(N.RPL_WHOISSERVER, entry.nick, state.name, _when(entry.left_at))
+        rb.numeric(N.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
 
 
 def _when(ts: float) -> str:

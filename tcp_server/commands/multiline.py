@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass, field
 
 from ..history.base import StoredMessage
-from ..protocol import Message, add_tag, casefold, escape_tag_value, fit_text, format_params, is_channel_name
+from ..protocol import Message, casefold, escape_tag_value, fit_text, format_params, is_channel_name
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from . import table
 from .messaging import _client_tags, _store_then_echo, server_tags
 from .replies import fail
@@ -53,12 +54,12 @@ def cap_value(state: ServerState) -> str:
     return f"max-bytes={s.multiline_max_bytes},max-lines={s.multiline_max_lines}"
 
 
-def _abort(state: ServerState, client: Client, batch: OpenBatch, code: str, *context: str) -> None:
+def _abort(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBatch, code: str, *context: str) -> None:
     batch.failed = True
-    fail(state, client, "BATCH", code, *context)
+    fail(rb, "BATCH", code, *context)
 
 
-def collect(state: ServerState, client: Client, msg: Message) -> None:
+def collect(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """One line inside an open multiline batch."""
     batch = client.batch
     assert isinstance(batch, OpenBatch)
@@ -68,10 +69,10 @@ def collect(state: ServerState, client: Client, msg: Message) -> None:
     if msg.tags.get("batch") != batch.ref or msg.command not in ("PRIVMSG", "NOTICE") or len(msg.params) < 2 or (
         batch.command and msg.command != batch.command
     ):
-        _abort(state, client, batch, "MULTILINE_INVALID", "Invalid multiline batch")
+        _abort(state, client, rb, batch, "MULTILINE_INVALID", "Invalid multiline batch")
         return
     if casefold(msg.params[0]) != casefold(batch.target):
-        _abort(state, client, batch, "MULTILINE_INVALID_TARGET", batch.target, msg.params[0],
+        _abort(state, client, rb, batch, "MULTILINE_INVALID_TARGET", batch.target, msg.params[0],
                "Invalid multiline target")
         return
     batch.command = msg.command
@@ -79,10 +80,10 @@ def collect(state: ServerState, client: Client, msg: Message) -> None:
     batch.size += len(text.encode()) + (1 if batch.lines and not concat else 0)
     batch.lines.append((text, concat))
     if len(batch.lines) > s.multiline_max_lines:
-        _abort(state, client, batch, "MULTILINE_MAX_LINES", str(s.multiline_max_lines),
+        _abort(state, client, rb, batch, "MULTILINE_MAX_LINES", str(s.multiline_max_lines),
                "Multiline batch max-lines exceeded")
     elif batch.size > s.multiline_max_bytes:
-        _abort(state, client, batch, "MULTILINE_MAX_BYTES", str(s.multiline_max_bytes),
+        _abort(state, client, rb, batch, "MULTILINE_MAX_BYTES", str(s.multiline_max_bytes),
                "Multiline batch max-bytes exceeded")
 
 
@@ -90,50 +91,50 @@ table.BATCHED.append(collect)
 
 
 @command("BATCH", min_params=1)
-def batch_(state: ServerState, client: Client, msg: Message) -> None:
+def batch_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """BATCH +ref draft/multiline target | BATCH -ref: send several lines as one message."""
     ref = msg.params[0]
     if ref.startswith("+") and len(ref) > 1:
         if msg.param(1) != CAP or len(msg.params) < 3 or CAP not in client.caps:
-            fail(state, client, "BATCH", "MULTILINE_INVALID", "Invalid multiline batch")
+            fail(rb, "BATCH", "MULTILINE_INVALID", "Invalid multiline batch")
             return
         if client.batch is not None:
             client.batch = None
-            fail(state, client, "BATCH", "MULTILINE_INVALID", "Batch already open")
+            fail(rb, "BATCH", "MULTILINE_INVALID", "Batch already open")
             return
-        client.batch = OpenBatch(ref[1:], msg.params[2], _client_tags(client, msg), client.take_label())
+        client.batch = OpenBatch(ref[1:], msg.params[2], _client_tags(client, msg), rb.take_label())
         return
     batch = client.batch
     if not (ref.startswith("-") and isinstance(batch, OpenBatch) and ref[1:] == batch.ref):
-        fail(state, client, "BATCH", "MULTILINE_INVALID", "Invalid multiline batch")
+        fail(rb, "BATCH", "MULTILINE_INVALID", "Invalid multiline batch")
         return
     client.batch = None
     if batch.failed:
         return
     if not batch.lines or not any(text for text, _ in batch.lines):
-        fail(state, client, "BATCH", "MULTILINE_INVALID", "Invalid multiline batch")
+        fail(rb, "BATCH", "MULTILINE_INVALID", "Invalid multiline batch")
         return
-    _send(state, client, batch)
+    _send(state, client, rb, batch)
 
 
-def _recipients(state: ServerState, client: Client, batch: OpenBatch) -> tuple[str, list[Client]] | None:
+def _recipients(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBatch) -> tuple[str, list[Client]] | None:
     """The target's display name and who receives it; None after sending the error."""
     if is_channel_name(batch.target):
         channel = state.get_channel(batch.target)
         if channel is None:
-            state.numeric(client, N.ERR_NOSUCHCHANNEL, batch.target, "No such channel")
+            rb.numeric(N.ERR_NOSUCHCHANNEL, batch.target, "No such channel")
             return None
         if not channel.can_speak(client):
-            state.numeric(client, N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+            rb.numeric(N.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
             return None
         channel.messages += 1
         return channel.name, [m for m in channel.members if m is not client]
     target = state.find_nick(batch.target)
     if target is None:
-        state.numeric(client, N.ERR_NOSUCHNICK, batch.target, "No such nick/channel")
+        rb.numeric(N.ERR_NOSUCHNICK, batch.target, "No such nick/channel")
         return None
     if target.away and batch.command == "PRIVMSG":
-        state.numeric(client, N.RPL_AWAY, target.nick, target.away)
+        rb.numeric(N.RPL_AWAY, target.nick, target.away)
     return target.nick, [target]
 
 
@@ -165,8 +166,8 @@ def _plain_form(
     return variants[0], variants[1], variants[2]
 
 
-def _send(state: ServerState, client: Client, batch: OpenBatch) -> None:
-    found = _recipients(state, client, batch)
+def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBatch) -> None:
+    found = _recipients(state, client, rb, batch)
     if found is None:
         return
     target, recipients = found
@@ -198,12 +199,12 @@ def _send(state: ServerState, client: Client, batch: OpenBatch) -> None:
     if state.history is None:
         deliver()
         if "echo-message" in client.caps:
-            client.outbox.send(echo if batch.label is None else add_tag(echo, "label", batch.label))
+            rb.later(batch.label).send(echo)  # the label of the opening BATCH
         return
     text = "".join(("" if concat or i == 0 else "\n") + t for i, (t, concat) in enumerate(batch.lines))
     record = StoredMessage(msgid, now, command_, source, client.nick, target, text, tags)
     later = state.settings.relay_after_commit
     if not later:
         deliver()
-    _store_then_echo(state, client, (echo, echo, echo), record, deliver if later else None, label=batch.label)
+    _store_then_echo(state, client, rb, (echo, echo, echo), record, deliver if later else None, label=batch.label)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import time
 
-from ..protocol import VENDOR_TAG_PREFIX, Message, add_tag, fit_text, format_line
+from ..protocol import VENDOR_TAG_PREFIX, Message, fit_text, format_line
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState
+from ..state.responses import ResponseBuffer
 from .table import command
 
 log = logging.getLogger("tcpchat.server")
@@ -21,33 +22,26 @@ VENDOR = VENDOR_TAG_PREFIX
 
 
 @command("OPER", min_params=2)
-def oper(state: ServerState, client: Client, msg: Message) -> None:
+def oper(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """OPER name password: become an IRC operator (credentials from settings, hashed).
 
     The hash runs off the event loop under the guessing limits (``state.guarded_check``): an
     address over them gets 464 without a check, and a connection failing repeatedly is dropped.
     """
     name, password = msg.params[0], msg.params[1]
-    label = client.take_label()  # the answer comes after the hash and carries the label itself
 
-    def answered(ok: bool) -> None:
+    def answered(ok: bool) -> None:  # after the hash, in the command's place, with its label
         if not ok:
             log.warning("oper failed id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
-            _labelled(state, client, label, N.ERR_PASSWDMISMATCH, "Password incorrect")
+            rb.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect")
             return
         state.set_oper(client, True)
         log.info("oper id=%s nick=%s addr=%s", client.id, client.nick, client.ip)
-        _labelled(state, client, label, N.RPL_YOUREOPER, "You are now an IRC operator")
-        client.outbox.send(f":{client.prefix} MODE {client.nick} +o\r\n".encode())
+        rb.numeric(N.RPL_YOUREOPER, "You are now an IRC operator")
+        rb.add(f":{client.prefix} MODE {client.nick} +o\r\n".encode())
 
-    if not state.guarded_check(client, "oper", lambda: state.check_oper(name, password), answered):
-        _labelled(state, client, label, N.ERR_PASSWDMISMATCH, "Too many password attempts; try again later")
-
-
-def _labelled(state: ServerState, client: Client, label: str | None, code: str, text: str) -> None:
-    """A numeric reply carrying the command's ``label`` (labeled-response), if it had one."""
-    line = format_line(Message(code, (client.nick, text), state.name))
-    client.outbox.send(line if label is None else add_tag(line, "label", label))
+    if not state.guarded_check(client, "oper", lambda: state.check_oper(name, password), answered, rb):
+        rb.numeric(N.ERR_PASSWDMISMATCH, "Too many password attempts; try again later")
 
 
 def find_connection(state: ServerState, target: str) -> Client | None:
@@ -59,11 +53,11 @@ def find_connection(state: ServerState, target: str) -> Client | None:
 
 
 @command("KILL", min_params=1, needs_oper=True)
-def kill(state: ServerState, client: Client, msg: Message) -> None:
+def kill(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """KILL nick|id=<n> [:reason]: disconnect a connection."""
     target = find_connection(state, msg.params[0])
     if target is None:
-        state.numeric(client, N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        rb.numeric(N.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
     reason = msg.param(1, "No reason given")
     state.counters.kills += 1
@@ -110,13 +104,13 @@ def _link_line(state: ServerState, asker: Client, c: Client, now: float, node: s
 
 
 @command("STATS", min_params=1)
-def stats(state: ServerState, client: Client, msg: Message) -> None:
+def stats(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """STATS l (every connection, in a cluster every node's, with a node tag; operators only)
     and STATS u (uptime)."""
     letter = msg.params[0][:1]
     if letter == "l":
         if not client.is_oper:
-            state.numeric(client, N.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+            rb.numeric(N.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
             return
         now = time.time()
         node = state.bus.node
@@ -129,4 +123,4 @@ def stats(state: ServerState, client: Client, msg: Message) -> None:
         state.numeric(
             client, "242", f"Server Up {up // 86400} days {up % 86400 // 3600}:{up % 3600 // 60:02d}:{up % 60:02d}"
         )
-    state.numeric(client, N.RPL_ENDOFSTATS, letter or "*", "End of /STATS report")
+    rb.numeric(N.RPL_ENDOFSTATS, letter or "*", "End of /STATS report")

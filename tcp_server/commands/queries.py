@@ -7,137 +7,138 @@ import time
 from ..protocol import Message
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .monitor import extended_watchers
 from .table import command
 
 
-def send_lusers(state: ServerState, client: Client) -> None:
+def send_lusers(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """RPL_LUSER* (251-255): user, operator, unknown and channel counts."""
     users = state.registered_count
     unknown = len(state.clients) - users
     opers = state.oper_count
-    state.numeric(client, N.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
-    state.numeric(client, N.RPL_LUSEROP, str(opers), "operator(s) online")
-    state.numeric(client, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    state.numeric(client, N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
-    state.numeric(client, N.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    rb.numeric(N.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers")
+    rb.numeric(N.RPL_LUSEROP, str(opers), "operator(s) online")
+    rb.numeric(N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+    rb.numeric(N.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
+    rb.numeric(N.RPL_LUSERME, f"I have {users} clients and 0 servers")
     peak = max(state.peak_users, users)
-    state.numeric(client, N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
-    state.numeric(client, N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
+    rb.numeric(N.RPL_LOCALUSERS, str(users), str(peak), f"Current local users {users}, max {peak}")
+    rb.numeric(N.RPL_GLOBALUSERS, str(users), str(peak), f"Current global users {users}, max {peak}")
 
 
-def send_motd(state: ServerState, client: Client) -> None:
+def send_motd(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """The message of the day (375, 372…, 376) or 422 when there is none."""
     lines = state.settings.motd_lines
     if not lines:
-        state.numeric(client, N.ERR_NOMOTD, "MOTD File is missing")
+        rb.numeric(N.ERR_NOMOTD, "MOTD File is missing")
         return
-    state.numeric(client, N.RPL_MOTDSTART, f"- {state.name} Message of the day - ")
+    rb.numeric(N.RPL_MOTDSTART, f"- {state.name} Message of the day - ")
     for line in lines:
-        state.numeric(client, N.RPL_MOTD, f"- {line}")
-    state.numeric(client, N.RPL_ENDOFMOTD, "End of /MOTD command.")
+        rb.numeric(N.RPL_MOTD, f"- {line}")
+    rb.numeric(N.RPL_ENDOFMOTD, "End of /MOTD command.")
 
 
 @command("LUSERS")
-def lusers(state: ServerState, client: Client, msg: Message) -> None:
+def lusers(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Counts of users and channels."""
-    send_lusers(state, client)
+    send_lusers(state, client, rb)
 
 
 @command("MOTD")
-def motd(state: ServerState, client: Client, msg: Message) -> None:
+def motd(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """The message of the day."""
-    send_motd(state, client)
+    send_motd(state, client, rb)
 
 
 @command("INFO")
-def info(state: ServerState, client: Client, msg: Message) -> None:
+def info(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """RPL_INFO (371) lines about the server, then RPL_ENDOFINFO (374)."""
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
     for line in (f"{VERSION}: an IRC server in Python asyncio", f"Network {state.settings.network_name}",
                  f"Running since {started}"):
-        state.numeric(client, N.RPL_INFO, line)
-    state.numeric(client, N.RPL_ENDOFINFO, "End of INFO list")
+        rb.numeric(N.RPL_INFO, line)
+    rb.numeric(N.RPL_ENDOFINFO, "End of INFO list")
 
 
 @command("VERSION")
-def version(state: ServerState, client: Client, msg: Message) -> None:
+def version(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """RPL_VERSION (351)."""
-    state.numeric(client, N.RPL_VERSION, VERSION, state.name, "tcpchat IRC server")
+    rb.numeric(N.RPL_VERSION, VERSION, state.name, "tcpchat IRC server")
 
 
 @command("TIME")
-def time_(state: ServerState, client: Client, msg: Message) -> None:
+def time_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """RPL_TIME (391)."""
-    state.numeric(client, N.RPL_TIME, state.name, time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime()))
+    rb.numeric(N.RPL_TIME, state.name, time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime()))
 
 
 @command("WHOIS", min_params=1)
-def whois(state: ServerState, client: Client, msg: Message) -> None:
+def whois(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """WHOIS [server] nick: user, server, channels, idle, away, operator."""
     name = msg.params[-1].split(",")[0]
     target = state.find_nick(name)
     if target is None:
-        state.numeric(client, N.ERR_NOSUCHNICK, name, "No such nick/channel")
-        state.numeric(client, N.RPL_ENDOFWHOIS, name, "End of /WHOIS list")
+        rb.numeric(N.ERR_NOSUCHNICK, name, "No such nick/channel")
+        rb.numeric(N.RPL_ENDOFWHOIS, name, "End of /WHOIS list")
         return
     host = target.real_host if client is target or client.is_oper else target.host
-    state.numeric(client, N.RPL_WHOISUSER, target.nick, target.user, host, "*", target.realname)
+    rb.numeric(N.RPL_WHOISUSER, target.nick, target.user, host, "*", target.realname)
     chans = [
         ch.member_prefix(target, "multi-prefix" in client.caps) + ch.name
         for ch in target.channels.values()
         if "s" not in ch.modes or client in ch.members
     ]
     if chans:
-        state.numeric(client, N.RPL_WHOISCHANNELS, target.nick, " ".join(chans))
-    state.numeric(client, N.RPL_WHOISSERVER, target.nick, state.name, "tcpchat")
+        rb.numeric(N.RPL_WHOISCHANNELS, target.nick, " ".join(chans))
+    rb.numeric(N.RPL_WHOISSERVER, target.nick, state.name, "tcpchat")
     if target.account:
-        state.numeric(client, N.RPL_WHOISACCOUNT, target.nick, target.account, "is logged in as")
+        rb.numeric(N.RPL_WHOISACCOUNT, target.nick, target.account, "is logged in as")
     if target.away:
-        state.numeric(client, N.RPL_AWAY, target.nick, target.away)
+        rb.numeric(N.RPL_AWAY, target.nick, target.away)
     if target.is_oper:
-        state.numeric(client, N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
+        rb.numeric(N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
     if "B" in target.modes:
-        state.numeric(client, N.RPL_WHOISBOT, target.nick, f"is a Bot on {state.settings.network_name}")
+        rb.numeric(N.RPL_WHOISBOT, target.nick, f"is a Bot on {state.settings.network_name}")
     if client.is_oper or client is target:
-        state.numeric(client, N.RPL_WHOISACTUALLY, target.nick, target.ip, "Actual IP address")
+        rb.numeric(N.RPL_WHOISACTUALLY, target.nick, target.ip, "Actual IP address")
     idle = int(time.time() - target.last_active)
     state.numeric(
         client, N.RPL_WHOISIDLE, target.nick, str(idle), str(int(target.signon)),
         "seconds idle, signon time",
     )
-    state.numeric(client, N.RPL_ENDOFWHOIS, target.nick, "End of /WHOIS list")
+    rb.numeric(N.RPL_ENDOFWHOIS, target.nick, "End of /WHOIS list")
 
 
 @command("ISON", min_params=1)
-def ison(state: ServerState, client: Client, msg: Message) -> None:
+def ison(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Which of the given nicks are online."""
     names = " ".join(msg.params).split()
     online = [c.nick for n in names if (c := state.find_nick(n)) is not None]
-    state.numeric(client, N.RPL_ISON, " ".join(online))
+    rb.numeric(N.RPL_ISON, " ".join(online))
 
 
 @command("USERHOST", min_params=1)
-def userhost(state: ServerState, client: Client, msg: Message) -> None:
+def userhost(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """``nick[*]=[+-]user@host`` for up to five nicks."""
     out = []
     for name in msg.params[:5]:
         c = state.find_nick(name)
         if c is not None:
             out.append(f"{c.nick}{'*' if c.is_oper else ''}={'-' if c.away else '+'}{c.user}@{c.host}")
-    state.numeric(client, N.RPL_USERHOST, " ".join(out))
+    rb.numeric(N.RPL_USERHOST, " ".join(out))
 
 
 @command("AWAY")
-def away(state: ServerState, client: Client, msg: Message) -> None:
+def away(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Set or clear the away message; away-notify peers are told."""
     text = msg.param(0)
     client.away = text[:390] or None
     if client.away:
-        state.numeric(client, N.RPL_NOWAWAY, "You have been marked as being away")
+        rb.numeric(N.RPL_NOWAWAY, "You have been marked as being away")
         params: tuple[str, ...] = (client.away,)
     else:
-        state.numeric(client, N.RPL_UNAWAY, "You are no longer marked as being away")
+        rb.numeric(N.RPL_UNAWAY, "You are no longer marked as being away")
         params = ()
     variants = build_variants(client.prefix, "AWAY", params, server_time())
     for peer in state.peers_of(client) | extended_watchers(state, client, "away-notify"):

@@ -15,17 +15,17 @@ from __future__ import annotations
 from ..history.base import StoredMessage
 from ..history.keys import channel_key, private_key
 from ..history.sql import time_us
-from ..protocol import Message, add_tag, casefold, is_channel_name
+from ..protocol import Message, casefold, is_channel_name
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .messaging import server_tags
-from .replies import standard_reply
 from .table import command
 
 CAP = "draft/message-redaction"
 
 
-def _fail(state: ServerState, client: Client, label: str | None, code: str, *context: str) -> None:
-    standard_reply(state, client, "FAIL", "REDACT", code, *context, label=label)
+def _fail(rb: ResponseBuffer, code: str, *context: str) -> None:
+    rb.reply("FAIL", "REDACT", code, *context)
 
 
 def _may_redact(state: ServerState, client: Client, record: StoredMessage, is_channel_op: bool) -> bool:
@@ -38,14 +38,14 @@ def _may_redact(state: ServerState, client: Client, record: StoredMessage, is_ch
 
 
 @command("REDACT", min_params=2)
-def redact(state: ServerState, client: Client, msg: Message) -> None:
+def redact(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """REDACT target msgid [:reason]: delete a message you sent (channel operators: any)."""
     target_name, msgid = msg.params[0], msg.params[1]
     reason = msg.param(2)
     if is_channel_name(target_name):
         channel = state.get_channel(target_name)
         if channel is None or client not in channel.members:
-            _fail(state, client, None, "INVALID_TARGET", target_name, f"You cannot delete messages from {target_name}")
+            _fail(rb, "INVALID_TARGET", target_name, f"You cannot delete messages from {target_name}")
             return
         key, name, is_op = channel_key(channel.name), channel.name, channel.is_op(client)
     else:
@@ -54,17 +54,16 @@ def redact(state: ServerState, client: Client, msg: Message) -> None:
         key, is_op, channel = private_key(client.nick, name), False, None
     store = state.history
     if store is None:
-        _fail(state, client, None, "UNKNOWN_MSGID", name, msgid, "This message does not exist or is too old")
+        _fail(rb, "UNKNOWN_MSGID", name, msgid, "This message does not exist or is too old")
         return
-    label = client.take_label()
-    hold = client.outbox.hold()  # the reply keeps its place among this client's replies
+    late = rb.later()  # the reply keeps its place among this client's replies, with the label
 
     def allowed(record: StoredMessage) -> bool:
         return _may_redact(state, client, record, is_op)
 
     def done(outcome: tuple[StoredMessage | None, bool] | None, error: BaseException | None) -> None:
         if client.gone:
-            client.outbox.release(hold)
+            late.release()
             return
         if error is not None or outcome is None:
             reply = ("UNKNOWN_MSGID", name, msgid, "This message could not be redacted")
@@ -73,13 +72,13 @@ def redact(state: ServerState, client: Client, msg: Message) -> None:
         elif not outcome[1]:
             reply = ("REDACT_FORBIDDEN", name, msgid, "You are not authorised to delete this message")
         else:
-            client.outbox.release(hold, lambda: _announce(state, client, name, msgid, reason, label))
+            late.release(lambda rb: _announce(state, client, rb, name, msgid, reason))
             return
-        client.outbox.release(hold, lambda: _fail(state, client, label, *reply))
+        late.release(lambda rb: _fail(rb, *reply))
 
     store.fetch(lambda: store.delete_if(key, msgid, allowed), done)
 
-def _announce(state: ServerState, client: Client, name: str, msgid: str, reason: str, label: str | None) -> None:
+def _announce(state: ServerState, client: Client, rb: ResponseBuffer, name: str, msgid: str, reason: str) -> None:
     params = (name, msgid, reason) if reason else (name, msgid)
     variants = build_variants(client.prefix, "REDACT", params, server_time(), server_tags(client, state.new_msgid()))
     if is_channel_name(name):
@@ -90,5 +89,4 @@ def _announce(state: ServerState, client: Client, name: str, msgid: str, reason:
         readers = {other} if other is not None else set()
     readers.discard(client)
     state.relay((r for r in readers if CAP in r.caps), variants)
-    mine = variants[client.tag_level]
-    client.outbox.send(mine if label is None else add_tag(mine, "label", label))
+    rb.add(variants[client.tag_level])

@@ -11,6 +11,7 @@ import time
 from ..protocol import CASEMAPPING, CHANTYPES, Message, casefold, is_valid_nick
 from ..protocol import numerics as N
 from ..state import VERSION, Client, ServerState, build_variants, display_host, server_time
+from ..state.responses import ResponseBuffer
 from .bans import isupport_list_tokens
 from .modes import MAX_PARAM_MODES
 from .monitor import isupport_monitor
@@ -99,12 +100,12 @@ def isupport_tokens(state: ServerState) -> list[str]:
     return tokens
 
 
-def try_finish_registration(state: ServerState, client: Client) -> None:
+def try_finish_registration(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """Complete registration once NICK and USER are in and CAP negotiation has ended."""
     if client.registered or client.cap_negotiating or not client.user or not client.folded:
         return
     if state.settings.password is not None and not client.pass_ok:
-        state.numeric(client, N.ERR_PASSWDMISMATCH, "Password incorrect")
+        rb.numeric(N.ERR_PASSWDMISMATCH, "Password incorrect")
         state.disconnect(client, "Bad password")
         return
     state.mark_registered(client)
@@ -115,24 +116,24 @@ def try_finish_registration(state: ServerState, client: Client) -> None:
         client.id, client.nick, client.ip, client.port, client.transport,
     )
     s = state.settings
-    state.numeric(client, N.RPL_WELCOME, f"Welcome to the {s.network_name} IRC Network {client.prefix}")
-    state.numeric(client, N.RPL_YOURHOST, f"Your host is {state.name}, running version {VERSION}")
+    rb.numeric(N.RPL_WELCOME, f"Welcome to the {s.network_name} IRC Network {client.prefix}")
+    rb.numeric(N.RPL_YOURHOST, f"Your host is {state.name}, running version {VERSION}")
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(state.created))
-    state.numeric(client, N.RPL_CREATED, f"This server was created {created}")
-    client.outbox.send(
+    rb.numeric(N.RPL_CREATED, f"This server was created {created}")
+    rb.add(
         f":{state.name} {N.RPL_MYINFO} {client.nick} {state.name} {VERSION} Biow Ibeiklmnopstv\r\n".encode()
     )
     tokens = isupport_tokens(state)
     for i in range(0, len(tokens), 12):
-        state.numeric(client, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
-    send_lusers(state, client)
-    send_motd(state, client)
+        rb.numeric(N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
+    send_lusers(state, client, rb)
+    send_motd(state, client, rb)
     for hook in state.on_nick:
         hook(client)
 
 
 @command("CAP", min_params=1, pre_registration=True)
-def cap(state: ServerState, client: Client, msg: Message) -> None:
+def cap(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """CAP LS / LIST / REQ / END (IRCv3 capability negotiation, version 302)."""
     sub = msg.params[0].upper()
     if sub == "LS":
@@ -140,9 +141,9 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
             client.cap_negotiating = True
         version = msg.param(1)
         client.cap_version = max(client.cap_version, int(version) if version.isdigit() else 301)
-        state.send_from_server(client, "CAP", client.nick, "LS", _ls_line(state, client))
+        rb.reply("CAP", client.nick, "LS", _ls_line(state, client))
     elif sub == "LIST":
-        state.send_from_server(client, "CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
+        rb.reply("CAP", client.nick, "LIST", " ".join(sorted(client.caps)))
     elif sub == "REQ":
         if not client.registered:
             client.cap_negotiating = True
@@ -152,34 +153,34 @@ def cap(state: ServerState, client: Client, msg: Message) -> None:
         for item in wanted:
             name = item.lstrip("-")
             if name not in offered:
-                state.send_from_server(client, "CAP", client.nick, "NAK", msg.param(1))
+                rb.reply("CAP", client.nick, "NAK", msg.param(1))
                 return
             if item.startswith("-"):
                 caps.discard(name)
             else:
                 caps.add(name)
         client.set_caps(caps)
-        state.send_from_server(client, "CAP", client.nick, "ACK", msg.param(1))
+        rb.reply("CAP", client.nick, "ACK", msg.param(1))
     elif sub == "END":
         if not client.registered:
             client.cap_negotiating = False
-            try_finish_registration(state, client)
+            try_finish_registration(state, client, rb)
     else:
-        state.numeric(client, N.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
+        rb.numeric(N.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
 
 
 @command("PASS", min_params=1, pre_registration=True)
-def pass_(state: ServerState, client: Client, msg: Message) -> None:
+def pass_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Connection password, checked when registration completes; without one, with accounts on,
     ``PASS account:password`` logs in (for clients without SASL)."""
     if client.registered:
-        state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        rb.numeric(N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     expected = state.settings.password
     if expected is None and state.accounts is not None and ":" in msg.params[0] and not client.account:
         from .accounts import pass_login
 
-        pass_login(state, client, msg.params[0])
+        pass_login(state, client, rb, msg.params[0])
         return
     client.pass_ok = expected is not None and hmac.compare_digest(
         msg.params[0].encode(), expected.get_secret_value().encode()
@@ -187,7 +188,7 @@ def pass_(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("WEBIRC", min_params=4, pre_registration=True)
-def webirc(state: ServerState, client: Client, msg: Message) -> None:
+def webirc(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """``WEBIRC password gateway hostname ip``: a trusted gateway passes the user's real address."""
     if client.registered or client.transport == "web":
         return
@@ -213,31 +214,31 @@ def webirc(state: ServerState, client: Client, msg: Message) -> None:
 
 
 @command("NICK", pre_registration=True)
-def nick(state: ServerState, client: Client, msg: Message) -> None:
+def nick(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Set or change the nick; everyone sharing a channel sees the change."""
     if not msg.params or not msg.params[0]:
-        state.numeric(client, N.ERR_NONICKNAMEGIVEN, "No nickname given")
+        rb.numeric(N.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
     new = msg.params[0]
     if not is_valid_nick(new, state.settings.nick_len):
-        state.numeric(client, N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        rb.numeric(N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
     if new == client.nick:
         return
     old_prefix, old_nick = client.prefix, client.nick
-    state.bus.claim_nick(client, new, lambda ok: _nick_claimed(state, client, new, old_prefix, old_nick, ok))
+    state.bus.claim_nick(client, new, lambda ok: _nick_claimed(state, client, rb, new, old_prefix, old_nick, ok))
 
 
-def _nick_claimed(state: ServerState, client: Client, new: str, old_prefix: str, old_nick: str, ok: bool) -> None:
+def _nick_claimed(state: ServerState, client: Client, rb: ResponseBuffer, new: str, old_prefix: str, old_nick: str, ok: bool) -> None:
     """The claim's answer (at once alone; after Redis's in a cluster): 433, or announce the change."""
     if client.gone:
         return
     if not ok:
-        state.numeric(client, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        rb.numeric(N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
         return
     if client.registered:
         variants = build_variants(old_prefix, "NICK", (new,), server_time())
-        client.outbox.send(variants[client.tag_level])
+        rb.add(variants[client.tag_level])
         for peer in state.peers_of(client):
             peer.outbox.send(variants[peer.tag_level])
         for channel in client.channels.values():
@@ -246,38 +247,38 @@ def _nick_claimed(state: ServerState, client: Client, new: str, old_prefix: str,
         for hook in state.on_nick:
             hook(client)
     else:
-        try_finish_registration(state, client)
+        try_finish_registration(state, client, rb)
 
 
 @command("USER", min_params=4, pre_registration=True)
-def user(state: ServerState, client: Client, msg: Message) -> None:
+def user(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """``USER username 0 * :realname``."""
     if client.registered:
-        state.numeric(client, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        rb.numeric(N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     if not msg.params[0] or not msg.params[3]:  # an empty user name or realname is no registration
-        state.numeric(client, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        rb.numeric(N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
     client.user = "~" + (username or "user")
     client.realname = msg.params[3][: state.settings.realname_len]
     client.update_prefix()
-    try_finish_registration(state, client)
+    try_finish_registration(state, client, rb)
 
 
 @command("PING", min_params=1, pre_registration=True)
-def ping(state: ServerState, client: Client, msg: Message) -> None:
+def ping(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Answer with PONG carrying the same token."""
-    state.send_from_server(client, "PONG", state.name, msg.params[0])
+    rb.reply("PONG", state.name, msg.params[0])
 
 
 @command("PONG", pre_registration=True)
-def pong(state: ServerState, client: Client, msg: Message) -> None:
+def pong(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Liveness is tracked by the transport on any input; nothing else to do."""
 
 
 @command("QUIT", pre_registration=True)
-def quit_(state: ServerState, client: Client, msg: Message) -> None:
+def quit_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """Leave: peers see ``QUIT :Quit: reason`` once."""
     reason = msg.param(0, "Client Quit")
     state.disconnect(client, f"Quit: {reason}", f"Quit: {reason}")

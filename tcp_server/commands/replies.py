@@ -8,21 +8,16 @@ MARKREAD, multiline batches, CHATHISTORY, storage and internal errors).
 
 from __future__ import annotations
 
-from ..protocol import Message, add_tag, format_line
-from ..state import Client, ServerState
+from ..state.responses import ResponseBuffer
 
 KINDS = ("FAIL", "WARN", "NOTE")
 
 
-def standard_reply(
-    state: ServerState, client: Client, kind: str, command: str, code: str, *context: str,
-    label: str | None = None,
-) -> None:
+def standard_reply(rb: ResponseBuffer, kind: str, command: str, code: str, *context: str) -> None:
     """Send ``kind command code context... :description`` (the last ``context`` item is the text)."""
-    line = format_line(Message(kind, (command or "*", code, *context), state.name))
-    client.outbox.send(line if label is None else add_tag(line, "label", label))
+    rb.reply(kind, command or "*", code, *context)
 
 
-def fail(state: ServerState, client: Client, command: str, code: str, *context: str) -> None:
+def fail(rb: ResponseBuffer, command: str, code: str, *context: str) -> None:
     """``FAIL command CODE [context...] :description``."""
-    standard_reply(state, client, "FAIL", command, code, *context)
+    standard_reply(rb, "FAIL", command, code, *context)

@@ -28,6 +28,7 @@ from ..accounts.passwords import SCRAM
 from ..protocol import Message, casefold
 from ..protocol import numerics as N
 from ..state import Client, ServerState
+from ..state.responses import ResponseBuffer
 from .accounts import check_password, log_in, offload_reply
 from .registration import sasl_mechanisms
 from .table import command
@@ -54,90 +55,90 @@ class Exchange:
     markers: dict[str, int] | None = None
 
 
-def _fail(state: ServerState, client: Client, code: str = N.ERR_SASLFAIL, text: str = "SASL authentication failed") -> None:
+def _fail(state: ServerState, client: Client, rb: ResponseBuffer, code: str = N.ERR_SASLFAIL, text: str = "SASL authentication failed") -> None:
     svc = state.accounts
     if svc is not None:
         svc.sasl.pop(client.id, None)
-    state.numeric(client, code, text)
+    rb.numeric(code, text)
 
 
-def _succeed(state: ServerState, client: Client, account: Account, markers: dict[str, int] | None) -> None:
+def _succeed(state: ServerState, client: Client, rb: ResponseBuffer, account: Account, markers: dict[str, int] | None) -> None:
     svc = state.accounts
     if svc is not None:
         svc.sasl.pop(client.id, None)
     log_in(state, client, account, markers)
-    state.numeric(client, N.RPL_SASLSUCCESS, "SASL authentication successful")
+    rb.numeric(N.RPL_SASLSUCCESS, "SASL authentication successful")
 
 
-def _send(state: ServerState, client: Client, data: bytes) -> None:
+def _send(state: ServerState, client: Client, rb: ResponseBuffer, data: bytes) -> None:
     """A server challenge, base64 in 400-byte lines (``+`` after an exact multiple)."""
     text = base64.b64encode(data).decode()
     for i in range(0, len(text), CHUNK):
-        state.send_from_server(client, "AUTHENTICATE", text[i : i + CHUNK])
+        rb.reply("AUTHENTICATE", text[i : i + CHUNK])
     if len(text) % CHUNK == 0:
-        state.send_from_server(client, "AUTHENTICATE", "+")
+        rb.reply("AUTHENTICATE", "+")
 
 
 @command("AUTHENTICATE", min_params=1, pre_registration=True)
-def authenticate(state: ServerState, client: Client, msg: Message) -> None:
+def authenticate(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """AUTHENTICATE <mechanism> | <base64 chunk> | + | *."""
     svc = state.accounts
     arg = msg.params[0]
     if svc is None or "sasl" not in client.caps:
-        state.numeric(client, N.ERR_SASLFAIL, "SASL authentication failed (request the sasl capability)")
+        rb.numeric(N.ERR_SASLFAIL, "SASL authentication failed (request the sasl capability)")
         return
     exchange = svc.sasl.get(client.id)
     if arg == "*":
-        _fail(state, client, N.ERR_SASLABORTED, "SASL authentication aborted")
+        _fail(state, client, rb, N.ERR_SASLABORTED, "SASL authentication aborted")
         return
     if exchange is None:
-        _start(state, client, arg.upper())
+        _start(state, client, rb, arg.upper())
         return
     if exchange.busy:
-        _fail(state, client, N.ERR_SASLABORTED, "SASL authentication aborted (sent before the answer)")
+        _fail(state, client, rb, N.ERR_SASLABORTED, "SASL authentication aborted (sent before the answer)")
         return
     if arg != "+":
         exchange.buffer += arg
         if len(exchange.buffer) * 3 // 4 > state.settings.sasl_max_bytes:
-            _fail(state, client, N.ERR_SASLTOOLONG, "SASL message too long")
+            _fail(state, client, rb, N.ERR_SASLTOOLONG, "SASL message too long")
             return
         if len(arg) == CHUNK:
             return  # more lines follow
     try:
         data = base64.b64decode(exchange.buffer, validate=True)
     except (binascii.Error, ValueError):
-        _fail(state, client)
+        _fail(state, client, rb)
         return
     exchange.buffer = ""
     exchange.busy = True  # cleared when the step's answer is sent (or the exchange ends)
     if exchange.mechanism == "PLAIN":
-        _plain(state, client, exchange, data)
+        _plain(state, client, rb, exchange, data)
     elif exchange.mechanism == "EXTERNAL":
-        _external(state, client, exchange, data)
+        _external(state, client, rb, exchange, data)
     else:
-        _scram(state, client, exchange, data)
+        _scram(state, client, rb, exchange, data)
 
 
-def _start(state: ServerState, client: Client, mechanism: str) -> None:
+def _start(state: ServerState, client: Client, rb: ResponseBuffer, mechanism: str) -> None:
     svc = state.accounts
     assert svc is not None
     if client.account:
-        state.numeric(client, N.ERR_SASLALREADY, "You have already authenticated using SASL")
+        rb.numeric(N.ERR_SASLALREADY, "You have already authenticated using SASL")
         return
     mechanisms = sasl_mechanisms(state)
     if mechanism not in mechanisms:
-        state.numeric(client, N.RPL_SASLMECHS, ",".join(mechanisms), "are available SASL mechanisms")
-        state.numeric(client, N.ERR_SASLFAIL, "SASL authentication failed")
+        rb.numeric(N.RPL_SASLMECHS, ",".join(mechanisms), "are available SASL mechanisms")
+        rb.numeric(N.ERR_SASLFAIL, "SASL authentication failed")
         return
     if mechanism == "EXTERNAL" and client.certfp is None:
-        state.numeric(client, N.ERR_SASLFAIL, "SASL authentication failed (no client certificate)")
+        rb.numeric(N.ERR_SASLFAIL, "SASL authentication failed (no client certificate)")
         return
     svc.sasl[client.id] = Exchange(mechanism)
-    state.send_from_server(client, "AUTHENTICATE", "+")
+    rb.reply("AUTHENTICATE", "+")
 
 
-def _refused(state: ServerState, client: Client) -> None:
-    _fail(state, client, N.ERR_SASLFAIL, "SASL authentication failed (too many attempts, try later)")
+def _refused(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
+    _fail(state, client, rb, N.ERR_SASLFAIL, "SASL authentication failed (too many attempts, try later)")
 
 
 def _live(state: ServerState, client: Client, exchange: Exchange) -> bool:
@@ -146,27 +147,27 @@ def _live(state: ServerState, client: Client, exchange: Exchange) -> bool:
     return not client.gone and svc is not None and svc.sasl.get(client.id) is exchange
 
 
-def _plain(state: ServerState, client: Client, exchange: Exchange, data: bytes) -> None:
+def _plain(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exchange, data: bytes) -> None:
     """``authzid NUL authcid NUL password`` (authzid empty or the same account)."""
     parts = data.split(b"\0")
     if len(parts) != 3:
-        _fail(state, client)
+        _fail(state, client, rb)
         return
     authzid, authcid, password = (p.decode("utf-8", "replace") for p in parts)
     if authzid and casefold(authzid) != casefold(authcid):
-        _fail(state, client)
+        _fail(state, client, rb)
         return
 
     def done(account: Account | None, why: str, markers: dict[str, int] | None) -> None:
         if not _live(state, client, exchange):
             return
         if account is None:
-            _fail(state, client, text=f"SASL authentication failed{f' (account {why})' if why else ''}")
+            _fail(state, client, rb, text=f"SASL authentication failed{f' (account {why})' if why else ''}")
         else:
-            _succeed(state, client, account, markers)
+            _succeed(state, client, rb, account, markers)
 
-    if not check_password(state, client, "sasl", authcid, password, done):
-        _refused(state, client)
+    if not check_password(state, client, "sasl", authcid, password, done, rb):
+        _refused(state, client, rb)
 
 
 def _usable(account: Account | None) -> TypeIs[Account]:
@@ -174,7 +175,7 @@ def _usable(account: Account | None) -> TypeIs[Account]:
     return account is not None and account.verified and not account.disabled
 
 
-def _external(state: ServerState, client: Client, exchange: Exchange, data: bytes) -> None:
+def _external(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exchange, data: bytes) -> None:
     """The certificate names the account; an authzid, if given, must be that account."""
     svc = state.accounts
     assert svc is not None and client.certfp is not None
@@ -194,12 +195,12 @@ def _external(state: ServerState, client: Client, exchange: Exchange, data: byte
             return
         account = found[0]
         if ok and account is not None:
-            _succeed(state, client, account, exchange.markers)
+            _succeed(state, client, rb, account, exchange.markers)
         else:
-            _fail(state, client)
+            _fail(state, client, rb)
 
-    if not state.guarded_check(client, "sasl", check, done):
-        _refused(state, client)
+    if not state.guarded_check(client, "sasl", check, done, rb):
+        _refused(state, client, rb)
 
 
 def _username(client_first: str) -> str | None:
@@ -216,7 +217,7 @@ def _fake_keys(name: str, iterations: int) -> ScramKeys:
     return ScramKeys(seed[:16], hashlib.sha256(seed + b"s").digest(), hashlib.sha256(seed + b"k").digest(), iterations)
 
 
-def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) -> None:
+def _scram(state: ServerState, client: Client, rb: ResponseBuffer, exchange: Exchange, data: bytes) -> None:
     """Step 0: client-first -> server-first; 1: client-final -> server-final; 2: ``+`` -> 903."""
     svc = state.accounts
     assert svc is not None
@@ -224,10 +225,12 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
     if exchange.step == 0:
         name = _username(text)
         if not name:
-            _fail(state, client)
+            _fail(state, client, rb)
             return
 
-        def loaded(found: tuple[Account | None, dict[str, int]] | None, error: BaseException | None) -> None:
+        def loaded(
+            rb: ResponseBuffer, found: tuple[Account | None, dict[str, int]] | None, error: BaseException | None
+        ) -> None:
             if not _live(state, client, exchange):
                 return
             account, exchange.markers = found if found is not None else (None, None)
@@ -238,16 +241,16 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             try:
                 server.set_client_first(text)
             except ScramException:
-                _fail(state, client)
+                _fail(state, client, rb)
                 return
             exchange.scram, exchange.step, exchange.busy = server, 1, False
-            _send(state, client, server.get_server_first().encode())
+            _send(state, client, rb, server.get_server_first().encode())
 
         def lookup() -> tuple[Account | None, dict[str, int]]:
             account = svc.store.get(casefold(name))
             return account, (svc.store.markers(account.folded) if _usable(account) else {})
 
-        offload_reply(state, client, lookup, loaded)
+        offload_reply(state, rb, lookup, loaded)
     elif exchange.step == 1:
         server = exchange.scram
 
@@ -262,16 +265,16 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
             if not _live(state, client, exchange):
                 return
             if not ok:
-                _fail(state, client)
+                _fail(state, client, rb)
                 return
             exchange.step, exchange.busy = 2, False
-            _send(state, client, server.get_server_final().encode())
+            _send(state, client, rb, server.get_server_final().encode())
 
         account = exchange.account
         folded = account.folded if account is not None else ""
         s = state.settings
         if folded and svc.login_blocked(folded, s.auth_failures_per_account, s.auth_window):
-            _refused(state, client)
+            _refused(state, client, rb)
             return
 
         def finished(ok: bool) -> None:
@@ -279,7 +282,7 @@ def _scram(state: ServerState, client: Client, exchange: Exchange, data: bytes) 
                 svc.login_failed(folded)
             done(ok)
 
-        if not state.guarded_check(client, "sasl", check, finished):
-            _refused(state, client)
+        if not state.guarded_check(client, "sasl", check, finished, rb):
+            _refused(state, client, rb)
     elif exchange.account is not None:
-        _succeed(state, client, exchange.account, exchange.markers)
+        _succeed(state, client, rb, exchange.account, exchange.markers)

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from ..history.base import StoredMessage
 from ..protocol import Message, is_channel_name
 from ..state import Client, ServerState
-from ..state.ordering import Hold
-from .history import _batch_lines, _history_message, _parse_limit, _queue, _readable_target
-from .replies import standard_reply
+from ..state.responses import Late, ResponseBuffer
+from .history import _history_message, _parse_limit, _queue, _readable_target, _write_batch
 from .table import command, unknown_command
 
 BATCH_TYPE = "tcpchat.example/search"
@@ -26,52 +25,45 @@ MAX_WORDS_BYTES = 200
 """Longest search text accepted (bytes)."""
 
 
-def _fail(state: ServerState, client: Client, code: str, *context: str, hold: Hold | None = None,
-          label: str | None = None) -> None:
-    if hold is None:
-        standard_reply(state, client, "FAIL", "SEARCH", code, *context)
-    else:
-        client.outbox.release(hold, lambda: standard_reply(state, client, "FAIL", "SEARCH", code, *context,
-                                                            label=label))
+def _fail(rb: ResponseBuffer, code: str, *context: str) -> None:
+    rb.reply("FAIL", "SEARCH", code, *context)
 
 
 @command("SEARCH", min_params=1)
-def search(state: ServerState, client: Client, msg: Message) -> None:
+def search(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """SEARCH <channel> <limit> :<words>: the newest messages of the channel with all the words."""
     store = state.history
     if store is None:
-        unknown_command(state, client, msg)
+        unknown_command(state, client, msg, rb)
         return
     if len(msg.params) < 3:
-        _fail(state, client, "NEED_MORE_PARAMS", "Usage: SEARCH <channel> <limit> :<words>")
+        _fail(rb, "NEED_MORE_PARAMS", "Usage: SEARCH <channel> <limit> :<words>")
         return
     target, words = msg.params[0], msg.params[2]
     limit = _parse_limit(msg.params[1], state.settings.chathistory_max)
     if limit is None:
-        _fail(state, client, "INVALID_PARAMS", msg.params[1], "Limit must be a positive integer")
+        _fail(rb, "INVALID_PARAMS", msg.params[1], "Limit must be a positive integer")
         return
     if not words.split() or len(words.encode()) > MAX_WORDS_BYTES:
-        _fail(state, client, "INVALID_PARAMS", "*", f"Search for 1 to {MAX_WORDS_BYTES} bytes of words")
+        _fail(rb, "INVALID_PARAMS", "*", f"Search for 1 to {MAX_WORDS_BYTES} bytes of words")
         return
     readable = _readable_target(state, client, target) if is_channel_name(target) else None
     if readable is None:
-        _fail(state, client, "INVALID_TARGET", target, "Messages could not be searched")
+        _fail(rb, "INVALID_TARGET", target, "Messages could not be searched")
         return
     key, display, _ = readable
 
-    def start(hold: Hold, label: str | None, finished: Callable[[], None]) -> None:
+    def start(late: Late, finished: Callable[[], None]) -> None:
         def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
             if error is not None or rows is None:
-                _fail(state, client, "MESSAGE_ERROR", target, "Messages could not be searched", hold=hold,
-                      label=label)
+                late.release(lambda rb: _fail(rb, "MESSAGE_ERROR", target, "Messages could not be searched"))
                 finished()
                 return
             lines = [_history_message(client, m) for m in rows]
-            out = _batch_lines(state, client, BATCH_TYPE, (display,), lines, label)
-            client.outbox.release_paced(hold, out, finished)
+            late.release_paced(lambda rb: _write_batch(rb, BATCH_TYPE, (display,), lines), finished)
 
         store.fetch(lambda: store.search(key, words, limit), done)
 
-    _queue(state, client, start, "SEARCH")
+    _queue(state, client, rb, start, "SEARCH")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..protocol import Message
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.responses import ResponseBuffer
 from .monitor import extended_watchers
 from .replies import fail
 from .table import command
@@ -17,11 +18,11 @@ CAP = "setname"
 
 
 @command("SETNAME", min_params=1)
-def setname(state: ServerState, client: Client, msg: Message) -> None:
+def setname(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """SETNAME :realname: change your realname (peers with the setname capability are told)."""
     name = msg.params[0]
     if not name or len(name) > state.settings.realname_len:
-        fail(state, client, "SETNAME", "INVALID_REALNAME", "Realname is not valid")
+        fail(rb, "SETNAME", "INVALID_REALNAME", "Realname is not valid")
         return
     client.realname = name
     variants = build_variants(client.prefix, "SETNAME", (name,), server_time())

@@ -15,6 +15,7 @@ from ..protocol import Message, casefold, is_channel_name
 from ..protocol import numerics as N
 from ..state import Client, ServerState
 from ..state.masks import glob_pattern
+from ..state.responses import ResponseBuffer
 from .table import command
 
 WHOX_ORDER = "tcuihsnfdlaor"
@@ -77,7 +78,7 @@ def _whox_fields(
 
 
 @command("WHO")
-def who(state: ServerState, client: Client, msg: Message) -> None:
+def who(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
     """WHO #channel | nick | mask [%fields[,token]]."""
     mask = msg.param(0, "*") or "*"
     spec = msg.param(1)
@@ -90,11 +91,11 @@ def who(state: ServerState, client: Client, msg: Message) -> None:
         for target, channel, prefix in found:
             values = _whox_fields(state, client, target, channel, prefix, fields, token)
             if values:
-                state.numeric(client, N.RPL_WHOSPCRPL, *values[:-1], values[-1])
+                rb.numeric(N.RPL_WHOSPCRPL, *values[:-1], values[-1])
     else:
         for target, channel, prefix in found:
             state.numeric(
                 client, N.RPL_WHOREPLY, channel, target.user or "*", target.host, state.name,
                 target.nick, who_flags(target, prefix), f"0 {target.realname}",
             )
-    state.numeric(client, N.RPL_ENDOFWHO, mask, "End of WHO list")
+    rb.numeric(N.RPL_ENDOFWHO, mask, "End of WHO list")

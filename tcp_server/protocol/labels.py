@@ -1,7 +1,7 @@
 """IRCv3 labeled-response on formatted bytes: tag one command's whole response with its label.
 
-Sans-I/O: the transport collects what a labelled command produced (a dispatch appends its output
-synchronously) and hands it here; nothing else changes for handlers.
+Sans-I/O: a command's ``ResponseBuffer`` (``state/responses.py``) collects what a labelled command
+produced and hands it here when it is flushed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ def add_tag(line: bytes, key: str, value: str) -> bytes:
     return b"@" + item + b" " + line
 
 
-def _has_batch_tag(line: bytes) -> bool:
+def has_batch_tag(line: bytes) -> bool:
+    """True when ``line`` already carries a ``batch`` tag (it belongs to a batch of its own)."""
     if line[:1] != b"@":
         return False
     head = line[: line.find(b" ")]
@@ -40,5 +41,5 @@ def label_response(chunks: list[bytes], label: str, server: str, batch_id: str |
     if len(lines) == 1 or batch_id is None:
         return [add_tag(lines[0], "label", label), *lines[1:]]
     start = add_tag(f":{server} BATCH +{batch_id} labeled-response\r\n".encode(), "label", label)
-    body = [ln if _has_batch_tag(ln) else add_tag(ln, "batch", batch_id) for ln in lines]
+    body = [ln if has_batch_tag(ln) else add_tag(ln, "batch", batch_id) for ln in lines]
     return [start, *body, f":{server} BATCH -{batch_id}\r\n".encode()]

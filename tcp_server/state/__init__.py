@@ -5,6 +5,7 @@ from .channel import Channel
 from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .registry import VERSION, ServerState
+from .responses import Late, ResponseBuffer
 
 __all__ = [
     "TAGS_ALL",
@@ -14,6 +15,8 @@ __all__ = [
     "Bus",
     "Channel",
     "LocalBus",
+    "Late",
+    "ResponseBuffer",
     "Client",
     "MsgIdGenerator",
     "Outbox",

@@ -11,10 +11,12 @@ if TYPE_CHECKING:
     from ..protocol import TokenBucket
     from .channel import Channel
     from .ordering import Hold
+    from .responses import Late
 
 
 class Outbox(Protocol):
-    """Where a client's outgoing bytes go; the transport implements it, tests use a list."""
+    """Where a client's outgoing bytes go; the transport implements it, tests use a list, and a
+    labelled command's ``ResponseBuffer`` stands in for it while the command runs."""
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the client (never blocks; may drop the client on sendq overflow)."""
@@ -60,7 +62,7 @@ class Client:
         "nick", "folded", "user", "realname", "registered", "cap_negotiating",
         "caps", "tag_level", "pass_ok", "channels", "modes", "away",
         "signon", "last_active", "last_recv", "ping_sent_at",
-        "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account", "label",
+        "msgs_in", "bytes_in", "msgs_out", "bytes_out", "gone", "prefix", "account",
         "real_host", "certfp", "history_queue", "history_bucket",
         "cap_version", "batch",
     )
@@ -101,12 +103,10 @@ class Client:
         """The account name the connection is logged in to (as registered), if any."""
         self.certfp: str | None = None
         """SHA-256 of the TLS client certificate, if the connection presented one."""
-        self.history_queue: deque[tuple[Hold, str | None, Any]] | None = None
+        self.history_queue: deque[tuple[Late, Any]] | None = None
         """CHATHISTORY requests being served one at a time (``commands/history.py``)."""
         self.history_bucket: TokenBucket | None = None
         """CHATHISTORY requests allowed (``chathistory_rate``/``_burst``); made on the first request."""
-        self.label: str | None = None
-        """The ``label`` tag of the command being dispatched (labeled-response), if any."""
         self.cap_version = 0
         """301 or 302 from ``CAP LS``: 302 clients see capability values and get cap-notify."""
         self.batch: object | None = None
@@ -131,15 +131,6 @@ class Client:
             self.tag_level = TAGS_TIME
         else:
             self.tag_level = TAGS_NONE
-
-    def take_label(self) -> str | None:
-        """Own the current command's label, for a handler that answers after dispatch returns.
-
-        The transport then leaves the synchronous output unlabelled (and sends no ``ACK``); the
-        handler puts the label on its later reply (``protocol.add_tag``).
-        """
-        label, self.label = self.label, None
-        return label
 
     @property
     def is_oper(self) -> bool:

@@ -18,6 +18,7 @@ from .guard import AttemptGuard, GuardLimits
 if TYPE_CHECKING:
     from ..settings import ServerSettings
     from .client import Client
+    from .responses import ResponseBuffer
 
 log = logging.getLogger("tcpchat.server")
 
@@ -76,13 +77,15 @@ class CredentialChecks:
         self.offloader(fn, done)
 
     def guarded_check(
-        self, client: Client, kind: str, check: Callable[[], bool], done: Callable[[bool], None]
+        self, client: Client, kind: str, check: Callable[[], bool], done: Callable[[bool], None],
+        rb: ResponseBuffer | None = None,
     ) -> bool:
         """Run a password check for ``client`` under the guessing limits (``guard.py``).
 
         Returns False, running nothing, when the client is over a limit (the caller sends its own
         refusal). Otherwise ``check`` (the hash) runs off the event loop and ``done(ok)`` runs on
         it later; what ``done`` sends reaches the client before the replies to its later commands.
+        With the command's ``rb``, ``done`` answers through it and the answer carries its label.
         A connection that fails too often is then dropped.
         """
         wait = self.auth_guard.admit(client.id, client.ip, time.monotonic())
@@ -94,7 +97,8 @@ class CredentialChecks:
             if self.auth_guard.refused_attempt(client.id):
                 self.disconnect(client, "Too many failed password attempts")
             return False
-        hold = client.outbox.hold()
+        late = rb.later() if rb is not None else None
+        hold = late.hold if late is not None else client.outbox.hold()
 
         def finished(ok: Any, error: BaseException | None) -> None:
             passed = error is None and bool(ok)
@@ -103,7 +107,10 @@ class CredentialChecks:
             drop = self.auth_guard.finish(client.id, client.ip, passed)
             if client.gone:
                 return
-            client.outbox.release(hold, lambda: done(passed))
+            if late is not None:
+                late.release(lambda _rb: done(passed))
+            else:
+                client.outbox.release(hold, lambda: done(passed))
             if drop:
                 log.warning("auth drop kind=%s id=%s nick=%s addr=%s", kind, client.id, client.nick, client.ip)
                 self.disconnect(client, "Too many failed password attempts")

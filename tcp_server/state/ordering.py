@@ -84,12 +84,6 @@ class OrderedOutput:
         """The oldest pending hold (its reply may go out now)."""
         return self._holds[0] if self._holds else None
 
-    def sink(self) -> list[bytes] | None:
-        """The list ``take`` appends to now (labeled-response wraps what a command added to it)."""
-        if self._writing is not None:
-            return self._writing.reply
-        return self._holds[-1].after if self._holds else None
-
     def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
         """Fill ``hold`` with what ``write`` sends, then emit everything no longer waiting.
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..protocol import MAX_LINE_BYTES, Message, casefold, fit_text, format_line
+from ..protocol import Message, casefold, fit_text, format_line
 from .bus import Bus, LocalBus
 from .channel import Channel
 from .client import Client, Outbox, display_host
@@ -21,6 +21,7 @@ from .delivery import MsgIdGenerator, build_variants, server_time
 from .guard import ConnectThrottle
 from .presence import Presence
 from .readmarkers import ReadMarkers
+from .responses import numeric_line
 
 if TYPE_CHECKING:
     from ..accounts import AccountService
@@ -30,13 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tcpchat.server")
 
 VERSION = f"tcpchat-{__version__}"
-
-
-def _middle(param: str) -> str:
-    """``param`` made safe as a middle parameter (non-empty, no space, no leading ':')."""
-    if param and param[0] != ":" and " " not in param:
-        return param
-    return param.replace(" ", "").lstrip(":") or "*"
 
 
 class Counters:
@@ -268,18 +262,8 @@ class ServerState(CredentialChecks):
 
     # ---- output ------------------------------------------------------------------------
     def numeric(self, client: Client, code: str, *params: str) -> None:
-        """Send numeric ``code`` to ``client`` (its nick, or ``*`` before registration).
-
-        Numerics echo what the client typed (``PRIVMSG a,:b`` -> 401 ``:b``); a middle parameter
-        that is empty, has a space or starts with ':' would shift the others, so it is cleaned.
-        """
-        *middle, last = (client.nick, *params)
-        middle = [_middle(p) for p in middle]
-        line = format_line(Message(code, (*middle, last), self.name))
-        if len(line) > MAX_LINE_BYTES:
-            last = fit_text(self.name, code, " ".join(middle), last)
-            line = format_line(Message(code, (*middle, last), self.name))
-        client.outbox.send(line)
+        """Send numeric ``code`` to ``client`` outside a command (a handler uses ``rb.numeric``)."""
+        client.outbox.send(numeric_line(self.name, client.nick, code, *params))
 
     def send_from_server(self, client: Client, command: str, *params: str) -> None:
         """Send a server-sourced command such as NOTICE or CAP."""
