@@ -172,8 +172,9 @@ async def test_cross_node_chat_in_one_order_over_a_redis_cluster(cluster_nodes, 
 async def test_a_restarted_master_loses_its_keys_and_the_nodes_recover(
     cluster_nodes, users, redis_cluster
 ) -> None:
-    a = await cluster_nodes(cluster_reconnect_interval=1.0)  # back up to 1 s after b (< the TTL)
-    b = await cluster_nodes()
+    ttl = 2.0
+    a = await cluster_nodes(cluster_heartbeat_ttl=ttl, cluster_reconnect_interval=1.0)  # back < ttl after b
+    b = await cluster_nodes(cluster_heartbeat_ttl=ttl)
     rooms = [f"#room{i}" for i in range(6)]
     alice, bob = await users(a, "alice"), await users(b, "bob")
     client = a.cluster.redis  # restart a master that holds none of the node registry's keys,
@@ -193,7 +194,7 @@ async def test_a_restarted_master_loses_its_keys_and_the_nodes_recover(
         if a.cluster.bus.up and b.cluster.bus.up and a.cluster.connected_at and b.cluster.connected_at:
             break
         await asyncio.sleep(0.05)
-    await asyncio.sleep(2 * NODE["cluster_heartbeat_ttl"])  # past a heartbeat TTL: nobody reaped
+    await asyncio.sleep(2 * ttl)  # past a heartbeat TTL: nobody reaped
     for sender, reader in ((alice, bob), (bob, alice)):
         await sender.send(*(f"PRIVMSG {room} :{sender.nick} after {room}" for room in rooms))
         got = sorted([(await reader.expect("PRIVMSG")).params[1] for _ in rooms])
