@@ -8,9 +8,10 @@ TCP receiver (the reference, same run) and at every WebSocket user. Then, in the
 floor: the WebSocket users leave and as many plain TCP users join through ``bench.relay_floor``
 (an asyncio relay doing one ``recv`` upstream and one ``send`` downstream per user and line), and
 the sender posts the same lines again. ``--unix`` has the gateway (and the relay) reach the server
-over a Unix socket, ``--workers N`` runs N gateway processes (their CPU and memory are summed).
+over a Unix socket, ``--workers N`` runs N gateway processes (their CPU and memory are summed),
+``--raw`` puts the users on ``/ws/irc`` (raw IRC lines, ``text.ircv3.net``) instead of ``/ws``.
 Prints one JSON line: p50/p99 of every path, what the hop
-adds, deliveries and losses, the CPU the gateway and the floor relay spent per delivery and their
+adds, deliveries and losses, the gateway's memory per user (joined, and after the lines), the CPU the gateway and the floor relay spent per delivery and their
 ratio, and the CPU of this load generator (which shares the machine).
 """
 
@@ -35,6 +36,9 @@ from .spawn import spawn_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "#hop"
+SOURCES = 4
+"""Loopback addresses the web users connect from (127.0.0.1-4): ``--workers`` pins each client
+address to one worker, so the users of one address would all land on one worker."""
 DRAIN_SECONDS = 5.0
 """How long after the last send to wait for stragglers before counting losses."""
 
@@ -144,8 +148,8 @@ async def _floor(
         relay.wait(10)
 
 
-async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(url, max_size=2**22)
+async def _ws_user(url: str, nick: str, source: str = "127.0.0.1") -> websockets.ClientConnection:
+    ws = await websockets.connect(url, max_size=2**22, local_addr=(source, 0))
     await ws.send(json.dumps({"type": "hello", "nick": nick}))
     await ws.send(json.dumps({"type": "join", "room": ROOM}))
     while True:
@@ -156,7 +160,28 @@ async def _ws_user(url: str, nick: str) -> websockets.ClientConnection:
             raise RuntimeError(f"{nick}: {event}")
 
 
-async def run(users: int, messages: int, rate: float, unix: bool = False, workers: int = 1) -> dict[str, object]:
+async def _raw_user(url: str, nick: str, source: str = "127.0.0.1") -> websockets.ClientConnection:
+    """A raw-IRC user (``/ws/irc``, text.ircv3.net) registered and in the room."""
+    ws = await websockets.connect(url + "/irc", subprotocols=["text.ircv3.net"], max_size=2**22, local_addr=(source, 0))
+    for line in (f"NICK {nick}", f"USER {nick} 0 * :{nick}", f"JOIN {ROOM}"):
+        await ws.send(line)
+    while " 366 " not in await ws.recv():
+        pass
+    return ws
+
+
+def _seq_of(frame: str | bytes, raw: bool) -> int | None:
+    """The line number a frame carries (None when it is no chat line)."""
+    if raw:
+        text = frame if isinstance(frame, str) else frame.decode()
+        return int(text.rsplit(":", 1)[1].split()[0]) if " PRIVMSG " in text else None
+    event = json.loads(frame)
+    return int(event["text"].split()[0]) if event.get("type") == "message" else None
+
+
+async def run(
+    users: int, messages: int, rate: float, unix: bool = False, workers: int = 1, raw: bool = False
+) -> dict[str, object]:
     env = {
         **os.environ,
         "TCPCHAT_WEBIRC_PASSWORD": secrets.token_urlsafe(16),
@@ -180,7 +205,10 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
         rss_before = _tree_rss(gateway.pid)
         sockets = []
         for start in range(0, users, 50):  # connect in waves: registration is a burst of lines
-            sockets += await asyncio.gather(*(_ws_user(url, f"w{i}") for i in range(start, min(users, start + 50))))
+            join = _raw_user if raw else _ws_user
+            sockets += await asyncio.gather(
+                *(join(url, f"w{i}", f"127.0.0.{1 + i % SOURCES}") for i in range(start, min(users, start + 50)))
+            )
         tcp_reader, tcp_writer = await _tcp(irc_port, "tcprecv")
         _, sender = await _tcp(irc_port, "sender")
 
@@ -203,9 +231,9 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
         async def read_ws(ws: websockets.ClientConnection) -> None:
             async for frame in ws:
                 now = time.perf_counter()
-                event = json.loads(frame)
-                if event.get("type") == "message":
-                    ws_lat.append(now - sent_at[int(event["text"].split()[0])])
+                seq = _seq_of(frame, raw)
+                if seq is not None:
+                    ws_lat.append(now - sent_at[seq])
                     ws_got[0] += 1
 
         readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
@@ -217,6 +245,7 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
         while (ws_got[0] < expected or len(tcp_lat) < messages) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         gw_cpu = _tree_cpu(gateway.pid) - gw_cpu0
+        gw_rss_after = _tree_rss(gateway.pid)  # what the lines left behind counts too
         srv_cpu = cpu_seconds(server.pid) - srv_cpu0
         own_cpu = own_cpu_seconds() - own_cpu0
         tcp_p50, tcp_p99 = _pct(tcp_lat, 0.5) * 1000, _pct(tcp_lat, 0.99) * 1000
@@ -234,6 +263,7 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
             "scenario": "gateway_hop",
             "ws_users": users,
             "upstream": "unix" if unix else "tcp",
+            "path": "/ws/irc" if raw else "/ws",
             "gateway_workers": workers,
             "messages": messages,
             "rate_per_s": rate,
@@ -254,6 +284,7 @@ async def run(users: int, messages: int, rate: float, unix: bool = False, worker
             "server_cpu_s": round(srv_cpu, 2),
             "gateway_rss_mib": round(gw_rss / 2**20, 1),
             "gateway_rss_kib_per_user": round((gw_rss - rss_before) / 1024 / users, 1),
+            "gateway_rss_kib_per_user_after": round((gw_rss_after - rss_before) / 1024 / users, 1),
         }
     finally:
         for proc in (gateway, server):
@@ -273,10 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=30.0, help="lines per second")
     ap.add_argument("--workers", type=int, default=1, help="gateway worker processes (--workers of tcpchat gateway)")
     ap.add_argument("--unix", action="store_true", help="gateway (and floor relay) reach the server over a Unix socket")
+    ap.add_argument("--raw", action="store_true", help="users on /ws/irc (raw IRC, text.ircv3.net) instead of /ws")
     args = ap.parse_args(argv)
     if args.users < 1 or args.messages < 1 or args.rate <= 0:
         ap.error("users, messages and rate must be positive")
-    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix, args.workers))), flush=True)
+    print(json.dumps(asyncio.run(run(args.users, args.messages, args.rate, args.unix, args.workers, args.raw))), flush=True)
     return 0
 
 

@@ -35,7 +35,8 @@ from .requests import Collector, Collectors
 log = logging.getLogger("tcpchat.client")
 
 SEEN_MSGIDS = 4096
-"""How many recent msgids are remembered to drop duplicates (gap fill overlaps live traffic)."""
+"""How many msgids of history lines (and of live lines held during a gap fill) are remembered to
+drop duplicates (history overlaps live traffic)."""
 PARSE_CACHE_SIZE = 1024
 """Recently parsed lines remembered per process (see ``_parse``)."""
 
@@ -103,6 +104,7 @@ class ClientProtocol:
             c.webirc, c.caps, c.nick_fallback if nick_fallback is None else nick_fallback, c.oper,
             c.account,
         )
+        self.isupport = self.registration.isupport  # one dict (each 005 is applied to it twice: same result)
         for msg in self.registration.start():
             self.send(msg)
 
@@ -176,21 +178,31 @@ class ClientProtocol:
             self.failure = exc
         if reg.done:
             self.nick, self.prefix, self.account = reg.nick, reg.prefix, reg.account
-            self.caps = set(reg.caps)
+            self.caps = reg.caps  # the registration is over: its set is no longer changed
 
     def _first_sight(self, msg: Message, msgid: str) -> bool:
-        """False for a chat line already delivered (or held while its channel's gap is filled)."""
+        """False for a chat line already delivered (or held while its channel's gap is filled).
+
+        Duplicates come from history overlapping live traffic, so only the lines that can be
+        repeated are remembered: history lines (batches) and live lines of a channel whose gap
+        is being filled. A plain live line is checked but not remembered, so a connection in a
+        busy room keeps no per-line state (4096 remembered msgids were ~300 KiB per web user).
+        """
         target = msg.params[0] if msg.params else ""
+        in_batch = "batch" in msg.tags
+        filling = bool(self._filling) and casefold(target) in self._filling
         # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
         # before included: after leaving and rejoining, the room's history is shown again.
-        if msgid in self._seen and ("batch" not in msg.tags or casefold(target) in self._filling):
+        seen = self._seen
+        if msgid in seen and (not in_batch or filling):
             return False
-        self._seen[msgid] = None
-        if len(self._seen) > SEEN_MSGIDS:
-            self._seen.popitem(last=False)
+        if in_batch or filling:
+            seen[msgid] = None
+            if len(seen) > SEEN_MSGIDS:
+                seen.popitem(last=False)
         if is_channel_name(target):
             folded = casefold(target)
-            if folded in self._filling and "batch" not in msg.tags:
+            if filling and not in_batch:
                 held = self._filling[folded]
                 if len(held) >= self.config.queue_size:
                     self.overflowed = True

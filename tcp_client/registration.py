@@ -21,6 +21,8 @@ FATAL_NUMERICS = frozenset({N.ERR_ERRONEUSNICKNAME, N.ERR_PASSWDMISMATCH, "465",
 SASL_ENDS = frozenset({N.ERR_SASLFAIL, N.ERR_SASLTOOLONG, N.ERR_SASLABORTED, N.ERR_SASLALREADY})
 SASL_CHUNK = 400
 """Bytes of base64 per ``AUTHENTICATE`` line (IRCv3 SASL)."""
+SHARED_TOKENS = 4096
+"""Distinct ISUPPORT/CAP tokens kept to be shared by all connections (emptied when full)."""
 OPER_REFUSALS = frozenset({N.ERR_PASSWDMISMATCH, N.ERR_NOOPERHOST, N.ERR_NOPRIVILEGES})
 
 
@@ -59,6 +61,24 @@ class WebIrc:
     ip: str
 
 
+_tokens: dict[str, str] = {}
+
+
+def shared(token: str) -> str:
+    """One string object per distinct ISUPPORT/CAP token in the process.
+
+    Every connection to the server receives the same 005 and CAP tokens, each line parsed apart
+    (it carries the nick); a gateway holds one connection per browser, and its own copies of
+    those tokens were ~6 KiB per web user.
+    """
+    got = _tokens.get(token)
+    if got is None:
+        if len(_tokens) >= SHARED_TOKENS:
+            _tokens.clear()
+        got = _tokens[token] = token
+    return got
+
+
 def update_isupport(isupport: dict[str, str], msg: Message) -> None:
     """Apply one RPL_ISUPPORT line (``KEY=VALUE``, ``KEY``, ``-KEY``) to ``isupport``."""
     for token in msg.params[1:-1]:
@@ -66,7 +86,7 @@ def update_isupport(isupport: dict[str, str], msg: Message) -> None:
             isupport.pop(token[1:], None)
         else:
             key, _, value = token.partition("=")
-            isupport[key] = value
+            isupport[shared(key)] = shared(value)
 
 
 def sasl_plain_lines(account: str, password: str) -> list[Message]:
@@ -173,7 +193,7 @@ class Registration:
     def _cap(self, msg: Message) -> list[Message]:
         sub = msg.param(1).upper()
         if sub == "LS":
-            self._offered.update(item.partition("=")[0] for item in msg.params[-1].split())
+            self._offered.update(shared(item.partition("=")[0]) for item in msg.params[-1].split())
             if msg.param(2) != "*":  # the last (or only) line of a multi-line LS
                 if self.sasl is not None and "sasl" not in self._offered:
                     raise RegistrationError(N.ERR_SASLFAIL, "the server does not offer SASL (accounts)")
@@ -181,7 +201,8 @@ class Registration:
                 request = [cap for cap in wanted if cap in self._offered]
                 return [Message("CAP", ("REQ", " ".join(request))) if request else Message("CAP", ("END",))]
         elif sub == "ACK":
-            self.caps.update(c for c in msg.params[-1].split() if not c.startswith("-"))
+            self.caps.update(shared(c) for c in msg.params[-1].split() if not c.startswith("-"))
+            self._offered = set()  # negotiated: only needed while asking
             if self.sasl is not None and "sasl" in self.caps and self.account is None:
                 return [Message("AUTHENTICATE", ("PLAIN",))]
             return [Message("CAP", ("END",))]

@@ -66,6 +66,24 @@ class FloodControl:
             self.paused = False
             self.transport.resume_reading()
 
+    def _handle_allowed(self, client: Client, lines: list[bytes | LineTooLong], now: float) -> None:
+        """``_release_held`` for lines that just arrived while none wait: each takes a token and
+        is handled; only from the first one over the allowance on do they wait in ``held``.
+        (A client within its allowance, nearly every one, then costs no deque per read.)"""
+        flood = self.flood
+        for i, line in enumerate(lines):
+            if self.closing or client.gone:
+                return
+            wait = flood.take(now, exempt=client.is_oper)
+            if wait:
+                self.held = deque(lines[i:])
+                self.throttled = True
+                if self._check_held(client):
+                    self._pause()
+                    self.loop.call_later(wait, self._release_held)
+                return
+            self._handle(client, line)
+
     def _check_held(self, client: Client) -> bool:
         """Drop the client when too many lines wait for allowance; True while it may stay."""
         if self.held is None or len(self.held) <= self.flood_burst:

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 
 class OutputFlusher:
-    """Writes every dirty connection's buffer once per event-loop turn."""
+    """Writes every dirty connection's buffer once per event-loop turn.
+
+    The write happens one turn after the first line was queued: the turn in between polls the
+    sockets without waiting (a callback is ready), so input that arrived meanwhile is handled
+    and its output joins the same write. Under load a connection's lines then go out in fewer,
+    bigger writes (each loopback ``send`` costs as much kernel time as a few lines of Python);
+    when idle the extra turn is one poll that returns at once.
+    """
 
     __slots__ = ("_loop", "_dirty", "_scheduled")
 
@@ -35,7 +42,11 @@ class OutputFlusher:
         self._dirty.append(conn)
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self.flush)
+            self._loop.call_soon(self._arm)
+
+    def _arm(self) -> None:
+        """Flush in the next turn, after its poll (see the class docstring)."""
+        self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write all pending output (called by the loop)."""
@@ -58,6 +69,9 @@ class PacedReplies:
     overflowed: bool
 
     def flush(self) -> None:  # the Connection's
+        raise NotImplementedError
+
+    def regate(self) -> None:  # the Connection's
         raise NotImplementedError
 
     def release_paced(self, hold: Hold, lines: Iterable[bytes], done: Callable[[], None] | None = None) -> None:
@@ -96,6 +110,7 @@ class PacedReplies:
                 done()
         if paced is not None and not paced and self.paced is paced:
             self.paced = None
+        self.regate()
 
     def resume_writing(self) -> None:
         """The socket drained below low water: continue any paced reply."""

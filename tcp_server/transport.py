@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .commands import dispatch
+from .commands.messaging import relay_chat_line
 from .flood import FloodControl
 from .output import OutputFlusher, PacedReplies
 from .protocol import (
@@ -28,6 +29,7 @@ from .protocol import (
     ProtocolError,
     TokenBucket,
     parse_line,
+    split_chat_line,
 )
 from .protocol import numerics as N
 from .state.ordering import Hold, OrderedOutput
@@ -63,7 +65,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
     __slots__ = (
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "flood", "loop",
-        "held", "throttled", "paused", "order", "paced", "chunk", "held_max",
+        "held", "throttled", "paused", "order", "paced", "chunk", "held_max", "gated",
     )
 
     def __init__(self, server: ConnectionHost, kind: str = "tcp") -> None:
@@ -80,6 +82,9 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         self.dirty = False
         self.closing = False
         self.overflowed = False
+        self.gated = False
+        """True while ``send`` cannot append straight to ``out``: closing, over the sendq, or
+        output waiting behind a late reply (one test on the hot path instead of three)."""
         self.sendq = settings.sendq
         # A burst bigger than half the sendq is handed to the kernel at once instead of waiting
         # for the end of the turn: the sendq then measures what the client does not read, and a
@@ -94,7 +99,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         self.held: deque[bytes | LineTooLong] | None = None
         self.throttled = False
         self.paused = False
-        self.order = OrderedOutput(self._enqueue)
+        self.order = OrderedOutput(self._enqueue, lists=True)
         """Output waiting behind late replies (echo after commit, OPER after the hash)."""
         self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
         """Long replies (history) sent as the socket drains, oldest first."""
@@ -125,7 +130,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         if refuse:
             log.info("refused addr=%s:%s reason=%r", ip, port, refuse)
             transport.write(f"ERROR :Closing Link: {ip} ({refuse})\r\n".encode())  # type: ignore[attr-defined]
-            self.closing = True
+            self.closing = self.gated = True
             # It has sent nothing yet, so a plain close does not reset the ERROR line away, and a
             # refused reconnect storm costs no half-close timer per socket.
             transport.close()
@@ -149,14 +154,17 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         client.ping_sent_at = 0.0
         lines = self.lines.feed(data)
         if self.flood_rate:
-            if self.held is None:
+            if self.held is None and not self.throttled:
+                self._handle_allowed(client, lines, now)
+            elif self.held is None:
                 self.held = deque(lines)
-            else:
-                self.held.extend(lines)
-            if self.throttled:
                 self._check_held(client)
             else:
-                self._release_held()
+                self.held.extend(lines)
+                if self.throttled:
+                    self._check_held(client)
+                else:
+                    self._release_held()
             return
         for line in lines:
             if self.closing or client.gone:
@@ -164,12 +172,20 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             self._handle(client, line)
 
     def _handle(self, client: Client, line: bytes | LineTooLong) -> None:
-        """Parse and dispatch one line."""
+        """Parse and dispatch one line (a plain channel PRIVMSG/NOTICE takes ``relay_chat_line``)."""
         state = self.state
         client.msgs_in += 1
         if line is LINE_TOO_LONG:
             state.numeric(client, N.ERR_INPUTTOOLONG, "Input line was too long")
             return
+        chat = split_chat_line(line) if client.registered else None  # type: ignore[arg-type]
+        if chat is not None:  # PRIVMSG/NOTICE #channel :text, the usual line: no Message
+            try:
+                if relay_chat_line(state, client, *chat):
+                    return
+            except Exception:
+                self._handler_failed(client, Message(chat[0], chat[1:]))
+                return
         try:
             msg = parse_line(line)  # type: ignore[arg-type]
         except ProtocolError as exc:
@@ -192,7 +208,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closing = True
+        self.closing = self.gated = True
         self.out.clear()
         if self.client is not None:
             reason = "Remote host closed the connection" if exc is None else f"Read error: {exc}"
@@ -202,15 +218,16 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
 
     # ---- Outbox ------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
-        """Queue ``data``; written at the end of this loop turn, together with the rest."""
-        if self.closing or self.overflowed:
-            return
-        order = self.order
-        if order.active:  # a late reply is pending: keep the client's order
-            order.take(data)
-            if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
-                self._overflow()
-            return
+        """Queue ``data``; written in the next loop turn, together with the rest (``OutputFlusher``)."""
+        if self.gated:
+            if self.closing or self.overflowed:
+                return
+            order = self.order
+            if order.active:  # a late reply is pending: keep the client's order
+                order.take(data)
+                if order.held_bytes > self.held_max:  # the store stalls: do not hold forever
+                    self._overflow()
+                return
         # ``_enqueue`` inlined: this runs once per delivery (a relay's inner loop)
         self.out.append(data)
         size = self.out_bytes + len(data)
@@ -223,6 +240,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
 
     def hold(self) -> Hold:
         """Reserve a place in the output for a late reply (``state.ordering``)."""
+        self.gated = True
         return self.order.hold()
 
     def release(self, hold: Hold, write: Callable[[], None] | None = None) -> None:
@@ -231,12 +249,22 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             self.order.release(hold, write)
             if self.paced:  # a paced reply may now be first in line
                 self._pump()
+            self.regate()
 
-    def _enqueue(self, data: bytes) -> None:
+    def regate(self) -> None:
+        """Recompute ``gated`` after the late-reply bookkeeping changed (``order``)."""
+        self.gated = self.closing or self.overflowed or self.order.active
+
+    def _enqueue(self, data: bytes | list[bytes]) -> None:
+        """Queue what ``order`` releases: one line, or the lines that waited behind a hold."""
         if self.closing or self.overflowed:
             return
-        self.out.append(data)
-        self.out_bytes += len(data)
+        if data.__class__ is list:
+            self.out.extend(data)
+            self.out_bytes += sum(map(len, data))
+        else:
+            self.out.append(data)  # type: ignore[arg-type]
+            self.out_bytes += len(data)
         if not self.dirty:
             self.dirty = True
             self.flusher.mark(self)
@@ -273,7 +301,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         transport = self.transport
         if self.closing or transport is None:
             return
-        self.closing = True
+        self.closing = self.gated = True
         if self.overflowed:
             transport.write(error_line)
             transport.abort()
@@ -309,7 +337,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         """Over the sendq: stop queueing now, drop the client once the current work is done."""
         if self.overflowed:
             return
-        self.overflowed = True
+        self.overflowed = self.gated = True
         self.out.clear()
         self.out_bytes = 0
         self.order.flush_all()

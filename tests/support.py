@@ -310,3 +310,34 @@ class Proxy:
         self.bury()
         if self.server is not None:
             self.server.close()
+
+
+class RecordingTransport:
+    """Keeps every write: enough of the asyncio transport API for a real ``Connection`` driven
+    in memory (``connection_made``, then ``data_received``), without a socket."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.writes: list[bytes] = []
+        self.reading = True
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return ("127.0.0.1", self.port) if name == "peername" else default
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True

@@ -120,6 +120,8 @@ class Bridge:
         self.extras = Extras(lambda nick: bool(self.session) and casefold(nick) == casefold(self.session.nick))
         self.requests: set[asyncio.Task[None]] = set()  # NAMES refreshes sent from on_upstream
         self.done = asyncio.Event()
+        self.ended = False  # ``done`` as a plain attribute, for the per-frame check
+        self.queued = 0  # frames/events in ``out`` not yet taken by the writer
         self.writing = False  # the writer task is in the middle of a send
         self.registering = False  # a hello is being carried out upstream
         self.hello_timer: asyncio.TimerHandle | None = None
@@ -141,20 +143,29 @@ class Bridge:
                 event = text_frame((event if isinstance(event, str) else encode(event)).encode())
             self._emit_frame(event)
             return
-        if not self.writing and self.out.empty() and not self.done.is_set():
+        if not self.writing and self.out.empty() and not self.ended:
             assert not isinstance(event, bytes), "frames need the direct socket"
             self._send_now(event if isinstance(event, str) else encode(event))
             return
         self._queue(event)
 
+    def stop_writer(self) -> None:
+        """Have the writer return once it has sent what is queued (the queue must have room)."""
+        self.out.put_nowait(None)
+        self.queued += 1
+
+    def _end(self) -> None:
+        self.ended = True
+        self.done.set()
+
     def _emit_frame(self, frame: bytes) -> None:
         direct = self.direct
         assert direct is not None
-        if self.done.is_set():
+        if self.ended:
             return
-        if not self.writing and self.out.empty() and direct.writable.is_set():
+        if not self.writing and not self.queued and not direct.paused:
             if not direct.send(frame):
-                self.done.set()  # the browser went away: the bridge is ending anyway
+                self._end()  # the browser went away: the bridge is ending anyway
             return
         self._queue(frame)
         if not self.upstream_paused and self.session is not None:
@@ -164,10 +175,11 @@ class Bridge:
     def _queue(self, item: Event | str | bytes | _Resume) -> None:
         try:
             self.out.put_nowait(item)
+            self.queued += 1
         except asyncio.QueueFull:
-            if not self.done.is_set():
+            if not self.ended:
                 log.info("browser %s too slow (%d events queued); closing", self.ip, self.out.qsize())
-            self.done.set()
+            self._end()
 
     def _send_now(self, text: str) -> None:
         """Run ``ws.send_text`` up to its first wait; if it has to wait, the writer finishes it."""
@@ -177,17 +189,18 @@ class Bridge:
         except StopIteration:
             return  # sent
         except (RuntimeError, WebSocketDisconnect, ConnectionError):
-            self.done.set()  # the browser went away: the bridge is ending anyway
+            self._end()  # the browser went away: the bridge is ending anyway
             return
         except Exception as exc:
             log.warning("send to %s failed: %r", self.ip, exc)
-            self.done.set()
+            self._end()
             return
         self._queue(_Resume(coro, waiting_for))
 
     async def writer(self) -> None:
         while True:
             item = await self.out.get()
+            self.queued -= 1
             if item is None:
                 return
             self.writing = True
@@ -197,7 +210,7 @@ class Bridge:
                     await self.direct.writable.wait()
                     if not self.direct.send(item):
                         return
-                    if self.upstream_paused and self.out.empty() and self.session is not None:
+                    if self.upstream_paused and not self.queued and self.session is not None:
                         self.upstream_paused = False
                         self.session.resume_reading()
                 elif isinstance(item, _Resume):
@@ -307,7 +320,7 @@ class Bridge:
             return
         if isinstance(event, SessionStatus) and event.state == "closed":
             self.emit(status_event(event.state, event.nick, event.reason or None))
-            self.done.set()
+            self._end()
             return
         if type(event) is ServerLine and event.msg is not None:
             extras = self.extras.feed(event.msg)  # reactions, typing, deletions
@@ -334,9 +347,9 @@ class Bridge:
         direct = self.direct
         if direct is None:
             self.emit(hit[1])
-        elif not self.writing and direct.writable.is_set() and self.out.empty() and not self.done.is_set():
+        elif direct.open and not direct.paused and not self.writing and not self.queued and not self.ended:
             if not direct.send(hit[2]):  # the common case, inlined: straight to the socket
-                self.done.set()
+                self._end()
         else:
             self._emit_frame(hit[2])
 
@@ -357,11 +370,11 @@ class Bridge:
         """``ws_hello_timeout`` passed: close a socket that has not registered (a hello being
         carried out may finish; a refused one then closes it)."""
         self.hello_timer = None
-        if self.session is not None or self.registering or self.done.is_set():
+        if self.session is not None or self.registering or self.ended:
             return
         timeout = self.settings.ws_hello_timeout
         self.emit(error_event("hello_timeout", f"no hello accepted within {timeout:g} s; closing"))
-        self.done.set()
+        self._end()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -377,7 +390,7 @@ class Bridge:
                     log.warning("bridge for %s ended: %r", self.ip, exc)
             if upstream_ended in finished and not writer.done() and not self.out.full():
                 # The session ended (e.g. KILL): let the browser read why before the socket closes.
-                self.out.put_nowait(None)
+                self.stop_writer()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(writer), FLUSH_TIMEOUT)
         finally:

@@ -17,6 +17,7 @@ from .app import create_app
 from .http_guard import http_protocol
 from .logs import quiet_uvicorn
 from .settings import GatewaySettings
+from .workers import PinnedMultiprocess, pinned_sockets
 from .ws_direct import GatewayWebSocketProtocol
 
 WS_TRANSPORT_LIMIT = 1024 * 1024
@@ -91,12 +92,15 @@ class _WorkerConfig(uvicorn.Config):
 
 
 def run_workers(settings: GatewaySettings) -> None:
-    """``--workers N``: N gateway processes accept on one socket (uvicorn's Multiprocess binds it
-    here and each spawned worker inherits it), so a room's web users spread over the cores.
+    """``--workers N``: N gateway processes on one port, so a room's web users spread over the
+    cores. Each worker has its own socket and every client address is pinned to one worker
+    (``workers.py``: SO_REUSEPORT and a BPF program choosing by source address), so per-address
+    limits (``ws_max_per_ip``, ``http_max_per_ip``, rates) hold across workers; where that is not
+    possible, uvicorn's workers share one socket and those limits count per worker.
 
     Each worker has its own operator and API links to the server (the nick gets a ``_`` suffix
     when another worker holds it); the cookie signing key is made shared, so an admin login works
-    on whichever worker answers. Per-address limits (``ws_max_per_ip``, rates) count per worker.
+    on whichever worker answers.
     """
     if settings.session_secret is None:
         settings = settings.model_copy(update={"session_secret": SecretStr(secrets.token_hex(32))})
@@ -105,8 +109,13 @@ def run_workers(settings: GatewaySettings) -> None:
     config = _WorkerConfig(
         "web_gateway.serve:app_from_env", factory=True, workers=settings.workers, **kwargs
     )  # type: ignore[arg-type]
+    pinned = pinned_sockets(settings.host, settings.port, settings.workers, config.backlog)
+    if pinned is not None:
+        _print_listening(pinned[0])  # connections wait in the backlogs until the workers start
+        PinnedMultiprocess(config, pinned).run()
+        return
     sock = config.bind_socket()
-    sock.listen(config.backlog)  # connections wait in the backlog until a worker has started
+    sock.listen(config.backlog)
     _print_listening(sock)
     Multiprocess(config, sockets=[sock]).run()
 

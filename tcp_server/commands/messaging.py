@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..history.base import StoredMessage
+from ..history.base import StoredMessage, stored_message
 from ..protocol import (
     CHANTYPES,
     MAX_CLIENT_TAG_BYTES,
@@ -24,6 +24,7 @@ from ..protocol import (
 )
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
+from ..state.delivery import build_text_variants
 from ..state.responses import ResponseBuffer
 from .table import command
 
@@ -194,9 +195,7 @@ def _relay(state: ServerState, client: Client, rb: ResponseBuffer, msg: Message,
         if "echo-message" in client.caps:
             rb.add(variants[client.tag_level])
         return
-    record = StoredMessage(
-        msgid, now, command_, client.prefix, client.nick, stored_target, text, tags
-    )
+    record = stored_message(msgid, now, command_, client.prefix, client.nick, stored_target, text, tags)
     _store_then_echo(state, client, rb, variants, record, relay_later)
 
 
@@ -268,3 +267,43 @@ def tagmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
         state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
         rb.add(variants[TAGS_ALL])
+
+
+def relay_chat_line(state: ServerState, client: Client, command_: str, target_name: str, text: str) -> bool:
+    """A plain ``PRIVMSG #channel :text`` (or NOTICE), as ``split_chat_line`` gives it: relayed,
+    stored and echoed exactly as ``privmsg`` does, without a ``Message``, a response buffer (unless
+    the echo waits for a commit) or the general case's branches. Nearly every line a chatting
+    client sends is one of these.
+
+    Returns False, having done nothing, when the line needs more (another kind of target, an
+    error to answer, relay after commit): the caller then parses and dispatches it.
+    """
+    if not text or target_name[0] not in CHANTYPES or "," in target_name:
+        return False
+    channels = state.channels  # keyed by folded name: a name found as typed is already folded
+    channel = channels.get(target_name) or channels.get(casefold(target_name))
+    if channel is None or not channel.can_speak(client):
+        return False
+    history = state.history
+    if history is not None and state.settings.relay_after_commit:
+        return False
+    client.last_active = now = time.time()
+    msgid = state.new_msgid()
+    name = channel.name
+    text = fit_text(client.prefix, command_, name, text)
+    if "B" in client.modes or client.account:
+        tags = server_tags(client, msgid)
+        variants = build_variants(client.prefix, command_, (name, text), server_time(now), tags)
+    else:  # the usual case: the line and its msgid tag in one step
+        tags = {"msgid": msgid}
+        variants = build_text_variants(client.prefix, command_, name, text, server_time(now), msgid)
+    state.bus.to_channel(channel, variants, skip=client)
+    channel.messages += 1
+    state.counters.messages += 1
+    if history is None:  # nothing to commit: the echo (if asked for) goes out right away
+        if "echo-message" in client.caps:
+            client.outbox.send(variants[client.tag_level])
+        return True
+    record = stored_message(msgid, now, command_, client.prefix, client.nick, name, text, tags)
+    _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)
+    return True

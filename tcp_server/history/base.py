@@ -37,6 +37,37 @@ class StoredMessage:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+class _UnfrozenStoredMessage:
+    """``StoredMessage``'s slots without the frozen checks (see ``stored_message``)."""
+
+    __slots__ = StoredMessage.__slots__  # type: ignore[attr-defined]
+
+    def __init__(
+        self, msgid: str, time: float, command: str, source: str, sender: str, target: str, text: str,
+        tags: dict[str, str],
+    ) -> None:
+        self.msgid = msgid
+        self.time = time
+        self.command = command
+        self.source = source
+        self.sender = sender
+        self.target = target
+        self.text = text
+        self.tags = tags
+
+
+def stored_message(
+    msgid: str, time: float, command: str, source: str, sender: str, target: str, text: str,
+    tags: dict[str, str],
+) -> StoredMessage:
+    """``StoredMessage(...)`` for the relay's hot path: a frozen dataclass sets each of its eight
+    fields through ``object.__setattr__`` (~1 us on this machine, once per stored message); this
+    fills the same slots plainly and then makes the object a ``StoredMessage`` (~0.3 us)."""
+    record: Any = _UnfrozenStoredMessage(msgid, time, command, source, sender, target, text, tags)
+    record.__class__ = StoredMessage
+    return record  # type: ignore[no-any-return]
+
+
 Column = Literal["seq", "time_us"]
 Op = Literal["<", "<=", ">", ">="]
 

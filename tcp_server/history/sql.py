@@ -71,6 +71,20 @@ SQLITE_FTS_V2 = (
 )
 """Migration 2 of the SQLite store: full-text search (SEARCH)."""
 
+SQLITE_FTS_BATCH_V3 = (
+    # The writer fills the index once per batch (FTS_FILL) instead of a trigger per row: the same
+    # terms for ~30% of the CPU (bench: 27 -> 9 us per stored message, most of what history costs
+    # the server's process tree). The delete trigger stays (REDACT, retention).
+    "DROP TRIGGER messages_fts_insert",
+)
+"""Migration 3 of the SQLite store: the full-text index filled per batch by the writer."""
+
+LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM messages"
+"""The newest row's ``seq``; rows a batch adds get larger ones (``AUTOINCREMENT``)."""
+FTS_FILL = "INSERT INTO messages_fts(rowid, text) SELECT seq, text FROM messages WHERE seq > ?"
+"""Index the rows added since ``LAST_SEQ`` (in the batch's transaction: ``INSERT OR IGNORE``
+skipped duplicates get no row, so they are not indexed twice)."""
+
 POSTGRES_FTS_V2 = (
     # 'simple': no stemming or stop words, so any language's words match as typed.
     "CREATE INDEX messages_fts ON messages USING GIN (to_tsvector('simple', text))",

@@ -23,6 +23,7 @@ from ..settings import default
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
 from .sql import (
+    SQLITE_FTS_BATCH_V3,
     SQLITE_FTS_V2,
     delete_sql,
     find_sql,
@@ -43,6 +44,7 @@ DB_FILENAME = "history.db"
 MIGRATIONS: list[tuple[str, ...]] = [
     schema_v1("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),  # 1: messages + window indexes
     SQLITE_FTS_V2,  # 2: full-text index (SEARCH), filled from the rows already there
+    SQLITE_FTS_BATCH_V3,  # 3: the writer fills the index per batch, not a trigger per row
 ]
 """Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
 

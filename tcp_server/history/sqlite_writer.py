@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 from .base import StoredMessage
-from .sql import insert_sql, qmark, record_row
+from .sql import FTS_FILL, LAST_SEQ, insert_sql, qmark, record_row
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 """Where ``tcp_server`` lives, put on the child's path whatever its working directory."""
@@ -61,7 +61,9 @@ def serve(path: str, synchronous: str, busy_ms: int) -> int:
             rows = [record_row(StoredMessage(*fields)) for fields in marshal.loads(payload)]
             db.execute("BEGIN IMMEDIATE")
             try:
+                (last,) = db.execute(LAST_SEQ).fetchone()
                 db.executemany(INSERT, rows)
+                db.execute(FTS_FILL, (last,))  # the batch's new rows into the search index
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

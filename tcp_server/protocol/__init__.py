@@ -21,6 +21,7 @@ from .message import (
     format_tags,
     parse_line,
     parse_tags,
+    split_chat_line,
     unescape_tag_value,
 )
 from .names import VENDOR_TAG_PREFIX, nick_of
@@ -59,6 +60,7 @@ __all__ = [
     "label_response",
     "nick_of",
     "parse_line",
+    "split_chat_line",
     "parse_tags",
     "unescape_tag_value",
 ]

@@ -22,10 +22,27 @@ class _SecondCache:
         self.text = ""
 
 
+class _MilliCache:
+    """The last millisecond's ``server-time`` text and its encoded tag (``@time=...``): a busy
+    server stamps many messages within one millisecond, and each one's tag is then a lookup."""
+
+    __slots__ = ("ms", "text", "head")
+
+    def __init__(self) -> None:
+        self.ms = -1
+        self.text = ""
+        self.head = b""
+
+
 _second = _SecondCache()
+_milli = _MilliCache()
 _MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
 """``000Z`` .. ``999Z``: the end of every time tag, formatted once."""
 _now = time.time
+_EDGE = 0.005
+"""How close (in milliseconds) to a millisecond boundary a timestamp may be and still use the
+cache: float error in ``ts * 1000`` plus rounding to the microsecond stay far under 5 us, so a
+timestamp further inside its millisecond always formats to that millisecond."""
 
 
 def server_time(ts: float | None = None) -> str:
@@ -36,6 +53,20 @@ def server_time(ts: float | None = None) -> str:
     """
     if ts is None:
         ts = _now()
+    scaled = ts * 1000.0
+    ms = int(scaled)
+    inside = _EDGE < scaled - ms < 1.0 - _EDGE  # never near a boundary (nor before 1970)
+    cache = _milli
+    if inside and ms == cache.ms:
+        return cache.text
+    text = _exact_time(ts)
+    if inside:  # the text depends on ``ms`` alone: later stamps in this millisecond reuse it
+        cache.ms, cache.text, cache.head = ms, text, ("@time=" + text).encode()
+    return text
+
+
+def _exact_time(ts: float) -> str:
+    """``server_time`` computed from scratch (the millisecond cache's source of truth)."""
     if ts >= 0:  # int() truncates as modf does, and ts - second is exactly modf's fraction
         second = int(ts)
         micros = round((ts - second) * 1e6)
@@ -89,15 +120,37 @@ def build_variants(
         if len(body) > MAX_LINE_BYTES:  # cut the last parameter: every client can parse it
             params = (*params[:-1], fit_text(source, command, " ".join(params[:-1]), params[-1]))
             body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
-    head = "@time=" + time_tag
-    timed = (head + " ").encode() + body
-    if tags:
-        if len(tags) == 1:  # just the msgid, usually: no comprehension frame
-            for k, v in tags.items():
-                items = k if v == "" else k + "=" + escape_tag_value(v)
-        else:
-            items = ";".join([k if v == "" else k + "=" + escape_tag_value(v) for k, v in tags.items()])
-        full = f"{head};{items} ".encode("utf-8", "replace") + body
+    cache = _milli
+    # the tag of this millisecond, encoded once (server_time returned the cached text)
+    head = cache.head if time_tag is cache.text else ("@time=" + time_tag).encode("utf-8", "replace")
+    timed = b"".join((head, b" ", body))
+    if not tags:
+        return body, timed, timed
+    if len(tags) == 1:  # just the msgid, usually: no comprehension frame
+        for k, v in tags.items():
+            items = k if v == "" else k + "=" + escape_tag_value(v)
     else:
-        full = timed
-    return body, timed, full
+        items = ";".join([k if v == "" else k + "=" + escape_tag_value(v) for k, v in tags.items()])
+    return body, timed, b"".join((head, b";", items.encode("utf-8", "replace"), b" ", body))
+
+
+def build_text_variants(
+    source: str, command: str, target: str, text: str, time_tag: str, msgid: str
+) -> tuple[bytes, bytes, bytes]:
+    """``build_variants(source, command, (target, text), time_tag, {"msgid": msgid})`` for a
+    PRIVMSG or NOTICE, the line every chat message is: the same bytes without the general case's
+    branches (anything unusual, such as a text not cut to fit by ``fit_text``, takes that path)."""
+    body = f":{source} {command} {target} :{text}\r\n".encode("utf-8", "replace")
+    if (
+        len(body) > MAX_LINE_BYTES
+        or "\r" in text or "\n" in text or "\x00" in text
+        or "\r" in target or "\n" in target or "\x00" in target
+    ):
+        return build_variants(source, command, (target, text), time_tag, {"msgid": msgid})
+    cache = _milli
+    head = cache.head if time_tag is cache.text else ("@time=" + time_tag).encode("utf-8", "replace")
+    return (
+        body,
+        b"".join((head, b" ", body)),
+        b"".join((head, b";msgid=", escape_tag_value(msgid).encode("utf-8", "replace"), b" ", body)),
+    )

@@ -274,14 +274,12 @@ class ServerState(CredentialChecks):
         recipients: Iterable[Client],
         variants: tuple[bytes, bytes, bytes],
         skip: Client | None = None,
-    ) -> int:
-        """Hand the right pre-encoded variant to each recipient; returns how many got it."""
-        count = 0
+    ) -> None:
+        """Hand the right pre-encoded variant to each recipient (runs once per delivery: the loop
+        does nothing else)."""
         for member in recipients:
             if member is not skip:
                 member.outbox.send(variants[member.tag_level])
-                count += 1
-        return count
 
     def send_to_client(self, client: Client, source: str, command: str, *params: str) -> None:
         """Send one line with a server-time tag when the client asked for it."""

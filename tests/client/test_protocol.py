@@ -199,3 +199,48 @@ def test_a_history_batch_asked_for_again_is_passed_on_whole() -> None:
     assert isinstance(history, History) and [m.text for m in history.messages] == ["seen live"]
     core.receive_data(b"@msgid=1 :bob!b@h PRIVMSG #r :seen live\r\n")  # a live duplicate still drops
     assert core.events_received() == []
+
+
+def test_live_room_lines_leave_no_per_line_state_behind() -> None:
+    """A web user in a busy room must not grow with every line (the gateway holds one core per
+    browser): 3000 live lines leave a few KiB at most once the process-wide caches (parsed lines,
+    decoded events: shared by all connections, bounded) are emptied, while history lines are
+    still remembered to drop their live duplicates."""
+    import gc
+    import tracemalloc
+
+    from tcp_client import decode, protocol
+
+    def settled() -> int:
+        protocol._parsed.clear()
+        decode._chats.clear()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    core = _registered()
+    lines = [b"@msgid=m%d :bob!b@h PRIVMSG #r :line %d\r\n" % (i, i) for i in range(3000)]
+    tracemalloc.start()
+    try:
+        before = settled()
+        for line in lines:
+            core.receive_data(line)
+            core.events_received()
+        grown = settled() - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 16 * 1024, f"{grown} bytes kept for 3000 live lines"
+    core.receive_data(b":srv BATCH +h chathistory #r\r\n@batch=h;msgid=h1 :bob!b@h PRIVMSG #r :old\r\n:srv BATCH -h\r\n")
+    core.events_received()
+    core.receive_data(b"@msgid=h1 :bob!b@h PRIVMSG #r :old\r\n")  # the same line live: a duplicate
+    assert core.events_received() == []
+
+
+def test_connections_share_the_servers_isupport_and_cap_strings() -> None:
+    """The gateway registers one connection per browser and every one gets the same 005 and CAP
+    tokens: they are held once per process, not once per web user."""
+    first, second = _registered(), _registered()
+    assert first.isupport == second.isupport and first.caps == second.caps
+    for key, value in first.isupport.items():
+        [other_key] = [k for k in second.isupport if k == key]
+        assert other_key is key and second.isupport[key] is value
+    assert all(any(c is d for d in second.caps) for c in first.caps)

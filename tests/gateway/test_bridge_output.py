@@ -62,7 +62,7 @@ async def test_a_send_that_waits_is_finished_by_the_writer_in_order() -> None:
     assert ws.sent == ["0", "1", "2", "3", "4"]
     bridge.emit("5")  # idle again: straight out
     assert ws.sent[-1] == "5"
-    bridge.out.put_nowait(None)
+    bridge.stop_writer()
     await asyncio.wait_for(writer, TIMEOUT)
 
 
@@ -126,13 +126,22 @@ async def test_event_queue_listen_hands_over_queued_events_then_live_ones_and_th
 
 
 class FakeDirect:
-    """Just enough of ``ws_direct.DirectSocket``: ``writable`` cleared = the transport is paused."""
+    """Just enough of ``ws_direct.DirectSocket``: ``pause``/``resume`` as the transport's flow control."""
 
     def __init__(self) -> None:
         self.writable = asyncio.Event()
         self.writable.set()
         self.frames: list[bytes] = []
         self.open = True
+        self.paused = False
+
+    def pause(self) -> None:
+        self.paused = True
+        self.writable.clear()
+
+    def resume(self) -> None:
+        self.paused = False
+        self.writable.set()
 
     def send(self, frame: bytes) -> bool:
         if self.open:
@@ -187,13 +196,13 @@ async def test_direct_frames_go_straight_out_and_a_chat_frame_is_built_once() ->
 async def test_a_paused_browser_queues_frames_pauses_upstream_and_resumes_in_order() -> None:
     bridge, direct, session = _direct_bridge()
     writer = asyncio.create_task(bridge.writer())
-    direct.writable.clear()  # the browser's transport is paused (its socket buffer is full)
+    direct.pause()  # the browser's transport is paused (its socket buffer is full)
     for i in range(5):
         bridge.emit(str(i))
     assert direct.frames == [] and bridge.out.qsize() == 5
     assert session.paused == [True]  # reading from the chat server stopped once, not per frame
     await asyncio.sleep(0.01)
-    direct.writable.set()
+    direct.resume()
     async with asyncio.timeout(TIMEOUT):
         while len(direct.frames) < 5:
             await asyncio.sleep(0.001)
@@ -201,13 +210,13 @@ async def test_a_paused_browser_queues_frames_pauses_upstream_and_resumes_in_ord
     assert session.paused == [True, False]  # the queue is sent: reading again
     bridge.emit("5")
     assert _payloads(direct.frames)[-1] == "5"
-    bridge.out.put_nowait(None)
+    bridge.stop_writer()
     await asyncio.wait_for(writer, TIMEOUT)
 
 
 async def test_a_direct_browser_that_never_reads_is_dropped_at_ws_queue() -> None:
     bridge, direct, _ = _direct_bridge(ws_queue=16)
-    direct.writable.clear()
+    direct.pause()
     for i in range(40):
         bridge.emit(str(i))
     assert bridge.done.is_set() and bridge.out.qsize() == 16 and direct.frames == []

@@ -4,6 +4,8 @@ to end: a real chat server and a real uvicorn gateway; line framing, injection, 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import websockets
@@ -11,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tcp_server.server import ChatServer
 
-from ..browser import RunningGateway, start_gateway
+from ..browser import WEBIRC_PASSWORD, RunningGateway, start_gateway
 from ..gateway_support import TIMEOUT, _collect
 from ..support import RawClient
 
@@ -66,5 +68,76 @@ async def test_raw_irc_flood_is_cut_off_and_others_carry_on(chat: ChatServer) ->
         await bob.send("PING :alive")
         assert (await bob.expect("PONG")).params[-1] == "alive"
     finally:
+        await bob.close()
+        await gw.stop()
+
+
+async def _raw_user(url: str, nick: str, subprotocol: str, **kw: Any) -> websockets.ClientConnection:
+    """A raw-IRC WebSocket registered as ``nick`` and joined to #lobby."""
+    ws = await websockets.connect(url + "/irc", subprotocols=[subprotocol], **kw)
+    for line in (f"NICK {nick}", f"USER {nick} 0 * :{nick}", "JOIN #lobby"):
+        await ws.send(line.encode() if subprotocol.startswith("binary") else line)
+    await _collect(ws, lambda line: " 366 " in line)
+    return ws
+
+
+async def test_raw_irc_text_and_binary_users_each_get_a_room_line_in_their_framing(
+    gateway: RunningGateway, chat: ChatServer
+) -> None:
+    # The gateway builds a room line's frame once for all its browsers: a text and a binary user
+    # in one room must still each get their own (a text frame of the line, a binary frame of its bytes).
+    text = await _raw_user(gateway.ws_url, "texty", "text.ircv3.net")
+    binary = await _raw_user(gateway.ws_url, "binny", "binary.ircv3.net")
+    bob = await RawClient.connect(chat.port)
+    try:
+        await bob.register("bob")
+        await bob.join("#lobby")
+        await bob.send("PRIVMSG #lobby :café ☕ ok")
+        while "PRIVMSG #lobby" not in (got := await asyncio.wait_for(text.recv(), TIMEOUT)):
+            pass
+        assert isinstance(got, str) and got.endswith(":café ☕ ok")
+        while b"PRIVMSG #lobby" not in (frame := await asyncio.wait_for(binary.recv(), TIMEOUT)):
+            pass
+        assert isinstance(frame, bytes) and frame.endswith(":café ☕ ok".encode())
+    finally:
+        await text.close()
+        await binary.close()
+        await bob.close()
+
+
+async def test_raw_irc_the_servers_last_words_arrive_before_the_socket_closes(gateway: RunningGateway) -> None:
+    ws = await _raw_user(gateway.ws_url, "leaver", "text.ircv3.net")
+    await ws.send("QUIT :bye now")
+    lines = await _collect(ws, lambda line: line.startswith("ERROR"))
+    assert lines and lines[-1].startswith("ERROR")
+    with pytest.raises(ConnectionClosed) as info:
+        await asyncio.wait_for(ws.recv(), TIMEOUT)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1000  # closed by the gateway, cleanly
+
+
+async def test_raw_irc_a_browser_that_stops_reading_is_dropped_not_buffered(
+    make_server: Callable[..., Awaitable[ChatServer]],
+) -> None:
+    # The server's sendq is large, so it is the gateway that must give up on the browser: it stops
+    # reading upstream while the browser is behind and drops it once ws_queue lines wait.
+    chat = await make_server(webirc_password=WEBIRC_PASSWORD, sendq=8 * 1024 * 1024)
+    gw = await start_gateway(chat.port, ws_queue=16)
+    bob = await RawClient.connect(chat.port)
+    stuck = await _raw_user(gw.ws_url, "stuck", "text.ircv3.net", max_queue=1, close_timeout=1)
+    try:
+        await bob.register("bob")
+        await bob.join("#lobby")
+        line = "x" * 400
+        for i in range(0, 100_000, 100):  # socket buffers (MBs on loopback) fill first, then ws_queue
+            await bob.send(*[f"PRIVMSG #lobby :{i + j} {line}" for j in range(100)])
+            if not any(c.transport == "web" for c in chat.state.clients.values()):
+                break
+        quit_ = await bob.expect("QUIT", lambda m: m.source.startswith("stuck!"), timeout=20)
+        assert "SendQ" not in quit_.params[-1]  # the gateway closed it, not the server's sendq
+        await bob.send("PING :still-alive")
+        assert (await bob.expect("PONG")).params[-1] == "still-alive"
+        assert sum(c.transport == "web" for c in chat.state.clients.values()) == 0
+    finally:
+        await stuck.close()
         await bob.close()
         await gw.stop()
