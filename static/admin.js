@@ -95,11 +95,15 @@ function disarm(form, conn) {
 function renderConnections(data) {
   const body = $("#connections tbody");
   body.replaceChildren();
+  // A cluster: a Node column (the node each connection is on); a server alone: none.
+  const byNode = Object.entries(data.totals.by_node ?? {});
+  $("#node-col").hidden = byNode.length === 0;
   for (const c of data.connections) {
     const row = body.insertRow();
     row.dataset.id = String(c.id);
     row.dataset.nick = c.nick;
     cell(row, String(c.id));
+    if (byNode.length) cell(row, c.node ?? "", "node");
     const nick = cell(row, c.nick, "nick");
     if (c.oper) {
       const tag = document.createElement("span");
@@ -135,7 +139,8 @@ function renderConnections(data) {
   const t = data.totals;
   const foot = $("#totals");
   foot.replaceChildren();
-  cell(foot, `${t.connections} connections (${t.registered} registered)`).colSpan = 4;
+  const perNode = byNode.map(([k, v]) => ` · ${k} ${v}`).join("");
+  cell(foot, `${t.connections} connections (${t.registered} registered)${perNode}`).colSpan = byNode.length ? 5 : 4;
   cell(foot, Object.entries(t.by_transport).map(([k, v]) => `${k} ${v}`).join(" "));
   cell(foot, "").colSpan = 3;
   cell(foot, `${t.messages_in} / ${t.messages_out}`);
@@ -168,13 +173,32 @@ function renderRooms(data) {
   }
 }
 
+function renderUpstreams(data) {
+  // Each chat server node the gateway connects users to: up, or down since when and why.
+  const box = $("#upstreams");
+  const nodes = data.upstreams;
+  box.hidden = nodes.length < 2;
+  if (box.hidden) return;
+  box.replaceChildren("Chat server nodes: ");
+  nodes.forEach((u, i) => {
+    const span = document.createElement("span");
+    span.className = `upstream ${u.state}`;
+    span.dataset.address = u.address;
+    const since = u.down_since ? ` since ${new Date(u.down_since * 1000).toLocaleTimeString()}` : "";
+    span.textContent = `${u.address} ${u.state}${since}${u.reason ? ` (${u.reason})` : ""}`;
+    box.append(...(i ? [" · ", span] : [span]));
+  });
+}
+
 async function refresh() {
   clearTimeout(timer);
   if (document.hidden) {  // a background tab does not poll; it refreshes when shown again
     timer = setTimeout(refresh, POLL_MS);
     return;
   }
-  const [conns, rooms] = await Promise.allSettled([api("/api/admin/connections"), api("/api/rooms")]);
+  const [conns, rooms, nodes] = await Promise.allSettled(
+    [api("/api/admin/connections"), api("/api/rooms"), api("/api/admin/upstreams")]);
+  if (nodes.status === "fulfilled") renderUpstreams(nodes.value);
   const problems = [];
   for (const [result, render] of [[conns, renderConnections], [rooms, renderRooms]]) {
     if (result.status === "fulfilled") render(result.value);

@@ -44,6 +44,9 @@ class SessionConfig:
     backoff_max: float = 30.0
     connect_timeout: float = 10.0
     """Seconds to connect and register, and to wait for each rejoin and gap-fill reply."""
+    dial_timeout: float | None = None
+    """Seconds the connect alone (TCP or Unix socket, and the TLS handshake) may take, so a caller
+    with other servers to try gives up on a dead one early (None: only ``connect_timeout``)."""
     queue_size: int = 1000
     """Events waiting for the consumer (and lines typed while disconnected) before overflow."""
     oper: tuple[str, str] | None = None

@@ -101,12 +101,13 @@ class Link(asyncio.Protocol):
                        ping_timeout=ping_timeout or config.ping_timeout)
 
         async with asyncio.timeout(config.connect_timeout):
-            if config.unix_socket:
-                _, link = await loop.create_unix_connection(factory, config.unix_socket)
-            else:
-                _, link = await loop.create_connection(
-                    factory, config.host, config.port, ssl=tls, server_hostname=config.host if tls else None
-                )
+            async with asyncio.timeout(config.dial_timeout):
+                if config.unix_socket:
+                    _, link = await loop.create_unix_connection(factory, config.unix_socket)
+                else:
+                    _, link = await loop.create_connection(
+                        factory, config.host, config.port, ssl=tls, server_hostname=config.host if tls else None
+                    )
             try:
                 await asyncio.shield(link.registered)
             except BaseException:

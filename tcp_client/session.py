@@ -16,7 +16,8 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 from tcp_server.protocol import Message, casefold
 
@@ -31,7 +32,7 @@ from .queue import EventQueue
 from .registration import RegistrationError, WebIrc
 
 __all__ = [
-    "DEFAULT_CAPS", "ClientSession", "LineError", "RegistrationError", "SessionClosed",
+    "DEFAULT_CAPS", "ClientSession", "LineError", "RegistrationError", "Route", "SessionClosed",
     "SessionConfig", "SessionStatus", "WebIrc",
 ]
 
@@ -45,11 +46,24 @@ REQUEST_TIMEOUT = 10.0
 """Default seconds a ``request`` waits for its end marker."""
 
 
+class Route(Protocol):
+    """Chooses the server of each connect and reconnect, for a network of several servers (the
+    web gateway's nodes): calls ``open_link`` with ``config`` aimed at one server, then another if
+    that one cannot be reached. Without a route every attempt goes to ``config.host``/``port``."""
+
+    async def open_link(
+        self, config: SessionConfig, open_link: Callable[[SessionConfig], Awaitable[Link]]
+    ) -> Link: ...
+
+
 class ClientSession(CommandsMixin):
     """A reconnecting IRC client connection with a bounded event queue."""
 
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(self, config: SessionConfig, route: Route | None = None) -> None:
         self.config = config
+        self.route = route
+        self.server = config
+        """The config of the server connected to now (or last): ``config`` aimed by the route."""
         self.core = ClientProtocol(config)
         self.connected = False
         self._link: Link | None = None
@@ -62,11 +76,11 @@ class ClientSession(CommandsMixin):
     # ---- public state (the core's) ---------------------------------------------------------
     @property
     def host(self) -> str:
-        return self.config.host
+        return self.server.host
 
     @property
     def port(self) -> int:
-        return self.config.port
+        return self.server.port
 
     @property
     def nick(self) -> str:
@@ -168,7 +182,15 @@ class ClientSession(CommandsMixin):
 
     async def _connect(self, nick_fallback: bool | None = None) -> Link:
         """Open a link and register on it (one attempt, bounded by ``connect_timeout``)."""
-        link = await Link.open(self.config, self.core, self._on_events, nick_fallback=nick_fallback)
+        async def open_link(config: SessionConfig) -> Link:
+            link = await Link.open(config, self.core, self._on_events, nick_fallback=nick_fallback)
+            self.server = config
+            return link
+
+        if self.route is None:
+            link = await open_link(self.config)
+        else:
+            link = await self.route.open_link(self.config, open_link)
         self._link, self.connected = link, True
         if self._reading_paused:
             link.pause_reading()

@@ -19,6 +19,7 @@ from .metrics import install as install_metrics
 from .routes import router
 from .security import ConnectionCounter, HostGuard, SecurityHeaders
 from .settings import GatewaySettings
+from .upstream import UpstreamPool
 
 log = logging.getLogger("tcpchat.gateway")
 
@@ -34,6 +35,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",  # the HTTP API's schema (web_gateway/api); no docs UI
     )
     app.state.settings = settings
+    app.state.upstreams = UpstreamPool.from_settings(settings)  # the chat server nodes (upstream.py)
     if settings.webirc_password is None:
         log.warning(
             "TCPCHAT_WEBIRC_PASSWORD is unset: the chat server will see every web user as the "

@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import WebSocket
@@ -40,7 +40,8 @@ from .events import Event, error_event, status_event, to_json
 from .extensions import WANTED_CAPS, Extras
 from .security import client_ip
 from .settings import GatewaySettings
-from .ws_direct import DIRECT, DirectSocket, text_frame
+from .upstream import UpstreamPool
+from .ws_direct import DIRECT, DirectSocket, PausedSend, text_frame
 
 log = logging.getLogger("tcpchat.gateway")
 
@@ -68,9 +69,8 @@ def session_config(s: GatewaySettings, nick: str, ip: str, account: tuple[str, s
     """The upstream session of one browser: WEBIRC with its address, the gateway's limits, and
     the account it logs in to (SASL) on every connect when signed in (then a nick still held
     by another of the account's pages falls back to ``nick_``: the history is the account's)."""
-    webirc = None
-    if s.webirc_password is not None:
-        webirc = WebIrc(s.webirc_password.get_secret_value(), s.webirc_gateway_name, ip, ip)
+    pw = s.webirc_password
+    webirc = WebIrc(pw.get_secret_value(), s.webirc_gateway_name, ip, ip) if pw is not None else None
     return SessionConfig(
         s.irc_host, s.irc_port, nick, webirc=webirc, unix_socket=s.irc_unix_socket,
         password=s.password.get_secret_value() if s.password else None, tls=s.irc_tls,
@@ -81,38 +81,14 @@ def session_config(s: GatewaySettings, nick: str, ip: str, account: tuple[str, s
     )
 
 
-class _Resume:
-    """A send coroutine that ``Bridge._send_now`` started and that stopped to wait: awaiting this
-    continues it where it stopped (as ``await`` would have), with what it waits for first."""
-
-    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-        self.coro, self.waiting_for = coro, waiting_for
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coro, waiting_for = self.coro, self.waiting_for
-        while True:
-            try:
-                yield waiting_for  # the awaiting task blocks on it, as for the coroutine itself
-            except BaseException as exc:  # cancelled (or thrown into) while waiting: pass it on
-                try:
-                    waiting_for = coro.throw(exc)
-                except StopIteration:
-                    return
-                continue
-            try:
-                waiting_for = coro.send(None)
-            except StopIteration:
-                return
-
-
 class Bridge:
     """The state of one ``/ws`` connection: the socket, the session (after ``hello``), the queue."""
 
-    def __init__(self, ws: WebSocket, settings: GatewaySettings) -> None:
-        self.ws = ws
-        self.settings = settings
+    def __init__(self, ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
+        self.ws, self.settings = ws, settings
+        self.upstreams = upstreams or UpstreamPool.from_settings(settings)  # each (re)connect: next live node
         self.ip = client_ip(ws)
-        self.out: asyncio.Queue[Event | str | bytes | _Resume | None] = asyncio.Queue(settings.ws_queue)
+        self.out: asyncio.Queue[Event | str | bytes | PausedSend | None] = asyncio.Queue(settings.ws_queue)
         scope = getattr(ws, "scope", None) or {}
         self.direct: DirectSocket | None = scope.get("extensions", {}).get(DIRECT)
         self.upstream_paused = False  # reading from the chat server stopped: the browser is behind
@@ -172,7 +148,7 @@ class Bridge:
             self.upstream_paused = True
             self.session.pause_reading()
 
-    def _queue(self, item: Event | str | bytes | _Resume) -> None:
+    def _queue(self, item: Event | str | bytes | PausedSend) -> None:
         try:
             self.out.put_nowait(item)
             self.queued += 1
@@ -195,7 +171,7 @@ class Bridge:
             log.warning("send to %s failed: %r", self.ip, exc)
             self._end()
             return
-        self._queue(_Resume(coro, waiting_for))
+        self._queue(PausedSend(coro, waiting_for))
 
     async def writer(self) -> None:
         while True:
@@ -213,7 +189,7 @@ class Bridge:
                     if self.upstream_paused and not self.queued and self.session is not None:
                         self.upstream_paused = False
                         self.session.resume_reading()
-                elif isinstance(item, _Resume):
+                elif isinstance(item, PausedSend):
                     await item
                 else:
                     await self.ws.send_text(item if isinstance(item, str) else encode(item))
@@ -288,7 +264,7 @@ class Bridge:
 
     async def _register(self, cmd: C.Hello) -> None:
         s, nick = self.settings, cmd.nick
-        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)))
+        session = ClientSession(session_config(s, nick, self.ip, A.login_of(cmd)), route=self.upstreams)
         try:
             await session.start()
         except RegistrationError as exc:
@@ -407,7 +383,7 @@ class Bridge:
                 await self.ws.close(CLOSE_TOO_SLOW if self.out.full() else 1000)
 
 
-async def run_bridge(ws: WebSocket, settings: GatewaySettings) -> None:
+async def run_bridge(ws: WebSocket, settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> None:
     """Serve one ``/ws`` connection until the browser or the upstream session goes away."""
     await ws.accept()
-    await Bridge(ws, settings).run()
+    await Bridge(ws, settings, upstreams).run()

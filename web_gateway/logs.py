@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-POLLED_PATHS = frozenset({"/api/admin/connections", "/api/rooms"})
+POLLED_PATHS = frozenset({"/api/admin/connections", "/api/rooms", "/api/admin/upstreams"})
 """What the admin page (top-level ``static/admin.js``, ``refresh``) fetches on every poll."""
 
 

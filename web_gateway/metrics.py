@@ -24,7 +24,8 @@ router = APIRouter()
 
 
 class _LinkCollector(Collector):
-    """Whether the gateway's links to the TCP server are up, read at scrape time."""
+    """Whether the gateway's links to the TCP server, and its upstream nodes, are up, read at
+    scrape time."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -38,6 +39,15 @@ class _LinkCollector(Collector):
             if link is not None:
                 family.add_metric([name.removesuffix("_link")], 1.0 if link.connected else 0.0)
         yield family
+        pool = getattr(self.app.state, "upstreams", None)
+        if pool is not None:  # what the last connection (or health check) learnt of each node
+            nodes = GaugeMetricFamily(
+                "tcpchat_gateway_upstream_up", "0 while a chat server node is marked down (1: up or not tried)",
+                labels=["address"],
+            )
+            for node in pool.status():
+                nodes.add_metric([node.address], 0.0 if node.state == "down" else 1.0)
+            yield nodes
 
 
 class GatewayMetrics:

@@ -29,7 +29,9 @@ from tcp_client.registration import RegistrationClosed, RegistrationError
 from tcp_client.requests import Until
 from tcp_server.protocol import Message
 
+from .endpoints import Endpoint
 from .settings import GatewaySettings
+from .upstream import UpstreamPool
 
 log = logging.getLogger("tcpchat.gateway.oper")
 
@@ -59,8 +61,12 @@ class UpstreamLink:
         caps: Sequence[str],
         oper: tuple[str, str] | None = None,
         realname: str = "tcpchat gateway",
+        upstreams: UpstreamPool | None = None,
     ) -> None:
         self.settings = settings
+        self.upstreams = upstreams or UpstreamPool.from_settings(settings)
+        self.server: str | None = None
+        """The node the link is (or was last) connected to."""
         self.wanted_nick = nick
         self.caps = tuple(caps)
         self.oper = oper
@@ -94,10 +100,15 @@ class UpstreamLink:
         )
 
     async def _connect(self) -> None:
-        s = self.settings
         core = ClientProtocol(self._config())
+
+        async def open_link(config: SessionConfig) -> Link:
+            link = await Link.open(config, core, lambda _events: None)
+            self.server = str(Endpoint(config.host, config.port, config.unix_socket))
+            return link
+
         try:
-            link = await Link.open(core.config, core, lambda _events: None)
+            link = await self.upstreams.open_link(core.config, open_link)
         except RegistrationError as exc:
             if exc.numeric == "464" and not exc.oper_refused:
                 raise UpstreamError(
@@ -110,10 +121,10 @@ class UpstreamLink:
             raise UpstreamError(f"the TCP server refused the gateway's connection: {exc}") from None
         except RegistrationClosed as exc:
             raise UpstreamError(f"the TCP server closed the connection during registration: {exc}") from None
-        except OSError as exc:
-            raise UpstreamError(
-                f"cannot reach the TCP chat server at {_where(s)}: {exc.strerror or exc}"
-            ) from None
+        except OSError as exc:  # NoUpstream (several nodes) names each node and its failure
+            nodes = self.upstreams.nodes
+            where = f" at {nodes[0].endpoint}" if len(nodes) == 1 else ""
+            raise UpstreamError(f"cannot reach the TCP chat server{where}: {exc.strerror or exc}") from None
         self._link, self.registered = link, core
         self.generation += 1
         self.last_error = None
@@ -222,19 +233,18 @@ class UpstreamLink:
 
 
 
-
-def _where(s: GatewaySettings) -> str:
-    return f"unix:{s.irc_unix_socket}" if s.irc_unix_socket else f"{s.irc_host}:{s.irc_port}"
-
-
-def oper_link(settings: GatewaySettings) -> UpstreamLink:
+def oper_link(settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> UpstreamLink:
     """The operator link: OPERs with the shared credentials (none configured: a plain link)."""
     oper = None
     if settings.oper_password is not None:
         oper = (settings.oper_name, settings.oper_password.get_secret_value())
-    return UpstreamLink(settings, settings.oper_nick, caps=OPER_CAPS, oper=oper, realname="tcpchat admin link")
+    return UpstreamLink(
+        settings, settings.oper_nick, caps=OPER_CAPS, oper=oper, realname="tcpchat admin link", upstreams=upstreams
+    )
 
 
-def poster_link(settings: GatewaySettings) -> UpstreamLink:
+def poster_link(settings: GatewaySettings, upstreams: UpstreamPool | None = None) -> UpstreamLink:
     """The HTTP API's posting identity (``api_nick``): an ordinary user, not an operator."""
-    return UpstreamLink(settings, settings.api_nick, caps=POSTER_CAPS, realname="tcpchat HTTP API")
+    return UpstreamLink(
+        settings, settings.api_nick, caps=POSTER_CAPS, realname="tcpchat HTTP API", upstreams=upstreams
+    )

@@ -31,7 +31,7 @@ from tcp_server.protocol import MAX_LINE_BYTES, MAX_TAG_BYTES, LineBuffer, Messa
 
 from .security import client_ip
 from .settings import GatewaySettings
-from .upstream import open_upstream
+from .upstream import UpstreamPool, open_upstream
 from .ws_direct import DIRECT, DirectSocket, binary_frame, text_frame
 
 log = logging.getLogger("tcpchat.gateway")
@@ -210,12 +210,15 @@ class RawRelay(asyncio.Protocol):
                 await self.ws.close(CLOSE_POLICY if self.too_slow else 1000)
 
 
-async def run_raw_irc(ws: WebSocket, settings: GatewaySettings, subprotocol: str | None) -> None:
-    """Relay one raw-IRC WebSocket to its own upstream TCP connection until either side closes."""
+async def run_raw_irc(
+    ws: WebSocket, settings: GatewaySettings, subprotocol: str | None, upstreams: UpstreamPool | None = None
+) -> None:
+    """Relay one raw-IRC WebSocket to its own upstream TCP connection (the next live node) until
+    either side closes."""
     await ws.accept(subprotocol=subprotocol)
     relay = RawRelay(ws, settings, binary=subprotocol == "binary.ircv3.net")
     try:
-        await open_upstream(settings, lambda: relay)
+        await open_upstream(settings, upstreams or UpstreamPool.from_settings(settings), lambda: relay)
     except (OSError, TimeoutError) as exc:
         log.warning("raw irc: upstream unavailable: %s", exc)
         with contextlib.suppress(Exception):

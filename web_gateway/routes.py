@@ -13,6 +13,7 @@ from .metrics import count_websocket
 from .raw_irc import SUBPROTOCOLS, run_raw_irc
 from .security import ConnectionCounter, client_ip, origin_allowed
 from .settings import GatewaySettings
+from .upstream import upstreams_of
 
 router = APIRouter()
 
@@ -75,7 +76,7 @@ async def _guarded(websocket: WebSocket, serve: Callable[[], Awaitable[None]]) -
 @router.websocket("/ws")
 async def ws_json(websocket: WebSocket) -> None:
     """The page's JSON protocol (DESIGN.md, "Browser JSON protocol"); see bridge.py and events.py."""
-    await _guarded(websocket, lambda: run_bridge(websocket, _settings(websocket)))
+    await _guarded(websocket, lambda: run_bridge(websocket, _settings(websocket), upstreams_of(websocket.app)))
 
 
 @router.websocket("/ws/irc")
@@ -83,4 +84,6 @@ async def ws_irc(websocket: WebSocket) -> None:
     """Raw IRC over WebSocket (IRCv3 subprotocols ``text.ircv3.net`` / ``binary.ircv3.net``)."""
     offered = websocket.scope.get("subprotocols") or []
     chosen = next((p for p in offered if p in SUBPROTOCOLS), None)
-    await _guarded(websocket, lambda: run_raw_irc(websocket, _settings(websocket), chosen))
+    await _guarded(
+        websocket, lambda: run_raw_irc(websocket, _settings(websocket), chosen, upstreams_of(websocket.app))
+    )

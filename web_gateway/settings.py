@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tcp_server.settings import default as server_default
+
+from .endpoints import Endpoint, parse_upstreams
 
 
 class GatewaySettings(BaseSettings):
@@ -22,6 +24,20 @@ class GatewaySettings(BaseSettings):
     irc_tls: bool = Field(False, description="Connect to the chat server over TLS")
     irc_unix_socket: str | None = Field(
         None, description="Reach the chat server over this Unix socket instead of irc_host:irc_port"
+    )
+    upstreams: str = Field(
+        "",
+        description="Comma-separated chat server nodes (host:port, [v6addr]:port or unix:/path); each new "
+        "connection takes the next live one, round robin (empty = irc_host:irc_port, or irc_unix_socket)",
+    )
+    upstream_dial_timeout: float = Field(
+        2.0, gt=0, description="Seconds to open the connection to one upstream before trying the next"
+    )
+    upstream_retry_after: float = Field(
+        10.0, gt=0, description="Seconds an upstream that refused or timed out is skipped before it is tried again"
+    )
+    upstream_check_interval: float = Field(
+        5.0, gt=0, description="Seconds /api/health reuses its last check of the upstreams before dialling them again"
     )
     allowed_origins: str = Field(
         "", description="Comma-separated WebSocket origins allowed (empty = the gateway's own)"
@@ -90,6 +106,22 @@ class GatewaySettings(BaseSettings):
     admin_session_max_age: int = Field(8 * 3600, ge=60, description="Admin session lifetime (seconds)")
     admin_poll_interval: float = Field(2.0, gt=0, description="Seconds between admin page refreshes")
     log_level: str = Field("INFO", description="Logging level")
+
+    @field_validator("upstreams")
+    @classmethod
+    def _valid_upstreams(cls, value: str) -> str:
+        parse_upstreams(value, server_default("port"))  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """The chat server nodes, in the order given (one when ``upstreams`` is empty)."""
+        listed = parse_upstreams(self.upstreams, self.irc_port)
+        if listed:
+            return listed
+        if self.irc_unix_socket:
+            return (Endpoint(unix_socket=self.irc_unix_socket),)
+        return (Endpoint(self.irc_host, self.irc_port),)
 
     @property
     def hosts(self) -> list[str]:

@@ -16,6 +16,7 @@ chains deep, at ~6% of the gateway's CPU per frame.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -118,3 +119,27 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
     def disconnected(self, value: bool) -> None:
         self._closed_flags = (self._closed_flags[0], value)
         self._update_direct()
+
+
+class PausedSend:
+    """A send coroutine that the bridge (``Bridge._send_now``) started and that stopped to wait: awaiting this
+    continues it where it stopped (as ``await`` would have), with what it waits for first."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        self.coro, self.waiting_for = coro, waiting_for
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, waiting_for = self.coro, self.waiting_for
+        while True:
+            try:
+                yield waiting_for  # the awaiting task blocks on it, as for the coroutine itself
+            except BaseException as exc:  # cancelled (or thrown into) while waiting: pass it on
+                try:
+                    waiting_for = coro.throw(exc)
+                except StopIteration:
+                    return
+                continue
+            try:
+                waiting_for = coro.send(None)
+            except StopIteration:
+                return

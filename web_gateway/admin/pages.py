@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..api.service import service_of
 from ..metrics import metrics_of
+from ..upstream import upstreams_of
 from .auth import (
     ADMIN_OFF,
     LOGIN_CSRF_COOKIE,
@@ -106,6 +107,7 @@ async def _admin_page(request: Request, error: str) -> Response:
         poll_ms=int(request.app.state.settings.admin_poll_interval * 1000),
         connections=connections,
         rooms=rooms,
+        upstreams=upstreams_of(request.app).status(),
         problem=" ".join(problems),
     )
 
@@ -193,7 +195,7 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=FIELD_MA
 @router.post("/kill")
 async def kill_form(
     request: Request,
-    conn_id: Annotated[int, Form(ge=1, le=2**62)],
+    conn_id: Annotated[int, Form(ge=-(2**62), le=2**62)],  # below zero: a user on another node
     reason: Annotated[str, Form(max_length=300)] = "",
     csrf: Annotated[str, Form(max_length=FIELD_MAX)] = "",
 ) -> Response:

@@ -21,19 +21,34 @@ class IrcStatus(BaseModel):
     """The gateway's operator link to the TCP server."""
 
     connected: bool
-    server: str = Field(description="host:port of the TCP chat server")
+    server: str = Field(description="host:port of the TCP chat server (the node the link is on)")
     nick: str | None = None
     operator: bool = Field(False, description="The link is an IRC operator (admin data available)")
     history: bool = Field(False, description="The server offers draft/chathistory")
     reason: str | None = Field(None, description="Why the link is down")
 
 
+class Upstream(BaseModel):
+    """One chat server node the gateway connects users to (``--upstreams``)."""
+
+    address: str = Field(description="host:port or unix:/path")
+    state: Literal["up", "down", "unknown"] = Field(description="unknown: not tried yet")
+    down_since: int | None = Field(None, description="Unix time of the first failure in a row (down only)")
+    reason: str | None = Field(None, description="Why the last connection failed (down only)")
+
+
+class UpstreamList(BaseModel):
+    upstreams: list[Upstream] = Field(description="Every node, in the configured order")
+
+
 class Health(BaseModel):
-    """Liveness of the gateway and of its link to the TCP server."""
+    """Liveness of the gateway and of its link to the TCP server (``ok`` while any node answers;
+    ``upstreams`` shows each node)."""
 
     status: Literal["ok", "degraded"]
     gateway: Literal["ok"] = "ok"
     irc: IrcStatus
+    upstreams: list[Upstream] = Field(default_factory=list, description="Every node, in the configured order")
 
 
 class Room(BaseModel):
@@ -124,12 +139,16 @@ class Connection(BaseModel):
     oper: bool
     account: str | None = Field(None, description="The account the connection is logged in to")
     admin_link: bool = Field(False, description="This is the gateway's own operator link")
+    node: str | None = Field(
+        None, description="Cluster node the connection is on (null when the server runs alone)"
+    )
 
 
 class Totals(BaseModel):
     connections: int
     registered: int
     by_transport: dict[str, int]
+    by_node: dict[str, int] = Field(default_factory=dict, description="Connections per cluster node (empty alone)")
     messages_in: int
     messages_out: int
     bytes_in: int

@@ -101,16 +101,21 @@ def parse_connections(lines: Iterable[Message], own_nick: str) -> ConnectionList
                 oper=t.get(VENDOR + "oper") == "1",
                 account=t.get(VENDOR + "account") or None,
                 admin_link=nick == own_nick,
+                node=t.get(VENDOR + "node") or None,
             )
         )
-    conns.sort(key=lambda c: c.id)
+    conns.sort(key=lambda c: (c.node or "", c.id))
     by_transport: dict[str, int] = {}
+    by_node: dict[str, int] = {}
     for c in conns:
         by_transport[c.transport] = by_transport.get(c.transport, 0) + 1
+        if c.node:
+            by_node[c.node] = by_node.get(c.node, 0) + 1
     totals = Totals(
         connections=len(conns),
         registered=sum(c.registered for c in conns),
         by_transport=by_transport,
+        by_node=by_node,
         messages_in=sum(c.messages_in for c in conns),
         messages_out=sum(c.messages_out for c in conns),
         bytes_in=sum(c.bytes_in for c in conns),

@@ -22,6 +22,7 @@ from .models import (
     PostMessage,
     RoomDetail,
     RoomList,
+    UpstreamList,
 )
 from .replies import BadInput, history_ref, normalize_room
 from .service import ChatService, service_of
@@ -173,6 +174,13 @@ async def connections(svc: Service, _: Annotated[Session | None, Depends(require
     return Response(listing.model_dump_json(), media_type="application/json", headers=NO_STORE)
 
 
+@router.get("/admin/upstreams", response_model=UpstreamList, responses=_errors(401, 403, 429))
+async def upstreams(svc: Service, _: Annotated[Session | None, Depends(require_admin)]) -> UpstreamList:
+    """The chat server nodes the gateway connects users to, each up or down (since when, why).
+    Admin only (``/api/health`` shows the same to anyone)."""
+    return UpstreamList(upstreams=await svc.upstreams())
+
+
 @router.delete(
     "/admin/connections/{conn_id}", response_model=Killed, responses=_errors(401, 403, 404, 409, 429, 503)
 )
@@ -180,7 +188,9 @@ async def kill(
     request: Request,
     svc: Service,
     _: Annotated[Session | None, Depends(require_admin)],
-    conn_id: Annotated[int, Path(ge=1, le=2**62, description="Connection id from the list")],
+    conn_id: Annotated[
+        int, Path(ge=-(2**62), le=2**62, description="Connection id from the list (below zero: on another node)")
+    ],
     reason: Annotated[
         str, Query(min_length=1, max_length=KILL_REASON_MAX, pattern=r"^[^\r\n\x00]+$")
     ] = "Disconnected by an administrator",

@@ -8,6 +8,8 @@ status and a message the caller can act on; an unreachable server is always 503 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from collections import deque
@@ -21,7 +23,17 @@ from tcp_server.protocol import numerics as N
 from ..metrics import metrics_of
 from ..oper_link import Until, UpstreamError, UpstreamLink, oper_link, poster_link
 from ..settings import GatewaySettings
-from .models import ConnectionList, Health, IrcStatus, Killed, MessagePage, Posted, Room, RoomDetail
+from .models import (
+    ConnectionList,
+    Health,
+    IrcStatus,
+    Killed,
+    MessagePage,
+    Posted,
+    Room,
+    RoomDetail,
+    Upstream,
+)
 from .replies import (
     DEFAULT_CHANNEL_LEN,
     failure,
@@ -117,8 +129,9 @@ class ChatService:
     def __init__(self, settings: GatewaySettings, app: Any) -> None:
         self.settings = settings
         self.app = app
-        self.oper = oper_link(settings)
-        self.poster = poster_link(settings)
+        pool = getattr(app.state, "upstreams", None)
+        self.oper = oper_link(settings, pool)
+        self.poster = poster_link(settings, pool)
         app.state.oper_link = self.oper
         app.state.poster_link = self.poster
         self.rates = RateTracker()
@@ -149,21 +162,35 @@ class ChatService:
 
     # ---- health ------------------------------------------------------------------------------
     async def health(self) -> Health:
-        try:
-            await self.oper.ensure()
-        except UpstreamError:
-            pass
+        """The operator link (connected now if it can be) and every node's state (all dialled,
+        at most once per ``upstream_check_interval``)."""
+
+        async def ensure() -> None:
+            with contextlib.suppress(UpstreamError):
+                await self.oper.ensure()
+
+        _, upstreams = await asyncio.gather(ensure(), self.upstreams())
         reg = self.oper.registered
-        s = self.settings
         irc = IrcStatus(
             connected=self.oper.connected,
-            server=f"{s.irc_host}:{s.irc_port}",
+            server=self.oper.server or str(self.oper.upstreams.nodes[0].endpoint),
             nick=reg.nick if reg else None,
             operator=bool(reg and self.oper.oper),
             history=bool(reg and "draft/chathistory" in reg.caps),
             reason=None if self.oper.connected else self.oper.last_error,
         )
-        return Health(status="ok" if irc.connected else "degraded", irc=irc)
+        return Health(status="ok" if irc.connected else "degraded", irc=irc, upstreams=upstreams)
+
+    async def upstreams(self) -> list[Upstream]:
+        """Every node: up, or down since when and why (all dialled, at most once per
+        ``upstream_check_interval``)."""
+        return [
+            Upstream(
+                address=n.address, state=n.state, reason=n.reason,
+                down_since=None if n.down_since is None else int(n.down_since),
+            )
+            for n in await self.oper.upstreams.check()
+        ]
 
     # ---- rooms -------------------------------------------------------------------------------
     async def rooms(self, admin: bool = False) -> list[Room]:
@@ -308,9 +335,12 @@ class ChatService:
             raise HTTPException(404, f"no connection with id {conn_id} (it may have closed already)")
         if target.admin_link:
             raise HTTPException(409, "refusing to kill the gateway's own operator link")
+        # A user on another cluster node is listed under a stand-in id (below zero) that only the
+        # link's node knows: KILL it by nick, and the server closes it on its own node.
+        victim = f"id={conn_id}" if conn_id >= 0 else target.nick
         try:
             lines = await self.oper.barrier(
-                [Message("KILL", (f"id={conn_id}", reason))], _is(N.ERR_NOSUCHNICK, N.ERR_NOPRIVILEGES)
+                [Message("KILL", (victim, reason))], _is(N.ERR_NOSUCHNICK, N.ERR_NOPRIVILEGES)
             )
         except UpstreamError as exc:
             raise self._unavailable(exc) from None
