@@ -185,6 +185,10 @@ class ServerSettings(BaseSettings):
     auth_failures_per_account: int = Field(
         10, ge=1, description="Failed logins to one account (from anywhere) per auth_window before refusing"
     )
+    account_sync_retry: float = Field(
+        2.0, gt=0, description="Seconds between attempts to re-listen for account changes of other nodes "
+        "(PostgreSQL LISTEN) after the connection was lost"
+    )
     sasl_max_bytes: int = Field(8192, ge=400, description="Longest SASL message (bytes, before base64)")
     tls_client_ca: Path | None = Field(
         None, description="CA file whose client certificates the TLS port accepts (SASL EXTERNAL)"

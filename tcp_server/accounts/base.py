@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,8 +76,21 @@ class Loaded:
     channels: dict[str, ChannelRecord]
 
 
+ACCOUNT_CHANGED = "a"
+"""``on_change`` kind: the account ``folded`` was created, changed or dropped elsewhere."""
+CHANNEL_CHANGED = "c"
+"""``on_change`` kind: the registered channel ``folded`` was saved or dropped elsewhere."""
+ALL_CHANGED = "*"
+"""``on_change`` kind: changes may have been missed (the watch reconnected): reload everything."""
+
+
 class AccountStore(ABC):
     """Accounts and registered channels in the history database (SQLite or PostgreSQL)."""
+
+    on_change: Callable[[str, str], None] | None = None
+    """Called on the event loop with ``(kind, folded)`` when another server sharing the database
+    changed an account or a registered channel (``*_CHANGED``); set by the server. A store that
+    no other server shares (SQLite) never calls it."""
 
     @abstractmethod
     async def start(self) -> Loaded:
@@ -113,6 +127,18 @@ class AccountStore(ABC):
     @abstractmethod
     def list_accounts(self) -> list[Account]:
         """Every account, by name."""
+
+    @abstractmethod
+    def drop_account(self, folded: str) -> bool:
+        """Delete the account, its certificates and read markers; False when it does not exist."""
+
+    @abstractmethod
+    def load(self) -> Loaded:
+        """Every account name and registered channel, as ``start`` returns them (a resync)."""
+
+    @abstractmethod
+    def get_channel(self, folded: str) -> ChannelRecord | None:
+        """The registered channel ``folded``, if it is registered."""
 
     @abstractmethod
     def save_channel(self, record: ChannelRecord) -> None:

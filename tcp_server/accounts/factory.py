@@ -29,5 +29,5 @@ def make_account_store(settings: ServerSettings) -> AccountStore | None:
     if scheme in ("postgresql", "postgres"):
         from .postgres import PostgresAccountStore
 
-        return PostgresAccountStore(url)
+        return PostgresAccountStore(url, settings.account_sync_retry)
     raise AccountError(f"database_url scheme {scheme!r} is not supported")

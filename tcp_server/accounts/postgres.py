@@ -2,20 +2,23 @@
 
 The store interface is blocking (callers run it in worker threads), and asyncpg lives on the
 event loop: each call is handed to the loop with ``run_coroutine_threadsafe`` and the worker
-waits for it. Migrations run under an advisory lock, as history's do.
+waits for it. Migrations run under an advisory lock, as history's do. Every write of an account
+or a registered channel notifies the other nodes sharing the database (pgwatch.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import asyncpg
 
-from .base import Account, AccountError, AccountStore, ChannelRecord, Loaded
+from .base import ACCOUNT_CHANGED, CHANNEL_CHANGED, Account, AccountError, AccountStore, ChannelRecord, Loaded
 from .passwords import ScramKeys
+from .pgwatch import CHANNEL, ChangeWatch, payload
 from .sql import (
     ACCOUNT_COLUMNS,
     CREATE_VERSION_TABLE,
@@ -43,10 +46,17 @@ def _d(i: int) -> str:
 class PostgresAccountStore(AccountStore):
     """Accounts in the PostgreSQL database at ``url``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sync_retry: float = 2.0) -> None:
         self.url = url
         self._pool: asyncpg.Pool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.origin = secrets.token_hex(6)
+        """This store's id in change notifications (its own are not applied twice)."""
+        self.watch = ChangeWatch(url, self.origin, self._changed, sync_retry, TIMEOUT)
+
+    def _changed(self, kind: str, folded: str) -> None:
+        if self.on_change is not None:
+            self.on_change(kind, folded)
 
     async def start(self) -> Loaded:
         self._loop = asyncio.get_running_loop()
@@ -63,15 +73,42 @@ class PostgresAccountStore(AccountStore):
                         await con.execute(statement)
                     await con.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES ($1)", number)
                     log.info("accounts: migrated PostgreSQL schema to version %d", number)
-                names = {r[0] for r in await con.fetch("SELECT folded FROM accounts")}
-                rows = await con.fetch("SELECT folded, data FROM registered_channels")
+                loaded = await self._load(con)
+            await self.watch.start()
         except AccountError:
             raise
         except Exception as exc:
             raise AccountError(f"cannot set up the account tables: {exc}") from exc
+        return loaded
+
+    @staticmethod
+    async def _load(con: Any) -> Loaded:
+        names = {r[0] for r in await con.fetch("SELECT folded FROM accounts")}
+        rows = await con.fetch("SELECT folded, data FROM registered_channels")
         return Loaded(names, {r[0]: ChannelRecord.from_json(r[1]) for r in rows})
 
+    def load(self) -> Loaded:
+        async def work() -> Loaded:
+            assert self._pool is not None
+            async with self._pool.acquire() as con:
+                return await self._load(con)
+
+        return self._run(work())
+
+    def _write(self, kind: str, folded: str, *statements: tuple[Any, ...]) -> list[str]:
+        """Run ``(sql, *args)`` statements in one transaction that also notifies the other nodes."""
+
+        async def work() -> list[str]:
+            assert self._pool is not None
+            async with self._pool.acquire() as con, con.transaction():
+                done = [await con.execute(sql, *args) for sql, *args in statements]
+                await con.execute("SELECT pg_notify($1, $2)", CHANNEL, payload(self.origin, kind, folded))
+            return done
+
+        return self._run(work())
+
     async def close(self) -> None:
+        await self.watch.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -103,6 +140,8 @@ class PostgresAccountStore(AccountStore):
                 if certfp:
                     await con.execute("INSERT INTO account_certfps VALUES ($1, $2) ON CONFLICT DO NOTHING",
                                       certfp, account.folded)
+                await con.execute("SELECT pg_notify($1, $2)", CHANNEL,
+                                  payload(self.origin, ACCOUNT_CHANGED, account.folded))
             return True
 
         return self._run(work())
@@ -123,18 +162,32 @@ class PostgresAccountStore(AccountStore):
         return row is not None and row[0] == folded
 
     def set_flags(self, folded: str, verified: bool | None = None, disabled: bool | None = None) -> bool:
+        statements: list[tuple[Any, ...]] = []
         if verified is not None:
-            self._execute("UPDATE accounts SET verified = $1 WHERE folded = $2", int(verified), folded)
+            statements.append(("UPDATE accounts SET verified = $1 WHERE folded = $2", int(verified), folded))
         if disabled is not None:
-            self._execute("UPDATE accounts SET disabled = $1 WHERE folded = $2", int(disabled), folded)
+            statements.append(("UPDATE accounts SET disabled = $1 WHERE folded = $2", int(disabled), folded))
+        self._write(ACCOUNT_CHANGED, folded, *statements)
         return self._fetchrow("SELECT 1 FROM accounts WHERE folded = $1", folded) is not None
 
     def set_password(self, folded: str, password: str, scram: ScramKeys) -> bool:
-        status = self._execute(
+        (status,) = self._write(ACCOUNT_CHANGED, folded, (
             "UPDATE accounts SET password = $1, scram_salt = $2, scram_stored_key = $3, scram_server_key = $4, "
             "scram_iterations = $5 WHERE folded = $6", password, *scram_columns(scram), folded,
-        )
+        ))
         return not status.endswith(" 0")
+
+    def drop_account(self, folded: str) -> bool:
+        statuses = self._write(
+            ACCOUNT_CHANGED, folded,
+            ("DELETE FROM read_markers WHERE account = $1", folded),
+            ("DELETE FROM accounts WHERE folded = $1", folded),  # certificates cascade
+        )
+        return not statuses[-1].endswith(" 0")
+
+    def get_channel(self, folded: str) -> ChannelRecord | None:
+        row = self._fetchrow("SELECT data FROM registered_channels WHERE folded = $1", folded)
+        return ChannelRecord.from_json(row[0]) if row else None
 
     def list_accounts(self) -> list[Account]:
         assert self._pool is not None
@@ -142,13 +195,13 @@ class PostgresAccountStore(AccountStore):
         return [row_account(r) for r in rows]
 
     def save_channel(self, record: ChannelRecord) -> None:
-        self._execute(
+        self._write(CHANNEL_CHANGED, record.folded, (
             "INSERT INTO registered_channels VALUES ($1, $2) "
             "ON CONFLICT (folded) DO UPDATE SET data = excluded.data", record.folded, record.to_json(),
-        )
+        ))
 
     def drop_channel(self, folded: str) -> None:
-        self._execute("DELETE FROM registered_channels WHERE folded = $1", folded)
+        self._write(CHANNEL_CHANGED, folded, ("DELETE FROM registered_channels WHERE folded = $1", folded))
 
     def set_marker(self, account: str, target: str, time_us: int) -> int:
         row = self._fetchrow(

@@ -84,6 +84,18 @@ class AccountService:
 
         return job
 
+    def apply_channel(self, folded: str, record: ChannelRecord | None) -> None:
+        """Another node saved (or dropped: None) a registered channel: keep its record here.
+
+        A save of this node's that is still queued wins: it is newer, and it will notify in turn.
+        """
+        if folded in self._unsaved:
+            return
+        if record is None:
+            self.channels.pop(folded, None)
+        else:
+            self.channels[folded] = record
+
     def login_blocked(self, folded: str, limit: int, window: float) -> bool:
         """True when ``folded`` failed ``limit`` logins within ``window`` seconds (from anywhere)."""
         times = self._failures.get(folded)

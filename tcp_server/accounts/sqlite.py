@@ -70,12 +70,19 @@ class SQLiteAccountStore(AccountStore):
                     cur.execute(statement)
                 cur.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (?)", (number,))
                 log.info("accounts: migrated %s to schema version %d", self.path, number)
-            names = {r[0] for r in cur.execute("SELECT folded FROM accounts")}
-            channels = {
-                r[0]: ChannelRecord.from_json(r[1])
-                for r in cur.execute("SELECT folded, data FROM registered_channels")
-            }
+            return self._load(cur)
+
+    @staticmethod
+    def _load(cur: sqlite3.Cursor) -> Loaded:
+        names = {r[0] for r in cur.execute("SELECT folded FROM accounts")}
+        channels = {
+            r[0]: ChannelRecord.from_json(r[1]) for r in cur.execute("SELECT folded, data FROM registered_channels")
+        }
         return Loaded(names, channels)
+
+    def load(self) -> Loaded:
+        with self._tx(write=False) as cur:
+            return self._load(cur)
 
     async def close(self) -> None:
         with self._lock:
@@ -148,6 +155,17 @@ class SQLiteAccountStore(AccountStore):
         with self._tx(write=False) as cur:
             rows = cur.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY folded").fetchall()
         return [row_account(r) for r in rows]
+
+    def drop_account(self, folded: str) -> bool:
+        with self._tx() as cur:
+            cur.execute("DELETE FROM read_markers WHERE account = ?", (folded,))
+            cur.execute("DELETE FROM accounts WHERE folded = ?", (folded,))  # certfps cascade
+            return cur.rowcount > 0
+
+    def get_channel(self, folded: str) -> ChannelRecord | None:
+        with self._tx(write=False) as cur:
+            row = cur.execute("SELECT data FROM registered_channels WHERE folded = ?", (folded,)).fetchone()
+        return ChannelRecord.from_json(row[0]) if row else None
 
     def save_channel(self, record: ChannelRecord) -> None:
         with self._tx() as cur:

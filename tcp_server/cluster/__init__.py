@@ -2,7 +2,8 @@
 
 ``RedisBus`` (bus.py) stands behind the ``state.bus`` seam; ``Link`` (link.py) owns the Redis
 connections and tasks; ``mirror.py`` keeps remote users as local stand-ins; ``reaper.py``
-cleans up after dead nodes; ``wire.py`` names the keys and encodes the events. History is
+cleans up after dead nodes; ``wire.py`` names the keys and encodes the events; ``rcluster.py`` adapts redis-py's
+Redis Cluster client; ``outage.py`` is what users see while Redis is away. History is
 shared by pointing every node at the same PostgreSQL ``database_url``: each message is stored
 once, by the node its sender is connected to.
 """
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .bus import RedisBus
 from .link import Link
+from .rcluster import open_redis
 
 if TYPE_CHECKING:
     from ..settings import ServerSettings
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 async def join_cluster(state: ServerState, settings: ServerSettings) -> Link:
     """Replace the node's LocalBus with a RedisBus and connect it (raises if Redis is down)."""
     bus = RedisBus(state, settings)
-    link = Link(bus, settings)
+    link = Link(bus, settings, await open_redis(settings))
     await link.start()
     state.bus = bus
     return link

@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import casefold
@@ -24,6 +25,7 @@ from ..state.bus import Refusal, Variants, select
 from . import wire
 from .meta import apply_meta, pack_lists
 from .mirror import Mirror, is_ghost, user_info
+from .outage import Outage, on_settle_event, undelivered
 from .shared import AwaitedEcho, SharedState, deliver
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ class RedisBus(SharedState, Bus):
         """Missed channel messages delivered from history (gapfill.py)."""
         self._user_names: dict[int, str] = {}
         """Local client id -> the casefolded nick other nodes know it by (in the users hash)."""
+        self.outage = Outage(self)
         state.on_nick.append(self._announce)
         state.on_disconnect.append(self._gone)
         self.share_whowas()
@@ -112,15 +115,18 @@ class RedisBus(SharedState, Bus):
 
         self._publish(channel.folded, event, alone)
 
-    def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
-        """A remote user's message goes to its node's channel; a local one is delivered now."""
+    def to_nick(self, target: Client, variants: Variants, only: str = "", sender: Client | None = None) -> None:
+        """A remote user's message goes to its node's channel (``sender`` hears if it cannot)."""
         if not is_ghost(target):
             super().to_nick(target, variants, only)
             return
         node = self.mirror.node_of.get(target.folded)
+        lost = partial(undelivered, self, sender, target)
         if self.up and node is not None:
             payload = wire.encode({"k": "p", "f": target.folded, "v": wire.pack_variants(variants), "o": only})
-            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
+            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload), lost)
+        else:
+            lost()
 
     def invited(self, channel: Channel, target: Client, variants: Variants) -> None:
         """Share the channel's invitations; a remote target gets the INVITE from its node."""
@@ -356,11 +362,7 @@ class RedisBus(SharedState, Bus):
         if event["k"] == "u":
             ghost = self.mirror.upsert(event["f"], event["i"], event.get("o"))
             if ghost is not None and "v" in event:  # AWAY, SETNAME, ACCOUNT: local peers who asked
-                from ..commands.monitor import extended_watchers
-
-                cap = event["c"]
-                told = self.state.peers_of(ghost) | extended_watchers(self.state, ghost, cap)
-                self.state.relay((p for p in told if cap in p.caps), wire.unpack_variants(event["v"]))
+                self.user_news(ghost, event["c"], wire.unpack_variants(event["v"]))
         elif event["k"] == "q" and event.get("f"):
             self.mirror.remove(event["f"], event["t"])
         elif event["k"] == "w":
@@ -371,7 +373,9 @@ class RedisBus(SharedState, Bus):
         target = self.state.nicks.get(event["f"])
         if target is None or is_ghost(target) or target.gone:
             return
-        if event["k"] == "x":
+        if event["k"] in ("r", "a"):  # a nick two nodes gave out while Redis was away
+            on_settle_event(self, target, event)
+        elif event["k"] == "x":
             self.state.disconnect(target, event["t"], event["t"])
         else:
             Bus.to_nick(self, target, wire.unpack_variants(event["v"]), event.get("o") or "")

@@ -27,6 +27,7 @@ from . import wire
 from .follow import Following
 from .gapfill import SeenIds, fill
 from .mirror import is_ghost, user_info
+from .outage import now_ms
 from .reaper import reap, register_node
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ FAILURES = (RedisError, OSError)
 class Link(Following):
     """One node's connection to the cluster through Redis."""
 
-    def __init__(self, bus: RedisBus, settings: ServerSettings) -> None:
+    def __init__(self, bus: RedisBus, settings: ServerSettings, redis: Any = None) -> None:
         self.bus = bus
         self.state = bus.state
         self.settings = settings
-        self.redis = aioredis.from_url(
+        self.redis = redis or aioredis.from_url(
             settings.redis_url or "", decode_responses=True,
             socket_timeout=settings.cluster_redis_timeout,
             socket_connect_timeout=settings.cluster_redis_timeout,
@@ -70,6 +71,8 @@ class Link(Following):
         self.last_rx: dict[str, float] = {}
         """Wall time of the last message event delivered per channel (where a gap fill starts)."""
         self.down_at = 0.0
+        self.connected_at = 0.0
+        """Monotonic time of the last (re)connect: reaping waits one heartbeat TTL after it."""
         bus.link = self
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -105,6 +108,7 @@ class Link(Following):
             if self.bus.mirror.has_local(channel):
                 await self.subscribe(channel.folded, channel.name)
         self.listener = asyncio.create_task(self._listen(self.pubsub))
+        self.connected_at = time.monotonic()
         self.bus.up = True
         await self.bus.refresh_network()
         if not first:  # what other nodes said meanwhile reached only their own users
@@ -226,7 +230,7 @@ class Link(Following):
 
     async def _claim(self, client: Client, nick: str, folded: str, done: Callable[[bool], None], hold: Any) -> None:
         bus = self.bus
-        mine = f"{bus.node} {bus.epoch}"
+        mine = f"{bus.node} {bus.epoch} {now_ms()}"  # the claim time settles a nick given out twice
         try:
             ok = bool(await self.redis.set(wire.nick_key(folded), mine, nx=True))
         except FAILURES as exc:
@@ -271,6 +275,8 @@ class Link(Following):
                 self.unsubscribe(folded)
             return
         modes = "" if channel is not None and channel.members else "o"
+        if channel is not None and self.state.join_modes is not None:  # a registered channel's ops list
+            modes = self.state.join_modes(client, channel, modes)
         event = {"k": "j", "n": bus.node, "c": client.id, "f": client.folded, "m": modes,
                  "i": user_info(client, bus.node)}
         payload = wire.encode(event)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from . import wire
 from .mirror import user_info
+from .outage import settle
 
 if TYPE_CHECKING:
     from .link import Link
@@ -34,14 +36,13 @@ async def register_node(link: Link, announce: bool) -> None:
     node = bus.node
     ttl_ms = int(link.settings.cluster_heartbeat_ttl * 1000)
     users = link.local_users() if announce else []
-    mine = f"{node} {bus.epoch}"
     members: dict[str, dict[str, str]] = {}
     async with redis.pipeline(transaction=False) as pipe:
         pipe.set(wire.node_alive(node), bus.epoch, px=ttl_ms)
         pipe.sadd(wire.NODES, node)
         for client in users:
             info = user_info(client, node)
-            pipe.set(wire.nick_key(client.folded), mine, nx=True)
+            pipe.set(wire.nick_key(client.folded), bus.outage.value(client), nx=True)
             pipe.hset(wire.USERS, client.folded, json.dumps(info))
             pipe.publish(wire.USERS_CHANNEL, wire.encode({"k": "u", "f": client.folded, "o": None, "i": info}))
         if announce:
@@ -61,12 +62,13 @@ async def register_node(link: Link, announce: bool) -> None:
             log.warning("cluster: node %s was declared lost; announcing its users again", node)
             await register_node(link, announce=True)
         return
-    for i, client in enumerate(users):
-        if not results[2 + 3 * i] and await redis.get(wire.nick_key(client.folded)) != mine:
-            log.warning("cluster: nick %s is claimed by another node too (lost while Redis was away)", client.nick)
+    for client in users:
         bus.claimed[client.id] = client.folded
         bus._user_names[client.id] = client.folded
     await purge_node(link, node, keep={c.folded for c in users}, keep_members=members)
+    for i, client in enumerate(users):
+        if not results[2 + 3 * i] and not client.gone:  # held already: ours, or given out twice
+            await settle(link, client)
 
 
 async def purge_node(
@@ -104,6 +106,8 @@ async def reap(link: Link) -> None:
     """Clean up after every node whose heartbeat expired (one survivor per dead node)."""
     redis, me = link.redis, link.bus.node
     lock_ms = int(link.settings.cluster_heartbeat_ttl * 1000)
+    if time.monotonic() - link.connected_at < link.settings.cluster_heartbeat_ttl:
+        return  # just (re)connected: a shard that restarted lost live nodes' heartbeats too
     for node in await redis.smembers(wire.NODES):
         if node == me or await redis.exists(wire.node_alive(node)):
             continue

@@ -130,6 +130,14 @@ class SharedState:
 
             self.link.queue(op)
 
+    def user_news(self, ghost: Client, cap: str, variants: Variants) -> None:
+        """A remote user's AWAY, SETNAME or ACCOUNT: to local peers and extended-monitor
+        watchers that asked for ``cap``."""
+        from ..commands.monitor import extended_watchers
+
+        told = self.state.peers_of(ghost) | extended_watchers(self.state, ghost, cap)
+        self.state.relay((p for p in told if cap in p.caps), variants)
+
     def on_broadcast(self, event: dict[str, Any]) -> None:
         """Another node's WALLOPS: to this node's users with the mode."""
         if event["n"] != self.node:

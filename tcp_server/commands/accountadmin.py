@@ -4,6 +4,8 @@
   connections=<n>``, then ``End of account list``.
 - ``ACCOUNTADMIN APPROVE|DISABLE|ENABLE <name>``: approve a pending registration, refuse or allow
   logins (a disabled account's live connections stay; new logins fail).
+- ``ACCOUNTADMIN DROP <name>``: delete the account (its certificates and read markers too); its
+  sessions are logged out and its nick is free, on every node sharing the database.
 - ``ACCOUNTADMIN RESETPASS <name> <newpass>``: a new password (salted scrypt and SCRAM keys,
   derived in a worker thread under the operator's attempt limit, never logged).
 
@@ -20,11 +22,14 @@ from ..protocol import Message, casefold
 from ..state import Client, ServerState
 from ..state.responses import ResponseBuffer
 from .accounts import offload_reply
+from .accountsync import account_changed
 from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
 
-USAGE = "Usage: ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | RESETPASS name newpass"
+USAGE = (
+    "Usage: ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | DROP name | RESETPASS name newpass"
+)
 FLAG_CHANGES: dict[str, dict[str, bool]] = {
     "APPROVE": {"verified": True}, "DISABLE": {"disabled": True}, "ENABLE": {"disabled": False},
 }
@@ -32,7 +37,7 @@ FLAG_CHANGES: dict[str, dict[str, bool]] = {
 
 @command("ACCOUNTADMIN", min_params=1, needs_oper=True)
 def accountadmin(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
-    """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | RESETPASS name newpass."""
+    """ACCOUNTADMIN LIST | APPROVE name | DISABLE name | ENABLE name | DROP name | RESETPASS name newpass."""
     svc = state.accounts
     sub = msg.params[0].upper()
     if svc is None:
@@ -43,6 +48,9 @@ def accountadmin(state: ServerState, client: Client, msg: Message, rb: ResponseB
         return
     if sub == "RESETPASS" and len(msg.params) >= 3:
         _reset_password(state, client, rb, msg.params[1], msg.params[2])
+        return
+    if sub == "DROP" and len(msg.params) >= 2:
+        _drop(state, client, rb, msg.params[1])
         return
     if sub not in FLAG_CHANGES or len(msg.params) < 2:
         rb.notice(USAGE)
@@ -72,6 +80,22 @@ def _list(state: ServerState, rb: ResponseBuffer) -> None:
         reply.notice("End of account list")
 
     offload_reply(state, rb, svc.store.list_accounts, listed)
+
+
+def _drop(state: ServerState, client: Client, rb: ResponseBuffer, name: str) -> None:
+    """Delete the account; this node applies it at once, the others when the database tells them."""
+    svc = state.accounts
+    assert svc is not None
+    folded = casefold(name)
+    log.info("accountadmin drop account=%s by id=%s", name, client.id)
+
+    def dropped(reply: ResponseBuffer, ok: bool | None, error: BaseException | None) -> None:
+        if ok:
+            account_changed(state, folded, False)
+        result = "done" if ok else "no such account" if error is None else "failed"
+        reply.notice(f"drop {name}: {result}")
+
+    offload_reply(state, rb, lambda: svc.store.drop_account(folded), dropped)
 
 
 def _reset_password(state: ServerState, client: Client, rb: ResponseBuffer, name: str, password: str) -> None:

@@ -36,6 +36,9 @@ from .table import command
 
 log = logging.getLogger("tcpchat.accounts")
 
+GUEST_TRIES = 100
+"""``Guest<n>`` names tried (each taken one skipped) before a protected nick stays as it is."""
+
 
 def notice(state: ServerState, client: Client, text: str) -> None:
     """A server NOTICE to the client (before registration its nick is ``*``)."""
@@ -156,18 +159,6 @@ def protect_nick(state: ServerState, client: Client) -> None:
                           f"or you will be renamed.")
 
 
-def change_nick(state: ServerState, client: Client, new: str) -> bool:
-    """Rename ``client`` (told to itself and its peers); False when ``new`` is taken."""
-    old_prefix = client.prefix
-    if not state.claim_nick(client, new):
-        return False
-    variants = build_variants(old_prefix, "NICK", (new,), server_time())
-    client.outbox.send(variants[client.tag_level])
-    for peer in state.peers_of(client):
-        peer.outbox.send(variants[peer.tag_level])
-    return True
-
-
 def enforce(state: ServerState, client_id: int) -> None:
     """The countdown ran out: rename the client to ``Guest<n>`` if it still holds the nick."""
     svc = state.accounts
@@ -176,11 +167,29 @@ def enforce(state: ServerState, client_id: int) -> None:
         return
     if client.folded not in svc.names or (client.account and casefold(client.account) == client.folded):
         return
-    for _ in range(100):
-        guest = f"Guest{next(svc.guest_numbers)}"
-        if change_nick(state, client, guest):
-            notice(state, client, "You were renamed: that nick belongs to a registered account.")
+    rename_to_guest(state, client, GUEST_TRIES)
+
+
+def rename_to_guest(state: ServerState, client: Client, tries: int) -> None:
+    """Claim a free ``Guest<n>`` through the bus (cluster-wide in a cluster), then announce it."""
+    from .registration import _nick_claimed
+
+    svc = state.accounts
+    assert svc is not None
+    guest = f"Guest{next(svc.guest_numbers)}"
+    old_prefix, old_nick = client.prefix, client.nick
+
+    def claimed(ok: bool) -> None:
+        if client.gone:
             return
+        if not ok:
+            if tries > 1:
+                rename_to_guest(state, client, tries - 1)
+            return
+        _nick_claimed(state, client, ResponseBuffer(state.name, client), guest, old_prefix, old_nick, True)
+        notice(state, client, "You were renamed: that nick belongs to a registered account.")
+
+    state.bus.claim_nick(client, guest, claimed)
 
 
 # ---- REGISTER / VERIFY --------------------------------------------------------------------
@@ -246,6 +255,7 @@ def register(state: ServerState, client: Client, msg: Message, rb: ResponseBuffe
             fail(rb, "REGISTER", "ACCOUNT_EXISTS", name, "Account already exists")
             return
         log.info("register account=%s id=%s", name, client.id)
+        svc.names.add(folded)  # again: a full reload (accountsync.py) may have run meanwhile
         if client.gone:
             return
         if state.settings.account_verification == "none":
@@ -312,9 +322,11 @@ def install(state: ServerState) -> None:
     svc = state.accounts
     if svc is None:
         return
+    from .accountsync import install as install_sync
     from .chanserv import install as install_channels
 
     state.on_disconnect.append(lambda client, reason: svc.forget(client.id))
     state.on_nick.append(lambda client: protect_nick(state, client))
     svc.start_enforcer(state.settings.nick_enforce_timeout, lambda client_id: enforce(state, client_id))
     install_channels(state)
+    install_sync(state)

@@ -183,7 +183,7 @@ def _relay(state: ServerState, client: Client, rb: ResponseBuffer, msg: Message,
         if after_commit:
             relay_later = _deliver_later(state, [target], variants, client)
         else:
-            state.bus.to_nick(target, variants)
+            state.bus.to_nick(target, variants, sender=None if notice else client)
         if target.away and not notice:
             rb.numeric(N.RPL_AWAY, target.nick, target.away)
         stored_target = target.nick

@@ -54,9 +54,10 @@ class Bus:
         members = channel.members
         self.state.relay(select(members, only) if only else members, variants, skip=skip)
 
-    def to_nick(self, target: Client, variants: Variants, only: str = "") -> None:
+    def to_nick(self, target: Client, variants: Variants, only: str = "", sender: Client | None = None) -> None:
         """Deliver a private message to ``target``, wherever it is connected (``only``: if it is
-        a message-tags client, ``tags``, or has the capability ``cap:<name>``)."""
+        a message-tags client, ``tags``, or has the capability ``cap:<name>``). A clustered bus
+        tells ``sender`` (a PRIVMSG's) when the message cannot reach the target's node."""
         if not only or select((target,), only):
             target.outbox.send(variants[target.tag_level])
 

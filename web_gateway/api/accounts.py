@@ -3,7 +3,7 @@
 The TCP server owns the accounts; the operator link asks it with ``ACCOUNTADMIN`` (see
 ``tcp_server/commands/accountadmin.py``): ``LIST`` for the list, joined here with ``STATS l``
 (the ``tcpchat.example/account`` tag) for each account's connections, and ``APPROVE``, ``DISABLE``,
-``ENABLE``, ``RESETPASS`` for the actions, each answered by one NOTICE ``<verb> <name>: <result>``.
+``ENABLE``, ``DROP``, ``RESETPASS`` for the actions, each answered by one NOTICE ``<verb> <name>: <result>``.
 A new password travels in the request body only and is never logged.
 """
 
@@ -141,6 +141,13 @@ async def enable(svc: Service, _: Admin, name: Annotated[str, NAME]) -> AccountC
     """Allow a disabled account's logins again."""
     log.info("admin enable account=%s", name)
     return await _act(svc, "ENABLE", name)
+
+
+@router.delete("/{name}", response_model=AccountChanged, responses=ERRORS)
+async def drop(svc: Service, _: Admin, name: Annotated[str, NAME]) -> AccountChanged:
+    """Delete the account: its sessions are logged out and its nick is free (on every node)."""
+    log.info("admin drop account=%s", name)
+    return await _act(svc, "DROP", name)
 
 
 @router.post("/{name}/password", response_model=AccountChanged, responses=ERRORS)
