@@ -111,6 +111,8 @@ class RedisBus(SharedState, Bus):
 
         def alone() -> None:
             Bus.to_channel(self, channel, variants, skip, only)
+            if msgid and self.link is not None:
+                self.link.seen.add(channel.folded, msgid)  # a later gap fill skips it
             self.turn(msgid)
 
         self._publish(channel.folded, event, alone)

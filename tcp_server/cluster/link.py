@@ -26,6 +26,7 @@ from ..state import Client
 from . import wire
 from .follow import Following
 from .gapfill import SeenIds, fill
+from .inflight import InFlight
 from .mirror import is_ghost, user_info
 from .outage import now_ms
 from .reaper import reap, register_node
@@ -70,6 +71,8 @@ class Link(Following):
         """Msgids delivered per followed channel (a gap fill skips them)."""
         self.last_rx: dict[str, float] = {}
         """Wall time of the last message event delivered per channel (where a gap fill starts)."""
+        self.inflight = InFlight()
+        """Channel events published and not back yet: delivered here if Redis dies first."""
         self.down_at = 0.0
         self.connected_at = 0.0
         """Monotonic time of the last (re)connect: reaping waits one heartbeat TTL after it."""
@@ -153,6 +156,9 @@ class Link(Following):
             )
         bus.up = False
         items, self.items = self.items, deque()
+        lost = self.inflight.deliver_published({channel for _, _, channel in items if channel is not None})
+        if lost:
+            log.warning("cluster: %d published event(s) never came back from redis: delivered here", lost)
         for _, fallback, _ in items:
             if fallback is not None:
                 fallback()
@@ -176,7 +182,10 @@ class Link(Following):
     def queue(self, op: Op | None, fallback: Callable[[], None] | None = None,
               channel: tuple[str, str] | None = None) -> None:
         """Send ``op`` (or the channel event ``(folded, payload)``) with the next batch;
-        ``fallback`` runs instead if the batch fails."""
+        ``fallback`` runs instead if the batch fails, or (a channel event) if Redis fails
+        before handing the event back (``inflight.py``)."""
+        if channel is not None and fallback is not None:
+            fallback = self.inflight.track(channel, fallback)
         self.items.append((op, fallback, channel))
         self.wake.set()
 
@@ -313,6 +322,8 @@ class Link(Following):
             elif channel.startswith(wire.PREFIX + "chan:{"):
                 folded = channel[len(wire.PREFIX) + 6 : -1]
                 seq, event = wire.decode_channel_event(data)
+                waited = event.get("n") == bus.node and self.inflight.back((folded, data.partition("|")[2]))
+                delivered_here = event.get("n") == bus.node and not waited  # when Redis went down
                 last = self.last_seq.get(folded)
                 if last is None:
                     return  # unsubscribed since
@@ -323,6 +334,8 @@ class Link(Following):
                     log.warning("cluster: %d event(s) of %s missed (seq %d after %d)", seq - last - 1, folded, seq, last)
                     self.fill_gap(folded)
                 self.last_seq[folded] = seq
+                if delivered_here:
+                    return  # never twice
                 if event["k"] == "m":
                     self.last_rx[folded] = time.time()
                     if event.get("id"):

@@ -11,6 +11,7 @@ from .support import until_known
 
 pytestmark = pytest.mark.redis
 TRIES = 200
+BURST = 500
 
 
 async def _until(check, tries: int = TRIES) -> None:  # type: ignore[no-untyped-def]
@@ -64,3 +65,35 @@ async def test_nick_given_out_twice_while_redis_was_away_goes_to_the_earlier_cla
     assert [m for m in first.seen if m.command == "NICK"] == []
     await second.send("NICK dup")  # and the nick stays taken cluster-wide
     assert (await second.expect("433")).params[1] == "dup"
+
+
+
+async def test_burst_redis_took_but_never_handed_back_reaches_every_same_node_member_once(
+    cluster, users, redis_server
+) -> None:
+    """Redis drops its subscribers mid-burst (a tiny pub/sub output limit): it has taken the
+    events, so the publishes succeed, but their copies never come back to the origin node."""
+    import redis
+
+    a, b = await cluster(), await cluster()
+    alice, amy, ann = await users(a, "alice"), await users(a, "amy"), await users(a, "ann")
+    bob = await users(b, "bob")
+    for u in (alice, amy, ann, bob):
+        await u.join("#room")
+    for u in (alice, amy, ann, bob):
+        await sync(u)
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.config_set("client-output-buffer-limit", "pubsub 4kb 0 0")
+    lines = [f"line {k}" for k in range(BURST)]
+    await alice.send(*(f"PRIVMSG #room :{text}" for text in lines))
+    await _until(lambda: not a.cluster.bus.up)
+    admin.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
+    admin.close()
+    await _until(lambda: a.cluster.bus.up and b.cluster.bus.up)  # back: nothing comes twice
+    for member in (amy, ann):
+        await sync(member)
+        got = [m.params[1] for m in member.seen if m.command == "PRIVMSG"]
+        assert sorted(got, key=lambda t: int(t.split()[1])) == lines, f"{member.nick} lost or doubled lines"
+        assert got == lines, f"{member.nick} got the lines out of order"
+    echoes = [m for m in await sync(alice) if m.command == "PRIVMSG"]
+    assert echoes == []  # alice has no echo-message: nothing of hers comes back to her
