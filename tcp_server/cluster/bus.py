@@ -233,14 +233,14 @@ class RedisBus(SharedState, Bus):
                  "mm": {f: v.partition(" ")[2] for f, v in members.items()}}
         self._publish(folded, event, lambda: Bus.channel_changed(self, channel, variants))
 
-    def disconnect(self, target: Client, reason: str) -> None:
-        """KILL of a remote user: its node closes the connection."""
+    def disconnect(self, target: Client, reason: str, line: bytes = b"") -> None:
+        """KILL of a remote user: its node sends it the KILL line and closes the connection."""
         node = self.mirror.node_of.get(target.folded)
         if not is_ghost(target) or node is None:
-            super().disconnect(target, reason)
+            super().disconnect(target, reason, line)
             return
         if self.up:
-            payload = wire.encode({"k": "x", "f": target.folded, "t": reason})
+            payload = wire.encode({"k": "x", "f": target.folded, "t": reason, "l": line.decode("utf-8", "replace")})
             self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
 
     def remote_users(self) -> list[tuple[Client, str]]:
@@ -378,7 +378,7 @@ class RedisBus(SharedState, Bus):
         if event["k"] in ("r", "a"):  # a nick two nodes gave out while Redis was away
             on_settle_event(self, target, event)
         elif event["k"] == "x":
-            self.state.disconnect(target, event["t"], event["t"])
+            Bus.disconnect(self, target, event["t"], event.get("l", "").encode())
         else:
             Bus.to_nick(self, target, wire.unpack_variants(event["v"]), event.get("o") or "")
 

@@ -66,10 +66,11 @@ def kill(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -
         target.id, target.nick, target.ip, target.port, client.nick, reason,
     )
     text = f"Killed ({client.nick} ({reason}))"
-    if target is not client:
+    line = b""
+    if target is not client:  # the target hears who killed it, on whichever node it is
         shown = fit_text(client.prefix, "KILL", target.nick, reason)
-        target.outbox.send(f":{client.prefix} KILL {target.nick} :{shown}\r\n".encode("utf-8", "replace"))
-    state.bus.disconnect(target, text)
+        line = f":{client.prefix} KILL {target.nick} :{shown}\r\n".encode("utf-8", "replace")
+    state.bus.disconnect(target, text, line)
 
 
 def _link_line(state: ServerState, asker: Client, c: Client, now: float, node: str) -> None:

@@ -113,8 +113,11 @@ class Bus:
         ``cap`` (``away-notify``, ``setname``). Nothing to do on a lone node.
         """
 
-    def disconnect(self, target: Client, reason: str) -> None:
-        """Close ``target``'s connection (KILL), on whichever node it is connected to."""
+    def disconnect(self, target: Client, reason: str, line: bytes = b"") -> None:
+        """Close ``target``'s connection (KILL), on whichever node it is connected to; ``line``
+        (the KILL message) reaches it first, so a client knows it was killed, not dropped."""
+        if line:
+            target.outbox.send(line)
         self.state.disconnect(target, reason, reason)
 
     def remote_users(self) -> list[tuple[Client, str]]:

@@ -163,6 +163,9 @@ async def test_stats_l_lists_every_node_and_kill_reaches_other_nodes(cluster, us
     await admin.send("KILL bob :bye")
     error = await bob.expect("ERROR")
     assert "Killed (admin (bye))" in error.params[0]
+    kills = [m for m in bob.seen if m.command in ("KILL", "ERROR")]  # as a local kill: KILL first
+    assert [m.command for m in kills] == ["KILL", "ERROR"]
+    assert kills[0].source.startswith("admin!") and kills[0].params == ("bob", "bye")
     quit_ = await carol.expect("QUIT")
     assert quit_.source.startswith("bob!")
 
