@@ -243,11 +243,6 @@ class RedisBus(SharedState, Bus):
             payload = wire.encode({"k": "x", "f": target.folded, "t": reason, "l": line.decode("utf-8", "replace")})
             self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload))
 
-    def remote_users(self) -> list[tuple[Client, str]]:
-        """Every ghost with the node it is connected to."""
-        nicks = self.state.nicks
-        return [(nicks[f], node) for f, node in self.mirror.node_of.items() if f in nicks]
-
     # ---- hooks -----------------------------------------------------------------------------
     def _announce(self, client: Client) -> None:
         """A local user registered or changed nick: other nodes update their ghost of it."""
@@ -326,6 +321,7 @@ class RedisBus(SharedState, Bus):
             ghost = self.mirror.ghost(event["f"]) or self.mirror.upsert(event["f"], event["i"])
             if ghost is None or channel is None or ghost in channel.members:
                 return
+            channel.invites.discard(ghost.folded)  # an invitation is used once, cluster-wide
             self.mirror.add_member(channel, ghost, event["m"])
             broadcast_join(state, channel, ghost)
             return

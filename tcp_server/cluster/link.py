@@ -290,8 +290,12 @@ class Link(Following):
                  "i": user_info(client, bus.node)}
         payload = wire.encode(event)
         value = f"{bus.node} {modes}"
+        used = channel is not None and client.folded in channel.invites
+        left = json.dumps(sorted(channel.invites - {client.folded})) if used and channel is not None else ""
 
         def op(pipe: Pipeline) -> None:
+            if used:  # the invitation is used up: nodes that load the channel later see it gone
+                pipe.hset(wire.channel_meta(folded), "invites", left)
             pipe.hset(wire.channel_members(folded), client.folded, value)
             pipe.hsetnx(wire.channel_meta(folded), "name", name)  # for LIST on other nodes
             pipe.sadd(wire.node_channels(bus.node), folded)

@@ -112,6 +112,11 @@ class SharedState:
                     echoes.pop(older).turn()
         echoes.pop(msgid).turn()
 
+    def remote_users(self) -> list[tuple[Client, str]]:
+        """Every ghost with the node it is connected to."""
+        nicks = self.state.nicks
+        return [(nicks[f], node) for f, node in self.mirror.node_of.items() if f in nicks]
+
     def turn_all(self) -> None:
         """Redis is gone: echoes waiting for messages that may never come back go now."""
         echoes, self.echoes = self.echoes, {}

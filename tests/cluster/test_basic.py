@@ -263,3 +263,22 @@ async def test_invite_reaches_a_user_on_another_node_and_lets_it_in(cluster, use
     await op.expect("JOIN")
     await carol.send("JOIN #inv")
     assert (await carol.expect("473")).params[1] == "#inv"
+
+
+async def test_an_invitation_is_used_once_cluster_wide(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#once")
+    await op.send("MODE #once +i")
+    await op.expect("MODE")
+    bob = await users(b, "bob")
+    await until_known(op, "bob")
+    await op.send("INVITE bob #once")
+    await op.expect("341")
+    await bob.send("JOIN #once")
+    await bob.expect("366")
+    await op.expect("JOIN")
+    await bob.send("PART #once")  # bob's node follows #once no longer
+    await op.expect("PART")
+    await bob.send("JOIN #once")  # the invitation was used: +i keeps bob out now
+    assert (await bob.expect("473")).params[1] == "#once"
