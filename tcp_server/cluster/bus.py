@@ -26,7 +26,7 @@ from . import wire
 from .meta import apply_meta, pack_lists
 from .mirror import Mirror, is_ghost, user_info
 from .outage import Outage, on_settle_event, undelivered
-from .shared import AwaitedEcho, SharedState, deliver
+from .shared import AwaitedEcho, SharedState, deliver, deliver_batch
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -337,6 +337,9 @@ class RedisBus(SharedState, Bus):
             deliver(select(channel.members, only) if only else channel.members, variants, skip)
             if mine:
                 self.turn(event.get("id"))
+        elif kind == "b":  # multiline: the BATCH form to members with the caps, plain lines else
+            skip = state.clients.get(event["s"]) if event["n"] == self.node else None
+            deliver_batch(channel, variants, wire.unpack_variants(event["b"]), event["c"], skip)
         elif kind == "l":
             deliver(channel.members, variants)
             member = state.nicks.get(event["f"])

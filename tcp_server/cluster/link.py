@@ -340,7 +340,7 @@ class Link(Following):
                 self.last_seq[folded] = seq
                 if delivered_here:
                     return  # never twice
-                if event["k"] == "m":
+                if event["k"] in ("m", "b"):  # a message, or a multiline batch
                     self.last_rx[folded] = time.time()
                     if event.get("id"):
                         self.seen.add(folded, event["id"])

@@ -52,6 +52,14 @@ def deliver(recipients: Iterable[Client], variants: Variants, skip: Client | Non
             member.outbox.deliver(variants[member.tag_level])
 
 
+def deliver_batch(channel: Channel, plain: Variants, batched: Variants, caps: list[str], skip: Client | None) -> None:
+    """A multiline message: the BATCH form to members with all of ``caps``, plain lines else."""
+    for member in channel.members:
+        if member is not skip:
+            form = batched if all(cap in member.caps for cap in caps) else plain
+            member.outbox.deliver(form[member.tag_level])
+
+
 class AwaitedEcho:
     """A published channel message whose sender's echo waits for it to come back."""
 
@@ -78,7 +86,20 @@ class SharedState:
     mirror: Mirror
     echoes: dict[str, AwaitedEcho]
     network: tuple[int, int]
+    _publish: Callable[[str, dict[str, Any], Callable[[], None]], None]
     """(nodes, channels) of the whole cluster, as read with the last heartbeat."""
+
+    def to_channel_batch(
+        self, channel: Channel, plain: Variants, batched: Variants, skip: Client, caps: tuple[str, ...]
+    ) -> None:
+        """Publish a multiline message; every node delivers it when Redis hands it out."""
+        if not self.up:
+            super().to_channel_batch(channel, plain, batched, skip, caps)
+            return
+        event = {"k": "b", "n": self.node, "s": skip.id, "v": wire.pack_variants(plain),
+                 "b": wire.pack_variants(batched), "c": list(caps),
+                 "id": wire.msgid_of(plain[2])}  # a gap fill skips it where it was delivered
+        self._publish(channel.folded, event, lambda: Bus.to_channel_batch(self, channel, plain, batched, skip, caps))
 
     # ---- echo order -----------------------------------------------------------------------
     def await_echo(self, folded: str, msgid: str) -> None:

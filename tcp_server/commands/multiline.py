@@ -189,7 +189,13 @@ def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBat
             return batched[level]
         return plain[member.tag_level]
 
+    channel = state.get_channel(batch.target) if is_channel_name(batch.target) else None
+
     def deliver() -> None:
+        if channel is not None:  # through the bus: members on every node
+            forms = [_batch_form(source, command_, target, batch, head) for head in heads]
+            state.bus.to_channel_batch(channel, plain, (forms[0], forms[1], forms[2]), client, (CAP, "batch"))
+            return
         for member in recipients:
             if not member.gone:
                 member.outbox.send(form(member))

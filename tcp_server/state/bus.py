@@ -54,6 +54,16 @@ class Bus:
         members = channel.members
         self.state.relay(select(members, only) if only else members, variants, skip=skip)
 
+    def to_channel_batch(
+        self, channel: Channel, plain: Variants, batched: Variants, skip: Client, caps: tuple[str, ...]
+    ) -> None:
+        """A multiline message to every member (but ``skip``) on every node: those with all of
+        ``caps`` get it as one ``batched`` BATCH, the others as ``plain`` separate lines."""
+        for member in channel.members:
+            if member is not skip and not member.gone:
+                form = batched if all(cap in member.caps for cap in caps) else plain
+                member.outbox.send(form[member.tag_level])
+
     def to_nick(self, target: Client, variants: Variants, only: str = "", sender: Client | None = None) -> None:
         """Deliver a private message to ``target``, wherever it is connected (``only``: if it is
         a message-tags client, ``tags``, or has the capability ``cap:<name>``). A clustered bus

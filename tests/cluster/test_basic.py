@@ -282,3 +282,27 @@ async def test_an_invitation_is_used_once_cluster_wide(cluster, users):  # noqa:
     await op.expect("PART")
     await bob.send("JOIN #once")  # the invitation was used: +i keeps bob out now
     assert (await bob.expect("473")).params[1] == "#once"
+
+
+async def test_multiline_batch_reaches_members_on_other_nodes(cluster, users):  # noqa: F811
+    from ..conformance.test_chat_ext import read_batch
+
+    caps = "batch draft/multiline message-tags"
+    a, b = await cluster(), await cluster()
+    alice, amy = await users(a, "alice", caps), await users(a, "amy", caps)
+    bob, carol = await users(b, "bob", caps), await users(b, "carol", "message-tags")
+    for u in (alice, amy, bob, carol):
+        await u.join("#ml")
+    for u in (alice, amy, bob, carol):
+        await sync(u)
+    await alice.send(
+        "BATCH +b1 draft/multiline #ml", "@batch=b1 PRIVMSG #ml :hello", "@batch=b1 PRIVMSG #ml :",
+        "@batch=b1 PRIVMSG #ml :how is ", "@batch=b1;draft/multiline-concat PRIVMSG #ml :everyone?", "BATCH -b1",
+    )
+    for member in (amy, bob):  # on the sender's node and on the other: one batch
+        got = await read_batch(member)
+        assert got[0].source.startswith("alice!") and got[0].params[1:] == ("draft/multiline", "#ml")
+        assert [m.params[1] for m in got[1:]] == ["hello", "", "how is ", "everyone?"]
+    plain = [await carol.expect("PRIVMSG") for _ in range(3)]  # without the cap: separate lines
+    assert [m.params[1] for m in plain] == ["hello", "how is ", "everyone?"]
+    assert [m for m in await sync(alice) if m.command in ("BATCH", "PRIVMSG")] == []  # no echo asked
