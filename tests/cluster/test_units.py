@@ -76,3 +76,20 @@ def test_remote_nick_is_taken_locally_and_own_events_are_not_mirrored() -> None:
     assert [m.command for m in out] == ["433"]
     assert server.state.find_nick("mine") is None
     assert len(server.state.clients) == 1  # stand-ins are not connections (LUSERS, STATS l)
+
+
+def test_inflight_delivers_what_redis_took_in_order_and_once() -> None:
+    from tcp_server.cluster.inflight import InFlight
+
+    delivered: list[str] = []
+    inflight = InFlight()
+    fallbacks = {k: inflight.track(("#c", k), lambda k=k: delivered.append(k)) for k in ("a", "b", "c", "d")}
+    assert inflight.back(("#c", "a"))  # came back: delivered from Redis's copy
+    assert not inflight.back(("#c", "a"))  # a second copy is not delivered again
+    assert inflight.deliver_published(queued={("#c", "d")}) == 2  # taken, never back: b, c
+    assert delivered == ["b", "c"]
+    fallbacks["d"]()  # still queued when the link went down: its own fallback delivers it
+    fallbacks["d"]()
+    fallbacks["b"]()  # once only
+    assert delivered == ["b", "c", "d"] and len(inflight) == 0
+    assert not inflight.back(("#c", "c"))  # a late copy of a delivered event is dropped
