@@ -379,7 +379,7 @@ class RedisBus(SharedState, Bus):
         elif event["k"] == "x":
             Bus.disconnect(self, target, event["t"], event.get("l", "").encode())
         else:
-            Bus.to_nick(self, target, wire.unpack_variants(event["v"]), event.get("o") or "")
+            self.on_private(target, event)
 
     # ---- queueing ---------------------------------------------------------------------------
     def _queue(self, op: Op, fallback: Callable[[], None] | None = None) -> None:

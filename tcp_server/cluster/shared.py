@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
@@ -29,7 +30,8 @@ from ..state.bus import Bus, PendingEcho, Variants
 from ..state.presence import WhowasEntry
 from . import wire
 from .meta import apply_meta
-from .mirror import Mirror
+from .mirror import Mirror, is_ghost
+from .outage import undelivered
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -87,6 +89,7 @@ class SharedState:
     echoes: dict[str, AwaitedEcho]
     network: tuple[int, int]
     _publish: Callable[[str, dict[str, Any], Callable[[], None]], None]
+    _queue: Callable[..., None]
     """(nodes, channels) of the whole cluster, as read with the last heartbeat."""
 
     def to_channel_batch(
@@ -100,6 +103,33 @@ class SharedState:
                  "b": wire.pack_variants(batched), "c": list(caps),
                  "id": wire.msgid_of(plain[2])}  # a gap fill skips it where it was delivered
         self._publish(channel.folded, event, lambda: Bus.to_channel_batch(self, channel, plain, batched, skip, caps))
+
+    def to_nick_batch(
+        self, target: Client, plain: Variants, batched: Variants, caps: tuple[str, ...],
+        sender: Client | None = None,
+    ) -> None:
+        """A remote user's multiline message goes to its node's channel with both forms (its
+        node picks one); ``sender`` hears if it cannot go out, as for ``to_nick``."""
+        if not is_ghost(target):
+            Bus.to_nick_batch(self, target, plain, batched, caps)  # type: ignore[arg-type]
+            return
+        node = self.mirror.node_of.get(target.folded)
+        lost = partial(undelivered, self, sender, target)
+        if self.up and node is not None:
+            payload = wire.encode({"k": "p", "f": target.folded, "v": wire.pack_variants(plain),
+                                   "b": wire.pack_variants(batched), "c": list(caps)})
+            self._queue(lambda pipe: pipe.publish(wire.node_channel(node), payload), lost)
+        else:
+            lost()
+
+    def on_private(self, target: Client, event: dict[str, Any]) -> None:
+        """A private message from another node for local ``target`` (a multiline one has both
+        forms, ``b`` the BATCH: it gets that if it has the caps ``c``)."""
+        variants = wire.unpack_variants(event["v"])
+        if "b" in event:
+            Bus.to_nick_batch(self, target, variants, wire.unpack_variants(event["b"]), tuple(event["c"]))  # type: ignore[arg-type]
+        else:
+            Bus.to_nick(self, target, variants, event.get("o") or "")  # type: ignore[arg-type]
 
     # ---- echo order -----------------------------------------------------------------------
     def await_echo(self, folded: str, msgid: str) -> None:

@@ -192,13 +192,14 @@ def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBat
     channel = state.get_channel(batch.target) if is_channel_name(batch.target) else None
 
     def deliver() -> None:
+        forms = [_batch_form(source, command_, target, batch, head) for head in heads]
         if channel is not None:  # through the bus: members on every node
-            forms = [_batch_form(source, command_, target, batch, head) for head in heads]
             state.bus.to_channel_batch(channel, plain, (forms[0], forms[1], forms[2]), client, (CAP, "batch"))
             return
-        for member in recipients:
+        for member in recipients:  # the bus too: the user may be on another node
             if not member.gone:
-                member.outbox.send(form(member))
+                sender = client if command_ == "PRIVMSG" else None
+                state.bus.to_nick_batch(member, plain, (forms[0], forms[1], forms[2]), (CAP, "batch"), sender)
 
     state.counters.messages += 1
     echo = form(client)

@@ -71,6 +71,16 @@ class Bus:
         if not only or select((target,), only):
             target.outbox.send(variants[target.tag_level])
 
+    def to_nick_batch(
+        self, target: Client, plain: Variants, batched: Variants, caps: tuple[str, ...],
+        sender: Client | None = None,
+    ) -> None:
+        """A private multiline message to ``target``, wherever it is connected: one ``batched``
+        BATCH if it has all of ``caps``, ``plain`` separate lines else. A clustered bus tells
+        ``sender`` (a PRIVMSG's) when the message cannot reach the target's node."""
+        form = batched if all(cap in target.caps for cap in caps) else plain
+        target.outbox.send(form[target.tag_level])
+
     def to_mode(self, mode: str, variants: Variants) -> None:
         """Deliver to every user with user mode ``mode`` (WALLOPS: ``w``) on every node."""
         self.state.relay((c for c in self.state.clients.values() if mode in c.modes and c.registered), variants)
