@@ -138,8 +138,10 @@ def mode(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -
         _user_mode(state, client, rb, msg)
         return
     letter = msg.param(1).lstrip("+")
-    if not letter or (len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2):
-        # a question: in a cluster, about a channel on any node
+    question = not letter or (len(letter) == 1 and letter in LIST_MODES and len(msg.params) == 2)
+    if question or client.is_oper:
+        # in a cluster, about a channel on any node: an IRC operator may change one with no
+        # member here (its change is published like any other; the channel is not followed)
         state.bus.find_channel(rb, msg.params[0], lambda rb, found: _channel_mode(state, client, rb, msg, found))
     else:
         _channel_mode(state, client, rb, msg, state.get_channel(msg.params[0]))

@@ -49,3 +49,39 @@ async def test_private_multiline_to_another_node_while_redis_is_down_fails_visib
     assert fail.params[:3] == ("PRIVMSG", "TEMPORARILY_UNAVAILABLE", "bob")
     assert a.cluster.bus.outage.undelivered == 1
     assert [m for m in bob.seen if m.command in ("PRIVMSG", "BATCH")] == []
+
+
+async def test_operator_mode_change_on_a_channel_with_no_member_on_its_node(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster(oper_password="pw")
+    op, bob = await users(a, "op"), await users(a, "bob")
+    await op.join("#far")
+    await bob.join("#far")
+    admin = await users(b, "admin")
+    await until_known(admin, "bob")
+    await admin.send("OPER admin pw")
+    await admin.expect("381")
+    await admin.send("MODE #far +mo bob")
+    for u in (op, bob):  # applied through the bus: the members' node shows and keeps it
+        m = await u.expect("MODE")
+        assert m.source.startswith("admin!") and m.params == ("#far", "+mo", "bob")
+    assert [m for m in await sync(admin) if m.command == "403"] == []
+    await op.send("NAMES #far")
+    assert set((await op.expect("353")).params[-1].split()) == {"@op", "@bob"}
+    carol = await users(b, "carol")  # a later joiner on the operator's node sees the new modes
+    await carol.join("#far")
+    await carol.send("PRIVMSG #far :muted?")
+    assert (await carol.expect("404")).params[1] == "#far"
+    await carol.send("MODE #far")
+    assert "m" in (await carol.expect("324")).params[2]
+
+
+async def test_mode_change_by_a_non_operator_without_membership_is_still_refused(cluster, users):  # noqa: F811
+    a, b = await cluster(), await cluster()
+    op = await users(a, "op")
+    await op.join("#far")
+    eve = await users(b, "eve")
+    await until_known(eve, "op")
+    await eve.send("MODE #far +m")
+    assert (await eve.expect("403")).params[1] == "#far"  # not an operator: nothing read or changed
+    await op.send("MODE #far")
+    assert "m" not in (await op.expect("324")).params[2]
