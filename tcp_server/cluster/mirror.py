@@ -57,6 +57,7 @@ def user_info(client: Client, node: str) -> dict[str, Any]:
     return {
         "node": node, "nick": client.nick, "user": client.user, "host": client.host,
         "realname": client.realname, "account": client.account, "ip": client.ip, "away": client.away,
+        "oper": client.is_oper,
     }
 
 
@@ -68,6 +69,8 @@ class Mirror:
         self.node = node
         self.node_of: dict[str, str] = {}
         """Casefolded nick of each ghost -> the node it is connected to."""
+        self.opers: set[str] = set()
+        """Casefolded nicks of the ghosts that are IRC operators (LUSERS counts them)."""
 
     def ghost(self, folded: str) -> Client | None:
         """The ghost holding ``folded``, if that nick is a remote user's."""
@@ -93,14 +96,18 @@ class Mirror:
         if ghost.folded and state.nicks.get(ghost.folded) is ghost:
             del state.nicks[ghost.folded]
             self.node_of.pop(ghost.folded, None)
+            self.opers.discard(ghost.folded)
         ghost.user = info.get("user") or "~user"
         ghost.host = ghost.real_host = info.get("host") or "remote"
         ghost.realname = info.get("realname") or ""
         ghost.account = info.get("account")
         ghost.away = info.get("away")
+        oper = bool(info.get("oper"))  # WHOIS/WHO/USERHOST show it; never in state.oper_count
+        ghost.modes = ghost.modes | {"o"} if oper else ghost.modes - {"o"}
         ghost.set_nick(info["nick"], folded)
         state.nicks[folded] = ghost
         self.node_of[folded] = info["node"]
+        (self.opers.add if oper else self.opers.discard)(folded)
         if renamed:
             variants = build_variants(old_prefix, "NICK", (ghost.nick,), server_time())
             state.relay(state.peers_of(ghost), variants)
@@ -123,6 +130,7 @@ class Mirror:
             self.leave(channel, ghost)
         del state.nicks[folded]
         self.node_of.pop(folded, None)
+        self.opers.discard(folded)
         ghost.gone = True
         state.presence.remember(ghost)  # WHOWAS and MONITOR, as for a local user
         state.presence.went_offline(ghost.nick)

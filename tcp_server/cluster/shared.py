@@ -7,8 +7,9 @@ A mixin of ``RedisBus``:
 - TOPIC/NAMES/MODE/WHO about a channel this node has no member in, and LIST, read the channel's
   meta and member hashes from Redis; the answer then takes its reserved place in the asker's
   replies with its label (``rb.later``);
-- LUSERS counts every node's users (their stand-ins are here) and the network's channels and
-  nodes (read from Redis with each heartbeat).
+- LUSERS counts every node's users and operators (their stand-ins are here, the users' records
+  say who is an operator) and the network's channels and nodes (read from Redis with each
+  heartbeat).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class SharedState:
     network: tuple[int, int]
     _publish: Callable[[str, dict[str, Any], Callable[[], None]], None]
     _queue: Callable[..., None]
+    _announce: Callable[[Client], None]
     """(nodes, channels) of the whole cluster, as read with the last heartbeat."""
 
     def to_channel_batch(
@@ -331,6 +333,14 @@ class SharedState:
                                                e.get("realname") or "", float(e.get("at") or 0)))
 
     # ---- LUSERS -------------------------------------------------------------------------
+    def oper_changed(self, client: Client) -> None:
+        """Announce the user again: its record in Redis (``user_info``) says if it is an operator."""
+        self._announce(client)
+
+    def operators(self) -> int:
+        """This node's operators and the other nodes' (their users' records say so)."""
+        return self.state.oper_count + len(self.mirror.opers)
+
     def counts(self) -> tuple[int, int, int]:
         """Nodes and channels as of the last heartbeat; users as this node knows them now."""
         nodes, channels = self.network

@@ -16,10 +16,10 @@ def send_lusers(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """RPL_LUSER* (251-255, 265, 266): users, operators, unknown connections and channels.
 
     In a cluster users, servers and channels are the whole network's (``bus.counts``); 255 and
-    265 count this node's own clients, operators are this node's."""
+    265 count this node's own clients, operators are the network's (``bus.operators``)."""
     users = state.registered_count
     unknown = len(state.clients) - users
-    opers = state.oper_count
+    opers = state.bus.operators()
     servers, everyone, channels = state.bus.counts()
     rb.numeric(N.RPL_LUSERCLIENT, f"There are {everyone} users and 0 invisible on {servers} servers")
     rb.numeric(N.RPL_LUSEROP, str(opers), "operator(s) online")

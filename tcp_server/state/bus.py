@@ -140,6 +140,13 @@ class Bus:
             target.outbox.send(line)
         self.state.disconnect(target, reason, reason)
 
+    def oper_changed(self, client: Client) -> None:
+        """``client`` became (or stopped being) an IRC operator: other nodes learn it."""
+
+    def operators(self) -> int:
+        """IRC operators online on the whole network, for LUSERS."""
+        return self.state.oper_count
+
     def remote_users(self) -> list[tuple[Client, str]]:
         """Users connected to other nodes, with their node id (STATS l); none when alone."""
         return []

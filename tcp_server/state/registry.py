@@ -195,9 +195,11 @@ class ServerState(CredentialChecks):
         if on and not client.is_oper:
             client.modes = client.modes | {"o"}
             self.oper_count += 1
+            self.bus.oper_changed(client)
         elif not on and client.is_oper:
             client.modes = client.modes - {"o"}
             self.oper_count -= 1
+            self.bus.oper_changed(client)
 
     # ---- nicks -------------------------------------------------------------------------
     def find_nick(self, nick: str) -> Client | None:

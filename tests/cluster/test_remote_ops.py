@@ -85,3 +85,42 @@ async def test_mode_change_by_a_non_operator_without_membership_is_still_refused
     assert (await eve.expect("403")).params[1] == "#far"  # not an operator: nothing read or changed
     await op.send("MODE #far")
     assert "m" not in (await op.expect("324")).params[2]
+
+
+async def _opers_seen(client, wanted: str) -> None:  # type: ignore[no-untyped-def]
+    """Poll LUSERS (bounded) until its 252 says ``wanted`` (user events are asynchronous)."""
+    count = None
+    for _ in range(TRIES):
+        await client.send("LUSERS")
+        count = (await client.expect("252")).params[1]
+        if count == wanted:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"LUSERS said {count} operators, not {wanted}")
+
+
+async def test_lusers_counts_the_operators_of_every_node(cluster, users):  # noqa: F811
+    a, b = await cluster(oper_password="pw"), await cluster(oper_password="pw")
+    watcher, local = await users(a, "watcher"), await users(a, "local")
+    admin, other = await users(b, "admin"), await users(b, "other")
+    await until_known(watcher, "admin")
+    await _opers_seen(watcher, "0")
+    await admin.send("OPER admin pw")
+    await admin.expect("381")
+    await _opers_seen(watcher, "1")  # another node's operator counts
+    await local.send("OPER admin pw")
+    await local.expect("381")
+    await _opers_seen(watcher, "2")
+    await _opers_seen(other, "2")
+    await watcher.send("WHOIS admin")
+    assert (await watcher.expect("313")).params[1] == "admin"  # shown as an operator there too
+    await admin.send("MODE admin -o")
+    await admin.expect("MODE")
+    await _opers_seen(watcher, "1")
+    await local.send("QUIT :bye")
+    await _opers_seen(watcher, "0")
+    await other.send("OPER admin pw")
+    await other.expect("381")
+    await _opers_seen(watcher, "1")
+    await other.send("QUIT :bye")
+    await _opers_seen(watcher, "0")  # a remote operator who quits is no longer counted
