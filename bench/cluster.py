@@ -140,15 +140,21 @@ def run_config(count: int, use_redis: bool, a: argparse.Namespace) -> dict[str, 
             proc.wait()
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.cluster", description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=150)
+def fanout_args(prog: str, description: str, clients: int, messages: int) -> argparse.ArgumentParser:
+    """The options of a cluster fan-out run (shared by ``bench.cluster`` and ``bench.rediscluster``)."""
+    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap.add_argument("--clients", type=int, default=clients)
     ap.add_argument("--senders", type=int, default=6)
-    ap.add_argument("--messages", type=int, default=1000, help="per sender")
+    ap.add_argument("--messages", type=int, default=messages, help="per sender")
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per setup; the median is reported")
     ap.add_argument("--window", type=int, default=40)
     ap.add_argument("--full-receivers", type=int, default=6)
     ap.add_argument("--timeout", type=float, default=40.0)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = fanout_args("python -m bench.cluster", __doc__.splitlines()[0], clients=150, messages=1000)
     a = ap.parse_args(argv)
     raise_fd_limit(a.clients * 4 + 200)
     setups = {"alone": (1, False), "1-node+redis": (1, True), "3-nodes+redis": (3, True)}

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .cluster import HOST, _fanout, _free_port, _start_node, _start_redis
+from .cluster import HOST, _fanout, _free_port, _start_node, _start_redis, fanout_args
 from .procstat import cpu_seconds, raise_fd_limit
 
 MASTERS = 3
@@ -87,14 +87,7 @@ def run_config(sharded: bool, a: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.rediscluster", description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=90)
-    ap.add_argument("--senders", type=int, default=6)
-    ap.add_argument("--messages", type=int, default=300, help="per sender")
-    ap.add_argument("--runs", type=int, default=3, help="interleaved runs per setup; the median is reported")
-    ap.add_argument("--window", type=int, default=40)
-    ap.add_argument("--full-receivers", type=int, default=6)
-    ap.add_argument("--timeout", type=float, default=40.0)
+    ap = fanout_args("python -m bench.rediscluster", __doc__.splitlines()[0], clients=90, messages=300)
     a = ap.parse_args(argv)
     raise_fd_limit(a.clients * 4 + 200)
     runs: dict[str, list[dict[str, object]]] = {"3-nodes+redis": [], "3-nodes+redis-cluster": []}
