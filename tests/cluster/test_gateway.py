@@ -205,11 +205,11 @@ async def test_admin_kills_a_user_on_another_node(cluster, opened: list[WsClient
         assert listing["far"]["id"] < 0  # listed by a's stand-in for it
         resp = await http.delete(f"/api/admin/connections/{listing['far']['id']}", params={"reason": "spam"}, auth=BASIC)
         assert resp.status_code == 200, resp.text
-        # Its node closed it with the kill's reason. (Across nodes the server sends only the
-        # ERROR, not the KILL line a local kill sends first, so the page reconnects: the server's
-        # to fix, in RedisBus.on_node_event; either outcome is accepted here.)
+        # Its node sends the KILL line then ERROR, as for a local kill: the page stops (no
+        # reconnect) and shows the kill's reason.
         dropped = await far.expect("status", lambda e: e["state"] in ("reconnecting", "closed"))
-        assert "Killed (tcpchat-admin (spam))" in dropped["reason"]
+        assert dropped["state"] == "closed", dropped
+        assert dropped["reason"] == "killed: spam"
         assert all(e.get("state") in (None, "connecting", "connected") for e in near.seen)
     finally:
         await http.aclose()
