@@ -3,6 +3,10 @@
 Lines a client sends beyond its allowance wait (reading from its socket pauses) and are handled
 at ``flood_rate``; only more than ``flood_burst`` waiting lines is "Excess Flood". ``Connection``
 mixes this in; the attributes below are its own.
+
+The same held lines also wait for a clustered JOIN (``wait_input``): it completes only when it
+is back from Redis, and the client's next lines (``PRIVMSG #x`` right after ``JOIN #x``) must
+see it done, as on a single server. Reading pauses meanwhile, so at most one read waits.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ class FloodControl:
     closing: bool
     client: Client | None
     held: deque[bytes | LineTooLong] | None
+    waits: int
     flood: TokenBucket
     flood_burst: float
+    flood_rate: float
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport | None
     state: ServerState
@@ -51,6 +57,9 @@ class FloodControl:
         while held:
             if self.closing or client.gone:
                 held.clear()
+                return
+            if self.waits:  # a JOIN in flight: ``resume_input`` continues
+                self._pause()
                 return
             wait = flood.take(now, exempt=client.is_oper)
             if wait:
@@ -83,6 +92,9 @@ class FloodControl:
                     self.loop.call_later(wait, self._release_held)
                 return
             self._handle(client, line)
+            if self.waits:
+                self._wait_with(lines[i + 1:])
+                return
 
     def _check_held(self, client: Client) -> bool:
         """Drop the client when too many lines wait for allowance; True while it may stay."""
@@ -92,6 +104,44 @@ class FloodControl:
         self.state.counters.floods += 1
         self.state.disconnect(client, "Excess Flood")
         return False
+
+    # ---- lines waiting for a clustered JOIN ----------------------------------------------
+    def wait_input(self) -> None:
+        """A JOIN of this client is in flight: its next lines wait until ``resume_input``."""
+        self.waits += 1
+
+    def resume_input(self) -> None:
+        """A JOIN came back (done or refused): handle the waiting lines once none is in flight."""
+        self.waits -= 1
+        if not self.waits and self.held is not None:
+            self.loop.call_soon(self._handle_waited)
+
+    def _wait_with(self, lines: list[bytes | LineTooLong]) -> None:
+        """Keep ``lines`` (after those already held) until the JOINs in flight are back."""
+        if self.held is None:
+            self.held = deque(lines)
+        else:
+            self.held.extend(lines)
+        self._pause()
+
+    def _handle_waited(self) -> None:
+        if self.waits or self.held is None:
+            return
+        if self.flood_rate:
+            self._release_held()  # at the client's allowance, as if they had just arrived
+            return
+        client, held = self.client, self.held
+        while held:
+            if self.closing or client is None or client.gone:
+                held.clear()
+                return
+            if self.waits:
+                return
+            self._handle(client, held.popleft())
+        self.held = None
+        if self.paused and not self.closing and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
 
     def _pause(self) -> None:
         if not self.paused and not self.closing and self.transport is not None:

@@ -66,6 +66,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         "server", "state", "flusher", "kind", "transport", "client", "lines", "out", "out_bytes",
         "dirty", "closing", "overflowed", "sendq", "flush_at", "flood_rate", "flood_burst", "flood", "loop",
         "held", "throttled", "paused", "order", "paced", "chunk", "held_max", "gated",
+        "waits",
     )
 
     def __init__(self, server: ConnectionHost, kind: str = "tcp") -> None:
@@ -99,6 +100,8 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         self.held: deque[bytes | LineTooLong] | None = None
         self.throttled = False
         self.paused = False
+        self.waits = 0
+        """Clustered JOINs of this client in flight: its next lines wait in ``held`` (flood.py)."""
         self.order = OrderedOutput(self._enqueue, lists=True)
         """Output waiting behind late replies (echo after commit, OPER after the hash)."""
         self.paced: deque[tuple[Hold, deque[bytes], Callable[[], None] | None]] | None = None
@@ -153,6 +156,9 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         client.last_recv = now
         client.ping_sent_at = 0.0
         lines = self.lines.feed(data)
+        if self.waits or (self.held is not None and not self.flood_rate):
+            self._wait_with(lines)  # behind lines that waited for a JOIN (handled next turn)
+            return
         if self.flood_rate:
             if self.held is None and not self.throttled:
                 self._handle_allowed(client, lines, now)
@@ -166,10 +172,13 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
                 else:
                     self._release_held()
             return
-        for line in lines:
+        for i, line in enumerate(lines):
             if self.closing or client.gone:
                 return
             self._handle(client, line)
+            if self.waits:
+                self._wait_with(lines[i + 1:])
+                return
 
     def _handle(self, client: Client, line: bytes | LineTooLong) -> None:
         """Parse and dispatch one line (a plain channel PRIVMSG/NOTICE takes ``relay_chat_line``)."""
