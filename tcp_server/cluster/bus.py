@@ -19,11 +19,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ..flood import FloodControl as InputGate
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
 from ..state.bus import Refusal, Variants, select
 from ..state.responses import ResponseBuffer
-from ..flood import FloodControl as InputGate
 from . import wire
 from .meta import apply_meta, pack_lists
 from .mirror import Mirror, is_ghost, user_info
