@@ -19,15 +19,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..flood import FloodControl as InputGate
 from ..protocol import casefold
 from ..state import Bus, Channel, Client, ServerState
 from ..state.bus import Refusal, Variants, select
-from ..state.responses import ResponseBuffer
 from . import wire
 from .meta import apply_meta, pack_lists
 from .mirror import Mirror, is_ghost, user_info
 from .outage import Outage, on_settle_event, undelivered
+from .pending import PendingJoin
 from .shared import AwaitedEcho, SharedState, deliver, deliver_batch
 
 if TYPE_CHECKING:
@@ -39,42 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tcpchat.cluster")
 
 Op = Callable[["Pipeline"], None]
-
-
-class PendingJoin:
-    """A JOIN on its way through Redis: the joiner's output waits in a hold until it is back,
-    and so do the lines it sent after the JOIN (``PRIVMSG #x`` then finds it a member, or
-    refused, as on a single server)."""
-
-    __slots__ = ("client", "run", "hold", "input")
-
-    def __init__(self, client: Client, run: Callable[[], None]) -> None:
-        self.client = client
-        self.run = run
-        self.hold = client.outbox.hold()
-        outbox = client.outbox
-        if isinstance(outbox, ResponseBuffer):  # standing in while the (labelled) JOIN runs
-            outbox = outbox.outbox
-        self.input: InputGate | None = outbox if isinstance(outbox, InputGate) else None
-        if self.input is not None:
-            self.input.wait_input()
-
-    def __call__(self) -> None:
-        """Complete the join in the held place of the joiner's output."""
-        if not self.client.gone:
-            self.client.outbox.release(self.hold, self.run)
-            self._resume()
-
-    def refuse(self, answer: Callable[[], None]) -> None:
-        """The check failed: ``answer`` (the numeric) goes out in the held place."""
-        if not self.client.gone:
-            self.client.outbox.release(self.hold, answer)
-            self._resume()
-
-    def _resume(self) -> None:
-        if self.input is not None:
-            self.input, gate = None, self.input
-            gate.resume_input()
 
 
 class RedisBus(SharedState, Bus):
