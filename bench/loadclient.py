@@ -39,6 +39,8 @@ class Shared:
     """Light receivers pause after each read until the next ``read_ticker`` tick, so each read
     takes a few milliseconds of data in one syscall (the server's work does not change)."""
     paused: list[LoadClient] = field(default_factory=list)
+    pending: set[int] = field(default_factory=set)
+    """Senders whose window moved in this loop turn (``advanced``)."""
 
     def set_senders(self, n: int) -> None:
         self.senders = n
@@ -46,9 +48,16 @@ class Shared:
         self.windows = [None] * n
 
     def advanced(self, senders: set[int]) -> None:
-        """``acked`` moved for ``senders``: each sends what its window now allows."""
+        """``acked`` moved for ``senders``: each sends what its window allows at the end of this
+        loop turn (after every read of the turn, so one write carries all it may send)."""
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self._pump)
+        self.pending |= senders
+
+    def _pump(self) -> None:
+        pending, self.pending = self.pending, set()
         windows = self.windows
-        for sender in senders:
+        for sender in pending:
             window = windows[sender]
             if window is not None:
                 window.pump()
@@ -242,8 +251,8 @@ async def keepalive(clients: list[LoadClient]) -> None:
 class WindowSender:
     """Sends ``count`` stamped messages to ``room``, at most ``window`` unacknowledged.
 
-    ``pump`` runs when the receivers see this sender's messages (``Shared.advanced``): it sends
-    what the window allows in one write, from that callback, so no task wakes per window.
+    ``pump`` runs once per loop turn in which the receivers saw this sender's messages
+    (``Shared.advanced``): it sends what the window allows in one write, and no task wakes.
     ``finished`` is done when all are sent.
     """
 
