@@ -29,12 +29,12 @@ class Params:
 
     clients: int = 500
     senders: int = 10
-    messages: int = 1000
+    messages: int = 2000
     """Messages per sender in fanout; per client in rooms."""
     window: int = 40
     """Messages a sender may have in flight (keeps every server under its send queue)."""
     rooms: int = 50
-    room_messages: int = 120
+    room_messages: int = 400
     room_window: int = 3
     """In-flight messages per sender in rooms: ngircd handles 3 commands per client per loop
     turn and leaves the rest waiting for the next I/O event, so deeper pipelines stall it."""
