@@ -315,7 +315,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         data = b"".join(out) if len(out) > 1 else out[0]
         client = self.client
         if client is not None:
-            client.msgs_out += data.count(b"\n")  # a queued item may hold several lines
+            client.msgs_out += len(out)  # a run's lines are one item: ``relay_chat_run`` adds the rest
             client.bytes_out += len(data)
         out.clear()
         self.out_bytes = 0

@@ -77,12 +77,19 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
             done.append((msgid, text, tags, variants))
     joined = (b"".join(plain), b"".join(timed), b"".join(tagged))
     state.bus.to_channel(channel, joined, skip=client)
-    channel.messages += len(texts)
-    state.counters.messages += len(texts)
+    n = len(texts)
+    channel.messages += n
+    state.counters.messages += n
+    extra = n - 1  # the transport counts the joined lines as one (``msgs_out``, per queued item)
+    for member in channel.members:
+        member.msgs_out += extra
     if history is None:  # nothing to commit: the echoes (if asked for) go out right away
         if "echo-message" in client.caps:
             client.outbox.send(joined[client.tag_level])
+        else:
+            client.msgs_out -= extra
         return True
+    client.msgs_out -= extra  # its echoes go out one by one
     for msgid, text, tags, variants in done:  # each echo waits for its own commit
         record = stored_message(msgid, now, command_, prefix, client.nick, name, text, tags)
         _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)

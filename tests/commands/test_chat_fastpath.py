@@ -74,7 +74,9 @@ async def run_scenario(
     try:
         for _ in range(5):
             await asyncio.sleep(0)
-        for _, transport in conns.values():
+        lines_before = {}
+        for nick, (_, transport) in conns.items():
+            lines_before[nick] = b"".join(transport.writes).count(b"\n")
             transport.writes.clear()
         for conn, _ in conns.values():
             lines = []
@@ -92,6 +94,9 @@ async def run_scenario(
             await server.state.history.close()
         for _ in range(5):
             await asyncio.sleep(0)
+        for nick, (conn, transport) in conns.items():  # STATS l and the metrics count every line
+            assert conn.client is not None
+            assert conn.client.msgs_out == lines_before[nick] + b"".join(transport.writes).count(b"\n"), nick
         return {nick: masked(transport) for nick, (_, transport) in conns.items()}
     finally:
         if server.state.history is not None:
