@@ -18,8 +18,8 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING, Literal
 
-from .commands.chatrun import ChatLine, chat_run_length, relay_chat_run
-from .protocol import Message, split_chat_line
+from .commands.chatrun import ChatLine, relay_chat_run
+from .protocol import Message, chat_run_texts, split_chat_line
 
 if TYPE_CHECKING:
     from .protocol import LineTooLong
@@ -92,14 +92,15 @@ class FloodControl:
         the first one over the allowance on, the lines wait in ``held`` (``_release_held``). A
         client within its allowance, nearly every one, costs no deque per read.
         """
-        chats = [split_chat_line(line) if line.__class__ is bytes else None for line in lines]
         flood, i, n = self.flood, 0, len(lines)
         wait = 0.0
         while i < n:
             if self.closing or client.gone:
                 return
-            chat = chats[i]
-            run = chat_run_length(chats, i) if chat is not None and client.registered else 1
+            line = lines[i]
+            chat = split_chat_line(line) if line.__class__ is bytes and client.registered else None  # type: ignore[arg-type]
+            texts = chat_run_texts(lines, i, chat[2]) if chat is not None and i + 1 < n else None
+            run = len(texts) if texts is not None else 1
             if now is not None:
                 taken = 0
                 while taken < run:
@@ -112,9 +113,9 @@ class FloodControl:
                     return
                 run = taken
             if run > 1:
-                self._relay_run(client, lines[i:i + run], chats[i:i + run])  # type: ignore[arg-type]
+                self._relay_run(client, lines[i:i + run], chat, texts[:run])  # type: ignore[arg-type, index]
             else:
-                self._handle(client, lines[i], chat)
+                self._handle(client, line, chat)
             i += run
             if wait:
                 self._hold_from(client, lines[i:], wait)
@@ -123,22 +124,22 @@ class FloodControl:
                 self._wait_with(lines[i:])
                 return
 
-    def _relay_run(self, client: Client, lines: list[bytes], chats: list[ChatLine]) -> None:
+    def _relay_run(self, client: Client, lines: list[bytes], chat: ChatLine, texts: list[str]) -> None:
         """Relay chat lines of one command and target together, or one by one when the run's
         relay declines them (an error to answer, a cluster)."""
-        command_, target = chats[0][0], chats[0][1]
+        command_, target, _ = chat
         client.msgs_in += len(lines)
         try:
-            if relay_chat_run(self.state, client, command_, target, [chat[2] for chat in chats]):
+            if relay_chat_run(self.state, client, command_, target, texts):
                 return
         except Exception:
-            self._handler_failed(client, Message(command_, chats[0][1:]))
+            self._handler_failed(client, Message(command_, chat[1:]))
             return
         client.msgs_in -= len(lines)
-        for line, chat in zip(lines, chats, strict=True):
+        for line in lines:
             if self.closing or client.gone:
                 return
-            self._handle(client, line, chat)
+            self._handle(client, line)
 
     def _hold_from(self, client: Client, lines: list[bytes | LineTooLong], wait: float) -> None:
         """The client is out of allowance: ``lines`` wait, handled at its rate from ``wait`` on."""

@@ -23,20 +23,6 @@ ChatLine = tuple[str, str, str]
 """``(command, target, text)`` as ``split_chat_line`` gives it."""
 
 
-def chat_run_length(chats: list[ChatLine | None], start: int) -> int:
-    """How many lines from ``start`` on share the command and target of ``chats[start]``."""
-    first = chats[start]
-    assert first is not None
-    command_, target = first[0], first[1]
-    end = start + 1
-    while end < len(chats):
-        chat = chats[end]
-        if chat is None or chat[1] != target or chat[0] != command_:
-            break
-        end += 1
-    return end - start
-
-
 def relay_chat_run(state: ServerState, client: Client, command_: str, target_name: str, texts: list[str]) -> bool:
     """``relay_chat_line`` for each of ``texts`` in order, the relay to members done once.
 
