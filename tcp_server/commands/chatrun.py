@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 
 from ..history.base import stored_message
-from ..protocol import CHANTYPES, casefold, fit_text
+from ..protocol import CHANTYPES, MAX_LINE_BYTES, casefold, escape_tag_value, fit_text
 from ..state import ServerState, build_variants, server_time
 from ..state.client import Client
-from ..state.delivery import build_text_variants
+from ..state.delivery import build_text_variants, time_head
 from ..state.responses import ResponseBuffer
 from .messaging import _store_then_echo, server_tags
 
@@ -43,25 +43,27 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
     name, prefix = channel.name, client.prefix
     time_tag = server_time(now)
     special = "B" in client.modes or client.account
-    plain: list[bytes] = []
-    timed: list[bytes] = []
-    tagged: list[bytes] = []
     done: list[tuple[str, str, dict[str, str], tuple[bytes, bytes, bytes]]] = []
-    for text in texts:
-        msgid = state.new_msgid()
-        text = fit_text(prefix, command_, name, text)
-        if special:
-            tags = server_tags(client, msgid)
-            variants = build_variants(prefix, command_, (name, text), time_tag, tags)
-        else:
-            tags = {"msgid": msgid}
-            variants = build_text_variants(prefix, command_, name, text, time_tag, msgid)
-        plain.append(variants[0])
-        timed.append(variants[1])
-        tagged.append(variants[2])
-        if history is not None:
+    if special or history is not None:
+        plain: list[bytes] = []
+        timed: list[bytes] = []
+        tagged: list[bytes] = []
+        for text in texts:
+            msgid = state.new_msgid()
+            text = fit_text(prefix, command_, name, text)
+            if special:
+                tags = server_tags(client, msgid)
+                variants = build_variants(prefix, command_, (name, text), time_tag, tags)
+            else:
+                tags = {"msgid": msgid}
+                variants = build_text_variants(prefix, command_, name, text, time_tag, msgid)
+            plain.append(variants[0])
+            timed.append(variants[1])
+            tagged.append(variants[2])
             done.append((msgid, text, tags, variants))
-    joined = (b"".join(plain), b"".join(timed), b"".join(tagged))
+        joined = (b"".join(plain), b"".join(timed), b"".join(tagged))
+    else:
+        joined = _joined_variants(state, prefix, command_, name, texts, time_tag)
     state.bus.to_channel(channel, joined, skip=client)
     n = len(texts)
     channel.messages += n
@@ -80,3 +82,28 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
         record = stored_message(msgid, now, command_, prefix, client.nick, name, text, tags)
         _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)
     return True
+
+
+def _joined_variants(
+    state: ServerState, prefix: str, command_: str, name: str, texts: list[str], time_tag: str
+) -> tuple[bytes, bytes, bytes]:
+    """The run's lines joined, per variant: ``build_text_variants`` of each line (a new msgid
+    each), concatenated, built without a tuple per line."""
+    bodies: list[bytes] = []
+    tagged: list[bytes] = []
+    head = time_head(time_tag)
+    tag_head = head + b";msgid="
+    new_msgid = state.new_msgid
+    odd_name = "\r" in name or "\n" in name or "\x00" in name  # never in a channel's name
+    for text in texts:
+        msgid = new_msgid()
+        text = fit_text(prefix, command_, name, text)
+        body = f":{prefix} {command_} {name} :{text}\r\n".encode("utf-8", "replace")
+        if len(body) > MAX_LINE_BYTES or "\r" in text or "\n" in text or "\x00" in text or odd_name:
+            variants = build_text_variants(prefix, command_, name, text, time_tag, msgid)
+            bodies.append(variants[0])
+            tagged.append(variants[2])
+            continue
+        bodies.append(body)
+        tagged += (tag_head, escape_tag_value(msgid).encode("utf-8", "replace"), b" ", body)
+    return b"".join(bodies), (head + b" ").join([b"", *bodies]), b"".join(tagged)
