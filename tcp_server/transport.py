@@ -178,6 +178,8 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             return
         if lines and not self.closing and not client.gone:
             self._handle(client, lines[0])
+            if self.waits:  # a clustered JOIN in flight: reading pauses until it is back
+                self._wait_with([])
 
     def _handle(self, client: Client, line: bytes | LineTooLong, chat: ChatLine | None | Literal[False] = False) -> None:
         """Parse and dispatch one line (a plain channel PRIVMSG/NOTICE takes ``relay_chat_line``;
