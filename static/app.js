@@ -92,10 +92,17 @@ function render() {
   const conv = store.activeConversation();
   if (d.messages) page.list.render();
   if (d.header) ui.renderHeader(conv, Boolean(conv && store.muted(conv)));
-  if (d.members) ui.renderMembers(conv);
+  if (d.members) ui.renderMembers(conv, openPrivate, (nick) => store.isMe(nick));
   if (d.sidebar) page.sidebar.render(store);
   if (d.me) $("my-nick").textContent = store.nick;
   page.dirty = { messages: false, header: false, members: false, sidebar: false, me: false };
+}
+
+/** Open (or start) the private conversation with `nick`: a click on a member. */
+function openPrivate(nick) {
+  const conv = store.get("dm", nick);
+  select(conv, true);
+  page.save();
 }
 
 function select(conv, byUser = false) {

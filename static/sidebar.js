@@ -36,6 +36,7 @@ export class Sidebar {
       this.rebuild(store, convs);
     }
     for (const conv of convs) this.updateCounts(conv);
+    renderDrawerBadge(store, convs);
     const total = store.totalUnread();
     const open = store.activeConversation();
     document.title = `${total ? `(${total}) ` : ""}${open ? `${open.name} — ` : ""}${APP_NAME}`;
@@ -88,6 +89,22 @@ export class Sidebar {
   }
 }
 
+/** On a phone the room list hides in a drawer: its ☰ button shows what waits in the other
+ * conversations (a red count when someone mentioned you), as The Lounge puts a dot on it. */
+function renderDrawerBadge(store, convs) {
+  const others = convs.filter((c) => c.key !== store.active);
+  const unread = others.reduce((n, c) => n + c.unread, 0);
+  const mention = others.some((c) => c.mentions > 0);
+  const badge = $("rooms-toggle-badge");
+  const text = unread ? String(unread) : "";
+  if (badge.textContent === text && badge.classList.contains("has-mention") === mention) return;
+  badge.textContent = text;
+  badge.hidden = !unread;
+  badge.classList.toggle("has-mention", mention);
+  const label = unread ? `Rooms (${unread} unread${mention ? ", you were mentioned" : ""})` : "Rooms";
+  $("rooms-toggle").setAttribute("aria-label", label);
+}
+
 export function renderHeader(conv, muted = false) {
   $("mute-button").hidden = !conv;
   $("mute-button").setAttribute("aria-pressed", String(muted));
@@ -98,6 +115,7 @@ export function renderHeader(conv, muted = false) {
   $("leave-button").hidden = !conv;
   $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
   $("members-toggle").hidden = !conv || conv.type !== "room";
+  $("chat").classList.toggle("no-members", !conv || conv.type !== "room"); // a private chat has no member list
   $("message-input").placeholder = conv ? `Message ${conv.name} (/ for commands)` : "Type /join #room";
 }
 
@@ -106,15 +124,27 @@ export function renderOlder(conv, atTop) {
   $("older-button").hidden = !conv || conv.type !== "room" || !conv.hasEarlier || !atTop;
 }
 
-export function renderMembers(conv) {
+/** The open room's members; a click on someone else opens a private conversation with them
+ * (`onPick(nick)`), as a click on a name does in Slack or The Lounge. */
+export function renderMembers(conv, onPick = null, isMe = () => false) {
   const members = conv && conv.type === "room" ? conv.sortedMembers() : [];
   $("members").replaceChildren(
     ...members.map((m) => {
       const item = el("li", "member");
       const mark = m.modes.includes("@") ? "@" : m.modes.includes("+") ? "+" : "";
-      item.append(el("span", "mode", mark), el("span", `nick ${nickColor(m.nick)}`, m.nick));
-      if (mark === "@") item.title = "operator";
-      if (mark === "+") item.title = "voice";
+      const parts = [el("span", "mode", mark), el("span", `nick ${nickColor(m.nick)}`, m.nick)];
+      const role = mark === "@" ? "operator" : mark === "+" ? "voice" : "";
+      if (onPick && !isMe(m.nick)) {
+        const button = el("button", "member-button quiet");
+        button.type = "button";
+        button.title = `${role ? `${role}; ` : ""}click to send ${m.nick} a private message`;
+        button.append(...parts);
+        button.addEventListener("click", () => onPick(m.nick));
+        item.append(button);
+      } else {
+        item.append(...parts);
+        if (role) item.title = role;
+      }
       return item;
     }),
   );

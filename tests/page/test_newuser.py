@@ -1,0 +1,152 @@
+"""The chat page as a new user meets it (what a first visit next to The Lounge showed): the login
+form's obvious way in, the room they land in, the order of what happens there, private
+conversations, the phone's room drawer and the reconnect banner. Real Chromium, real server child
+process and gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ..browser import RunningGateway, new_page, requires_chromium, screenshot
+from ..support import RawClient, ServerProcess
+from .support import WAIT_MS, say, sign_in, texts, wait_in_room, wait_text
+
+pytestmark = [pytest.mark.browser, requires_chromium]
+
+FILLED = "id => getComputedStyle(document.getElementById(id)).backgroundColor !== 'rgba(0, 0, 0, 0)'"
+"""True when a button is drawn filled (the page's primary action), not as an outline."""
+
+FAST_CLOCK = """(() => {
+  const Real = Date, AHEAD = 5 * 60 * 1000;  // this computer's clock is five minutes fast
+  class Fast extends Real {
+    constructor(...args) { if (args.length) super(...args); else super(Real.now() + AHEAD); }
+    static now() { return Real.now() + AHEAD; }
+  }
+  globalThis.Date = Fast;
+})();"""
+
+
+async def test_first_visit_the_filled_button_joins_without_an_account(
+    browser: Any, gateway: RunningGateway
+) -> None:
+    page = await new_page(browser, gateway.http_url, width=1280, height=800, color_scheme="light")
+    assert "No account needed" in await page.inner_text("#login-intro")
+    # The one filled button is "Join the chat"; "Sign in" is an outline until a password is typed.
+    assert await page.evaluate(FILLED, "login-button")
+    assert not await page.evaluate(FILLED, "signin-button")
+    await screenshot(page, "newuser-login-desktop-light.png")
+    await page.fill("#nick-input", "newbie")
+    await page.click("#signin-button")  # what a newcomer might still try: told the way in
+    assert "Join the chat" in await page.inner_text("#login-error")
+    await page.fill("#password-input", "a password")
+    assert await page.evaluate(FILLED, "signin-button")
+    assert not await page.evaluate(FILLED, "login-button")
+    await page.press("#nick-input", "Enter")  # with a password, Enter signs in (no such account)
+    await page.wait_for_function("() => document.getElementById('login-error').textContent !== ''",
+                                 timeout=WAIT_MS)
+    assert await page.is_visible("#login") and not await page.is_visible("#chat")
+    await page.fill("#password-input", "")
+    await page.click("#login-button")
+    await wait_in_room(page, "#lobby")
+    # The empty room says where you are instead of being a blank page.
+    await wait_text(page, "You joined #lobby")
+    await screenshot(page, "newuser-first-room-desktop.png")
+    assert page.console_errors == []
+
+
+async def test_the_reconnect_banner_leaves_the_message_box_on_screen(
+    browser: Any, gateway: RunningGateway
+) -> None:
+    page = await new_page(browser, gateway.http_url, width=390, height=844, color_scheme="dark")
+    await sign_in(page, "phil")
+    await wait_in_room(page, "#lobby")
+    await gateway.stop()
+    await page.wait_for_selector("#status:not([hidden])", timeout=WAIT_MS)
+    box = await page.eval_on_selector("#message-input", "n => n.getBoundingClientRect().bottom")
+    assert box <= await page.evaluate("innerHeight")
+    assert await page.evaluate("document.documentElement.scrollHeight") <= await page.evaluate("innerHeight")
+    await screenshot(page, "newuser-phone-reconnecting.png")
+
+
+async def test_a_join_stays_above_the_first_words_when_the_computer_clock_is_fast(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    await context.add_init_script(FAST_CLOCK)
+    page = await context.new_page()
+    await page.goto(gateway.http_url)
+    await sign_in(page, "ana")
+    await wait_in_room(page, "#lobby")
+    kim = await RawClient.connect(server_proc.port)
+    await kim.register("kim")
+    await kim.send("JOIN #lobby", "PRIVMSG #lobby :hello, I just came in")
+    await wait_text(page, "hello, I just came in")
+    await kim.send("PART #lobby :bye", "JOIN #lobby", "PRIVMSG #lobby :back again")
+    await wait_text(page, "back again")
+    shown = await texts(page)
+    # In the order it happened, though the joins carry this browser's time and the lines the server's.
+    assert shown == ["You joined #lobby", "kim joined", "hello, I just came in", "kim joined · kim left",
+                     "back again"]
+    await kim.close()
+
+
+async def test_a_click_on_a_member_opens_a_private_conversation_without_member_column_or_tint(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    kim = await RawClient.connect(server_proc.port)
+    await kim.register("kim", caps="echo-message")
+    await kim.join("#lobby")
+    await kim.send("PRIVMSG #lobby :ana: welcome, said before you came")
+    await kim.expect("PRIVMSG", lambda m: m.params[1].startswith("ana: welcome"))
+    page = await new_page(browser, gateway.http_url, width=1280, height=800, color_scheme="light")
+    await sign_in(page, "ana")
+    await wait_in_room(page, "#lobby")
+    await wait_text(page, "ana: welcome, said before you came")
+    # The day rule above the mention is on the page's background, not inside the mention's tint.
+    colours = await page.eval_on_selector(
+        "#messages .message.mention", """m => [getComputedStyle(m.querySelector('.day')).backgroundColor,
+                                             getComputedStyle(document.documentElement).backgroundColor]""")
+    assert colours[0] == colours[1]
+    await page.click("#members .member-button:has-text('kim')")
+    await wait_in_room(page, "Private: kim")
+    assert await page.is_hidden("#members-panel")
+    await say(page, "hi kim, privately")
+    got = await kim.expect("PRIVMSG", lambda m: m.params[0] == "kim")
+    assert got.params[1] == "hi kim, privately" and got.source.startswith("ana!")
+    await kim.send("PRIVMSG ana :hello ana")
+    await wait_text(page, "hello ana")
+    tint = await page.eval_on_selector("#messages .message.mention", "m => getComputedStyle(m).backgroundColor")
+    assert tint == "rgba(0, 0, 0, 0)"  # every private line is for you: none is singled out
+    width = await page.eval_on_selector("#messages", "m => m.getBoundingClientRect().width")
+    assert width > 1280 - 14 * 16 - 40  # the conversation takes the members' column
+    await screenshot(page, "newuser-private-desktop.png")
+    assert page.console_errors == []
+    await kim.close()
+
+
+async def test_on_a_phone_the_rooms_button_shows_what_waits_elsewhere(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    kim = await RawClient.connect(server_proc.port)
+    await kim.register("kim")
+    await kim.join("#lobby")
+    page = await new_page(browser, gateway.http_url, width=390, height=844, color_scheme="dark")
+    await sign_in(page, "ana")
+    await wait_in_room(page, "#lobby")
+    await say(page, "/join #side")
+    await wait_in_room(page, "#side")
+    assert await page.is_hidden("#rooms-toggle-badge")
+    await kim.send("PRIVMSG #lobby :a line", "PRIVMSG #lobby :ana: and one for you")
+    await page.wait_for_selector("#rooms-toggle-badge.has-mention", timeout=WAIT_MS)
+    assert await page.inner_text("#rooms-toggle-badge") == "2"
+    button = page.get_by_role("button", name="Rooms (2 unread, you were mentioned)")
+    assert await button.count() == 1
+    await screenshot(page, "newuser-phone-unread-elsewhere.png")
+    await button.click()
+    await page.click("#rooms button:has-text('#lobby')")
+    await wait_in_room(page, "#lobby")
+    await page.wait_for_selector("#rooms-toggle-badge", state="hidden", timeout=WAIT_MS)
+    assert page.console_errors == []
+    await kim.close()
