@@ -13,10 +13,18 @@ function setDrawer(name, open) {
     !document.body.classList.contains("rooms-open");
 }
 
+/** The phone's "⋯" menu of room actions (Search, Mute, Leave). */
+function setMore(open) {
+  document.body.classList.toggle("more-open", open);
+  $("more-toggle").setAttribute("aria-expanded", String(open));
+}
+
 export function closeDrawers() {
-  const open = document.body.classList.contains("members-open") || document.body.classList.contains("rooms-open");
+  const open = document.body.classList.contains("members-open") || document.body.classList.contains("rooms-open") ||
+    document.body.classList.contains("more-open");
   setDrawer("members", false);
   setDrawer("rooms", false);
+  setMore(false);
   return open;
 }
 
@@ -43,6 +51,14 @@ export function setupChrome(page) {
     setDrawer("members", false);
   });
   $("members-close").addEventListener("click", closeDrawers);
+  $("more-toggle").addEventListener("click", (e) => {
+    e.stopPropagation(); // the document's click below would close it again
+    const open = !document.body.classList.contains("more-open");
+    setMore(open);
+    if (open) $("room-actions").querySelector("button:not([hidden])")?.focus();
+  });
+  // Choosing an action or tapping anywhere else closes the menu.
+  document.addEventListener("click", () => setMore(false));
   $("drawer-overlay").addEventListener("click", closeDrawers);
 
   applyTheme(localStorage.getItem(THEME_KEY) || "auto");

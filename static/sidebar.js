@@ -116,7 +116,9 @@ export function renderHeader(conv, muted = false) {
   $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
   $("members-toggle").hidden = !conv || conv.type !== "room";
   $("chat").classList.toggle("no-members", !conv || conv.type !== "room"); // a private chat has no member list
-  $("message-input").placeholder = conv ? `Message ${conv.name} (/ for commands)` : "Type /join #room";
+  const narrow = matchMedia("(max-width: 479px)").matches; // a phone: one line, without the hint
+  $("message-input").placeholder = !conv ? "Type /join #room"
+    : narrow ? `Message ${conv.name}` : `Message ${conv.name} (/ for commands)`;
 }
 
 /** "Load earlier messages" only while the server may hold older ones and the top is in view. */

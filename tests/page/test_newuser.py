@@ -150,3 +150,28 @@ async def test_on_a_phone_the_rooms_button_shows_what_waits_elsewhere(
     await page.wait_for_selector("#rooms-toggle-badge", state="hidden", timeout=WAIT_MS)
     assert page.console_errors == []
     await kim.close()
+
+
+async def test_on_a_phone_the_room_name_fits_and_leave_waits_behind_the_more_menu(
+    browser: Any, gateway: RunningGateway
+) -> None:
+    page = await new_page(browser, gateway.http_url, width=390, height=844, color_scheme="light")
+    await sign_in(page, "ana", "#study-group-12")
+    await wait_in_room(page, "#study-group-12")
+    # The whole name shows; Leave is not one slip away from Mute in the header.
+    assert await page.eval_on_selector("#room-title", "h => h.scrollWidth <= h.clientWidth")
+    assert await page.is_hidden("#leave-button") and await page.is_hidden("#mute-button")
+    # The empty box is one line high on a phone: its placeholder fits.
+    assert await page.eval_on_selector("#message-input", "t => t.getBoundingClientRect().height") < 50
+    await page.click("#more-toggle")
+    assert await page.get_attribute("#more-toggle", "aria-expanded") == "true"
+    assert await page.is_visible("#leave-button") and await page.is_visible("#mute-button")
+    await screenshot(page, "newuser-phone-more-menu.png")
+    await page.keyboard.press("Escape")  # closes the menu
+    assert await page.is_hidden("#leave-button")
+    await page.click("#more-toggle")
+    await page.click("#leave-button")
+    await page.wait_for_function("() => document.getElementById('room-title').textContent === 'No room open'",
+                                 timeout=WAIT_MS)
+    assert await page.is_hidden("#room-actions")
+    assert page.console_errors == []
