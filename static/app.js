@@ -107,6 +107,7 @@ function openPrivate(nick) {
 
 function select(conv, byUser = false) {
   if (page.replyTo && (!conv || page.replyTo.key !== conv.key)) page.cancelReply();
+  if (store.active !== (conv && conv.key)) $("member-filter").value = ""; // another room: everyone again
   store.setActive(conv);
   page.list.show(conv);
   page.changed(null, { all: true });
@@ -270,6 +271,7 @@ setupJump(page, loadOlder);
 setupSearch(page);
 
 $("jump-button").addEventListener("click", () => page.list.jumpToLatest());
+$("member-filter").addEventListener("input", () => page.changed(store.activeConversation(), { members: true }));
 
 $("mute-button").addEventListener("click", () => {
   const conv = store.activeConversation();

@@ -6,6 +6,7 @@ import { el } from "./messageview.js";
 
 const $ = (id) => document.getElementById(id);
 const APP_NAME = "tcpchat";
+const FILTER_FROM = 10; // members from which the list gets a "Find someone" box
 const ICON_SVG = (dot) => "data:image/svg+xml," + encodeURIComponent(
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="4" width="24" height="18" rx="5" fill="#2458c6"/>` +
   `<path d="M8 22 L8 29 L15 22 Z" fill="#2458c6"/>${dot ? '<circle cx="25" cy="8" r="7" fill="#d93025"/>' : ""}</svg>`);
@@ -129,7 +130,11 @@ export function renderOlder(conv, atTop) {
 /** The open room's members; a click on someone else opens a private conversation with them
  * (`onPick(nick)`), as a click on a name does in Slack or The Lounge. */
 export function renderMembers(conv, onPick = null, isMe = () => false) {
-  const members = conv && conv.type === "room" ? conv.sortedMembers() : [];
+  const all = conv && conv.type === "room" ? conv.sortedMembers() : [];
+  const filter = $("member-filter");
+  filter.hidden = all.length < FILTER_FROM;
+  const wanted = filter.hidden ? "" : filter.value.trim().toLowerCase();
+  const members = wanted ? all.filter((m) => m.nick.toLowerCase().includes(wanted)) : all;
   $("members").replaceChildren(
     ...members.map((m) => {
       const item = el("li", "member");
@@ -150,7 +155,7 @@ export function renderMembers(conv, onPick = null, isMe = () => false) {
       return item;
     }),
   );
-  $("member-count").textContent = members.length ? `(${members.length})` : "";
+  $("member-count").textContent = !all.length ? "" : wanted ? `(${members.length} of ${all.length})` : `(${all.length})`;
 }
 
 export function showStatus(text, tone) {

@@ -175,3 +175,29 @@ async def test_on_a_phone_the_room_name_fits_and_leave_waits_behind_the_more_men
                                  timeout=WAIT_MS)
     assert await page.is_hidden("#room-actions")
     assert page.console_errors == []
+
+
+async def test_a_big_room_has_a_box_to_find_someone_among_its_members(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    crowd = []
+    for i in range(12):
+        member = await RawClient.connect(server_proc.port)
+        await member.register(f"user{i:02d}")
+        await member.join("#big")
+        crowd.append(member)
+    page = await new_page(browser, gateway.http_url, width=1280, height=800, color_scheme="dark")
+    await sign_in(page, "ana", "#big")
+    await wait_in_room(page, "#big")
+    await wait_text(page, "(13)", "#member-count")
+    await page.fill("#member-filter", "USER1")
+    await wait_text(page, "(2 of 13)", "#member-count")
+    assert await texts(page, "#members .nick") == ["user10", "user11"]
+    await screenshot(page, "newuser-big-room-find-member.png")
+    await page.click("#members .member-button:has-text('user11')")
+    await wait_in_room(page, "Private: user11")
+    await page.click("#rooms button:has-text('#big')")
+    await wait_text(page, "(13)", "#member-count")  # back in a room: everyone again
+    assert page.console_errors == []
+    for member in crowd:
+        await member.close()
