@@ -92,6 +92,8 @@ function render() {
   const conv = store.activeConversation();
   if (d.messages) page.list.render();
   if (d.header) ui.renderHeader(conv, Boolean(conv && store.muted(conv)));
+  // In no room (and none on its way): not a blank page but how to get into one.
+  if (d.header) $("no-room").hidden = Boolean(conv) || Boolean(page.pendingOpen);
   if (d.members) ui.renderMembers(conv, openPrivate, (nick) => store.isMe(nick));
   if (d.sidebar) page.sidebar.render(store);
   if (d.me) $("my-nick").textContent = store.nick;

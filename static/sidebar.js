@@ -114,6 +114,7 @@ export function renderHeader(conv, muted = false) {
   $("room-topic").textContent = conv && conv.type === "room" ? conv.topic : "";
   $("room-topic").hidden = !(conv && conv.type === "room" && conv.topic);
   $("leave-button").hidden = !conv;
+  $("more-toggle").hidden = !conv; // the phone's menu of room actions: nothing to act on
   $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
   $("members-toggle").hidden = !conv || conv.type !== "room";
   $("chat").classList.toggle("no-members", !conv || conv.type !== "room"); // a private chat has no member list

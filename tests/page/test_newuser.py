@@ -174,6 +174,13 @@ async def test_on_a_phone_the_room_name_fits_and_leave_waits_behind_the_more_men
     await page.wait_for_function("() => document.getElementById('room-title').textContent === 'No room open'",
                                  timeout=WAIT_MS)
     assert await page.is_hidden("#room-actions")
+    # Out of every room, the page says how to get back into one, and that works.
+    assert "/join #lobby" in await page.inner_text("#no-room")
+    assert await page.is_hidden("#more-toggle")  # no room: no menu of room actions
+    await screenshot(page, "newuser-phone-no-room.png")
+    await say(page, "/join #lobby")
+    await wait_in_room(page, "#lobby")
+    assert await page.is_hidden("#no-room")
     assert page.console_errors == []
 
 
