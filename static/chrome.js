@@ -51,6 +51,18 @@ export function setupChrome(page) {
     setDrawer("members", false);
   });
   $("members-close").addEventListener("click", closeDrawers);
+  // A click (or Enter) on the clamped topic shows all of it; a link in it opens as usual.
+  const topic = $("room-topic");
+  const toggleTopic = () => topic.classList.toggle("open");
+  topic.addEventListener("click", (e) => {
+    if (!(e.target instanceof Element && e.target.closest("a"))) toggleTopic();
+  });
+  topic.addEventListener("keydown", (e) => {
+    if (e.target === topic && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      toggleTopic();
+    }
+  });
   $("more-toggle").addEventListener("click", (e) => {
     e.stopPropagation(); // the document's click below would close it again
     const open = !document.body.classList.contains("more-open");

@@ -1,7 +1,7 @@
 // The conversation list (rooms and private conversations in two sections, with unread and mention
 // counts), the header of the open conversation, its members, and the tab title.
 
-import { nickColor } from "./format.js";
+import { formatText, nickColor, stripFormatting } from "./format.js";
 import { el } from "./messageview.js";
 
 const $ = (id) => document.getElementById(id);
@@ -111,8 +111,17 @@ export function renderHeader(conv, muted = false) {
   $("mute-button").setAttribute("aria-pressed", String(muted));
   $("mute-button").textContent = muted ? "Muted" : "Mute";
   $("room-title").textContent = conv ? (conv.type === "dm" ? `Private: ${conv.name}` : conv.name) : "No room open";
-  $("room-topic").textContent = conv && conv.type === "room" ? conv.topic : "";
-  $("room-topic").hidden = !(conv && conv.type === "room" && conv.topic);
+  const topic = conv && conv.type === "room" ? conv.topic : "";
+  const shown = $("room-topic");
+  if (shown.dataset.text !== topic || shown.dataset.key !== (conv ? conv.key : "")) {
+    // One line (two on a desktop) until clicked: a long topic must not push the room off a phone.
+    shown.dataset.text = topic;
+    shown.dataset.key = conv ? conv.key : "";
+    shown.replaceChildren(...formatText(topic)); // links and IRC formatting, as in messages
+    shown.title = stripFormatting(topic);
+    shown.classList.remove("open");
+  }
+  shown.hidden = !topic;
   $("leave-button").hidden = !conv;
   $("more-toggle").hidden = !conv; // the phone's menu of room actions: nothing to act on
   $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";

@@ -208,3 +208,31 @@ async def test_a_big_room_has_a_box_to_find_someone_among_its_members(
     assert page.console_errors == []
     for member in crowd:
         await member.close()
+
+
+async def test_a_long_topic_takes_one_line_on_a_phone_until_tapped_and_its_link_works(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    op = await RawClient.connect(server_proc.port)
+    await op.register("op")
+    await op.join("#class")
+    topic = ("Welcome to the study group! Be kind, no spam, homework questions go in #homework, exam "
+             "dates are at https://example.org/exams and office hours are Tuesdays 3-5pm.")
+    await op.send(f"TOPIC #class :{topic}")
+    await op.expect("TOPIC")
+    page = await new_page(browser, gateway.http_url, width=390, height=844)
+    await sign_in(page, "ana", "#class")
+    await wait_in_room(page, "#class")
+    await wait_text(page, "office hours", "#room-topic")
+    header = "() => document.querySelector('.room-header').getBoundingClientRect().height"
+    assert await page.evaluate(header) < 70  # the title and one line of topic, not seven
+    links = await page.eval_on_selector_all("#room-topic a", "as => as.map(a => [a.href, a.rel])")
+    assert links == [["https://example.org/exams", "noopener noreferrer"]]
+    await screenshot(page, "newuser-phone-long-topic.png")
+    await page.click("#room-topic", position={"x": 5, "y": 5})
+    assert await page.evaluate(header) > 100  # all of it
+    assert await page.eval_on_selector("#room-topic", "t => t.scrollHeight <= t.clientHeight + 1")
+    await page.press("#room-topic", "Enter")  # and back, from the keyboard too
+    assert await page.evaluate(header) < 70
+    assert page.console_errors == []
+    await op.close()
