@@ -124,11 +124,13 @@ export function renderHeader(conv, muted = false) {
   shown.hidden = !topic;
   $("leave-button").hidden = !conv;
   $("more-toggle").hidden = !conv; // the phone's menu of room actions: nothing to act on
-  $("leave-button").textContent = conv && conv.type === "dm" ? "Close" : "Leave";
+  const out = conv && conv.type === "room" && !conv.joined; // kicked: the room stays open to read
+  $("leave-button").textContent = conv && (conv.type === "dm" || out) ? "Close" : "Leave";
   $("members-toggle").hidden = !conv || conv.type !== "room";
   $("chat").classList.toggle("no-members", !conv || conv.type !== "room"); // a private chat has no member list
   const narrow = matchMedia("(max-width: 479px)").matches; // a phone: one line, without the hint
   $("message-input").placeholder = !conv ? "Type /join #room"
+    : out ? `You are not in ${conv.name}: /join ${conv.name} to go back`
     : narrow ? `Message ${conv.name}` : `Message ${conv.name} (/ for commands)`;
 }
 

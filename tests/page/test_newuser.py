@@ -236,3 +236,26 @@ async def test_a_long_topic_takes_one_line_on_a_phone_until_tapped_and_its_link_
     assert await page.evaluate(header) < 70
     assert page.console_errors == []
     await op.close()
+
+
+async def test_after_a_kick_the_box_says_how_to_go_back(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
+) -> None:
+    op = await RawClient.connect(server_proc.port)
+    await op.register("op")
+    await op.join("#class")
+    page = await new_page(browser, gateway.http_url)
+    await sign_in(page, "ana", "#class")
+    await wait_in_room(page, "#class")
+    await wait_text(page, "ana", "#members .nick")
+    await op.send("KICK #class ana :off topic")
+    await wait_text(page, "You were kicked by op (off topic)")
+    placeholder = "() => document.getElementById('message-input').placeholder"
+    await page.wait_for_function(f"() => ({placeholder})().includes('/join #class')", timeout=WAIT_MS)
+    assert await page.inner_text("#leave-button") == "Close"
+    await say(page, "/join #class")
+    await wait_text(page, "You joined #class")
+    await page.wait_for_function(f"() => ({placeholder})().startsWith('Message #class')", timeout=WAIT_MS)
+    assert await page.inner_text("#leave-button") == "Leave"
+    assert page.console_errors == []
+    await op.close()
