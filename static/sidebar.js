@@ -184,7 +184,8 @@ export function showError(where, text) {
 /** A sentence for an ``error`` event (nick errors get their own wording). */
 export function errorText(ev) {
   const known = {
-    433: `The nick ${ev.target || ""} is already in use; pick another.`,
+    433: ev.target ? `The nick ${ev.target} is already in use; pick another, such as ${ev.target}_ or ${ev.target}2.`
+      : "That nick is already in use; pick another.",
     432: `${ev.target || "That nick"} is not a valid nick (letters, digits, - _ [ ] { } | ^ \` ; no spaces).`,
     rate_limited: "Slow down: you are sending too fast.",
     too_large: "That message is too long to send; it is still in the box.",

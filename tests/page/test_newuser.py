@@ -29,8 +29,10 @@ FAST_CLOCK = """(() => {
 
 
 async def test_first_visit_the_filled_button_joins_without_an_account(
-    browser: Any, gateway: RunningGateway
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess
 ) -> None:
+    kim = await RawClient.connect(server_proc.port)
+    await kim.register("kim")
     page = await new_page(browser, gateway.http_url, width=1280, height=800, color_scheme="light")
     assert "No account needed" in await page.inner_text("#login-intro")
     # The one filled button is "Join the chat"; "Sign in" is an outline until a password is typed.
@@ -48,12 +50,17 @@ async def test_first_visit_the_filled_button_joins_without_an_account(
                                  timeout=WAIT_MS)
     assert await page.is_visible("#login") and not await page.is_visible("#chat")
     await page.fill("#password-input", "")
+    await page.fill("#nick-input", "kim")
+    await page.click("#login-button")  # taken: the page says so and suggests one that may be free
+    await wait_text(page, "pick another, such as kim_ or kim2", "#login-error")
+    await page.fill("#nick-input", "newbie")
     await page.click("#login-button")
     await wait_in_room(page, "#lobby")
     # The empty room says where you are instead of being a blank page.
     await wait_text(page, "You joined #lobby")
     await screenshot(page, "newuser-first-room-desktop.png")
     assert page.console_errors == []
+    await kim.close()
 
 
 async def test_the_reconnect_banner_leaves_the_message_box_on_screen(
@@ -86,9 +93,9 @@ async def test_a_join_stays_above_the_first_words_when_the_computer_clock_is_fas
     await kim.send("PART #lobby :bye", "JOIN #lobby", "PRIVMSG #lobby :back again")
     await wait_text(page, "back again")
     shown = await texts(page)
-    # In the order it happened, though the joins carry this browser's time and the lines the server's.
-    assert shown == ["You joined #lobby", "kim joined", "hello, I just came in", "kim joined · kim left",
-                     "back again"]
+    # In the order it happened, though the joins carry this browser's time and the lines the server's
+    # (and leaving then coming back reads so, not "kim joined · kim left").
+    assert shown == ["You joined #lobby", "kim joined", "hello, I just came in", "kim rejoined", "back again"]
     await kim.close()
 
 
