@@ -103,7 +103,7 @@ function renderDrawerBadge(store, convs) {
   badge.hidden = !unread;
   badge.classList.toggle("has-mention", mention);
   const label = unread ? `Rooms (${unread} unread${mention ? ", you were mentioned" : ""})` : "Rooms";
-  $("rooms-toggle").setAttribute("aria-label", label);
+  $("rooms-toggle-label").textContent = label; // the button's name (its visible text is ☰ and a count)
 }
 
 export function renderHeader(conv, muted = false) {

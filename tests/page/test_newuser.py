@@ -12,6 +12,7 @@ import pytest
 from ..browser import RunningGateway, new_page, requires_chromium, screenshot
 from ..support import RawClient, ServerProcess
 from .support import WAIT_MS, say, sign_in, texts, wait_in_room, wait_text
+from .test_a11y import audit
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 
@@ -265,4 +266,37 @@ async def test_after_a_kick_the_box_says_how_to_go_back(
     await page.wait_for_function(f"() => ({placeholder})().startsWith('Message #class')", timeout=WAIT_MS)
     assert await page.inner_text("#leave-button") == "Leave"
     assert page.console_errors == []
+    await op.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_the_new_parts_pass_an_axe_audit_on_a_phone(
+    browser: Any, gateway: RunningGateway, server_proc: ServerProcess, scheme: str
+) -> None:
+    op = await RawClient.connect(server_proc.port)
+    await op.register("op")
+    await op.join("#class")
+    await op.send("TOPIC #class :Exams: https://example.org/exams, office hours on Tuesdays afternoon")
+    page = await new_page(browser, gateway.http_url, width=390, height=844, bypass_csp=True, color_scheme=scheme)
+    await page.fill("#password-input", "typed")  # the account box with "Sign in" filled
+    assert await audit(page) == []
+    await page.fill("#password-input", "")
+    await sign_in(page, "ana", "#class")
+    await wait_in_room(page, "#class")
+    await say(page, "/join #side")
+    await wait_in_room(page, "#side")
+    await op.send("PRIVMSG #class :ana: the badge on the rooms button")
+    await page.wait_for_selector("#rooms-toggle-badge.has-mention", timeout=WAIT_MS)
+    await page.click("#more-toggle")
+    assert await audit(page) == []  # the menu open, the badge shown
+    await page.click("#leave-button")
+    await page.click("#rooms-toggle")
+    await page.click("#rooms button:has-text('#class')")
+    await wait_in_room(page, "#class")
+    await page.click("#room-topic", position={"x": 5, "y": 5})
+    assert await audit(page) == []  # the topic open
+    await page.click("#more-toggle")
+    await page.click("#leave-button")
+    await page.wait_for_selector("#no-room", timeout=WAIT_MS)
+    assert await audit(page) == []  # out of every room
     await op.close()
