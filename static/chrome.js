@@ -81,6 +81,11 @@ export function setupChrome(page) {
 
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
+      if (document.body.classList.contains("more-open")) {
+        setMore(false); // back to the "⋯" button the menu came from
+        $("more-toggle").focus();
+        return;
+      }
       if (!closeDrawers()) $("message-input").focus();
       return;
     }

@@ -175,8 +175,10 @@ async def test_on_a_phone_the_room_name_fits_and_leave_waits_behind_the_more_men
     assert await page.get_attribute("#more-toggle", "aria-expanded") == "true"
     assert await page.is_visible("#leave-button") and await page.is_visible("#mute-button")
     await screenshot(page, "newuser-phone-more-menu.png")
-    await page.keyboard.press("Escape")  # closes the menu
+    assert await page.evaluate("document.activeElement.textContent") == "Search"  # focus went into it
+    await page.keyboard.press("Escape")  # closes the menu, focus back on its button
     assert await page.is_hidden("#leave-button")
+    assert await page.evaluate("document.activeElement.id") == "more-toggle"
     await page.click("#more-toggle")
     await page.click("#leave-button")
     await page.wait_for_function("() => document.getElementById('room-title').textContent === 'No room open'",
