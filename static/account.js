@@ -195,7 +195,7 @@ export function needsPasswordAgain(page, saved) {
   if (!account || !saved || !saved.nick) return false;
   page.session.roomsToRestore = saved.rooms || [];
   $("nick-input").value = account;
-  $("login-note").textContent = `Sign in again to continue as ${account}, or continue as a guest.`;
+  $("login-note").textContent = `Sign in again to continue as ${account}, or use “Join the chat” as a guest.`;
   $("password-input").focus();
   return true;
 }
