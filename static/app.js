@@ -103,6 +103,7 @@ function render() {
 /** Open (or start) the private conversation with `nick`: a click on a member. */
 function openPrivate(nick) {
   const conv = store.get("dm", nick);
+  if (!conv.messages.length) conv.system(`A private conversation: only you and ${nick} see what is written here.`);
   select(conv, true);
   page.save();
 }

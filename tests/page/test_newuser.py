@@ -120,6 +120,7 @@ async def test_a_click_on_a_member_opens_a_private_conversation_without_member_c
     await page.click("#members .member-button:has-text('kim')")
     await wait_in_room(page, "Private: kim")
     assert await page.is_hidden("#members-panel")
+    await wait_text(page, "only you and kim see what is written here")  # not a blank page
     await say(page, "hi kim, privately")
     got = await kim.expect("PRIVMSG", lambda m: m.params[0] == "kim")
     assert got.params[1] == "hi kim, privately" and got.source.startswith("ana!")
