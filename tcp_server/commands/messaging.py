@@ -260,7 +260,9 @@ def tagmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     if channel is not None:
         state.bus.to_channel(channel, variants, skip=client, only="tags")
-    elif target is not None and target is not client:
+    elif target is client:  # to oneself: delivered (unlabelled), then echoed below, as PRIVMSG is
+        rb.outbox.send(variants[client.tag_level])
+    elif target is not None:
         state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
         state.bus.echo(rb, variants)

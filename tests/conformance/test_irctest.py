@@ -1,0 +1,94 @@
+"""What the external irctest suite found, pinned down over real sockets (our own tests, not theirs).
+
+Each test names the irctest case it stands for; the README's conformance section lists the rest.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ..support import RawClient, sync
+
+ML = "batch draft/multiline message-tags echo-message server-time labeled-response"
+
+
+@pytest.fixture
+async def opened(server):
+    """``await opened('alice', 'caps')``: a registered client on the test server, closed after."""
+    clients: list[RawClient] = []
+
+    async def open_(nick: str, caps: str = "") -> RawClient:
+        client = await RawClient.connect(server.port)
+        clients.append(client)
+        return await client.register(nick, caps)
+
+    yield open_
+    for c in clients:
+        await c.close()
+
+
+async def test_monitor_is_silent_when_a_watched_nick_only_changes_case(opened):
+    """irctest monitor.py testNickChange: ``qux`` -> ``QUX`` is the same nick, still online."""
+    bar = await opened("bar")
+    await bar.send("MONITOR + qux")
+    await bar.expect("731")
+    baz = await opened("baz")
+    await baz.send("NICK qux")
+    await baz.expect("NICK")
+    await bar.expect("730")
+    await baz.send("NICK QUX")
+    await baz.expect("NICK")
+    assert not [m for m in await sync(bar) if m.command in ("730", "731")]
+    await baz.send("NICK other")
+    offline = await bar.expect("731")
+    assert offline.params[1] == "QUX"  # the nick as it was last used
+
+
+async def test_tagmsg_to_oneself_is_delivered_and_echoed_with_one_label(opened):
+    """irctest labeled_responses.py testLabeledTagMsgResponsesToSelf: as PRIVMSG to oneself,
+    the sender gets the delivery and the echo, and only the echo carries the label."""
+    foo = await opened("foo", "message-tags echo-message batch labeled-response")
+    await foo.send("@label=l1;+draft/react=x TAGMSG foo")
+    got = [m for m in await sync(foo) if m.command == "TAGMSG"]
+    assert len(got) == 2
+    assert [m.tags.get("label") for m in got].count("l1") == 1
+    assert all(m.tags.get("+draft/react") == "x" for m in got)
+
+
+async def test_multiline_concat_tag_on_a_blank_line_fails_the_batch(opened):
+    """irctest multiline.py testInvalidBlankConcatTag: the spec forbids it to clients."""
+    alice = await opened("alice", ML)
+    bob = await opened("bob", ML)
+    await alice.join("#c")
+    await bob.join("#c")
+    await sync(bob)
+    await alice.send(
+        "BATCH +b draft/multiline #c",
+        "@batch=b PRIVMSG #c :hi",
+        "@batch=b;draft/multiline-concat PRIVMSG #c :",
+        "BATCH -b",
+    )
+    fail = await alice.expect("FAIL")
+    assert fail.params[:2] == ("BATCH", "MULTILINE_INVALID")
+    assert not [m for m in await sync(bob) if m.command in ("BATCH", "PRIVMSG")]
+
+
+async def test_multiline_fallback_lines_keep_client_tags_and_only_the_first_has_the_msgid(opened):
+    """irctest multiline.py testBlankLines: a client without multiline gets the non-blank lines,
+    each with the client-only tags of the opening BATCH; the msgid stays on the first."""
+    alice = await opened("alice", ML)
+    carol = await opened("carol", "message-tags")
+    await alice.join("#c")
+    await carol.join("#c")
+    await sync(carol)
+    await alice.send(
+        "@+client-only-tag BATCH +b draft/multiline #c",
+        "@batch=b PRIVMSG #c :",
+        "@batch=b PRIVMSG #c :#how is ",
+        "@batch=b;draft/multiline-concat PRIVMSG #c :everyone?",
+        "BATCH -b",
+    )
+    lines = [await carol.expect("PRIVMSG") for _ in range(2)]
+    assert [m.params[1] for m in lines] == ["#how is ", "everyone?"]
+    assert all("+client-only-tag" in m.tags for m in lines)
+    assert "msgid" in lines[0].tags and "msgid" not in lines[1].tags
