@@ -222,8 +222,11 @@ def privmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer
             rb.numeric(N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
         return
     client.last_active = now = time.time()
+    # several targets, several echoes (each after its commit): one labelled batch
+    batch = rb.open_label_batch() if "echo-message" in client.caps else None
     for target_name in targets:
         _relay(state, client, rb, msg, target_name, msg.params[1], now)
+    rb.close_label_batch(batch)
 
 
 @command("NOTICE")

@@ -92,3 +92,27 @@ async def test_multiline_fallback_lines_keep_client_tags_and_only_the_first_has_
     assert [m.params[1] for m in lines] == ["#how is ", "everyone?"]
     assert all("+client-only-tag" in m.tags for m in lines)
     assert "msgid" in lines[0].tags and "msgid" not in lines[1].tags
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["no-history", "history"])
+async def test_labelled_privmsg_to_several_targets_echoes_in_one_labelled_batch(make_server, tmp_path, history):
+    """irctest labeled_responses.py testLabeledPrivmsgResponsesToMultipleClients: several echoes
+    (each sent after its commit when history is on) form one ``labeled-response`` batch."""
+    server = await make_server(history=history, data_dir=tmp_path / "data")
+    clients = [await RawClient.connect(server.port) for _ in range(3)]
+    try:
+        foo = await clients[0].register("foo", "echo-message batch labeled-response")
+        await clients[1].register("bar")
+        await clients[2].register("carl")
+        await foo.send("@label=12345 PRIVMSG bar,carl,nobody :hi")
+        got = await sync(foo)
+        assert got[0].command == "BATCH" and got[0].params[1] == "labeled-response"
+        assert got[0].tags.get("label") == "12345"
+        ref = got[0].params[0][1:]
+        assert got[-1].command == "BATCH" and got[-1].params == (f"-{ref}",)
+        inner = got[1:-1]
+        assert [m.command for m in inner] == ["PRIVMSG", "PRIVMSG", "401"]
+        assert all(m.tags.get("batch") == ref and "label" not in m.tags for m in inner)
+    finally:
+        for c in clients:
+            await c.close()
