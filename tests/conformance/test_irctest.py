@@ -116,3 +116,18 @@ async def test_labelled_privmsg_to_several_targets_echoes_in_one_labelled_batch(
     finally:
         for c in clients:
             await c.close()
+
+
+async def test_invalid_utf8_is_relayed_replaced_and_the_sender_warned(opened, server):
+    """irctest utf8.py testUtf8Validation: with UTF8ONLY advertised, a line that is not UTF-8 is
+    relayed with U+FFFD (never raw bytes) and its sender gets ``WARN PRIVMSG INVALID_UTF8``."""
+    foo = await opened("foo")
+    bar = await opened("bar")
+    await foo.send(b"PRIVMSG bar :hi\xaa")
+    warn = await foo.expect("WARN")
+    assert warn.params[:2] == ("PRIVMSG", "INVALID_UTF8")
+    got = await bar.expect("PRIVMSG")
+    assert got.params == ("bar", "hi\ufffd")
+    await foo.send("PRIVMSG bar :caf\u00e9 \ufffd")  # valid UTF-8, even a U+FFFD typed: no warning
+    assert (await bar.expect("PRIVMSG")).params[1] == "caf\u00e9 \ufffd"
+    assert not [m for m in await sync(foo) if m.command == "WARN"]
