@@ -131,3 +131,36 @@ async def test_invalid_utf8_is_relayed_replaced_and_the_sender_warned(opened, se
     await foo.send("PRIVMSG bar :caf\u00e9 \ufffd")  # valid UTF-8, even a U+FFFD typed: no warning
     assert (await bar.expect("PRIVMSG")).params[1] == "caf\u00e9 \ufffd"
     assert not [m for m in await sync(foo) if m.command == "WARN"]
+
+
+async def test_extended_monitor_watchers_with_account_notify_see_a_login(make_server, tmp_path):
+    """irctest monitor.py testExtendedMonitorAccountNotify (run with the ratified cap name
+    ``extended-monitor``): a monitored user who logs in after registering is announced with
+    ``ACCOUNT`` to watchers that enabled extended-monitor and account-notify, and to no other."""
+    server = await make_server(history=True, data_dir=tmp_path / "data", account_min_password=1,
+                               account_scrypt_n=16)
+    clients = [await RawClient.connect(server.port) for _ in range(3)]
+    try:
+        reg = await clients[0].register("jilles")
+        await reg.send("REGISTER * * :sesame")
+        await reg.expect("REGISTER")
+        await reg.send("QUIT")
+        foo = await clients[1].register("foo", "extended-monitor account-notify")
+        plain = await clients[2].register("plain", "account-notify")
+        for watcher in (foo, plain):
+            await watcher.send("MONITOR + bar")
+            await watcher.expect("731")
+        bar = await RawClient.connect(server.port)
+        clients.append(bar)
+        await bar.register("bar", "sasl")
+        await foo.expect("730")
+        await bar.send("AUTHENTICATE PLAIN")
+        await bar.expect("AUTHENTICATE")
+        await bar.send("AUTHENTICATE amlsbGVzAGppbGxlcwBzZXNhbWU=")  # jilles / sesame
+        await bar.expect("900")
+        account = await foo.expect("ACCOUNT")
+        assert account.source.startswith("bar!") and account.params == ("jilles",)
+        assert not [m for m in await sync(plain) if m.command == "ACCOUNT"]
+    finally:
+        for c in clients:
+            await c.close()
