@@ -239,6 +239,8 @@ async def run(
         readers = [asyncio.create_task(read_tcp())] + [asyncio.create_task(read_ws(ws)) for ws in sockets]
         gw_cpu0, srv_cpu0, own_cpu0 = _tree_cpu(gateway.pid), cpu_seconds(server.pid), own_cpu_seconds()
         gw_rss = _tree_rss(gateway.pid)
+        # For a profiler attached to the gateway: the measured phase starts now.
+        print(f"gateway pid {gateway.pid}: sending {messages} lines", file=sys.stderr, flush=True)
         await _send_lines(sender, sent_at, messages, rate)
         expected = messages * users
         deadline = time.perf_counter() + DRAIN_SECONDS

@@ -44,7 +44,7 @@ MULTILINE, CONCAT = "draft/multiline", "draft/multiline-concat"
 MAX_MULTILINE_LINES = 200
 """Lines kept per ``draft/multiline`` batch (the server's own limit is far lower)."""
 CHAT_CACHE_SIZE = 1024
-"""Recent chat lines whose decoded event is shared (emptied when full), see ``_chat``."""
+"""Recent chat lines whose decoded event is shared (emptied when full), see ``chat``."""
 
 _NOT_YET = object()
 _chats: dict[int, list[object]] = {}
@@ -107,7 +107,7 @@ class EventDecoder:
                 if len(lines) < MAX_MULTILINE_LINES and len(msg.params) >= 2:
                     lines.append((msg.params[1], CONCAT in msg.tags, cmd))
                 return []
-            event = self._chat(msg)
+            event = self.chat(msg)
             if event is None:
                 return []
             batch = msg.tags.get("batch")
@@ -124,8 +124,10 @@ class EventDecoder:
             return [ErrorReply(cmd, msg.params[1:], msg=msg)]
         return [ServerLine(cmd, msg.params, nick_of(msg.source), msg=msg)]
 
-    def _chat(self, msg: Message) -> ChatMessage | ServerNotice | None:
-        """Chat lines are the bulk of the traffic and a process holding many connections to one
+    def chat(self, msg: Message) -> ChatMessage | ServerNotice | None:
+        """The event of one PRIVMSG/NOTICE (None for a CTCP request other than ACTION).
+
+        Chat lines are the bulk of the traffic and a process holding many connections to one
         room (the gateway) receives the same parsed line on each: the line's sender is casefolded
         once, and its event decoded once per "is it ours" and shared (events are immutable)."""
         entry = _chats.get(id(msg))

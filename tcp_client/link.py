@@ -18,7 +18,7 @@ from collections.abc import Callable
 from tcp_server.protocol import Message
 
 from .config import SessionConfig
-from .events import Event
+from .events import ChatMessage, Event, ServerNotice
 from .protocol import ClientProtocol
 from .requests import Collector, Until
 
@@ -64,9 +64,12 @@ class Link(asyncio.Protocol):
         ping_interval: float,
         ping_timeout: float,
         nick_fallback: bool | None = None,
+        on_chat: Callable[[ChatMessage | ServerNotice], None] | None = None,
     ) -> None:
         self.core = core
         self.on_events = on_events
+        self.on_chat = on_chat
+        """Takes a live chat line's event alone, without the list (``ClientProtocol.receive_live_chat``)."""
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.closed = False
         self.reason = ""  # why the link ended
@@ -84,7 +87,7 @@ class Link(asyncio.Protocol):
     async def open(
         cls, config: SessionConfig, core: ClientProtocol, on_events: Callable[[list[Event]], None],
         *, nick_fallback: bool | None = None, ping_interval: float | None = None,
-        ping_timeout: float | None = None,
+        ping_timeout: float | None = None, on_chat: Callable[[ChatMessage | ServerNotice], None] | None = None,
     ) -> Link:
         """Connect and register (bounded by ``connect_timeout``); the link is then reading.
 
@@ -96,7 +99,7 @@ class Link(asyncio.Protocol):
         tls = tls_context(config.tls_verify) if config.tls else None
 
         def factory() -> Link:
-            return cls(core, on_events, nick_fallback=nick_fallback,
+            return cls(core, on_events, nick_fallback=nick_fallback, on_chat=on_chat,
                        ping_interval=ping_interval or config.ping_interval,
                        ping_timeout=ping_timeout or config.ping_timeout)
 
@@ -128,6 +131,12 @@ class Link(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._last_rx = self._loop.time()
         core = self.core
+        on_chat = self.on_chat
+        if on_chat is not None:  # the bulk of the traffic: one live chat line per read
+            chat = core.receive_live_chat(data)
+            if chat is not None:
+                on_chat(chat)
+                return
         core.receive_data(data)
         out = core.data_to_send()
         if out and not self.closed:

@@ -28,7 +28,7 @@ from tcp_server.protocol import (
 
 from .config import SessionConfig
 from .decode import EventDecoder
-from .events import Event
+from .events import ChatMessage, Event, ServerNotice
 from .registration import Registration, RegistrationError, update_isupport
 from .requests import Collector, Collectors
 
@@ -41,6 +41,10 @@ PARSE_CACHE_SIZE = 1024
 """Recently parsed lines remembered per process (see ``_parse``)."""
 
 _parsed: dict[bytes, Message] = {}
+_whole_reads: dict[bytes, Message] = {}
+"""Reads that were exactly one complete line -> its message (see ``receive_data``)."""
+_channel_keys: dict[str, str | None] = {}
+"""Chat target -> its casefolded form when it is a channel, else None (see ``_channel_key``)."""
 
 
 def _parse(line: bytes) -> Message:
@@ -57,6 +61,47 @@ def _parse(line: bytes) -> Message:
             _parsed.clear()
         _parsed[line] = msg
     return msg
+
+
+class LiveChat:
+    """A read that was exactly one live chat line (PRIVMSG/NOTICE with a msgid, outside any batch),
+    with what each connection's bookkeeping needs of it, worked out once per process."""
+
+    __slots__ = ("msg", "msgid", "time", "channel")
+
+    def __init__(self, msg: Message, msgid: str) -> None:
+        self.msg, self.msgid, self.time = msg, msgid, msg.tags.get("time")
+        self.channel = _channel_key(msg.params[0])
+
+
+_live_chats: dict[bytes, LiveChat] = {}
+"""Whole reads that were one live chat line (see ``ClientProtocol.receive_live_chat``)."""
+
+
+def _remember_read(data: bytes, msg: Message) -> None:
+    """Remember that ``data`` was exactly the one line ``msg`` (bounded like the parse cache)."""
+    if len(_whole_reads) >= PARSE_CACHE_SIZE:
+        _whole_reads.clear()
+        _live_chats.clear()
+    _whole_reads[data] = msg
+    tags = msg.tags
+    if (msg.command == "PRIVMSG" or msg.command == "NOTICE") and len(msg.params) >= 2 and "batch" not in tags:
+        msgid = tags.get("msgid")
+        if msgid is not None:
+            _live_chats[data] = LiveChat(msg, msgid)
+
+
+def _channel_key(target: str) -> str | None:
+    """The casefolded channel name ``target`` is filed under, or None for a private target; a
+    process sees few distinct targets, so the answer is kept (bounded like the parse cache)."""
+    try:
+        return _channel_keys[target]
+    except KeyError:
+        pass
+    if len(_channel_keys) >= PARSE_CACHE_SIZE:
+        _channel_keys.clear()
+    key = _channel_keys[target] = casefold(target) if is_channel_name(target) else None
+    return key
 
 
 class ClientProtocol:
@@ -117,8 +162,24 @@ class ClientProtocol:
 
     # ---- bytes in / out ------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the server; then call ``data_to_send`` and ``events_received``."""
-        for line in self._buffer.feed(data):
+        """Feed bytes from the server; then call ``data_to_send`` and ``events_received``.
+
+        A read that is exactly one whole line is common (one chat line per wakeup), and a process
+        holding many connections to one room (the gateway) receives the same read on each: such a
+        read is remembered with its parsed message, so the next connection handed the same bytes
+        at a line start skips the framing and the parse (the result is the same).
+        """
+        buffer = self._buffer
+        if buffer.at_line_start:
+            msg = _whole_reads.get(data)
+            if msg is not None:
+                self.receive_message(msg)
+                return
+            whole = data[-1:] == b"\n"
+        else:
+            whole = False
+        lines = buffer.feed(data)
+        for line in lines:
             if not isinstance(line, bytes):
                 log.warning("dropped an over-long line from the server")
                 continue
@@ -127,7 +188,37 @@ class ClientProtocol:
             except ProtocolError as exc:
                 log.warning("dropped a malformed line from the server: %s", exc)
                 continue
+            if whole and len(lines) == 1:
+                _remember_read(data, msg)
             self.receive_message(msg)
+
+    def receive_live_chat(self, data: bytes) -> ChatMessage | ServerNotice | None:
+        """The bulk of the traffic in one step: when ``data`` is a whole read already seen by this
+        process as one live chat line, and this connection is registered with nothing pending
+        (no partial line, no request collecting lines, no gap being filled, no event not yet
+        taken), do ``receive_data``'s bookkeeping for it and return its event.
+
+        None when it is not such a read or not now: nothing was consumed, call ``receive_data``.
+        The result is the same as ``receive_data`` then ``events_received`` (a property test
+        checks it); it only skips the framing, the parse and the dispatch.
+        """
+        chat = _live_chats.get(data)
+        if chat is None or self._events or self._filling or self.collectors.pending:
+            return None
+        reg = self.registration
+        if reg is None or not reg.done or self.failure is not None or not self._buffer.at_line_start:
+            return None
+        msgid = chat.msgid
+        if msgid in self._seen:
+            return None
+        event = self._decoder.chat(chat.msg)
+        if event is None:  # a CTCP request the general path drops
+            return None
+        if chat.time is not None:
+            self.last_time = chat.time
+        if chat.channel is not None:
+            self.last_msgid[chat.channel] = msgid
+        return event
 
     def send(self, msg: Message) -> None:
         """Queue one message for the server."""
@@ -159,14 +250,14 @@ class ClientProtocol:
         if "time" in tags:
             self.last_time = tags["time"]
         if cmd == "PRIVMSG" or cmd == "NOTICE":  # the bulk of the traffic: nothing to observe
-            if self.collectors:
+            if self.collectors.pending:
                 self.collectors.feed(msg)
             msgid = tags.get("msgid")
             if msgid is not None and not self._first_sight(msg, msgid):
                 return
         else:
             self._observe(msg)
-            if self.collectors:
+            if self.collectors.pending:
                 self.collectors.feed(msg)
         self._events += self._decoder.feed(msg)
 
@@ -190,7 +281,8 @@ class ClientProtocol:
         """
         target = msg.params[0] if msg.params else ""
         in_batch = "batch" in msg.tags
-        filling = bool(self._filling) and casefold(target) in self._filling
+        folded = _channel_key(target)
+        filling = bool(self._filling) and folded in self._filling
         # A history batch asked for on a join (not a gap fill) is passed on whole, lines seen
         # before included: after leaving and rejoining, the room's history is shown again.
         seen = self._seen
@@ -200,8 +292,7 @@ class ClientProtocol:
             seen[msgid] = None
             if len(seen) > SEEN_MSGIDS:
                 seen.popitem(last=False)
-        if is_channel_name(target):
-            folded = casefold(target)
+        if folded is not None:
             if filling and not in_batch:
                 held = self._filling[folded]
                 if len(held) >= self.config.queue_size:

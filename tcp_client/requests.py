@@ -51,27 +51,28 @@ class Collectors:
     """The pending collectors of one session or link."""
 
     def __init__(self) -> None:
-        self._pending: list[Collector] = []
+        self.pending: list[Collector] = []
+        """The collectors still waiting (a plain list: checked on every received line)."""
 
     def __bool__(self) -> bool:
-        return bool(self._pending)
+        return bool(self.pending)
 
     def add(self, collector: Collector) -> Collector:
-        self._pending.append(collector)
+        self.pending.append(collector)
         return collector
 
     def discard(self, collector: Collector) -> None:
-        if collector in self._pending:
-            self._pending.remove(collector)
+        if collector in self.pending:
+            self.pending.remove(collector)
 
     def feed(self, msg: Message) -> None:
         """Offer ``msg`` to every pending collector; finished ones are dropped."""
-        for col in list(self._pending):
+        for col in list(self.pending):
             col.feed(msg)
             if col.finished:
                 self.discard(col)
 
     def fail_all(self, error: BaseException) -> None:
-        pending, self._pending = self._pending, []
+        pending, self.pending = self.pending, []
         for col in pending:
             col.fail(error)

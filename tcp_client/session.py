@@ -183,7 +183,7 @@ class ClientSession(CommandsMixin):
     async def _connect(self, nick_fallback: bool | None = None) -> Link:
         """Open a link and register on it (one attempt, bounded by ``connect_timeout``)."""
         async def open_link(config: SessionConfig) -> Link:
-            link = await Link.open(config, self.core, self._on_events, nick_fallback=nick_fallback)
+            link = await Link.open(config, self.core, self._on_events, nick_fallback=nick_fallback, on_chat=self._emit)
             self.server = config
             return link
 

@@ -63,3 +63,8 @@ class LineBuffer:
     def pending(self) -> int:
         """Bytes held for an unfinished line."""
         return len(self._buf)
+
+    @property
+    def at_line_start(self) -> bool:
+        """True when the next byte fed starts a new line (nothing held, nothing being discarded)."""
+        return not self._buf and not self._discarding

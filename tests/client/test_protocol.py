@@ -212,7 +212,8 @@ def test_live_room_lines_leave_no_per_line_state_behind() -> None:
     from tcp_client import decode, protocol
 
     def settled() -> int:
-        protocol._parsed.clear()
+        for cache in (protocol._parsed, protocol._whole_reads, protocol._live_chats, protocol._channel_keys):
+            cache.clear()
         decode._chats.clear()
         gc.collect()
         return tracemalloc.get_traced_memory()[0]
