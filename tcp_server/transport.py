@@ -33,6 +33,7 @@ from .protocol import (
     split_chat_line,
 )
 from .protocol import numerics as N
+from .protocol.utf8 import INVALID_UTF8_CODE, INVALID_UTF8_TEXT, is_invalid_utf8
 from .state.ordering import Hold, OrderedOutput
 
 if TYPE_CHECKING:
@@ -205,6 +206,8 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         except ProtocolError as exc:
             state.numeric(client, exc.numeric, str(exc))
             return
+        if not line.isascii() and is_invalid_utf8(line):  # type: ignore[union-attr,arg-type]
+            state.send_from_server(client, "WARN", msg.command, INVALID_UTF8_CODE, INVALID_UTF8_TEXT)
         try:  # labels, batches and late replies: the command's ResponseBuffer (``dispatch``)
             dispatch(state, client, msg)
         except Exception:

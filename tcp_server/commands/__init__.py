@@ -23,7 +23,8 @@ clients. PRIVMSG/NOTICE text always goes out as a trailing parameter; a +B user'
 the ``bot`` tag. Errors without a numeric are
 standard replies (``FAIL <command> <CODE> [context] :text``, replies.py).
 ISUPPORT adds BOT=B, CHANMODES=beI,k,l,imnpst, ELIST=MNU, EXCEPTS, INVEX, MAXLIST, MONITOR,
-NAMELEN, STATUSMSG=@+, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed), WHOX.
+NAMELEN, STATUSMSG=@+, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed; the
+sender gets ``WARN <command> INVALID_UTF8``, protocol/utf8.py), WHOX.
 
 Replies: 001-005, 221, 251-255, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
 318, 319, 321-324, 329, 331-333, 335, 338, 341, 346-349, 351, 352, 353, 354, 366-369, 371, 372,

@@ -31,6 +31,7 @@ from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
 from ..state.responses import ResponseBuffer
 from .markread import load_account_markers
+from .monitor import extended_watchers
 from .replies import fail
 from .table import command
 
@@ -74,7 +75,8 @@ def log_in(state: ServerState, client: Client, account: Account, markers: dict[s
     state.numeric(client, N.RPL_LOGGEDIN, mask, account.name, f"You are now logged in as {account.name}")
     if client.registered:
         variants = build_variants(client.prefix, "ACCOUNT", (account.name,), server_time())
-        for peer in state.peers_of(client):
+        # channel peers, and extended-monitor watchers (who asked for account-notify too)
+        for peer in state.peers_of(client) | extended_watchers(state, client, "account-notify"):
             if "account-notify" in peer.caps:
                 peer.outbox.send(variants[peer.tag_level])
         state.bus.user_changed(client, variants, "account-notify")  # peers on other nodes

@@ -19,6 +19,7 @@ from ..protocol import casefold
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
 from .accounts import notice, protect_nick
+from .monitor import extended_watchers
 
 log = logging.getLogger("tcpchat.accounts")
 
@@ -89,7 +90,7 @@ def log_out(state: ServerState, client: Client) -> None:
     state.numeric(client, N.RPL_LOGGEDOUT, client.prefix, "You are now logged out")
     notice(state, client, f"The account {name} was dropped")
     variants = build_variants(client.prefix, "ACCOUNT", ("*",), server_time())
-    for peer in state.peers_of(client):
+    for peer in state.peers_of(client) | extended_watchers(state, client, "account-notify"):
         if "account-notify" in peer.caps:
             peer.outbox.send(variants[peer.tag_level])
     state.bus.user_changed(client, variants, "account-notify")

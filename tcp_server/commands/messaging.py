@@ -222,8 +222,11 @@ def privmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer
             rb.numeric(N.ERR_TOOMANYTARGETS, msg.params[0], "Too many recipients")
         return
     client.last_active = now = time.time()
+    # several targets, several echoes (each after its commit): one labelled batch
+    batch = rb.open_label_batch() if "echo-message" in client.caps else None
     for target_name in targets:
         _relay(state, client, rb, msg, target_name, msg.params[1], now)
+    rb.close_label_batch(batch)
 
 
 @command("NOTICE")
@@ -260,7 +263,9 @@ def tagmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
     variants = build_variants(client.prefix, "TAGMSG", (name,), server_time(), tags)
     if channel is not None:
         state.bus.to_channel(channel, variants, skip=client, only="tags")
-    elif target is not None and target is not client:
+    elif target is client:  # to oneself: delivered (unlabelled), then echoed below, as PRIVMSG is
+        rb.outbox.send(variants[client.tag_level])
+    elif target is not None:
         state.bus.to_nick(target, variants, only="tags")
     if "echo-message" in client.caps and client.tag_level == TAGS_ALL:
         state.bus.echo(rb, variants)

@@ -3,8 +3,8 @@
 ``MONITOR + a,b`` answers 730 (online, with ``nick!user@host``) / 731 (offline) at once and again
 whenever those nicks come or go; ``-`` removes, ``C`` clears, ``L`` lists (732/733), ``S`` sends
 the status of every entry. A full list answers 734 with the nicks that did not fit.
-With ``extended-monitor``, watchers also get AWAY (with away-notify) and SETNAME (with setname)
-of the nicks they monitor, as if they shared a channel.
+With ``extended-monitor``, watchers also get AWAY (with away-notify), SETNAME (with setname) and
+ACCOUNT (with account-notify) of the nicks they monitor, as if they shared a channel.
 """
 
 from __future__ import annotations

@@ -77,6 +77,9 @@ def collect(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer
         return
     batch.command = msg.command
     text, concat = msg.params[1], CONCAT in msg.tags
+    if concat and not text:  # the spec forbids it to clients: nothing to join, so refused
+        _abort(state, client, rb, batch, "MULTILINE_INVALID", "Blank line with the concat tag")
+        return
     batch.size += len(text.encode()) + (1 if batch.lines and not concat else 0)
     batch.lines.append((text, concat))
     if len(batch.lines) > s.multiline_max_lines:
@@ -153,13 +156,15 @@ def _batch_form(source: str, command_: str, target: str, batch: OpenBatch, head_
 def _plain_form(
     source: str, command_: str, target: str, batch: OpenBatch, when: str, tags: dict[str, str]
 ) -> tuple[bytes, bytes, bytes]:
-    """The non-blank lines as separate messages, per tag level; only the first has the tags."""
+    """The non-blank lines as separate messages, per tag level: the first has every tag, the
+    others all but the ``msgid`` (as the spec's example shows ``account`` on each line)."""
     variants = [b"", b"", b""]
+    rest = {k: v for k, v in tags.items() if k != "msgid"} or None
     first = True
     for text, _ in batch.lines:
         if not text:
             continue
-        line = build_variants(source, command_, (target, text), when, tags if first else None)
+        line = build_variants(source, command_, (target, text), when, tags if first else rest)
         for level in range(3):
             variants[level] += line[level]
         first = False

@@ -172,7 +172,7 @@ def split_chat_line(line: bytes) -> tuple[str, str, str] | None:
     Nearly every line a chatting client sends has this shape, and splitting it costs a fraction
     of a ``parse_line`` (no ``Message``, no general split). For anything else (tags, a source, a
     lower-case command, several middle parameters, no ``:`` before the text, a character or
-    length ``parse_line`` refuses) it returns None: ``parse_line`` then decides. When it returns
+    length ``parse_line`` refuses, invalid UTF-8) it returns None: ``parse_line`` then decides. When it returns
     a result, ``parse_line(line)`` gives the same command and parameters, with no tags or source.
     """
     space = line.find(b" ")
@@ -188,8 +188,8 @@ def split_chat_line(line: bytes) -> tuple[str, str, str] | None:
     text = line[colon + 2 :]
     try:  # strict decoding is the fast path (an errors argument costs more than the decode)
         return command, target.decode(), text.decode()
-    except UnicodeDecodeError:
-        return command, target.decode("utf-8", "replace"), text.decode("utf-8", "replace")
+    except UnicodeDecodeError:  # parse_line decodes it with U+FFFD; the sender is warned
+        return None
 
 
 def chat_run_texts(lines: Sequence[Any], start: int, text: str) -> list[str]:

@@ -119,8 +119,13 @@ class Presence:
             self.state.numeric(watcher, RPL_MONOFFLINE, nick)
 
     def nick_changed(self, client: Client, old_nick: str) -> None:
-        """WHOWAS gets the old nick; watchers see the old one leave and the new one arrive."""
+        """WHOWAS gets the old nick; watchers see the old one leave and the new one arrive.
+
+        A change of case only (``qux`` -> ``QUX``) is the same monitored nick, still online:
+        watchers get nothing (irctest ``testNickChange``, as ergo)."""
         self.remember(client, old_nick)
+        if casefold(old_nick) == client.folded:
+            return
         self.went_offline(old_nick)
         self.came_online(client)
 

@@ -79,7 +79,7 @@ class ResponseBuffer:
     labelled command runs.
     """
 
-    __slots__ = ("server", "client", "outbox", "label", "lines", "nested")
+    __slots__ = ("server", "client", "outbox", "label", "lines", "nested", "carry")
 
     def __init__(self, server: str, client: Client, label: str | None = None, outbox: Outbox | None = None) -> None:
         self.server = server
@@ -91,12 +91,17 @@ class ResponseBuffer:
         """Collected lines while a label waits to be applied; None: lines go straight out."""
         self.nested: list[str] | None = None
         """Open batches (innermost last); added lines carry the innermost one's tag."""
+        self.carry: str | None = None
+        """The labelled reply's batch while its parts come late (``open_label_batch``): every
+        line, those of late parts too, carries its tag."""
 
     # ---- what handlers write -----------------------------------------------------------
     def add(self, line: bytes) -> None:
         """One formatted line to the sender (tagged with the open batch, if any)."""
         if self.nested and not has_batch_tag(line):
             line = add_tag(line, "batch", self.nested[-1])
+        elif self.carry is not None and not has_batch_tag(line):
+            line = add_tag(line, "batch", self.carry)
         if self.lines is None:
             self.outbox.send(line)
         else:
@@ -133,6 +138,28 @@ class ResponseBuffer:
         self.add(format_line(Message("BATCH", (f"-{ref}",), self.server)))
 
     # ---- labels and late replies -------------------------------------------------------
+    def open_label_batch(self) -> str | None:
+        """Open the ``labeled-response`` batch now, for a reply made of several parts that come
+        late (the echoes of a PRIVMSG to several targets, each after its commit): every part
+        carries the batch tag; ``close_label_batch`` ends it after the last. None (nothing done)
+        without a label or the ``batch`` capability: the label then goes on the first part."""
+        if self.label is None or "batch" not in self.client.caps:
+            return None
+        label = self.take_label()
+        assert label is not None
+        ref = new_batch_id()
+        start = format_line(Message("BATCH", (f"+{ref}", "labeled-response"), self.server))
+        self.outbox.send(add_tag(start, "label", label))
+        self.carry = ref
+        return ref
+
+    def close_label_batch(self, ref: str | None) -> None:
+        """End the batch ``open_label_batch`` opened, in the place after every part reserved so far."""
+        if ref is None:
+            return
+        self.carry = None
+        self.later().send(format_line(Message("BATCH", (f"-{ref}",), self.server)))
+
     def take_label(self) -> str | None:
         """Own the label (for a reply that comes later): what is collected goes out unlabelled."""
         label, self.label = self.label, None
@@ -148,7 +175,7 @@ class ResponseBuffer:
         this command's own. Later output to the client waits behind the reserved place.
         """
         own = self.take_label()  # what was collected goes out first, before the reserved place
-        return Late(self, self.outbox.hold(), own if label is None else label)
+        return Late(self, self.outbox.hold(), own if label is None else label, self.carry)
 
     def render(self) -> list[bytes]:
         """The collected reply in its final form (labelled), leaving the buffer writing through."""
@@ -218,12 +245,14 @@ class Late:
     kept ``rb`` (a callback written inside the handler) writes the late reply through it.
     """
 
-    __slots__ = ("rb", "hold", "label")
+    __slots__ = ("rb", "hold", "label", "carry")
 
-    def __init__(self, rb: ResponseBuffer, hold: Hold, label: str | None) -> None:
+    def __init__(self, rb: ResponseBuffer, hold: Hold, label: str | None, carry: str | None = None) -> None:
         self.rb = rb
         self.hold = hold
         self.label = label
+        self.carry = carry
+        """The labelled reply's batch this late part belongs to (``open_label_batch``), if any."""
 
     @classmethod
     def unlabelled(cls, server: str, client: Client) -> Late:
@@ -240,6 +269,7 @@ class Late:
         rb.label = self.label
         rb.lines = None if self.label is None else []
         rb.nested = None
+        rb.carry = self.carry
         return rb
 
     def release(self, write: Callable[[ResponseBuffer], object] | None = None) -> None:
