@@ -18,6 +18,8 @@ from ..state.responses import ResponseBuffer
 from .table import command
 
 EXTENDED = "extended-monitor"
+EXTENDED_DRAFT = "draft/extended-monitor"
+"""The name before ratification, still asked for by clients and test suites written against it."""
 
 
 def _status(state: ServerState, client: Client, rb: ResponseBuffer, nicks: list[str]) -> None:
@@ -76,7 +78,7 @@ def extended_watchers(state: ServerState, client: Client, cap: str) -> set[Clien
     """Monitor watchers of ``client`` that asked for its ``cap`` notifications (extended-monitor)."""
     return {
         w for w in state.presence.watchers_of(client)
-        if EXTENDED in w.caps and cap in w.caps and w is not client
+        if (EXTENDED in w.caps or EXTENDED_DRAFT in w.caps) and cap in w.caps and w is not client
     }
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger("tcpchat.server")
 
 BASE_CAPS = (
     "message-tags", "server-time", "echo-message", "multi-prefix", "away-notify",
-    "batch", "labeled-response", "userhost-in-names", "extended-monitor", "setname",
+    "batch", "labeled-response", "userhost-in-names", "extended-monitor", "draft/extended-monitor", "setname",
     "cap-notify", "invite-notify", "no-implicit-names", "draft/multiline",
     "draft/read-marker",
 )

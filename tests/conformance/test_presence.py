@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ..support import MemoryServer, RawClient, sync
 
 
@@ -78,8 +80,9 @@ async def test_monitor_reports_online_offline_and_changes(make_server):
     await alice.close()
 
 
-async def test_extended_monitor_sends_away_of_monitored_nicks_without_shared_channel(connect):
-    alice = await connect("alice", caps="extended-monitor away-notify")
+@pytest.mark.parametrize("cap", ["extended-monitor", "draft/extended-monitor"])  # the ratified name and the draft one
+async def test_extended_monitor_sends_away_of_monitored_nicks_without_shared_channel(connect, cap):
+    alice = await connect("alice", caps=f"{cap} away-notify")
     bob = await connect("bob")
     await alice.send("MONITOR + bob")
     await alice.expect("730")
