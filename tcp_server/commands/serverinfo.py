@@ -42,11 +42,15 @@ def admin(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
 
 @command("LINKS")
 def links(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
-    """LINKS [[remote] mask]: this server (364) if it matches ``mask``, then 365."""
+    """LINKS [[remote] mask]: this server (364) if it matches ``mask``, then 365.
+
+    364 names the server and the one it links through (itself here), as ircd-hybrid and
+    solanum send it; irssi prints the line as is.
+    """
     if len(msg.params) >= 2 and not _is_here(state, msg.params[0]):
         rb.numeric(N.ERR_NOSUCHSERVER, msg.params[0], "No such server")
         return
     mask = msg.params[-1] if msg.params and msg.params[-1] else "*"
     if glob_pattern(mask).match(casefold(state.name)):
-        rb.numeric(N.RPL_LINKS, mask, state.name, f"0 {SERVER_INFO}")
+        rb.numeric(N.RPL_LINKS, state.name, state.name, f"0 {SERVER_INFO}")  # server, its uplink
     rb.numeric(N.RPL_ENDOFLINKS, mask, "End of /LINKS list")

@@ -35,7 +35,7 @@ def test_admin_without_contact_says_so_and_a_foreign_server_is_unknown():
 def test_links_lists_this_server_when_the_mask_matches():
     amy = MemoryServer().connect("amy")
     link, end = amy.send("LINKS")
-    assert link.command == N.RPL_LINKS and link.params[1:] == ("*", NAME, "0 tcpchat")
+    assert link.command == N.RPL_LINKS and link.params[1:] == (NAME, NAME, "0 tcpchat")
     assert end.command == N.RPL_ENDOFLINKS and end.params[1] == "*"
     assert [m.command for m in amy.send("LINKS *.LOCAL")] == [N.RPL_LINKS, N.RPL_ENDOFLINKS]
     (only_end,) = amy.send("LINKS *.example.org")
