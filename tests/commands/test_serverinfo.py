@@ -1,6 +1,6 @@
-"""ADMIN, LINKS and the WHOX host a user sees of itself, in memory (found with irssi and WeeChat:
+"""ADMIN, LINKS, LUSERS and the WHOX host a user sees of itself, in memory (found with irssi and WeeChat:
 ``/admin`` and ``/links`` printed "Unknown command"; their join-time WHOX showed the user its real
-host while 001 and JOIN showed the cloak)."""
+host while 001 and JOIN showed the cloak; irssi, +i on every connect, read "0 invisible")."""
 
 from __future__ import annotations
 
@@ -55,3 +55,21 @@ def test_whox_shows_a_user_its_cloak_like_join_does():
     assert (token, channel, nick) == ("743", "#room", "amy")
     assert host == cloak  # the host irssi/WeeChat file for themselves is the one others see
     assert ip == "127.0.0.1"  # the real address still goes to the user itself
+
+
+def test_lusers_counts_invisible_users():
+    server = MemoryServer()
+    amy = server.connect("amy")
+    bob = server.connect("bob")
+    bob.send("MODE bob +i")  # what irssi does on every connect
+    bob.send("MODE bob +i")  # setting it twice counts once
+
+    def luserclient() -> str:
+        return next(m for m in amy.send("LUSERS") if m.command == N.RPL_LUSERCLIENT).params[-1]
+
+    assert luserclient() == "There are 1 users and 1 invisible on 1 servers"
+    bob.send("MODE bob -i")
+    assert luserclient() == "There are 2 users and 0 invisible on 1 servers"
+    bob.send("MODE bob +i")
+    bob.send("QUIT :bye")
+    assert luserclient() == "There are 1 users and 0 invisible on 1 servers"

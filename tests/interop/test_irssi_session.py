@@ -70,6 +70,8 @@ async def test_irssi_whole_session(make_server, tmp_path):
         await irssi.shows("ops@example.org")
         irssi.type("/links")
         await irssi.shows("End of /LINKS list")
+        irssi.type("/lusers")  # irssi made itself +i on connect
+        await irssi.shows("There are 1 users and 1 invisible on 1 servers")
 
         # /away: the raw user is told, then irssi comes back
         irssi.type("/away gone fishing")
