@@ -19,8 +19,8 @@ from .targets import resolve_prev_ref
 
 ALL = ("fanout", "rooms", "latency", "connect", "idle", "history", "gateway")
 QUICK = {
-    "messages": 500,
-    "room_messages": 60,
+    "messages": 1000,
+    "room_messages": 200,
     "latency_seconds": 2.0,
     "idle_clients": 10_000,
     "idle_seconds": 2.0,

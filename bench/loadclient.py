@@ -1,17 +1,22 @@
 """One simulated IRC user of the load generator: registration, CAP, PING/PONG, counting receipt.
 
-Messages carry a stamp ``<sender> <seq> <send-ns>`` in their text. A *full* receiver parses every
-line (order check, latency, tag check); a *light* receiver only counts PRIVMSG lines with
-``bytes.count`` so that 500 receivers do not make the generator the bottleneck.
+Messages carry a stamp ``<sender> <seq> <send-ns>`` in their text. A *full* receiver checks every
+line (order, latency, tags: one regular-expression pass per read when the read holds only
+PRIVMSG lines); a *light* receiver only counts PRIVMSG lines with ``bytes.count`` so that 500
+receivers do not make the generator the bottleneck. Senders (``WindowSender``) send from the
+callback that sees their messages arrive: no task wakes per window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 
 PRIVMSG = b" PRIVMSG "
+STAMPED = re.compile(rb"^(@[^ ]* )?:[^ ]+ PRIVMSG [^ ]+ :(\d+) (\d+) (\d+)", re.M)
+"""A stamped PRIVMSG line: its tag section (or None), sender, sequence and send time."""
 REQ_CAPS = "message-tags server-time"
 """Capabilities a *tagged* client asks for (so the server must add msgid/time tags for it)."""
 
@@ -23,7 +28,8 @@ class Shared:
     senders: int = 0
     acked: list[int] = field(default_factory=list)
     """Highest sequence of each sender seen by any full receiver (drives the send window)."""
-    ack_events: list[asyncio.Event] = field(default_factory=list)
+    windows: list[WindowSender | None] = field(default_factory=list)
+    """The sender of each index, told when ``acked`` moves."""
     latencies_ns: list[int] = field(default_factory=list)
     out_of_order: int = 0
     bad_tags: int = 0
@@ -33,11 +39,28 @@ class Shared:
     """Light receivers pause after each read until the next ``read_ticker`` tick, so each read
     takes a few milliseconds of data in one syscall (the server's work does not change)."""
     paused: list[LoadClient] = field(default_factory=list)
+    pending: set[int] = field(default_factory=set)
+    """Senders whose window moved in this loop turn (``advanced``)."""
 
     def set_senders(self, n: int) -> None:
         self.senders = n
         self.acked = [0] * n
-        self.ack_events = [asyncio.Event() for _ in range(n)]
+        self.windows = [None] * n
+
+    def advanced(self, senders: set[int]) -> None:
+        """``acked`` moved for ``senders``: each sends what its window allows at the end of this
+        loop turn (after every read of the turn, so one write carries all it may send)."""
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self._pump)
+        self.pending |= senders
+
+    def _pump(self) -> None:
+        pending, self.pending = self.pending, set()
+        windows = self.windows
+        for sender in pending:
+            window = windows[sender]
+            if window is not None:
+                window.pump()
 
 
 class LoadClient(asyncio.Protocol):
@@ -78,8 +101,14 @@ class LoadClient(asyncio.Protocol):
             data = self.rest + data
             end += len(self.rest)
         self.rest = data[end + 1 :]
-        if self.setup or self.full:
+        if self.setup:
             self._lines(data[: end + 1].split(b"\r\n"))
+            return
+        if self.full:
+            if data.count(PRIVMSG, 0, end + 1) == data.count(b"\n", 0, end + 1):
+                self._stamped(data[: end + 1])  # only PRIVMSG lines: one regex pass
+            else:
+                self._lines(data[: end + 1].split(b"\r\n"))
             return
         # One pass and nothing else: light receivers send keepalive PINGs (see ``keepalive``) so
         # the server never PINGs them, and an ERROR shows up as a closed connection.
@@ -104,6 +133,7 @@ class LoadClient(asyncio.Protocol):
     def _lines(self, lines: object) -> None:
         now = 0
         shared = self.shared
+        advanced: set[int] = set()
         for line in lines:  # type: ignore[attr-defined]
             if not line:
                 continue
@@ -111,36 +141,48 @@ class LoadClient(asyncio.Protocol):
                 if not now:
                     now = time.monotonic_ns()
                     shared.last_rx_ns = now
-                self._privmsg(line, now)
+                self.count += 1
+                if self.full:
+                    self._check(STAMPED.match(line), now, advanced)
             else:
                 self._control(line)
+        if advanced:
+            shared.advanced(advanced)
 
-    def _privmsg(self, line: bytes, now: int) -> None:
-        self.count += 1
-        if not self.full:
-            return
+    def _stamped(self, data: bytes) -> None:
+        """A read of PRIVMSG lines only (a full receiver's usual read): counted and checked."""
+        now = time.monotonic_ns()
         shared = self.shared
-        head = line.find(PRIVMSG)
-        text = line.find(b" :", head + 9)
-        try:
-            sender_b, seq_b, sent_b = line[text + 2 :].split(b" ", 3)[:3]
-            sender, seq, sent = int(sender_b), int(seq_b), int(sent_b)
-        except ValueError:
+        shared.last_rx_ns = now
+        self.count += data.count(PRIVMSG)
+        advanced: set[int] = set()
+        check = self._check
+        for match in STAMPED.finditer(data):
+            check(match, now, advanced)
+        if advanced:
+            shared.advanced(advanced)
+
+    def _check(self, match: re.Match[bytes] | None, now: int, advanced: set[int]) -> None:
+        """Order, tags and latency of one stamped line; ``advanced`` collects acked senders."""
+        if match is None:
             return  # not one of ours
+        shared = self.shared
+        tags, sender_b, seq_b, sent_b = match.groups()
+        sender, seq = int(sender_b), int(seq_b)
         if self.tags_on:
-            if not (line.startswith(b"@") and b"msgid=" in line[:head] and b"time=" in line[:head]):
+            if tags is None or b"msgid=" not in tags or b"time=" not in tags:
                 shared.bad_tags += 1
-        elif line.startswith(b"@"):
+        elif tags is not None:
             shared.bad_tags += 1
         last = self.last_seq.get(sender, 0)
         if seq != last + 1:
             shared.out_of_order += 1
         if seq > last:
             self.last_seq[sender] = seq
-        shared.latencies_ns.append(now - sent)
+        shared.latencies_ns.append(now - int(sent_b))
         if sender < shared.senders and seq > shared.acked[sender]:
             shared.acked[sender] = seq
-            shared.ack_events[sender].set()
+            advanced.add(sender)
 
     def _control(self, line: bytes) -> None:
         if line.startswith(b"@"):
@@ -204,6 +246,41 @@ async def keepalive(clients: list[LoadClient]) -> None:
         await asyncio.sleep(KEEPALIVE)
         for client in clients:
             client.send(b"PING :bench\r\n")
+
+
+class WindowSender:
+    """Sends ``count`` stamped messages to ``room``, at most ``window`` unacknowledged.
+
+    ``pump`` runs once per loop turn in which the receivers saw this sender's messages
+    (``Shared.advanced``): it sends what the window allows in one write, and no task wakes.
+    ``finished`` is done when all are sent.
+    """
+
+    def __init__(
+        self, client: LoadClient, idx: int, room: str, count: int, window: int, pad: str, shared: Shared
+    ) -> None:
+        self.client = client
+        self.idx = idx
+        self.head = f"PRIVMSG {room} :{idx} "
+        self.tail = f" {pad}\r\n"
+        self.count = count
+        self.window = window
+        self.shared = shared
+        self.seq = 0
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        shared.windows[idx] = self
+
+    def pump(self) -> None:
+        seq, count = self.seq, self.count
+        n = min(self.window - (seq - self.shared.acked[self.idx]), count - seq)
+        if n <= 0 or self.client.closed:
+            return
+        now = time.monotonic_ns()
+        head, tail = self.head, self.tail
+        self.client.send("".join(f"{head}{s} {now}{tail}" for s in range(seq + 1, seq + n + 1)).encode())
+        self.seq = seq = seq + n
+        if seq >= count and not self.finished.done():
+            self.finished.set_result(None)
 
 
 def stamp(sender: int, seq: int, sent_ns: int, pad: str) -> str:

@@ -10,7 +10,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from .loadclient import LoadClient, Shared, keepalive, read_ticker, stamp
+from .loadclient import LoadClient, Shared, WindowSender, keepalive, read_ticker, stamp
 from .procstat import own_cpu_seconds, rss_bytes, syscalls, tree_cpu_seconds
 
 HOST = "127.0.0.1"
@@ -29,12 +29,12 @@ class Params:
 
     clients: int = 500
     senders: int = 10
-    messages: int = 1000
+    messages: int = 2000
     """Messages per sender in fanout; per client in rooms."""
     window: int = 40
     """Messages a sender may have in flight (keeps every server under its send queue)."""
     rooms: int = 50
-    room_messages: int = 120
+    room_messages: int = 400
     room_window: int = 3
     """In-flight messages per sender in rooms: ngircd handles 3 commands per client per loop
     turn and leaves the rest waiting for the next I/O event, so deeper pipelines stall it."""
@@ -146,28 +146,22 @@ def _pad(size: int) -> str:
 async def _send_window(
     client: LoadClient, idx: int, room: str, count: int, window: int, pad: str, shared: Shared
 ) -> int:
-    """Send ``count`` stamped messages as fast as the window allows; returns how many were sent."""
-    event = shared.ack_events[idx]
-    head = f"PRIVMSG {room} :"
-    seq = 0
-    while seq < count and not client.closed:
-        allowed = window - (seq - shared.acked[idx])
-        if allowed <= 0:
-            event.clear()
-            try:
-                await asyncio.wait_for(event.wait(), STALL_TIMEOUT)
-            except TimeoutError:
-                shared.errors.append(f"sender {idx} stalled at {seq}")
-                break
-            continue
-        n = min(allowed, count - seq)
-        now = time.monotonic_ns()
-        client.send(
-            "".join(f"{head}{stamp(idx, s, now, pad)}\r\n" for s in range(seq + 1, seq + n + 1)).encode()
-        )
-        seq += n
-        await asyncio.sleep(0)
-    return seq
+    """Send ``count`` stamped messages as fast as the window allows; returns how many were sent.
+
+    The sending itself happens in ``WindowSender.pump`` (called as acknowledgements arrive);
+    this only starts it and waits for the end, or STALL_TIMEOUT without progress.
+    """
+    sender = WindowSender(client, idx, room, count, window, pad, shared)
+    sender.pump()
+    last = -1
+    while not sender.finished.done() and not client.closed:
+        if sender.seq == last and shared.acked[idx] < sender.seq:
+            shared.errors.append(f"sender {idx} stalled at {sender.seq}")
+            break
+        last = sender.seq
+        await asyncio.wait([sender.finished], timeout=STALL_TIMEOUT)
+    shared.windows[idx] = None
+    return sender.seq
 
 
 async def _drain(clients: list[LoadClient], expected: int) -> int:

@@ -141,7 +141,9 @@ export function setupAccount(page, signIn, roomOf) {
     const password = $("password-input").value;
     $("login-note").textContent = "";
     if (!password) {
-      ui.showError("login-error", register ? "Choose a password for the new account." : "Type your password.");
+      ui.showError("login-error", register
+        ? "Choose a password for the new account."
+        : "Type your password, or use “Join the chat” to chat without an account.");
       $("password-input").focus();
       return;
     }
@@ -152,12 +154,15 @@ export function setupAccount(page, signIn, roomOf) {
 
   $("signin-button").addEventListener("click", () => start(false));
   $("signup-button").addEventListener("click", () => start(true));
-  $("password-input").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      e.preventDefault(); // Enter in the password box signs in (the form's own submit is the guest's)
-      start(false);
-    }
-  });
+  for (const id of ["password-input", "nick-input", "login-room"]) {
+    $(id).addEventListener("keydown", (e) => {
+      // With a password typed, Enter signs in (the filled button then); else it joins as a guest.
+      if (e.key === "Enter" && $("password-input").value) {
+        e.preventDefault();
+        start(false);
+      }
+    });
+  }
   $("register-room-button").addEventListener("click", () => {
     const conv = store.activeConversation();
     if (conv && conv.type === "room") conn.send({ type: "register_room", room: conv.name });
@@ -190,7 +195,7 @@ export function needsPasswordAgain(page, saved) {
   if (!account || !saved || !saved.nick) return false;
   page.session.roomsToRestore = saved.rooms || [];
   $("nick-input").value = account;
-  $("login-note").textContent = `Sign in again to continue as ${account}, or continue as a guest.`;
+  $("login-note").textContent = `Sign in again to continue as ${account}, or use “Join the chat” as a guest.`;
   $("password-input").focus();
   return true;
 }

@@ -92,14 +92,25 @@ function render() {
   const conv = store.activeConversation();
   if (d.messages) page.list.render();
   if (d.header) ui.renderHeader(conv, Boolean(conv && store.muted(conv)));
-  if (d.members) ui.renderMembers(conv);
+  // In no room (and none on its way): not a blank page but how to get into one.
+  if (d.header) $("no-room").hidden = Boolean(conv) || Boolean(page.pendingOpen);
+  if (d.members) ui.renderMembers(conv, openPrivate, (nick) => store.isMe(nick));
   if (d.sidebar) page.sidebar.render(store);
   if (d.me) $("my-nick").textContent = store.nick;
   page.dirty = { messages: false, header: false, members: false, sidebar: false, me: false };
 }
 
+/** Open (or start) the private conversation with `nick`: a click on a member. */
+function openPrivate(nick) {
+  const conv = store.get("dm", nick);
+  if (!conv.messages.length) conv.system(`A private conversation: only you and ${nick} see what is written here.`);
+  select(conv, true);
+  page.save();
+}
+
 function select(conv, byUser = false) {
   if (page.replyTo && (!conv || page.replyTo.key !== conv.key)) page.cancelReply();
+  if (store.active !== (conv && conv.key)) $("member-filter").value = ""; // another room: everyone again
   store.setActive(conv);
   page.list.show(conv);
   page.changed(null, { all: true });
@@ -263,6 +274,7 @@ setupJump(page, loadOlder);
 setupSearch(page);
 
 $("jump-button").addEventListener("click", () => page.list.jumpToLatest());
+$("member-filter").addEventListener("input", () => page.changed(store.activeConversation(), { members: true }));
 
 $("mute-button").addEventListener("click", () => {
   const conv = store.activeConversation();

@@ -13,10 +13,18 @@ function setDrawer(name, open) {
     !document.body.classList.contains("rooms-open");
 }
 
+/** The phone's "⋯" menu of room actions (Search, Mute, Leave). */
+function setMore(open) {
+  document.body.classList.toggle("more-open", open);
+  $("more-toggle").setAttribute("aria-expanded", String(open));
+}
+
 export function closeDrawers() {
-  const open = document.body.classList.contains("members-open") || document.body.classList.contains("rooms-open");
+  const open = document.body.classList.contains("members-open") || document.body.classList.contains("rooms-open") ||
+    document.body.classList.contains("more-open");
   setDrawer("members", false);
   setDrawer("rooms", false);
+  setMore(false);
   return open;
 }
 
@@ -43,6 +51,26 @@ export function setupChrome(page) {
     setDrawer("members", false);
   });
   $("members-close").addEventListener("click", closeDrawers);
+  // A click (or Enter) on the clamped topic shows all of it; a link in it opens as usual.
+  const topic = $("room-topic");
+  const toggleTopic = () => topic.classList.toggle("open");
+  topic.addEventListener("click", (e) => {
+    if (!(e.target instanceof Element && e.target.closest("a"))) toggleTopic();
+  });
+  topic.addEventListener("keydown", (e) => {
+    if (e.target === topic && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      toggleTopic();
+    }
+  });
+  $("more-toggle").addEventListener("click", (e) => {
+    e.stopPropagation(); // the document's click below would close it again
+    const open = !document.body.classList.contains("more-open");
+    setMore(open);
+    if (open) $("room-actions").querySelector("button:not([hidden])")?.focus();
+  });
+  // Choosing an action or tapping anywhere else closes the menu.
+  document.addEventListener("click", () => setMore(false));
   $("drawer-overlay").addEventListener("click", closeDrawers);
 
   applyTheme(localStorage.getItem(THEME_KEY) || "auto");
@@ -53,6 +81,11 @@ export function setupChrome(page) {
 
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
+      if (document.body.classList.contains("more-open")) {
+        setMore(false); // back to the "⋯" button the menu came from
+        $("more-toggle").focus();
+        return;
+      }
       if (!closeDrawers()) $("message-input").focus();
       return;
     }

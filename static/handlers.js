@@ -30,7 +30,7 @@ export function chatHandlers(page) {
         return;
       }
       if (conv.typing && conv.typing.size) page.typing.received(conv, ev.from, "done"); // they sent it
-      if (conv.add(ev)) arrived(conv, ev);
+      if (conv.add(ev, true)) arrived(conv, ev);
     },
 
     history(ev) {
@@ -61,7 +61,10 @@ export function chatHandlers(page) {
           page.pendingOpen = null;
           page.select(conv);
         }
-        if (!wasJoined) page.save();
+        if (!wasJoined) {
+          conv.system(`You joined ${ev.room}`); // an empty room is not a blank page: where you are
+          page.save();
+        }
         page.changed(conv, { header: true, members: true });
         return;
       }

@@ -47,6 +47,7 @@ export class MessageList {
   /** Show another conversation: the next frame draws it from scratch, at its latest lines. */
   show(conv) {
     this.conv = conv;
+    this.list.dataset.kind = conv ? conv.type : ""; // "dm": every line is for you, none is tinted
     this.rendered = [];
     this.nodes.clear();
     this.list.replaceChildren();

@@ -80,17 +80,29 @@ export function eventText(e) {
   }
 }
 
-/** "alice, bob and carol joined · dave left · 2 modes set" for a run of membership events. */
+/** "alice, bob and carol joined · dave left · erin rejoined · 2 modes set" for a run of membership
+ * events. Someone who left and came back within the run "rejoined" (not "joined · left", which
+ * reads as the wrong order). */
 export function runSummary(events) {
   if (events.length === 1) return eventText(events[0]);
-  const of = (types) => events.filter((e) => types.includes(e.type)).map((e) => e.nick);
+  const ins = ["join"], outs = ["part", "quit"];
+  const first = new Map(), last = new Map();
+  for (const e of events) {
+    if (!ins.includes(e.type) && !outs.includes(e.type)) continue;
+    if (!first.has(e.nick)) first.set(e.nick, e.type);
+    last.set(e.nick, e.type);
+  }
+  const back = (nick) => outs.includes(first.get(nick)) && ins.includes(last.get(nick));
+  const of = (types) => events.filter((e) => types.includes(e.type) && !back(e.nick)).map((e) => e.nick);
   const parts = [];
-  const joined = of(["join"]);
-  const left = of(["part", "quit"]);
+  const joined = of(ins);
+  const left = of(outs);
+  const rejoined = [...first.keys()].filter(back);
   const renamed = events.filter((e) => e.type === "nick");
   const modes = events.filter((e) => e.type === "mode");
   if (joined.length) parts.push(`${names(joined)} joined`);
   if (left.length) parts.push(`${names(left)} left`);
+  if (rejoined.length) parts.push(`${names(rejoined)} rejoined`);
   if (renamed.length) parts.push(renamed.length === 1 ? eventText(renamed[0]) : `${renamed.length} nick changes`);
   if (modes.length) parts.push(modes.length === 1 ? eventText(modes[0]) : `${modes.length} mode changes`);
   return parts.join(" · ");

@@ -75,15 +75,17 @@ export class Conversation {
   }
 
   /** Add a message in time order, dropping ones already seen (history overlaps live traffic).
-   * The common case (newest so far) is an append; an older one walks back a few places. */
-  add(message) {
+   * The common case (newest so far) is an append; an older one walks back a few places.
+   * A `live` line is appended: it arrived after everything shown, and the joins and parts
+   * around it carry this browser's clock, not the server's, so times cannot order them. */
+  add(message, live = false) {
     if (message.id) {
       if (this.ids.has(message.id)) return false;
       this.ids.add(message.id);
     }
     const list = this.messages;
     let i = list.length;
-    if (message.time) {
+    if (message.time && !live) {
       while (i > 0 && list[i - 1].time > message.time && !list[i - 1].pending) i--;
     }
     if (i === list.length) list.push(message);
@@ -166,8 +168,9 @@ export class Conversation {
     if (i >= 0) this.messages.splice(i, 1);
   }
 
+  /** A note from the page (kicked, reconnected...): it happens now, so it goes last. */
   system(text, time) {
-    this.add({ id: null, time: time || new Date().toISOString(), from: "", text, kind: "system", system: true });
+    this.add({ id: null, time: time || new Date().toISOString(), from: "", text, kind: "system", system: true }, !time);
   }
 
   /** Joins, parts, quits and nick changes fold into one line while they follow each other. */
@@ -181,7 +184,7 @@ export class Conversation {
       this.changed.add(last);
       return;
     }
-    this.add({ id: null, time, from: "", text: "", kind: "events", system: true, events: [entry] });
+    this.add({ id: null, time, from: "", text: "", kind: "events", system: true, events: [entry] }, true);
   }
 
   sortedMembers() {

@@ -15,9 +15,10 @@ import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from .commands import dispatch
+from .commands.chatrun import ChatLine
 from .commands.messaging import relay_chat_line
 from .flood import FloodControl
 from .output import OutputFlusher, PacedReplies
@@ -160,8 +161,8 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
             self._wait_with(lines)  # behind lines that waited for a JOIN (handled next turn)
             return
         if self.flood_rate:
-            if self.held is None and not self.throttled:
-                self._handle_allowed(client, lines, now)
+            if self.held is None and not self.throttled:  # lines within the allowance: at once
+                self._handle_lines(client, lines, now)
             elif self.held is None:
                 self.held = deque(lines)
                 self._check_held(client)
@@ -172,22 +173,26 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
                 else:
                     self._release_held()
             return
-        for i, line in enumerate(lines):
-            if self.closing or client.gone:
-                return
-            self._handle(client, line)
-            if self.waits:
-                self._wait_with(lines[i + 1:])
-                return
+        if len(lines) > 1:
+            self._handle_lines(client, lines)
+            return
+        if lines and not self.closing and not client.gone:
+            self._handle(client, lines[0])
+            if self.waits:  # a clustered JOIN in flight: reading pauses until it is back
+                self._wait_with([])
 
-    def _handle(self, client: Client, line: bytes | LineTooLong) -> None:
-        """Parse and dispatch one line (a plain channel PRIVMSG/NOTICE takes ``relay_chat_line``)."""
+    def _handle(self, client: Client, line: bytes | LineTooLong, chat: ChatLine | None | Literal[False] = False) -> None:
+        """Parse and dispatch one line (a plain channel PRIVMSG/NOTICE takes ``relay_chat_line``;
+        ``chat``: the line as ``split_chat_line`` gave it, when the caller split it already)."""
         state = self.state
         client.msgs_in += 1
         if line is LINE_TOO_LONG:
             state.numeric(client, N.ERR_INPUTTOOLONG, "Input line was too long")
             return
-        chat = split_chat_line(line) if client.registered else None  # type: ignore[arg-type]
+        if chat is False:
+            chat = split_chat_line(line) if client.registered else None  # type: ignore[arg-type]
+        elif not client.registered:
+            chat = None
         if chat is not None:  # PRIVMSG/NOTICE #channel :text, the usual line: no Message
             try:
                 if relay_chat_line(state, client, *chat):
@@ -312,7 +317,7 @@ class Connection(FloodControl, PacedReplies, asyncio.Protocol):
         data = b"".join(out) if len(out) > 1 else out[0]
         client = self.client
         if client is not None:
-            client.msgs_out += len(out)
+            client.msgs_out += len(out)  # a run's lines are one item: ``relay_chat_run`` adds the rest
             client.bytes_out += len(data)
         out.clear()
         self.out_bytes = 0

@@ -92,18 +92,39 @@ def _history_message(client: Client, m: StoredMessage) -> Message:
 def _write_batch(rb: ResponseBuffer, kind: str, params: tuple[str, ...], lines: list[Message]) -> None:
     """``lines`` in a batch of ``kind`` (plain lines for clients without the batch capability).
 
+    A stored message that does not fit one line (rows joined by ``\n``, or a row longer than
+    ``ROW_BYTES``: a ``draft/multiline`` batch with concat lines stores one long row) goes back as
+    the multiline batch it was sent as, or, to a client without ``draft/multiline``, as its rows
+    in plain lines (as the live relay sends it): never as one over-long line.
     The label goes on the batch start (``ResponseBuffer.render``), else on the first line, else
     an ``ACK``.
     """
     ref = rb.start_batch(kind, *params)
     multiline = ref is not None and MULTILINE in rb.client.caps
     for line in lines:
-        if multiline and ref is not None and len(line.params) == 2 and "\n" in line.params[1]:
+        text = line.params[1] if len(line.params) == 2 else ""
+        if "\n" not in text and len(text.encode()) <= ROW_BYTES:
+            rb.add(format_line(line))
+        elif multiline and ref is not None:
             for part in _multiline_batch(line, ref):
                 rb.add(part)
         else:
-            rb.add(format_line(line))
+            for part in _plain_rows(line):
+                rb.add(part)
     rb.end_batch(ref)
+
+
+def _pieces(text: str) -> list[tuple[str, bool]]:
+    """A stored message's text as (piece, continues the previous piece) pairs: a piece per row,
+    a row longer than ``ROW_BYTES`` cut (on a character boundary) into concat pieces."""
+    out: list[tuple[str, bool]] = []
+    for row in text.split("\n"):
+        first = True
+        while first or row:
+            piece = row.encode()[:ROW_BYTES].decode("utf-8", "ignore") if len(row.encode()) > ROW_BYTES else row
+            out.append((piece, not first))
+            row, first = row[len(piece):], False
+    return out
 
 
 def _multiline_batch(line: Message, outer: str) -> list[bytes]:
@@ -112,15 +133,21 @@ def _multiline_batch(line: Message, outer: str) -> list[bytes]:
     inner = f"ml{next(_batch_ids)}"
     target, text = line.params
     out = [format_line(Message("BATCH", (f"+{inner}", MULTILINE, target), line.source, {**line.tags, "batch": outer}))]
-    for row in text.split("\n"):
-        first = True
-        while first or row:
-            piece = row.encode()[:ROW_BYTES].decode("utf-8", "ignore") if len(row.encode()) > ROW_BYTES else row
-            tags = {"batch": inner} if first else {"batch": inner, CONCAT: ""}
-            out.append(format_line(Message(line.command, (target, piece), line.source, tags)))
-            row, first = row[len(piece):], False
+    for piece, concat in _pieces(text):
+        tags = {"batch": inner, CONCAT: ""} if concat else {"batch": inner}
+        out.append(format_line(Message(line.command, (target, piece), line.source, tags)))
     out.append(format_line(Message("BATCH", (f"-{inner}",), line.source)))
     return out
+
+
+def _plain_rows(line: Message) -> list[bytes]:
+    """A stored multi-line message for a client without ``draft/multiline``: its non-blank pieces
+    as plain lines, all tags on the first, only ``time`` on the rest (the live relay's fallback)."""
+    target, text = line.params
+    rest = {"time": line.tags["time"]} if "time" in line.tags else {}
+    pieces = [piece for piece, _ in _pieces(text) if piece.strip()] or [""]
+    return [format_line(Message(line.command, (target, piece), line.source, line.tags if i == 0 else rest))
+            for i, piece in enumerate(pieces)]
 
 
 def _readable_target(

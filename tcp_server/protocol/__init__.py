@@ -13,6 +13,7 @@ from .message import (
     MAX_TAG_BYTES,
     TEXT_COMMANDS,
     Message,
+    chat_run_texts,
     client_tag_bytes,
     escape_tag_value,
     fit_text,
@@ -61,6 +62,7 @@ __all__ = [
     "nick_of",
     "parse_line",
     "split_chat_line",
+    "chat_run_texts",
     "parse_tags",
     "unescape_tag_value",
 ]

@@ -6,7 +6,7 @@ Pure functions, no I/O. Limits follow the IRCv3 message-tags spec: the tag secti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,6 +190,31 @@ def split_chat_line(line: bytes) -> tuple[str, str, str] | None:
         return command, target.decode(), text.decode()
     except UnicodeDecodeError:
         return command, target.decode("utf-8", "replace"), text.decode("utf-8", "replace")
+
+
+def chat_run_texts(lines: Sequence[Any], start: int, text: str) -> list[str]:
+    """The texts of ``lines[start]`` (a line ``split_chat_line`` took, whose text is ``text``)
+    and of the lines right after it with the same command and target, as ``split_chat_line``
+    would give them: a pipelining client's lines in one read, split with one prefix test each.
+    """
+    first: bytes = lines[start]  # bytes, or ``LINE_TOO_LONG`` (framing) for the others
+    cut = first.find(b" :") + 2  # split_chat_line's colon: no " :" comes before it
+    prefix = first[:cut]
+    texts = [text]
+    limit = MAX_LINE_BYTES - 2
+    for i in range(start + 1, len(lines)):
+        line = lines[i]
+        if (
+            line.__class__ is not bytes or not line.startswith(prefix)
+            or len(line) > limit or 13 in line or 0 in line or 10 in line
+        ):
+            break
+        rest = line[cut:]
+        try:
+            texts.append(rest.decode())
+        except UnicodeDecodeError:
+            texts.append(rest.decode("utf-8", "replace"))
+    return texts
 
 
 _LINE_BREAKS = str.maketrans("\r\n\x00", "   ")

@@ -98,6 +98,13 @@ class MsgIdGenerator:
         return f"{self._prefix}{next(self._counter):x}"
 
 
+def time_head(time_tag: str) -> bytes:
+    """``@time=<time_tag>`` encoded: the tag of this millisecond is encoded once, when
+    ``server_time`` returned its cached text."""
+    cache = _milli
+    return cache.head if time_tag is cache.text else ("@time=" + time_tag).encode("utf-8", "replace")
+
+
 def build_variants(
     source: str,
     command: str,
@@ -120,9 +127,7 @@ def build_variants(
         if len(body) > MAX_LINE_BYTES:  # cut the last parameter: every client can parse it
             params = (*params[:-1], fit_text(source, command, " ".join(params[:-1]), params[-1]))
             body = f":{source} {command} {format_params(params, trailing)}\r\n".encode("utf-8", "replace")
-    cache = _milli
-    # the tag of this millisecond, encoded once (server_time returned the cached text)
-    head = cache.head if time_tag is cache.text else ("@time=" + time_tag).encode("utf-8", "replace")
+    head = time_head(time_tag)
     timed = b"".join((head, b" ", body))
     if not tags:
         return body, timed, timed
@@ -147,8 +152,7 @@ def build_text_variants(
         or "\r" in target or "\n" in target or "\x00" in target
     ):
         return build_variants(source, command, (target, text), time_tag, {"msgid": msgid})
-    cache = _milli
-    head = cache.head if time_tag is cache.text else ("@time=" + time_tag).encode("utf-8", "replace")
+    head = time_head(time_tag)
     return (
         body,
         b"".join((head, b" ", body)),

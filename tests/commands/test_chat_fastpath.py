@@ -47,9 +47,14 @@ LINES = [
 ]
 
 
-async def run_scenario(tmp_path: Path, history: bool, lower: bool) -> dict[str, bytes]:
+async def run_scenario(
+    tmp_path: Path, history: bool, lower: bool, together: bool = False, flood_rate: float = 0
+) -> dict[str, bytes]:
+    """Every client says ``LINES``, each in its own read, or (``together``) all in one read
+    with each line twice in a row (runs of chat lines: ``relay_chat_run``)."""
     settings = ServerSettings(  # type: ignore[call-arg]
-        flood_rate=0, history=history, data_dir=tmp_path / f"{history}-{lower}", max_clients_per_ip=0,
+        flood_rate=flood_rate, flood_burst=1000, history=history, max_clients_per_ip=0,
+        data_dir=tmp_path / f"{history}-{lower}-{together}-{flood_rate}",
         cloak_secret="same cloaks in both runs",
     )
     server = ChatServer(settings)
@@ -69,18 +74,29 @@ async def run_scenario(tmp_path: Path, history: bool, lower: bool) -> dict[str, 
     try:
         for _ in range(5):
             await asyncio.sleep(0)
-        for _, transport in conns.values():
+        lines_before = {}
+        for nick, (_, transport) in conns.items():
+            lines_before[nick] = b"".join(transport.writes).count(b"\n")
             transport.writes.clear()
         for conn, _ in conns.values():
+            lines = []
             for line in LINES:
                 if lower:
                     command, rest = line.split(" ", 1)
                     line = f"{command.lower()} {rest}"
-                conn.data_received(f"{line}\r\n".encode())
+                lines += [line, line] if together else [line]
+            if together:
+                conn.data_received("".join(f"{line}\r\n" for line in lines).encode())
+            else:
+                for line in lines:
+                    conn.data_received(f"{line}\r\n".encode())
         if history:  # commit what is queued: the echoes are released
             await server.state.history.close()
         for _ in range(5):
             await asyncio.sleep(0)
+        for nick, (conn, transport) in conns.items():  # STATS l and the metrics count every line
+            assert conn.client is not None
+            assert conn.client.msgs_out == lines_before[nick] + b"".join(transport.writes).count(b"\n"), nick
         return {nick: masked(transport) for nick, (_, transport) in conns.items()}
     finally:
         if server.state.history is not None:
@@ -98,3 +114,16 @@ async def test_fast_path_sends_what_the_general_path_sends(tmp_path, history):
     assert b"403 plain #nowhere" in fast["plain"]
     assert b"404 tagged #quiet" in fast["tagged"]
     assert fast["tagged"].count(b"PRIVMSG #r :hello there") == len(CLIENTS)  # three others + its echo
+
+
+@pytest.mark.parametrize("flood_rate", [0, 1000])
+@pytest.mark.parametrize("history", [False, True])
+async def test_chat_lines_read_together_send_what_the_general_path_sends(tmp_path, history, flood_rate):
+    """Consecutive chat lines to one channel in one read (relayed as one run) reach every
+    client as the general path sends them one by one: same lines, same order, same errors."""
+    fast = await run_scenario(tmp_path, history, lower=False, together=True, flood_rate=flood_rate)
+    general = await run_scenario(tmp_path, history, lower=True, together=True, flood_rate=flood_rate)
+    assert fast == general
+    assert fast["tagged"].count(b"PRIVMSG #r :hello there") == 2 * len(CLIENTS)
+    assert fast["plain"].count(b"403 plain #nowhere") == 2
+    assert fast["tagged"].count(b"404 tagged #quiet") == 2

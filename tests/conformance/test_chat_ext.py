@@ -3,7 +3,11 @@ draft/read-marker and the client-only tags +typing, +draft/reply, +draft/react (
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+
+from tcp_server.protocol import parse_line
 
 from ..support import RawClient, sync
 
@@ -77,7 +81,41 @@ async def test_multiline_is_relayed_as_one_message_and_stored_as_one(hist):
     await carol.expect("CAP")
     await carol.send("CHATHISTORY LATEST #c * 10")
     rows = [m for m in await read_batch(carol) if m.command == "PRIVMSG"]  # without draft/multiline
-    assert [(m.params[1], m.tags["msgid"]) for m in rows] == [("hello  how is everyone?", msgid)]
+    # its rows as plain lines, as the live relay sent them (no blank one), the msgid on the first
+    assert [(m.params[1], m.tags.get("msgid")) for m in rows] == [("hello", msgid), ("how is everyone?", None)]
+    assert all("time" in m.tags for m in rows)
+
+
+async def test_a_long_concat_message_comes_back_from_history_in_lines_that_fit(hist):
+    """A message longer than one line (a multiline batch of concat lines: what the chat page sends
+    for a long text) is stored as one row; history must not give it back as one over-long line,
+    which clients drop: it comes back as concat pieces, or as plain lines without draft/multiline."""
+    server, open_ = hist
+    alice = await open_("alice", ML)
+    carol = await open_("carol", "batch draft/chathistory message-tags server-time")
+    for c in (alice, carol):
+        await c.join("#c")
+    await sync(alice)
+    long_text = "word " * 110  # 550 bytes: over one line's room, under multiline_max_bytes (600)
+    await alice.send("BATCH +b1 draft/multiline #c", "@batch=b1 PRIVMSG #c :" + long_text[:300],
+                     "@batch=b1;draft/multiline-concat PRIVMSG #c :" + long_text[300:], "BATCH -b1")
+    await read_batch(alice)  # the echo
+    await sync(carol)
+    await alice.send("CHATHISTORY LATEST #c * 10")
+    await alice.expect("BATCH", lambda m: m.param(1) == "chathistory")
+    inner = await read_batch(alice)
+    assert inner[0].params[1] == "draft/multiline" and len(inner) > 2
+    assert "".join(m.params[1] for m in inner[1:]) == long_text
+    assert all("draft/multiline-concat" in m.tags for m in inner[2:])
+    await carol.send("CHATHISTORY LATEST #c * 10")
+    raw: list[bytes] = []
+    while not raw or b" BATCH -" not in raw[-1]:
+        raw.append(await asyncio.wait_for(carol.reader.readline(), 10))
+        assert raw[-1], "connection closed"
+    rows = [line for line in raw if b" PRIVMSG " in line]
+    bodies = [line.split(b" ", 1)[1] if line.startswith(b"@") else line for line in rows]
+    assert len(rows) >= 2 and all(len(body) <= 512 for body in bodies)  # RFC 1459: 512 with CRLF, tags aside
+    assert "".join(parse_line(line.rstrip(b"\r\n")).params[1] for line in rows) == long_text
 
 
 async def test_multiline_limits_and_target_mismatch_fail_the_batch(hist):

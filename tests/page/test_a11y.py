@@ -11,7 +11,7 @@ import pytest
 from tcp_server.server import ChatServer
 
 from ..admin_harness import ADMIN_PASSWORD, start_stack, stop_stack
-from ..browser import RunningGateway, launch_browser, new_page, requires_chromium
+from ..browser import RunningGateway, launch_browser, new_page, requires_chromium, screenshot
 from ..support import ROOT, RawClient, ServerProcess
 from .support import say, sign_in, wait_in_room, wait_text
 
@@ -53,6 +53,7 @@ async def test_login_and_chat_pages_pass_an_axe_audit(
     await wait_text(page, "red")
     await page.wait_for_selector("#dms button", timeout=10_000)
     assert await audit(page) == []
+    await screenshot(page, f"chat-{scheme}.png")  # README's docs/screenshots/chat-light.png, chat-dark.png
     await amy.close()
 
 

@@ -129,8 +129,9 @@ async def test_a_reload_asks_for_the_password_instead_of_coming_back_as_a_guest(
             timeout=WAIT_MS,
         )
         assert await page.input_value("#nick-input") == "frank" and await page.is_visible("#login")
+        assert "“Join the chat” as a guest" in await page.inner_text("#login-note")  # the button's name
         await page.fill("#password-input", PW)
-        await page.click("#signin-button")
+        await page.press("#nick-input", "Enter")  # with the password typed, Enter signs in
         await wait_in_room(page, "#lobby")  # the rooms of the session come back
         assert await page.text_content("#my-account") == "(account frank)"
     finally:

@@ -191,6 +191,7 @@ async def test_search_lists_matches_and_opens_an_older_one(
     phone = await new_page(browser, gateway.http_url, width=390, height=844)  # search fits a phone
     await sign_in(phone, "gil")
     await wait_in_room(phone, "#lobby")
+    await phone.click("#more-toggle")  # on a phone, Search waits in the header's "⋯" menu
     await phone.click("#search-button")
     await phone.fill("#search-input", "needle")
     await phone.press("#search-input", "Enter")

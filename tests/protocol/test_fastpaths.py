@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcp_server.protocol import LineBuffer, ProtocolError, parse_line, split_chat_line
+from tcp_server.protocol import (
+    LINE_TOO_LONG,
+    LineBuffer,
+    ProtocolError,
+    chat_run_texts,
+    parse_line,
+    split_chat_line,
+)
 from tcp_server.state import build_variants, server_time
 from tcp_server.state.delivery import build_text_variants
 
@@ -121,6 +128,39 @@ def test_split_chat_line_takes_every_plain_chat_line(command, target, body):
         assert split_chat_line(line) is None
     else:
         assert split_chat_line(line) == (command, target, body)
+
+
+run_line = st.one_of(
+    st.just(LINE_TOO_LONG),
+    st.tuples(
+        # mostly the same command and target, so that runs form
+        st.sampled_from([b"PRIVMSG"] * 4 + [b"NOTICE", b"privmsg"]),
+        st.sampled_from([b"#a"] * 6 + [b"#A", b"#b", b"#\xff", b"#\xfe", b"#a #b", b"nick"]),
+        st.sampled_from([b" :"] * 4 + [b" ::", b" "]),
+        st.lists(st.sampled_from([b"hi", b" ", b"\xc3\xa9", b"\xff", b"\r", b"\x00", b"x" * 250, b"x" * 490]), max_size=4).map(b"".join),
+    ).map(lambda parts: parts[0] + b" " + b"".join(parts[1:])),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(run_line, min_size=1, max_size=8), st.data())
+def test_chat_run_texts_are_what_split_chat_line_gives_each_line(lines, data):
+    """A run is a stretch of lines that split to the first one's command and target; each text
+    is the one ``split_chat_line`` gives, and the stretch stops at the first line whose bytes
+    before the text differ (or that is not a chat line)."""
+    starts = [i for i, line in enumerate(lines) if line is not LINE_TOO_LONG and split_chat_line(line)]
+    if not starts:
+        return
+    start = data.draw(st.sampled_from(starts))
+    command, target, text = split_chat_line(lines[start])
+    texts = chat_run_texts(lines, start, text)
+    assert texts[0] == text
+    for line, got in zip(lines[start:], texts, strict=False):
+        assert split_chat_line(line) == (command, target, got)
+    end = start + len(texts)
+    prefix = lines[start][: lines[start].find(b" :") + 2]  # the bytes before the text
+    if end < len(lines) and lines[end] is not LINE_TOO_LONG:  # the run is as long as it can be
+        assert split_chat_line(lines[end]) is None or not lines[end].startswith(prefix)
 
 
 ops = st.lists(

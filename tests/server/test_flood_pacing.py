@@ -51,3 +51,41 @@ async def test_lines_over_the_burst_wait_and_follow_in_order(tmp_path):
     assert pongs(transport) == [b"0", b"1", b"2", b"3", b"4"]
     assert conn.held is None and not conn.throttled and not conn.closing
     assert transport.reading
+
+
+async def test_a_run_of_chat_lines_over_the_burst_is_cut_at_the_allowance(tmp_path):
+    """Chat lines to one channel in one read are relayed together, but only as many as the
+    allowance covers: the rest wait and follow at the rate, in order, none dropped."""
+    settings = ServerSettings(  # type: ignore[call-arg]
+        flood_rate=RATE, flood_burst=BURST, history=False, data_dir=tmp_path, max_clients_per_ip=0
+    )
+    server = ChatServer(settings)
+    server.flusher = OutputFlusher(asyncio.get_running_loop())
+    conns, transports = [], []
+    for i, nick in enumerate(("talker", "listener")):
+        conn, transport = Connection(server), RecordingTransport(i + 1)
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        conn.data_received(f"NICK {nick}\r\nUSER {nick} 0 * :x\r\nJOIN #r\r\n".encode())
+        conns.append(conn)
+        transports.append(transport)
+    await asyncio.sleep(1.1 * BURST / RATE)  # the allowance is full again
+    for _ in range(5):
+        await asyncio.sleep(0)
+    talker, heard = conns[0], transports[1]
+    heard.writes.clear()
+
+    def said() -> list[bytes]:
+        lines = b"".join(heard.writes).split(b"\r\n")
+        return [line.rsplit(b" :", 1)[1] for line in lines if b" PRIVMSG #r :" in line]
+
+    talker.data_received(b"".join(b"PRIVMSG #r :%d\r\n" % i for i in range(5)))
+    assert talker.held is not None and len(talker.held) == 5 - BURST
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert said() == [b"0", b"1", b"2"]
+    for _ in range(WAIT_STEPS):
+        await asyncio.sleep(0.01)
+        if len(said()) == 5:
+            break
+    assert said() == [b"0", b"1", b"2", b"3", b"4"]
+    assert talker.held is None and not talker.throttled and not talker.closing
