@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 IRSSI, TMUX, WEECHAT = shutil.which("irssi"), shutil.which("tmux"), shutil.which("weechat-headless")
 WAIT = 20.0
@@ -156,3 +157,13 @@ class Weechat:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             await asyncio.to_thread(self.proc.wait)
+
+
+SESSION_SERVER = {"history": True, "history_replay_lines": 5, "admin_email": "ops@example.org"}
+"""The server of the whole-session tests: history replayed to clients without chathistory, and an
+ADMIN contact (both clients send /admin)."""
+
+
+def by(nick: str) -> Callable[[Any], bool]:
+    """Matches a message sent by ``nick``."""
+    return lambda m: (m.source or "").startswith(f"{nick}!")

@@ -9,19 +9,13 @@ from __future__ import annotations
 import pytest
 
 from ..support import RawClient
-from .programs import IRSSI, TMUX, WAIT, Irssi
+from .programs import IRSSI, SESSION_SERVER, TMUX, WAIT, Irssi, by
 
 pytestmark = pytest.mark.skipif(IRSSI is None or TMUX is None, reason="irssi or tmux is not installed")
 
-SERVER = {"history": True, "history_replay_lines": 5, "admin_email": "ops@example.org"}
-
-
-def by(nick: str):
-    return lambda m: (m.source or "").startswith(f"{nick}!")
-
 
 async def test_irssi_whole_session(make_server, tmp_path):
-    server = await make_server(data_dir=tmp_path / "data", **SERVER)
+    server = await make_server(data_dir=tmp_path / "data", **SESSION_SERVER)
     raw = await RawClient.connect(server.port)
     await raw.register("rawu")
     await raw.join("#one")
@@ -103,7 +97,7 @@ async def test_irssi_whole_session(make_server, tmp_path):
         # it has no chathistory, so the server's replay on join shows what was said meanwhile
         await raw.close()
         await server.shutdown()
-        server = await make_server(data_dir=tmp_path / "data", port=server.port, **SERVER)
+        server = await make_server(data_dir=tmp_path / "data", port=server.port, **SESSION_SERVER)
         raw = await RawClient.connect(server.port)
         await raw.register("rawu")
         await raw.join("#one")

@@ -10,20 +10,15 @@ from __future__ import annotations
 import pytest
 
 from ..support import RawClient
-from .programs import WAIT, WEECHAT, Weechat
+from .programs import SESSION_SERVER, WAIT, WEECHAT, Weechat, by
 
 pytestmark = pytest.mark.skipif(WEECHAT is None, reason="weechat-headless is not installed")
 
-SERVER = {"history": True, "history_replay_lines": 5, "admin_email": "ops@example.org"}
 TC, ONE, TWO = "irc.server.tc", "irc.tc.#one", "irc.tc.#two"
 
 
-def by(nick: str):
-    return lambda m: (m.source or "").startswith(f"{nick}!")
-
-
 async def test_weechat_whole_session(make_server, tmp_path):
-    server = await make_server(data_dir=tmp_path / "data", **SERVER)
+    server = await make_server(data_dir=tmp_path / "data", **SESSION_SERVER)
     raw = await RawClient.connect(server.port)
     await raw.register("rawu")
     await raw.join("#one")
@@ -105,7 +100,7 @@ async def test_weechat_whole_session(make_server, tmp_path):
         # support it sees what was said meanwhile through the server's replay on join
         await raw.close()
         await server.shutdown()
-        server = await make_server(data_dir=tmp_path / "data", port=server.port, **SERVER)
+        server = await make_server(data_dir=tmp_path / "data", port=server.port, **SESSION_SERVER)
         raw = await RawClient.connect(server.port)
         await raw.register("rawu")
         await raw.join("#one")
