@@ -313,8 +313,10 @@ def invite(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
         return
     channel.invites.add(casefold(target.nick))
     rb.numeric(N.RPL_INVITING, target.nick, channel.name)
-    state.send_to_client(target, client.prefix, "INVITE", target.nick, channel.name)
-    notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), server_time())
+    now = server_time()
+    account = {"account": client.account} if client.account else None  # account-tag
+    target.outbox.send(build_variants(client.prefix, "INVITE", (target.nick, channel.name), now, account)[target.tag_level])
+    notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), now)
     state.relay(  # invite-notify: members who asked see who invited whom
         (m for m in channel.members if "invite-notify" in m.caps and m is not target), notify, skip=client
     )
