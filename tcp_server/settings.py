@@ -113,6 +113,9 @@ class ServerSettings(BaseSettings):
     topic_len: int = Field(390, ge=1, description="Longest topic")
     realname_len: int = Field(100, ge=1, le=300, description="Longest realname (USER, SETNAME; NAMELEN)")
     max_targets: int = Field(4, ge=1, description="Targets per PRIVMSG/NOTICE")
+    max_query_targets: int = Field(
+        4, ge=1, description="Targets per KICK, NAMES and WHOWAS (TARGMAX in 005); more answer 407"
+    )
     whowas_size: int = Field(1000, ge=1, description="Past nick uses WHOWAS remembers (oldest dropped)")
     monitor_limit: int = Field(100, ge=1, description="Nicks one client may MONITOR (MONITOR= in 005)")
     multiline_max_bytes: int = Field(4096, ge=512, description="Bytes of text in one multiline message")

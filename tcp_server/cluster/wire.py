@@ -86,14 +86,21 @@ def decode_channel_event(data: str) -> tuple[int, dict[str, Any]]:
     return int(seq), json.loads(body)
 
 
-def pack_variants(variants: tuple[bytes, bytes, bytes]) -> list[str]:
-    """The three pre-encoded variants of a line (they are UTF-8: built with ``replace``)."""
+def pack_variants(variants: tuple[bytes, bytes, bytes, bytes, bytes]) -> list[str]:
+    """The pre-encoded variants of a line (they are UTF-8: built with ``replace``): three when
+    the account-tag ones are the first two again (no ``account`` tag), else all five."""
+    body, timed, full, account, timed_account = variants
+    if account is body and timed_account is timed:
+        return [body.decode(), timed.decode(), full.decode()]
     return [v.decode() for v in variants]
 
 
-def unpack_variants(packed: list[str]) -> tuple[bytes, bytes, bytes]:
+def unpack_variants(packed: list[str]) -> tuple[bytes, bytes, bytes, bytes, bytes]:
     """Back to bytes, encoded once per event and shared by every local recipient."""
-    return packed[0].encode(), packed[1].encode(), packed[2].encode()
+    body, timed, full = packed[0].encode(), packed[1].encode(), packed[2].encode()
+    if len(packed) == 3:
+        return body, timed, full, body, timed
+    return body, timed, full, packed[3].encode(), packed[4].encode()
 
 
 def msgid_of(full: bytes) -> str:

@@ -1,11 +1,12 @@
 """IRC command handlers, one module per topic, registered in ``COMMANDS``.
 
 Commands: CAP (LS 302/LIST/REQ/END), PASS, WEBIRC, NICK, USER, PING, PONG, QUIT (registration);
-JOIN, PART, TOPIC, NAMES, KICK, INVITE (channels); LIST with ELIST filters (listing); MODE
+JOIN, PART, TOPIC, NAMES (several channels), KICK (several nicks, or channel,nick pairs), INVITE
+(channels); LIST with ELIST filters (listing); MODE
 (channel o v k l i m n t s p and the lists b e I with nick!user@host masks, bans.py; user i w B,
 -o) (modes); PRIVMSG, NOTICE (also to @#chan / +#chan: STATUSMSG), TAGMSG (messaging); WHOIS,
 ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); ADMIN, LINKS (serverinfo); WHO with WHOX (who); MONITOR,
-WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
+WHOWAS with several nicks (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
 draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, STATS l/u
 (operator); CHATHISTORY (history); SEARCH, a vendor full-text search of a channel's history
 (search); REGISTER, VERIFY, NS CERT ADD (accounts); ACCOUNTADMIN LIST|APPROVE|DISABLE|ENABLE|DROP|RESETPASS
@@ -22,8 +23,8 @@ account-notify, extended-join, draft/account-registration (with accounts). Clien
 clients. PRIVMSG/NOTICE text always goes out as a trailing parameter; a +B user's messages carry
 the ``bot`` tag. Errors without a numeric are
 standard replies (``FAIL <command> <CODE> [context] :text``, replies.py).
-ISUPPORT adds BOT=B, CHANMODES=beI,k,l,imnpst, ELIST=MNU, EXCEPTS, INVEX, MAXLIST, MONITOR,
-NAMELEN, STATUSMSG=@+, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed; the
+ISUPPORT adds BOT=B, CHANMODES=beI,k,l,imnpst, ELIST=CMNTU, EXCEPTS, INVEX, MAXLIST, MONITOR,
+NAMELEN, STATUSMSG=@+, TARGMAX (PRIVMSG/NOTICE: max_targets; KICK/NAMES/WHOWAS: max_query_targets), UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed; the
 sender gets ``WARN <command> INVALID_UTF8``, protocol/utf8.py), WHOX.
 
 Replies: 001-005, 221, 251-259, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,

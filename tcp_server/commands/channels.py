@@ -20,8 +20,11 @@ from .table import command
 VENDOR = VENDOR_TAG_PREFIX
 
 
-def send_names(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel) -> None:
-    """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES; +i users only for members."""
+def send_names(
+    state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, end: bool = True
+) -> None:
+    """RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES (unless ``end`` is False: a
+    multi-channel NAMES ends once, after all); +i users only for members."""
     multi = "multi-prefix" in client.caps
     full = "userhost-in-names" in client.caps
     inside = client in channel.members
@@ -42,7 +45,8 @@ def send_names(state: ServerState, client: Client, rb: ResponseBuffer, channel: 
             size += len(entry) + 1
         if batch:
             rb.add((head + " ".join(batch) + "\r\n").encode())
-    rb.numeric(N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+    if end:
+        rb.numeric(N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
 def send_topic(state: ServerState, client: Client, rb: ResponseBuffer, channel: Channel, explicit: bool) -> None:
@@ -213,47 +217,78 @@ def _show_topic(state: ServerState, client: Client, rb: ResponseBuffer, name: st
 
 @command("NAMES")
 def names(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
-    """NAMES #a,#b (without arguments: nothing but the end marker)."""
+    """NAMES #a,#b: the members of each, then one RPL_ENDOFNAMES naming the list as given
+    (RFC 2812 3.2.5; a missing channel only shows in that end marker). Without arguments:
+    nothing but the end marker. More than ``max_query_targets`` channels: 407."""
     if not msg.params:
         rb.numeric(N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
-    for name in msg.params[0].split(","):
-        state.bus.find_channel(rb, name, _names_of(state, client, name))
+    wanted = [n for n in msg.params[0].split(",") if n]
+    if len(wanted) > state.settings.max_query_targets:
+        rb.numeric(N.ERR_TOOMANYTARGETS, msg.params[0], "Too many targets")
+        return
+    if len(wanted) == 1:
+        state.bus.find_channel(rb, wanted[0], _names_of(state, client, wanted[0], end=True))
+        return
+    for name in wanted:
+        state.bus.find_channel(rb, name, _names_of(state, client, name, end=False))
+    rb.numeric(N.RPL_ENDOFNAMES, msg.params[0], "End of /NAMES list")
 
 
-def _names_of(state: ServerState, client: Client, name: str) -> Callable[[ResponseBuffer, Channel | None], None]:
+def _names_of(
+    state: ServerState, client: Client, name: str, end: bool
+) -> Callable[[ResponseBuffer, Channel | None], None]:
     def reply(rb: ResponseBuffer, channel: Channel | None) -> None:
-        if channel is None:
+        if channel is not None:
+            send_names(state, client, rb, channel, end)
+        elif end:
             rb.numeric(N.RPL_ENDOFNAMES, name, "End of /NAMES list")
-        else:
-            send_names(state, client, rb, channel)
 
     return reply
 
 
 @command("KICK", min_params=2)
 def kick(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
-    """KICK #chan nick[,nick] [:reason] (channel operators only)."""
-    channel = state.get_channel(msg.params[0])
-    if channel is None:
-        rb.numeric(N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+    """KICK #chan nick[,nick] [:reason], or KICK #a,#b nick1,nick2 (pairs), channel operators only.
+
+    RFC 2812 3.2.8: one channel and several nicks, or as many channels as nicks; anything
+    else is 461. At most ``max_query_targets`` kicks (TARGMAX KICK), more is 407.
+    """
+    channels = msg.params[0].split(",")
+    nicks = [n for n in msg.params[1].split(",") if n]
+    if not nicks or (len(channels) != 1 and len(channels) != len(nicks)):
+        rb.numeric(N.ERR_NEEDMOREPARAMS, "KICK", "Not enough parameters")
         return
-    if client not in channel.members:
-        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-        return
-    if not channel.is_op(client):
-        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    if len(nicks) > state.settings.max_query_targets:
+        rb.numeric(N.ERR_TOOMANYTARGETS, msg.params[1], "Too many targets")
         return
     reason = msg.param(2, client.nick)[:390]
-    for name in msg.params[1].split(","):
-        target = state.find_nick(name)
-        if target is None or target not in channel.members:
-            rb.numeric(N.ERR_USERNOTINCHANNEL, name, channel.name, "They aren't on that channel")
-            continue
-        variants = build_variants(client.prefix, "KICK", (channel.name, target.nick, reason), server_time())
-        state.bus.leave(channel, target, variants)
-        if channel.folded not in state.channels:
-            break
+    refused: set[str] = set()  # channels already answered with an error: one error each
+    for chan_name, nick in zip(channels * len(nicks) if len(channels) == 1 else channels, nicks, strict=True):
+        folded = casefold(chan_name)
+        if folded not in refused and not _kick_one(state, client, rb, chan_name, nick, reason):
+            refused.add(folded)
+
+
+def _kick_one(state: ServerState, client: Client, rb: ResponseBuffer, chan_name: str, nick: str, reason: str) -> bool:
+    """One kick; False when the channel refuses every further kick (gone, not a member, not op)."""
+    channel = state.get_channel(chan_name)
+    if channel is None:
+        rb.numeric(N.ERR_NOSUCHCHANNEL, chan_name, "No such channel")
+        return False
+    if client not in channel.members:
+        rb.numeric(N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return False
+    if not channel.is_op(client):
+        rb.numeric(N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return False
+    target = state.find_nick(nick)
+    if target is None or target not in channel.members:
+        rb.numeric(N.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")
+        return True
+    variants = build_variants(client.prefix, "KICK", (channel.name, target.nick, reason), server_time())
+    state.bus.leave(channel, target, variants)
+    return True
 
 
 @command("INVITE", min_params=2)
@@ -278,8 +313,10 @@ def invite(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
         return
     channel.invites.add(casefold(target.nick))
     rb.numeric(N.RPL_INVITING, target.nick, channel.name)
-    state.send_to_client(target, client.prefix, "INVITE", target.nick, channel.name)
-    notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), server_time())
+    now = server_time()
+    account = {"account": client.account} if client.account else None  # account-tag
+    target.outbox.send(build_variants(client.prefix, "INVITE", (target.nick, channel.name), now, account)[target.tag_level])
+    notify = build_variants(client.prefix, "INVITE", (target.nick, channel.name), now)
     state.relay(  # invite-notify: members who asked see who invited whom
         (m for m in channel.members if "invite-notify" in m.caps and m is not target), notify, skip=client
     )

@@ -14,6 +14,7 @@ import time
 from ..history.base import stored_message
 from ..protocol import MAX_LINE_BYTES, escape_tag_value, fit_text
 from ..state import ServerState, build_variants, server_time
+from ..state.bus import Variants
 from ..state.client import Client
 from ..state.delivery import build_text_variants, time_head
 from ..state.responses import ResponseBuffer
@@ -40,11 +41,13 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
     name, prefix = channel.name, client.prefix
     time_tag = server_time(now)
     special = "B" in client.modes or client.account
-    done: list[tuple[str, str, dict[str, str], tuple[bytes, bytes, bytes]]] = []
+    done: list[tuple[str, str, dict[str, str], Variants]] = []
     if special or history is not None:
         plain: list[bytes] = []
         timed: list[bytes] = []
         tagged: list[bytes] = []
+        account: list[bytes] = []
+        timed_account: list[bytes] = []
         for text in texts:
             msgid = state.new_msgid()
             text = fit_text(prefix, command_, name, text)
@@ -57,8 +60,16 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
             plain.append(variants[0])
             timed.append(variants[1])
             tagged.append(variants[2])
+            if client.account:
+                account.append(variants[3])
+                timed_account.append(variants[4])
             done.append((msgid, text, tags, variants))
-        joined = (b"".join(plain), b"".join(timed), b"".join(tagged))
+        joined_plain, joined_timed = b"".join(plain), b"".join(timed)
+        joined: Variants = (
+            joined_plain, joined_timed, b"".join(tagged),
+            b"".join(account) if client.account else joined_plain,
+            b"".join(timed_account) if client.account else joined_timed,
+        )
     else:
         joined = _joined_variants(state, prefix, command_, name, texts, time_tag)
     state.bus.to_channel(channel, joined, skip=client)
@@ -83,7 +94,7 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
 
 def _joined_variants(
     state: ServerState, prefix: str, command_: str, name: str, texts: list[str], time_tag: str
-) -> tuple[bytes, bytes, bytes]:
+) -> Variants:
     """The run's lines joined, per variant: ``build_text_variants`` of each line (a new msgid
     each), concatenated, built without a tuple per line."""
     bodies: list[bytes] = []
@@ -103,4 +114,5 @@ def _joined_variants(
             continue
         bodies.append(body)
         tagged += (tag_head, escape_tag_value(msgid).encode("utf-8", "replace"), b" ", body)
-    return b"".join(bodies), (head + b" ").join([b"", *bodies]), b"".join(tagged)
+    plain, timed = b"".join(bodies), (head + b" ").join([b"", *bodies])
+    return plain, timed, b"".join(tagged), plain, timed  # no account: the sender has none

@@ -33,7 +33,7 @@ from ..protocol import (
     is_channel_name,
     is_valid_nick,
 )
-from ..state import TAGS_ALL, TAGS_TIME, Channel, Client, ServerState, server_time
+from ..state import TAGS_ALL, TIMED_LEVELS, Channel, Client, ServerState, server_time
 from ..state.responses import Late, ResponseBuffer
 from .table import command, unknown_command
 
@@ -80,12 +80,16 @@ def private_owner(client: Client) -> str:
 
 
 def _history_message(client: Client, m: StoredMessage) -> Message:
-    """A stored message as this client gets it: time and msgid tags as its capabilities allow."""
+    """A stored message as this client gets it: time and msgid tags as its capabilities allow
+    (``account`` alone for account-tag without message-tags)."""
     tags: dict[str, str] = {}
-    if client.tag_level >= TAGS_TIME:
+    level = client.tag_level
+    if level in TIMED_LEVELS:
         tags["time"] = server_time(m.time)
-    if client.tag_level == TAGS_ALL:
+    if level == TAGS_ALL:
         tags.update(m.tags)
+    elif level > TAGS_ALL and "account" in m.tags:
+        tags["account"] = m.tags["account"]
     return Message(m.command, (m.target, m.text), m.source, tags)
 
 

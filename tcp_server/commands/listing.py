@@ -1,8 +1,11 @@
-"""LIST with the ELIST filters (``ELIST=MNU`` in 005).
+"""LIST with the ELIST filters (``ELIST=CMNTU`` in 005).
 
 ``LIST`` takes comma-separated terms: channel masks (``#chat*``), negated masks (``!#test*``),
-and user counts (``>n``: more than n members, ``<n``: fewer). A channel is listed when it
-matches every count term, at least one mask (when masks are given) and no negated mask.
+user counts (``>n``: more than n members, ``<n``: fewer), creation time (``C<n``: created less
+than n minutes ago, ``C>n``: more) and topic time (``T<n``, ``T>n``: the topic was set less or
+more than n minutes ago; a channel without a topic matches no ``T`` term). A channel is listed
+when it matches every count and time term, at least one mask (when masks are given) and no
+negated mask.
 
 Vendor extension: LIST replies to an operator with ``message-tags`` carry
 ``tcpchat.example/messages`` (messages sent to the room), ``tcpchat.example/modes`` and
@@ -12,6 +15,7 @@ Vendor extension: LIST replies to an operator with ``message-tags`` carry
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from ..protocol import Message, format_line
@@ -42,17 +46,38 @@ def _size_test(op: str, n: int) -> Callable[[int], bool]:
     return lambda size: size < n
 
 
+def _age_test(field: str, op: str, minutes: int, now: float) -> Callable[[Channel], bool]:
+    """An ELIST time term: ``C<n``/``C>n`` on the creation time, ``T<n``/``T>n`` on the
+    topic's (seconds since the epoch; a topic time of 0 means no topic: never matches)."""
+    limit = minutes * 60
+
+    def test(channel: Channel) -> bool:
+        when = channel.created if field == "C" else channel.topic_at
+        if field == "T" and not channel.topic_at:
+            return False
+        age = now - when
+        return age < limit if op == "<" else age > limit
+
+    return test
+
+
 def parse_filter(terms: str) -> Callable[[Channel], bool] | None:
     """The ELIST filter for ``terms``; None when a term is malformed (e.g. ``>x``)."""
     masks: list[re.Pattern[str]] = []
     negated: list[re.Pattern[str]] = []
     counts: list[Callable[[int], bool]] = []
+    ages: list[Callable[[Channel], bool]] = []
+    now = time.time()
     for term in (t for t in terms.split(",") if t):
         if term[0] in "<>" or term[:2] in ("U<", "U>"):
             op, number = (term[1], term[2:]) if term[0] == "U" else (term[0], term[1:])
             if not number.isdigit():
                 return None
             counts.append(_size_test(op, int(number)))
+        elif term[:2] in ("C<", "C>", "T<", "T>"):
+            if not term[2:].isdigit():
+                return None
+            ages.append(_age_test(term[0], term[1], int(term[2:]), now))
         elif term[0] == "!":
             negated.append(glob_pattern(term[1:]))
         else:
@@ -60,7 +85,7 @@ def parse_filter(terms: str) -> Callable[[Channel], bool] | None:
 
     def keep(channel: Channel) -> bool:
         size = len(channel.members)
-        if not all(test(size) for test in counts):
+        if not all(test(size) for test in counts) or not all(test(channel) for test in ages):
             return False
         if masks and not any(p.match(channel.folded) for p in masks):
             return False
@@ -71,7 +96,7 @@ def parse_filter(terms: str) -> Callable[[Channel], bool] | None:
 
 @command("LIST")
 def list_(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
-    """LIST [#a,#b | ELIST filters like >5,<50,#chat*,!#test*]: channels with members and topic."""
+    """LIST [#a,#b | ELIST filters like >5,<50,C<60,T>10,#chat*,!#test*]: channels, members, topic."""
     terms = msg.param(0)
     if terms and not any(ch in terms for ch in "*?<>!"):  # plain names: look them up directly
         state.bus.list_channels(rb, terms.split(","), lambda rb, found: _reply(state, client, rb, found))

@@ -24,6 +24,7 @@ from ..protocol import (
 )
 from ..protocol import numerics as N
 from ..state import TAGS_ALL, Channel, Client, ServerState, build_variants, server_time
+from ..state.bus import Variants
 from ..state.delivery import build_text_variants
 from ..state.responses import ResponseBuffer
 from .table import command
@@ -52,7 +53,7 @@ def _store_then_echo(
     state: ServerState,
     client: Client,
     rb: ResponseBuffer,
-    variants: tuple[bytes, bytes, bytes],
+    variants: Variants,
     record: StoredMessage,
     relay_later: Callable[[], None] | None = None,
     label: str | None = None,
@@ -93,7 +94,7 @@ def _store_then_echo(
 
 
 def _deliver_later(
-    state: ServerState, recipients: list[Client], variants: tuple[bytes, bytes, bytes], sender: Client
+    state: ServerState, recipients: list[Client], variants: Variants, sender: Client
 ) -> Callable[[], None]:
     """Relay to ``recipients`` (those still connected) when called: after the commit."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from ..protocol import Message
+from ..protocol import Message, casefold
 from ..protocol import numerics as N
 from ..state import Client, ServerState
 from ..state.responses import ResponseBuffer
@@ -84,18 +84,27 @@ def extended_watchers(state: ServerState, client: Client, cap: str) -> set[Clien
 
 @command("WHOWAS", min_params=1)
 def whowas(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) -> None:
-    """WHOWAS nick[,nick] [count]: past users of a nick, newest first (314, 312, 369; 406)."""
+    """WHOWAS nick[,nick] [count]: past users of the nicks, newest first (314, 312; 406 for
+    each nick never seen), then one 369 naming the list as given (RFC 2812 3.6.3).
+    ``count`` is per nick; more than ``max_query_targets`` nicks: 407."""
     count_text = msg.param(1, "0")
     count = int(count_text) if count_text.lstrip("-").isdigit() else 0
-    for nick in [n for n in msg.params[0].split(",") if n][:1] or ["*"]:
-        entries = state.presence.lookup(nick, count)
-        if not entries:
+    nicks = [n for n in msg.params[0].split(",") if n] or ["*"]
+    asked = msg.params[0] or "*"
+    if len(nicks) > state.settings.max_query_targets:
+        rb.numeric(N.ERR_TOOMANYTARGETS, asked, "Too many targets")
+        rb.numeric(N.RPL_ENDOFWHOWAS, asked, "End of WHOWAS")
+        return
+    entries = state.presence.lookup_many(nicks, count)
+    for entry in entries:
+        host = entry.real_host if client.is_oper else entry.host
+        rb.numeric(N.RPL_WHOWASUSER, entry.nick, entry.user or "*", host, "*", entry.realname)
+        rb.numeric(N.RPL_WHOISSERVER, entry.nick, state.name, _when(entry.left_at))
+    seen = {e.folded for e in entries}
+    for nick in dict.fromkeys(nicks):
+        if casefold(nick) not in seen:
             rb.numeric(N.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
-        for entry in entries:
-            host = entry.real_host if client.is_oper else entry.host
-            rb.numeric(N.RPL_WHOWASUSER, entry.nick, entry.user or "*", host, "*", entry.realname)
-            rb.numeric(N.RPL_WHOISSERVER, entry.nick, state.name, _when(entry.left_at))
-        rb.numeric(N.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
+    rb.numeric(N.RPL_ENDOFWHOWAS, asked, "End of WHOWAS")
 
 
 def _when(ts: float) -> str:

@@ -22,6 +22,7 @@ from ..history.base import StoredMessage
 from ..protocol import Message, casefold, escape_tag_value, fit_text, format_params, is_channel_name
 from ..protocol import numerics as N
 from ..state import Client, ServerState, build_variants, server_time
+from ..state.bus import Variants
 from ..state.responses import ResponseBuffer
 from . import table
 from .messaging import _client_tags, _store_then_echo, server_tags
@@ -155,20 +156,20 @@ def _batch_form(source: str, command_: str, target: str, batch: OpenBatch, head_
 
 def _plain_form(
     source: str, command_: str, target: str, batch: OpenBatch, when: str, tags: dict[str, str]
-) -> tuple[bytes, bytes, bytes]:
+) -> Variants:
     """The non-blank lines as separate messages, per tag level: the first has every tag, the
     others all but the ``msgid`` (as the spec's example shows ``account`` on each line)."""
-    variants = [b"", b"", b""]
+    variants = [b"", b"", b"", b"", b""]
     rest = {k: v for k, v in tags.items() if k != "msgid"} or None
     first = True
     for text, _ in batch.lines:
         if not text:
             continue
         line = build_variants(source, command_, (target, text), when, tags if first else rest)
-        for level in range(3):
+        for level in range(5):
             variants[level] += line[level]
         first = False
-    return variants[0], variants[1], variants[2]
+    return variants[0], variants[1], variants[2], variants[3], variants[4]
 
 
 def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBatch) -> None:
@@ -183,7 +184,9 @@ def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBat
     source, command_ = client.prefix, batch.command
     plain = _plain_form(source, command_, target, batch, when, tags)
     items = ";".join(k if v == "" else f"{k}={escape_tag_value(v)}" for k, v in tags.items())
-    heads = ("", f"@time={when} ", f"@time={when};{items} ")
+    account = f"account={escape_tag_value(client.account)}" if client.account else ""
+    heads = ("", f"@time={when} ", f"@time={when};{items} ",  # the opening line's tags, per tag level
+             f"@{account} " if account else "", f"@time={when};{account} " if account else f"@time={when} ")
     batched: dict[int, bytes] = {}
 
     def form(member: Client) -> bytes:
@@ -197,14 +200,19 @@ def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBat
     channel = state.get_channel(batch.target) if is_channel_name(batch.target) else None
 
     def deliver() -> None:
-        forms = [_batch_form(source, command_, target, batch, head) for head in heads]
+        forms = [_batch_form(source, command_, target, batch, head) for head in heads[:3]]
+        if account:
+            forms += [_batch_form(source, command_, target, batch, head) for head in heads[3:]]
+        else:  # no account tag: the same objects (the cluster then sends three)
+            forms += forms[:2]
+        batched_forms: Variants = (forms[0], forms[1], forms[2], forms[3], forms[4])
         if channel is not None:  # through the bus: members on every node
-            state.bus.to_channel_batch(channel, plain, (forms[0], forms[1], forms[2]), client, (CAP, "batch"))
+            state.bus.to_channel_batch(channel, plain, batched_forms, client, (CAP, "batch"))
             return
         for member in recipients:  # the bus too: the user may be on another node
             if not member.gone:
                 sender = client if command_ == "PRIVMSG" else None
-                state.bus.to_nick_batch(member, plain, (forms[0], forms[1], forms[2]), (CAP, "batch"), sender)
+                state.bus.to_nick_batch(member, plain, batched_forms, (CAP, "batch"), sender)
 
     state.counters.messages += 1
     echo = form(client)
@@ -218,5 +226,5 @@ def _send(state: ServerState, client: Client, rb: ResponseBuffer, batch: OpenBat
     later = state.settings.relay_after_commit
     if not later:
         deliver()
-    _store_then_echo(state, client, rb, (echo, echo, echo), record, deliver if later else None, label=batch.label)
+    _store_then_echo(state, client, rb, (echo, echo, echo, echo, echo), record, deliver if later else None, label=batch.label)
 

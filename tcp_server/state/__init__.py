@@ -2,7 +2,7 @@
 
 from .bus import Bus, LocalBus
 from .channel import Channel
-from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, Client, Outbox, display_host
+from .client import TAGS_ALL, TAGS_NONE, TAGS_TIME, TIMED_LEVELS, Client, Outbox, display_host
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .registry import VERSION, ServerState
 from .responses import Late, ResponseBuffer
@@ -11,6 +11,7 @@ __all__ = [
     "TAGS_ALL",
     "TAGS_NONE",
     "TAGS_TIME",
+    "TIMED_LEVELS",
     "VERSION",
     "Bus",
     "Channel",

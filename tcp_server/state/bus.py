@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .registry import ServerState
     from .responses import Late, ResponseBuffer
 
-Variants = tuple[bytes, bytes, bytes]
+Variants = tuple[bytes, bytes, bytes, bytes, bytes]
+"""A line pre-encoded per tag level (``Client.tag_level``), see ``build_variants``."""
 Refusal = Callable[["Channel"], "tuple[str, str] | None"]
 
 

@@ -51,6 +51,13 @@ def display_host(ip: str) -> str:
 TAGS_NONE = 0
 TAGS_TIME = 1
 TAGS_ALL = 2
+TAGS_ACCOUNT = 3
+"""``account-tag`` without ``message-tags``: only the sender's ``account`` tag (IRCv3 account-tag
+asks for it whether or not the client enabled message-tags)."""
+TAGS_TIME_ACCOUNT = 4
+"""``account-tag`` and ``server-time`` without ``message-tags``."""
+TIMED_LEVELS = frozenset((TAGS_TIME, TAGS_ALL, TAGS_TIME_ACCOUNT))
+"""The tag levels that get a ``time`` tag."""
 
 NO_CAPS: frozenset[str] = frozenset()
 """Shared by every client that negotiated nothing (an empty set costs 216 bytes per client);
@@ -131,6 +138,8 @@ class Client:
         self.caps = caps
         if "message-tags" in caps:
             self.tag_level = TAGS_ALL
+        elif "account-tag" in caps:
+            self.tag_level = TAGS_TIME_ACCOUNT if "server-time" in caps else TAGS_ACCOUNT
         elif "server-time" in caps:
             self.tag_level = TAGS_TIME
         else:

@@ -111,8 +111,10 @@ def build_variants(
     params: tuple[str, ...],
     time_tag: str,
     tags: dict[str, str] | None = None,
-) -> tuple[bytes, bytes, bytes]:
-    """Encode one relayed line as (no tags, time tag only, all tags), indexed by ``tag_level``."""
+) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """Encode one relayed line as (no tags, time tag only, all tags, account tag only, time and
+    account tags), indexed by ``tag_level``. Without an ``account`` tag the last two are the
+    first two objects again: nothing more is built, and the cluster sends only three."""
     trailing = command in TEXT_COMMANDS
     if not params:  # e.g. AWAY without text: no trailing space
         body = f":{source} {command}\r\n".encode("utf-8", "replace")
@@ -130,18 +132,23 @@ def build_variants(
     head = time_head(time_tag)
     timed = b"".join((head, b" ", body))
     if not tags:
-        return body, timed, timed
+        return body, timed, timed, body, timed
     if len(tags) == 1:  # just the msgid, usually: no comprehension frame
         for k, v in tags.items():
             items = k if v == "" else k + "=" + escape_tag_value(v)
     else:
         items = ";".join([k if v == "" else k + "=" + escape_tag_value(v) for k, v in tags.items()])
-    return body, timed, b"".join((head, b";", items.encode("utf-8", "replace"), b" ", body))
+    full = b"".join((head, b";", items.encode("utf-8", "replace"), b" ", body))
+    account = tags.get("account")
+    if account is None:
+        return body, timed, full, body, timed
+    tag = ("account=" + escape_tag_value(account)).encode("utf-8", "replace")
+    return body, timed, full, b"".join((b"@", tag, b" ", body)), b"".join((head, b";", tag, b" ", body))
 
 
 def build_text_variants(
     source: str, command: str, target: str, text: str, time_tag: str, msgid: str
-) -> tuple[bytes, bytes, bytes]:
+) -> tuple[bytes, bytes, bytes, bytes, bytes]:
     """``build_variants(source, command, (target, text), time_tag, {"msgid": msgid})`` for a
     PRIVMSG or NOTICE, the line every chat message is: the same bytes without the general case's
     branches (anything unusual, such as a text not cut to fit by ``fit_text``, takes that path)."""
@@ -153,8 +160,11 @@ def build_text_variants(
     ):
         return build_variants(source, command, (target, text), time_tag, {"msgid": msgid})
     head = time_head(time_tag)
+    timed = b"".join((head, b" ", body))
     return (
         body,
-        b"".join((head, b" ", body)),
+        timed,
         b"".join((head, b";msgid=", escape_tag_value(msgid).encode("utf-8", "replace"), b" ", body)),
+        body,
+        timed,
     )

@@ -59,11 +59,18 @@ class Presence:
                         client.realname, time.time())
         )
 
-    def lookup(self, nick: str, count: int) -> list[WhowasEntry]:
-        """Up to ``count`` past uses of ``nick``, newest first (``count`` <= 0: all)."""
-        folded = casefold(nick)
-        found = [e for e in reversed(self.whowas) if e.folded == folded]
-        return found[:count] if count > 0 else found
+    def lookup_many(self, nicks: list[str], count: int) -> list[WhowasEntry]:
+        """Past uses of any of ``nicks``, newest first, up to ``count`` per nick (<= 0: all):
+        RFC 2812 3.6.3 searches the history backward, whatever order the nicks were asked in."""
+        left = {casefold(n): count if count > 0 else -1 for n in nicks}  # -1 counts down, never to 0
+        found = []
+        for entry in reversed(self.whowas):
+            remaining = left.get(entry.folded)
+            if remaining is None or remaining == 0:
+                continue
+            left[entry.folded] = remaining - 1
+            found.append(entry)
+        return found
 
     # ---- MONITOR -----------------------------------------------------------------------
     def watch(self, client: Client, nicks: Iterable[str], limit: int) -> tuple[list[str], list[str]]:

@@ -15,7 +15,7 @@ from .. import __version__
 from ..protocol import Message, casefold, fit_text, format_line
 from .bus import Bus, LocalBus
 from .channel import Channel
-from .client import Client, Outbox, display_host
+from .client import TIMED_LEVELS, Client, Outbox, display_host
 from .credentials import CredentialChecks
 from .delivery import MsgIdGenerator, build_variants, server_time
 from .guard import ConnectThrottle
@@ -287,7 +287,7 @@ class ServerState(CredentialChecks):
     def relay(
         self,
         recipients: Iterable[Client],
-        variants: tuple[bytes, bytes, bytes],
+        variants: tuple[bytes, bytes, bytes, bytes, bytes],
         skip: Client | None = None,
     ) -> None:
         """Hand the right pre-encoded variant to each recipient (runs once per delivery: the loop
@@ -299,6 +299,6 @@ class ServerState(CredentialChecks):
     def send_to_client(self, client: Client, source: str, command: str, *params: str) -> None:
         """Send one line with a server-time tag when the client asked for it."""
         msg = Message(command, params, source)
-        if client.tag_level:
+        if client.tag_level in TIMED_LEVELS:
             msg = Message(command, params, source, {"time": server_time()})
         client.outbox.send(format_line(msg))

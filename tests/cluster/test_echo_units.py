@@ -96,7 +96,7 @@ def _event(node: str, sender: int, line: str, msgid: str) -> dict[str, object]:
     from tcp_server.cluster import wire
 
     data = line.encode()
-    return {"k": "m", "n": node, "s": sender, "v": wire.pack_variants((data, data, data)), "id": msgid}
+    return {"k": "m", "n": node, "s": sender, "v": wire.pack_variants((data, data, data, data, data)), "id": msgid}
 
 
 def test_the_echo_goes_out_when_its_message_comes_back_and_lines_before_it_pass() -> None:

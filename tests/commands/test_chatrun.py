@@ -41,4 +41,4 @@ def test_joined_variants_are_the_lines_built_one_by_one(source, command, target,
         build_text_variants(source, command, target, fit_text(source, command, target, t), time_tag, ids.new_msgid())
         for t in texts
     ]
-    assert got == tuple(b"".join(line[level] for line in lines) for level in range(3))
+    assert got == tuple(b"".join(line[level] for line in lines) for level in range(5))

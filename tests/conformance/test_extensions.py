@@ -22,7 +22,7 @@ async def welcome_tokens(client: RawClient, nick: str, caps: str = "") -> list[s
 async def test_isupport_advertises_the_new_features(server):
     c = await RawClient.connect(server.port)
     tokens = await welcome_tokens(c, "alice")
-    for token in ("BOT=B", "UTF8ONLY", "ELIST=MNU", "STATUSMSG=@+", "NAMELEN=100", "WHOX"):
+    for token in ("BOT=B", "UTF8ONLY", "ELIST=CMNTU", "STATUSMSG=@+", "NAMELEN=100", "WHOX"):
         assert token in tokens, token
     await c.send("CAP LS 302")
     offered = (await c.expect("CAP")).params[-1].split()

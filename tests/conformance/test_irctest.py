@@ -179,3 +179,38 @@ async def test_extended_monitor_watchers_with_account_notify_see_a_login(make_se
     finally:
         for c in clients:
             await c.close()
+
+
+async def test_account_tag_reaches_clients_without_message_tags(make_server, tmp_path):
+    """irctest account_tag.py testPrivmsg and testInvite: a client that enabled ``account-tag``
+    but not ``message-tags`` gets the sender's ``account`` tag (and ``time`` only if it asked
+    for server-time), never the ``msgid`` or client-only tags meant for message-tags clients."""
+    server = await make_server(history=True, data_dir=tmp_path / "data", account_min_password=1,
+                               account_scrypt_n=16)
+    clients = [await RawClient.connect(server.port) for _ in range(4)]
+    try:
+        bar = await clients[0].register("bar", "message-tags")
+        await bar.send("REGISTER * * :sesame")  # logs this connection in as account "bar"
+        await bar.expect("REGISTER")
+        only = await clients[1].register("only", "account-tag")
+        timed = await clients[2].register("timed", "account-tag server-time")
+        full = await clients[3].register("full", "account-tag message-tags")
+        await bar.join("#chan")
+        for c in (only, timed, full):
+            await c.join("#chan")
+        await sync(bar)
+        await bar.send("@+draft/react=x PRIVMSG #chan :hi", "PRIVMSG only :psst")
+        assert (await only.expect("PRIVMSG")).tags == {"account": "bar"}
+        assert (await only.expect("PRIVMSG")).tags == {"account": "bar"}
+        assert set((await timed.expect("PRIVMSG")).tags) == {"account", "time"}
+        got = await full.expect("PRIVMSG")
+        assert got.tags["account"] == "bar" and "msgid" in got.tags and got.tags["+draft/react"] == "x"
+        await bar.send("PART #chan", "JOIN #other", "INVITE only #other")
+        assert (await only.expect("INVITE")).tags == {"account": "bar"}
+        await only.send("CAP REQ -account-tag")  # turned off: plain lines again
+        await only.expect("CAP")
+        await bar.send("PRIVMSG only :again")
+        assert (await only.expect("PRIVMSG")).tags == {}
+    finally:
+        for c in clients:
+            await c.close()
