@@ -7,7 +7,8 @@ differs (``?`` vs ``$1``), so the query text is built here once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,8 +136,13 @@ def dollar(i: int) -> str:
 
 def time_us(ts: float) -> int:
     """A message time in whole microseconds, rounded exactly as ``server_time`` rounds it, so the
-    millisecond a client sees in ``time`` is always ``time_us // 1000``."""
-    return (datetime.fromtimestamp(ts, UTC) - EPOCH) // ONE_US
+    millisecond a client sees in ``time`` is always ``time_us // 1000``.
+
+    ``datetime.fromtimestamp`` splits the float into whole seconds and a fraction and rounds the
+    fraction's microseconds half to even; ``modf`` and ``round`` do the same in a third of the
+    time (once per stored row; checked against ``datetime`` by a property test)."""
+    frac, whole = math.modf(ts)
+    return int(whole) * 1_000_000 + round(frac * 1e6)
 
 
 def record_row(record: StoredMessage) -> tuple[Any, ...]:
@@ -157,6 +163,38 @@ def record_row(record: StoredMessage) -> tuple[Any, ...]:
         _valid_text(record.text),
         json.dumps(extra, separators=(",", ":")) if extra else "",
     )
+
+
+KEY_CACHE_MAX = 4096
+"""Most (sender, target) pairs whose key the writer keeps (cleared when full: a plain bound)."""
+
+
+def batch_rows(
+    batch: Iterable[Sequence[Any]], keys: dict[tuple[str, str], tuple[str, str | None, str | None]]
+) -> list[tuple[Any, ...]]:
+    """``record_row`` for each ``StoredMessage`` field tuple of a batch, without building the
+    records: the writer process's per-row work (~1.6 -> ~0.6 us). ``keys`` remembers each
+    (sender, target)'s key and peers between batches (a room's rows share one)."""
+    rows = []
+    for msgid, ts, command, source, sender, target, text, tags in batch:
+        cached = keys.get((sender, target))
+        if cached is None:
+            if len(keys) >= KEY_CACHE_MAX:
+                keys.clear()
+            key = record_key(StoredMessage(msgid, ts, command, source, sender, target, text, tags))
+            peers = private_peers(key)
+            cached = keys[sender, target] = (key, *peers) if peers else (key, None, None)
+        if len(tags) == 1 and "msgid" in tags:  # the usual case: nothing else to keep
+            extra = ""
+        else:
+            kept = {k: v for k, v in tags.items() if k != "msgid"}
+            extra = json.dumps(kept, separators=(",", ":")) if kept else ""
+        frac, whole = math.modf(ts)
+        rows.append((
+            msgid, int(whole) * 1_000_000 + round(frac * 1e6), *cached, command, source, sender,
+            target, text if text.isascii() else _valid_text(text), extra,
+        ))
+    return rows
 
 
 def _valid_text(text: str) -> str:

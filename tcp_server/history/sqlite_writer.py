@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 from .base import StoredMessage
-from .sql import FTS_FILL, LAST_SEQ, insert_sql, qmark, record_row
+from .sql import FTS_FILL, LAST_SEQ, batch_rows, insert_sql, qmark
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 """Where ``tcp_server`` lives, put on the child's path whatever its working directory."""
@@ -47,6 +47,7 @@ def serve(path: str, synchronous: str, busy_ms: int) -> int:
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     inp, out = sys.stdin.buffer, sys.stdout.buffer
+    keys: dict[tuple[str, str], tuple[str, str | None, str | None]] = {}
     while True:
         head = inp.read(HEADER.size)
         if len(head) < HEADER.size:
@@ -58,7 +59,7 @@ def serve(path: str, synchronous: str, busy_ms: int) -> int:
         if len(payload) < size:
             return 0
         try:
-            rows = [record_row(StoredMessage(*fields)) for fields in marshal.loads(payload)]
+            rows = batch_rows(marshal.loads(payload), keys)
             db.execute("BEGIN IMMEDIATE")
             try:
                 (last,) = db.execute(LAST_SEQ).fetchone()
