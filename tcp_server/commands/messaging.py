@@ -313,11 +313,11 @@ def relay_chat_line(state: ServerState, client: Client, command_: str, target_na
     if "echo-message" in client.caps:
         _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)
     else:  # no echo to hold: only a failure to report (no response buffer, no closure per line)
-        history.append(record, _NotStored(state, client, record))
+        history.append(record, NotStored(state, client, record))
     return True
 
 
-class _NotStored:
+class NotStored:
     """The commit callback of a line whose sender takes no echo: says FAIL if it was not stored
     (what ``_store_then_echo``'s callback does without an echo, for a slotted object's cost)."""
 
