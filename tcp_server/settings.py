@@ -30,6 +30,10 @@ class ServerSettings(BaseSettings):
     network_name: str = Field("tcpchat", description="Network name advertised in 005")
     password: SecretStr | None = Field(None, description="Connection password (PASS), if any")
     motd: str = Field(DEFAULT_MOTD, description="Message of the day (\\n separates lines)")
+    admin_location: str = Field(
+        "", description="Who runs the server, for ADMIN (unset with admin_email: 423 No administrative info)"
+    )
+    admin_email: str = Field("", description="Contact address for ADMIN")
     data_dir: Path = Field(Path("data"), description="Directory for the history database")
     history: bool = Field(True, description="Store messages and serve CHATHISTORY")
     database_url: str | None = Field(

@@ -4,7 +4,7 @@ Commands: CAP (LS 302/LIST/REQ/END), PASS, WEBIRC, NICK, USER, PING, PONG, QUIT 
 JOIN, PART, TOPIC, NAMES, KICK, INVITE (channels); LIST with ELIST filters (listing); MODE
 (channel o v k l i m n t s p and the lists b e I with nick!user@host masks, bans.py; user i w B,
 -o) (modes); PRIVMSG, NOTICE (also to @#chan / +#chan: STATUSMSG), TAGMSG (messaging); WHOIS,
-ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); WHO with WHOX (who); MONITOR,
+ISON, USERHOST, AWAY, LUSERS, MOTD, INFO, VERSION, TIME (queries); ADMIN, LINKS (serverinfo); WHO with WHOX (who); MONITOR,
 WHOWAS (monitor); SETNAME (setname); HELP, HELPOP (help); WALLOPS (wallops); BATCH for
 draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, STATS l/u
 (operator); CHATHISTORY (history); SEARCH, a vendor full-text search of a channel's history
@@ -26,10 +26,10 @@ ISUPPORT adds BOT=B, CHANMODES=beI,k,l,imnpst, ELIST=MNU, EXCEPTS, INVEX, MAXLIS
 NAMELEN, STATUSMSG=@+, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed; the
 sender gets ``WARN <command> INVALID_UTF8``, protocol/utf8.py), WHOX.
 
-Replies: 001-005, 221, 251-255, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
-318, 319, 321-324, 329, 331-333, 335, 338, 341, 346-349, 351, 352, 353, 354, 366-369, 371, 372,
-374-376, 381, 391, 704-706, 730-733, and for accounts 330, 900, 901, 903, 908. Errors: 400 (NUL/CR in a line), 401, 403, 404, 405, 406,
-407, 410, 411, 412, 417, 421, 422, 431, 432, 433, 441, 442, 443, 451, 461, 462, 464, 471, 472,
+Replies: 001-005, 221, 251-259, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
+318, 319, 321-324, 329, 331-333, 335, 338, 341, 346-349, 351, 352, 353, 354, 364, 365, 366-369, 371, 372,
+374-376, 381, 391, 704-706, 730-733, and for accounts 330, 900, 901, 903, 908. Errors: 400 (NUL/CR in a line), 401, 402, 403, 404, 405, 406,
+407, 410, 411, 412, 417, 421, 422, 423, 431, 432, 433, 441, 442, 443, 451, 461, 462, 464, 471, 472,
 473, 474, 475, 478, 481, 482, 501, 502, 524, 734, 904-907. Replies with user text are cut to fit 512
 bytes; hosts are cloaked for other users unless ``cloak_hosts`` is off.
 """
@@ -53,6 +53,7 @@ from . import (  # noqa: F401  (register)
     registration,
     sasl,
     search,
+    serverinfo,
     setname,
     wallops,
     who,

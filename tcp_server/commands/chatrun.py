@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 
 from ..history.base import stored_message
-from ..protocol import CHANTYPES, MAX_LINE_BYTES, casefold, escape_tag_value, fit_text
+from ..protocol import MAX_LINE_BYTES, escape_tag_value, fit_text
 from ..state import ServerState, build_variants, server_time
 from ..state.client import Client
 from ..state.delivery import build_text_variants, time_head
 from ..state.responses import ResponseBuffer
-from .messaging import NotStored, _store_then_echo, server_tags
+from .messaging import NotStored, _store_then_echo, plain_relay_channel, server_tags
 
 ChatLine = tuple[str, str, str]
 """``(command, target, text)`` as ``split_chat_line`` gives it."""
@@ -30,15 +30,12 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
     of the lines, and in a cluster (its bus publishes each message on its own): the caller then
     handles the lines one by one.
     """
-    if target_name[0] not in CHANTYPES or "," in target_name or "" in texts or state.bus.clustered:
+    if "" in texts or state.bus.clustered:
         return False
-    channels = state.channels
-    channel = channels.get(target_name) or channels.get(casefold(target_name))
-    if channel is None or not channel.can_speak(client):
+    channel = plain_relay_channel(state, client, target_name)
+    if channel is None:
         return False
     history = state.history
-    if history is not None and state.settings.relay_after_commit:
-        return False
     client.last_active = now = time.time()
     name, prefix = channel.name, client.prefix
     time_tag = server_time(now)

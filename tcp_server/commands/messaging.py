@@ -23,7 +23,7 @@ from ..protocol import (
     is_channel_name,
 )
 from ..protocol import numerics as N
-from ..state import TAGS_ALL, Client, ServerState, build_variants, server_time
+from ..state import TAGS_ALL, Channel, Client, ServerState, build_variants, server_time
 from ..state.delivery import build_text_variants
 from ..state.responses import ResponseBuffer
 from .table import command
@@ -271,6 +271,22 @@ def tagmsg(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer)
         state.bus.echo(rb, variants)
 
 
+def plain_relay_channel(state: ServerState, client: Client, target_name: str) -> Channel | None:
+    """The channel a chat line to ``target_name`` goes to by the fast paths (``relay_chat_line``,
+    ``chatrun.relay_chat_run``): one channel the client may speak in, relayed before its commit.
+    None when the general path must handle it (another kind of target, an error to answer, relay
+    after commit)."""
+    if target_name[0] not in CHANTYPES or "," in target_name:
+        return None
+    channels = state.channels  # keyed by folded name: a name found as typed is already folded
+    channel = channels.get(target_name) or channels.get(casefold(target_name))
+    if channel is None or not channel.can_speak(client):
+        return None
+    if state.history is not None and state.settings.relay_after_commit:
+        return None
+    return channel
+
+
 def relay_chat_line(state: ServerState, client: Client, command_: str, target_name: str, text: str) -> bool:
     """A plain ``PRIVMSG #channel :text`` (or NOTICE), as ``split_chat_line`` gives it: relayed,
     stored and echoed exactly as ``privmsg`` does, without a ``Message``, a response buffer (unless
@@ -280,15 +296,12 @@ def relay_chat_line(state: ServerState, client: Client, command_: str, target_na
     Returns False, having done nothing, when the line needs more (another kind of target, an
     error to answer, relay after commit): the caller then parses and dispatches it.
     """
-    if not text or target_name[0] not in CHANTYPES or "," in target_name:
+    if not text:
         return False
-    channels = state.channels  # keyed by folded name: a name found as typed is already folded
-    channel = channels.get(target_name) or channels.get(casefold(target_name))
-    if channel is None or not channel.can_speak(client):
+    channel = plain_relay_channel(state, client, target_name)
+    if channel is None:
         return False
     history = state.history
-    if history is not None and state.settings.relay_after_commit:
-        return False
     client.last_active = now = time.time()
     msgid = state.new_msgid()
     name = channel.name

@@ -41,7 +41,7 @@ def _user_mode(state: ServerState, client: Client, rb: ResponseBuffer, msg: Mess
         if ch in SELF_MODES:
             if adding == (ch in client.modes):
                 continue
-            client.modes = client.modes | {ch} if adding else client.modes - {ch}
+            state.set_user_mode(client, ch, adding)
         elif ch == "o":
             if adding or not client.is_oper:  # +o only through OPER
                 continue

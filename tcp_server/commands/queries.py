@@ -16,12 +16,16 @@ def send_lusers(state: ServerState, client: Client, rb: ResponseBuffer) -> None:
     """RPL_LUSER* (251-255, 265, 266): users, operators, unknown connections and channels.
 
     In a cluster users, servers and channels are the whole network's (``bus.counts``); 255 and
-    265 count this node's own clients, operators are the network's (``bus.operators``)."""
+    265 count this node's own clients, operators are the network's (``bus.operators``). 251 splits
+    the users into visible and invisible (+i) as RFC 1459 words it; invisible counts this node's."""
     users = state.registered_count
     unknown = len(state.clients) - users
     opers = state.bus.operators()
     servers, everyone, channels = state.bus.counts()
-    rb.numeric(N.RPL_LUSERCLIENT, f"There are {everyone} users and 0 invisible on {servers} servers")
+    invisible = min(state.invisible_count, everyone)  # this node's +i users (a cluster's others: unknown)
+    rb.numeric(
+        N.RPL_LUSERCLIENT, f"There are {everyone - invisible} users and {invisible} invisible on {servers} servers"
+    )
     rb.numeric(N.RPL_LUSEROP, str(opers), "operator(s) online")
     rb.numeric(N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     rb.numeric(N.RPL_LUSERCHANNELS, str(channels), "channels formed")

@@ -3,7 +3,9 @@
 A mask lists users the asker may see: not ``+i``, or sharing a channel, or itself (operators
 see everyone). ``WHO 0`` is ``WHO *``. WHOX fields come back in the spec's fixed order whatever
 order they were asked in: t c u i h s n f d l a o r. The real IP (``i``) goes to operators and
-to the user itself; others get ``255.255.255.255``.
+to the user itself; others get ``255.255.255.255``. The host (``h``) is the one plain WHO, 001 and
+JOIN show (the cloak), also for the user itself: irssi and WeeChat ask ``WHO #chan %...h...`` on
+join and would otherwise file their own host as the real one. Operators see the real host.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def _whox_fields(
         "c": lambda: channel,
         "u": lambda: target.user or "*",
         "i": lambda: target.ip if asker.is_oper or asker is target else HIDDEN_IP,
-        "h": lambda: target.real_host if asker.is_oper or asker is target else target.host,
+        "h": lambda: target.real_host if asker.is_oper else target.host,
         "s": lambda: state.name,
         "n": lambda: target.nick,
         "f": lambda: who_flags(target, prefix),

@@ -196,6 +196,7 @@ def chat_run_texts(lines: Sequence[Any], start: int, text: str) -> list[str]:
     """The texts of ``lines[start]`` (a line ``split_chat_line`` took, whose text is ``text``)
     and of the lines right after it with the same command and target, as ``split_chat_line``
     would give them: a pipelining client's lines in one read, split with one prefix test each.
+    The run stops before a line ``split_chat_line`` would refuse (e.g. invalid UTF-8).
     """
     first: bytes = lines[start]  # bytes, or ``LINE_TOO_LONG`` (framing) for the others
     cut = first.find(b" :") + 2  # split_chat_line's colon: no " :" comes before it
@@ -209,11 +210,10 @@ def chat_run_texts(lines: Sequence[Any], start: int, text: str) -> list[str]:
             or len(line) > limit or 13 in line or 0 in line or 10 in line
         ):
             break
-        rest = line[cut:]
         try:
-            texts.append(rest.decode())
-        except UnicodeDecodeError:
-            texts.append(rest.decode("utf-8", "replace"))
+            texts.append(line[cut:].decode())
+        except UnicodeDecodeError:  # as split_chat_line: the general path relays it and warns the sender
+            break
     return texts
 
 

@@ -62,6 +62,9 @@ class ServerState(CredentialChecks):
         """Registered clients, kept as a count: LUSERS answers every registration, and scanning
         every client for it made a burst of N registrations cost O(N²)."""
         self.oper_count = 0
+        self.invisible_count = 0
+        """Registered +i clients of this node, a count for the same reason (irssi sets +i on
+        every connect; LUSERS 251 says how many are invisible)."""
         self.peak_users = 0
         """Most registered clients at once (LUSERS 265/266)."""
         self.new_msgid = MsgIdGenerator(settings.node_id)
@@ -159,6 +162,8 @@ class ServerState(CredentialChecks):
         client.gone = True
         if client.registered:
             self.registered_count -= 1
+            if "i" in client.modes:
+                self.invisible_count -= 1
         if client.is_oper:
             self.oper_count -= 1
         text = quit_message if quit_message is not None else reason
@@ -182,6 +187,14 @@ class ServerState(CredentialChecks):
         closing = fit_text("", "ERROR", "", f"Closing Link: {client.host} ({reason})")
         error = f"ERROR :{closing}\r\n".encode("utf-8", "replace")
         client.outbox.close(error)
+
+    def set_user_mode(self, client: Client, mode: str, on: bool) -> None:
+        """Set or clear a user mode the user sets on itself (+i is counted for LUSERS)."""
+        if on == (mode in client.modes):
+            return
+        client.modes = client.modes | {mode} if on else client.modes - {mode}
+        if mode == "i" and client.registered:
+            self.invisible_count += 1 if on else -1
 
     def mark_registered(self, client: Client) -> None:
         """``client`` finished registration (counted for LUSERS)."""

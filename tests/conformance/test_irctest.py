@@ -133,6 +133,21 @@ async def test_invalid_utf8_is_relayed_replaced_and_the_sender_warned(opened, se
     assert not [m for m in await sync(foo) if m.command == "WARN"]
 
 
+async def test_a_bad_line_inside_a_run_of_channel_lines_still_warns_its_sender(opened):
+    """Lines read together to one channel are relayed as one run (commands/chatrun.py); a line
+    that is not UTF-8 in the middle of such a read is still relayed replaced and warned about."""
+    foo = await opened("foo")
+    bar = await opened("bar")
+    for c in (foo, bar):
+        await c.join("#r")
+    await sync(foo)
+    await foo.send(b"PRIVMSG #r :one\r\nPRIVMSG #r :tw\xffo\r\nPRIVMSG #r :three\r\n")
+    warn = await foo.expect("WARN")
+    assert warn.params[:2] == ("PRIVMSG", "INVALID_UTF8")
+    got = [(await bar.expect("PRIVMSG")).params[1] for _ in range(3)]
+    assert got == ["one", "tw\ufffdo", "three"]
+
+
 async def test_extended_monitor_watchers_with_account_notify_see_a_login(make_server, tmp_path):
     """irctest monitor.py testExtendedMonitorAccountNotify (run with the ratified cap name
     ``extended-monitor``): a monitored user who logs in after registering is announced with
