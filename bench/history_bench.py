@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.history_bench", description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per server; medians reported")
     ap.add_argument("--quick", action="store_true", help="150 messages per sender instead of 300")
+    ap.add_argument("--messages", type=int, default=0,
+                    help="fan-out messages per sender (overrides --quick; more gives more clock ticks per run)")
     ap.add_argument("--clients", type=int, default=500, help="clients in the fan-out room")
     ap.add_argument("--listeners", type=int, default=EchoParams.listeners, help="room size for echo latency")
     ap.add_argument("--closed-loop", type=int, default=EchoParams.closed_loop, help="one-at-a-time messages")
@@ -183,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default="off,on,after", help=f"comma list of {', '.join(MODES)}")
     args = ap.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m in MODES]
-    params = Params(clients=args.clients, messages=150 if args.quick else 300, timeout=60.0)
+    messages = args.messages or (150 if args.quick else 300)
+    params = Params(clients=args.clients, messages=messages, timeout=60.0)
     echo = EchoParams(listeners=args.listeners, closed_loop=args.closed_loop, per_sender=args.per_sender)
     fanout: dict[str, list[dict[str, object]]] = {m: [] for m in modes}
     latency: dict[str, list[dict[str, object]]] = {m: [] for m in modes}

@@ -18,7 +18,7 @@ from ..state.bus import Variants
 from ..state.client import Client
 from ..state.delivery import build_text_variants, time_head
 from ..state.responses import ResponseBuffer
-from .messaging import _store_then_echo, plain_relay_channel, server_tags
+from .messaging import NotStored, _store_then_echo, plain_relay_channel, server_tags
 
 ChatLine = tuple[str, str, str]
 """``(command, target, text)`` as ``split_chat_line`` gives it."""
@@ -42,7 +42,9 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
     time_tag = server_time(now)
     special = "B" in client.modes or client.account
     done: list[tuple[str, str, dict[str, str], Variants]] = []
-    if special or history is not None:
+    echo = "echo-message" in client.caps
+    stored: list[tuple[str, str]] | None = None  # (msgid, text) to store, when no echo waits
+    if special or (history is not None and echo):  # each echo needs its own line
         plain: list[bytes] = []
         timed: list[bytes] = []
         tagged: list[bytes] = []
@@ -71,7 +73,9 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
             b"".join(timed_account) if client.account else joined_timed,
         )
     else:
-        joined = _joined_variants(state, prefix, command_, name, texts, time_tag)
+        if history is not None:
+            stored = []
+        joined = _joined_variants(state, prefix, command_, name, texts, time_tag, stored)
     state.bus.to_channel(channel, joined, skip=client)
     n = len(texts)
     channel.messages += n
@@ -80,12 +84,18 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
     for member in channel.members:
         member.msgs_out += extra
     if history is None:  # nothing to commit: the echoes (if asked for) go out right away
-        if "echo-message" in client.caps:
+        if echo:
             client.outbox.send(joined[client.tag_level])
         else:
             client.msgs_out -= extra
         return True
     client.msgs_out -= extra  # its echoes go out one by one
+    if stored is not None:  # no echo to hold: the records, each with a FAIL-only callback
+        append, nick = history.append, client.nick
+        for msgid, text in stored:
+            record = stored_message(msgid, now, command_, prefix, nick, name, text, {"msgid": msgid})
+            append(record, NotStored(state, client, record))
+        return True
     for msgid, text, tags, variants in done:  # each echo waits for its own commit
         record = stored_message(msgid, now, command_, prefix, client.nick, name, text, tags)
         _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)
@@ -93,10 +103,12 @@ def relay_chat_run(state: ServerState, client: Client, command_: str, target_nam
 
 
 def _joined_variants(
-    state: ServerState, prefix: str, command_: str, name: str, texts: list[str], time_tag: str
+    state: ServerState, prefix: str, command_: str, name: str, texts: list[str], time_tag: str,
+    stored: list[tuple[str, str]] | None = None,
 ) -> Variants:
     """The run's lines joined, per variant: ``build_text_variants`` of each line (a new msgid
-    each), concatenated, built without a tuple per line."""
+    each), concatenated, built without a tuple per line. ``stored`` collects each line's msgid
+    and text as sent (what history keeps)."""
     bodies: list[bytes] = []
     tagged: list[bytes] = []
     head = time_head(time_tag)
@@ -106,6 +118,8 @@ def _joined_variants(
     for text in texts:
         msgid = new_msgid()
         text = fit_text(prefix, command_, name, text)
+        if stored is not None:
+            stored.append((msgid, text))
         body = f":{prefix} {command_} {name} :{text}\r\n".encode("utf-8", "replace")
         if len(body) > MAX_LINE_BYTES or "\r" in text or "\n" in text or "\x00" in text or odd_name:
             variants = build_text_variants(prefix, command_, name, text, time_tag, msgid)

@@ -324,5 +324,29 @@ def relay_chat_line(state: ServerState, client: Client, command_: str, target_na
                 client.outbox.send(variants[client.tag_level])
         return True
     record = stored_message(msgid, now, command_, client.prefix, client.nick, name, text, tags)
-    _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)
+    if "echo-message" in client.caps:
+        _store_then_echo(state, client, ResponseBuffer(state.name, client), variants, record)
+    else:  # no echo to hold: only a failure to report (no response buffer, no closure per line)
+        history.append(record, NotStored(state, client, record))
     return True
+
+
+class NotStored:
+    """The commit callback of a line whose sender takes no echo: says FAIL if it was not stored
+    (what ``_store_then_echo``'s callback does without an echo, for a slotted object's cost)."""
+
+    __slots__ = ("state", "client", "record")
+
+    def __init__(self, state: ServerState, client: Client, record: StoredMessage) -> None:
+        self.state = state
+        self.client = client
+        self.record = record
+
+    def __call__(self, error: BaseException | None) -> None:
+        if error is None or self.client.gone:
+            return
+        record = self.record
+        self.client.outbox.send(format_line(Message(
+            "FAIL", (record.command, "MESSAGE_NOT_STORED", record.target, f"Message could not be stored: {error}"),
+            self.state.name,
+        )))

@@ -7,7 +7,8 @@ differs (``?`` vs ``$1``), so the query text is built here once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from .keys import private_peers, record_key
 
 COLUMNS = "msgid, time_us, target_key, dm_a, dm_b, command, source, sender, target, text, tags"
 """Columns written per message, in ``record_row`` order."""
+CHANNEL_COLUMNS = "msgid, time_us, target_key, command, source, sender, target, text, tags"
+"""``COLUMNS`` without ``dm_a``/``dm_b`` (NULL for a channel's rows): the writer's channel rows."""
 SELECT_COLUMNS = "msgid, time_us, command, source, sender, target, text, tags"
 
 
@@ -135,8 +138,13 @@ def dollar(i: int) -> str:
 
 def time_us(ts: float) -> int:
     """A message time in whole microseconds, rounded exactly as ``server_time`` rounds it, so the
-    millisecond a client sees in ``time`` is always ``time_us // 1000``."""
-    return (datetime.fromtimestamp(ts, UTC) - EPOCH) // ONE_US
+    millisecond a client sees in ``time`` is always ``time_us // 1000``.
+
+    ``datetime.fromtimestamp`` splits the float into whole seconds and a fraction and rounds the
+    fraction's microseconds half to even; ``modf`` and ``round`` do the same in a third of the
+    time (once per stored row; checked against ``datetime`` by a property test)."""
+    frac, whole = math.modf(ts)
+    return int(whole) * 1_000_000 + round(frac * 1e6)
 
 
 def record_row(record: StoredMessage) -> tuple[Any, ...]:
@@ -159,6 +167,42 @@ def record_row(record: StoredMessage) -> tuple[Any, ...]:
     )
 
 
+KEY_CACHE_MAX = 4096
+"""Most (sender, target) pairs whose key the writer keeps (cleared when full: a plain bound)."""
+
+
+def batch_rows(
+    batch: Iterable[Sequence[Any]], keys: dict[tuple[str, str], tuple[str, str | None, str | None]]
+) -> list[tuple[Any, ...]]:
+    """``record_row`` for each ``StoredMessage`` field tuple of a batch, without building the
+    records: the writer process's per-row work (~2.4 -> ~1 us). ``keys`` remembers each
+    (sender, target)'s key and peers between batches (a room's rows share one).
+
+    A channel's row leaves out its two NULL columns (``CHANNEL_COLUMNS``, 9 values; a private
+    one has all 11): Python 3.11's sqlite3 binds a ``None`` through a failed ``__conform__``
+    lookup, an exception formatted per value (~0.4 us each)."""
+    rows = []
+    for msgid, ts, command, source, sender, target, text, tags in batch:
+        cached = keys.get((sender, target))
+        if cached is None:
+            if len(keys) >= KEY_CACHE_MAX:
+                keys.clear()
+            key = record_key(StoredMessage(msgid, ts, command, source, sender, target, text, tags))
+            peers = private_peers(key)
+            cached = keys[sender, target] = (key, *peers) if peers else (key,)
+        if len(tags) == 1 and "msgid" in tags:  # the usual case: nothing else to keep
+            extra = ""
+        else:
+            kept = {k: v for k, v in tags.items() if k != "msgid"}
+            extra = json.dumps(kept, separators=(",", ":")) if kept else ""
+        frac, whole = math.modf(ts)
+        rows.append((
+            msgid, int(whole) * 1_000_000 + round(frac * 1e6), *cached, command, source, sender,
+            target, text if text.isascii() else _valid_text(text), extra,
+        ))
+    return rows
+
+
 def _valid_text(text: str) -> str:
     """``text`` as valid UTF-8 (a lone surrogate would fail a batch or poison reads)."""
     return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
@@ -173,10 +217,10 @@ def row_message(row: Sequence[Any]) -> StoredMessage:
     )
 
 
-def insert_sql(ph: Placeholder, prefix: str, suffix: str) -> str:
+def insert_sql(ph: Placeholder, prefix: str, suffix: str, columns: str = COLUMNS) -> str:
     """``prefix INTO messages (...) VALUES (...) suffix``: the dialect supplies the conflict rule."""
-    marks = ", ".join(ph(i + 1) for i in range(len(COLUMNS.split(", "))))
-    return f"{prefix} INTO messages ({COLUMNS}) VALUES ({marks}){suffix}"
+    marks = ", ".join(ph(i + 1) for i in range(len(columns.split(", "))))
+    return f"{prefix} INTO messages ({columns}) VALUES ({marks}){suffix}"
 
 
 def where(conds: Sequence[Cond], ph: Placeholder, start: int) -> tuple[str, list[int]]:

@@ -26,12 +26,16 @@ import sys
 from typing import Any
 
 from .base import StoredMessage
-from .sql import FTS_FILL, LAST_SEQ, insert_sql, qmark, record_row
+from .sql import CHANNEL_COLUMNS, COLUMNS, FTS_FILL, LAST_SEQ, batch_rows, insert_sql, qmark
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 """Where ``tcp_server`` lives, put on the child's path whatever its working directory."""
 
-INSERT = insert_sql(qmark, "INSERT OR IGNORE", "")
+INSERTS = {
+    len(columns.split(", ")): insert_sql(qmark, "INSERT OR IGNORE", "", columns)
+    for columns in (COLUMNS, CHANNEL_COLUMNS)
+}
+"""The insert for a row of each width (``batch_rows``: a channel's row has no ``dm_a``/``dm_b``)."""
 HEADER = struct.Struct(">I")
 REPLY = struct.Struct(">BI")
 MAX_BATCH_BYTES = 256 * 1024 * 1024
@@ -47,6 +51,7 @@ def serve(path: str, synchronous: str, busy_ms: int) -> int:
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     inp, out = sys.stdin.buffer, sys.stdout.buffer
+    keys: dict[tuple[str, str], tuple[str, str | None, str | None]] = {}
     while True:
         head = inp.read(HEADER.size)
         if len(head) < HEADER.size:
@@ -58,11 +63,11 @@ def serve(path: str, synchronous: str, busy_ms: int) -> int:
         if len(payload) < size:
             return 0
         try:
-            rows = [record_row(StoredMessage(*fields)) for fields in marshal.loads(payload)]
+            rows = batch_rows(marshal.loads(payload), keys)
             db.execute("BEGIN IMMEDIATE")
             try:
                 (last,) = db.execute(LAST_SEQ).fetchone()
-                db.executemany(INSERT, rows)
+                insert_in_order(db, rows)
                 db.execute(FTS_FILL, (last,))  # the batch's new rows into the search index
                 db.execute("COMMIT")
             except BaseException:
@@ -77,6 +82,16 @@ def serve(path: str, synchronous: str, busy_ms: int) -> int:
             out.flush()
         except OSError:  # the server is gone (killed): the batch is committed, nobody to tell
             return 0
+
+
+def insert_in_order(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` in their order (``seq`` is commit order), one ``executemany`` per run of
+    rows of one width (usually one run: a batch of channel lines)."""
+    start = 0
+    for end in range(1, len(rows) + 1):
+        if end == len(rows) or len(rows[end]) != len(rows[start]):
+            db.executemany(INSERTS[len(rows[start])], rows[start:end])
+            start = end
 
 
 def encode_batch(records: list[StoredMessage]) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,17 @@ async def run_scenario(
         for nick, (conn, transport) in conns.items():  # STATS l and the metrics count every line
             assert conn.client is not None
             assert conn.client.msgs_out == lines_before[nick] + b"".join(transport.writes).count(b"\n"), nick
-        return {nick: masked(transport) for nick, (_, transport) in conns.items()}
+        result = {nick: masked(transport) for nick, (_, transport) in conns.items()}
+        if history:  # what was stored, in commit order (msgid and time differ in every run)
+            db = sqlite3.connect(settings.data_dir / "history.db")
+            try:
+                rows = db.execute(
+                    "SELECT target_key, command, source, sender, target, text, tags FROM messages ORDER BY seq"
+                ).fetchall()
+            finally:
+                db.close()
+            result["stored rows"] = repr(rows).encode()
+        return result
     finally:
         if server.state.history is not None:
             await server.state.history.close()  # a second close does nothing
@@ -125,5 +136,8 @@ async def test_chat_lines_read_together_send_what_the_general_path_sends(tmp_pat
     general = await run_scenario(tmp_path, history, lower=True, together=True, flood_rate=flood_rate)
     assert fast == general
     assert fast["tagged"].count(b"PRIVMSG #r :hello there") == 2 * len(CLIENTS)
+    if history:  # every line of every client stored once, the plain client's (no echo) too
+        assert fast["stored rows"].count(b"'hello there'") == 2 * len(CLIENTS)
+        assert fast["stored rows"].count(b"'plain!") == 2 * 7  # all but the two to #nowhere
     assert fast["plain"].count(b"403 plain #nowhere") == 2
     assert fast["tagged"].count(b"404 tagged #quiet") == 2

@@ -284,6 +284,33 @@ async def test_store_failure_fails_the_sender_and_the_server_keeps_serving(
     assert [m.params[1] for m in got] == ["stored", "stored again"]
 
 
+async def test_store_failure_fails_a_sender_without_echo_message_too(
+    history_server: ChatServer, open_client  # type: ignore[no-untyped-def]
+) -> None:
+    """A plain client (no echo-message: the chat line's fast path, no held echo) whose line
+    could not be stored still learns it, by FAIL; a stored line gives it nothing back."""
+    carol = await open_client("carol", "")
+    bob = await open_client("bob")
+    await carol.join("#room")
+    await bob.join("#room")
+    await carol.send("PRIVMSG #room :kept")
+    await bob.expect("PRIVMSG", lambda m: m.params[1] == "kept")
+    await history(bob, "CHATHISTORY LATEST #room * 10")  # after the barrier: "kept" is committed
+    assert not [m for m in await sync(carol) if m.command == "FAIL"]  # nothing for a stored line
+    blocker = sqlite3.connect(history_server.settings.data_dir / "history.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock: commits fail
+    try:
+        await carol.send("PRIVMSG #room :doomed")
+        await bob.expect("PRIVMSG", lambda m: m.params[1] == "doomed")
+        failure = await carol.expect("FAIL")
+        assert failure.params[:3] == ("PRIVMSG", "MESSAGE_NOT_STORED", "#room")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    got = await history(bob, "CHATHISTORY LATEST #room * 10")
+    assert [m.params[1] for m in got] == ["kept"]
+
+
 async def test_history_off_means_no_cap_and_unknown_command(make_server: MakeServer) -> None:
     server = await make_server(history=False)
     client = await RawClient.connect(server.port)

@@ -57,3 +57,39 @@ async def test_sqlite_search_index_holds_each_stored_row_once(tmp_path):
         db.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
     finally:
         db.close()
+
+
+async def test_sqlite_batch_mixing_channel_and_private_rows_keeps_their_order_and_columns(tmp_path):
+    """The writer inserts a channel's rows without their NULL ``dm_a``/``dm_b`` and a private
+    conversation's with them: in one batch, the rows still get ``seq`` in the order appended,
+    each private row names both nicks, and both kinds read back (also after reopening)."""
+    import sqlite3
+
+    from tcp_server.history.keys import channel_key, private_key
+    from tcp_server.history.sqlite import SQLiteStore
+
+    from .support import append_all, msg, texts
+
+    path = tmp_path / "history.db"
+    batch = [msg(0), msg(1, "Bob"), msg(2), msg(3), msg(4, "bob"), msg(5, "#other"), msg(6, "BOB")]
+    for round_ in range(2):  # the second time on a reopened store (a new writer process)
+        store = SQLiteStore(path, commit_interval=0.002)
+        await store.start()
+        try:
+            if round_ == 0:
+                assert await append_all(store, batch) == [None] * len(batch)
+            room = await store.select(channel_key("#room"), (), 10, False)
+            private = await store.select(private_key("alice", "bob"), (), 10, False)
+            assert texts(room) == ["message 0", "message 2", "message 3"]
+            assert texts(private) == ["message 1", "message 4", "message 6"]
+        finally:
+            await store.close()
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT text, target_key, dm_a, dm_b FROM messages ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    assert [r[0] for r in rows] == [f"message {i}" for i in range(7)]
+    assert [r[2:] for r in rows] == [
+        (None, None), ("alice", "bob"), (None, None), (None, None), ("alice", "bob"), (None, None), ("alice", "bob"),
+    ]

@@ -13,7 +13,7 @@ from tcp_server.history.base import Cond, HistoryError, StoredMessage
 from tcp_server.history.groupcommit import GroupCommitter
 from tcp_server.history.keys import channel_key, other_party, private_key, private_peers, record_key
 from tcp_server.history.query import Ref, format_timestamp_us, parse_timestamp_ms
-from tcp_server.history.sql import record_row, row_message, time_us
+from tcp_server.history.sql import batch_rows, record_row, row_message, time_us
 from tcp_server.state import server_time
 
 
@@ -188,3 +188,38 @@ def test_history_settings_reach_the_store(tmp_path: Path) -> None:
     assert isinstance(store, SQLiteStore)
     assert (store.retention_interval, store.retention_chunk) == (7.0, 11)
     assert (store.close_timeout, store.max_rows_per_target) == (3.0, 5)
+
+
+@given(st.floats(min_value=-4_000_000_000, max_value=4_000_000_000, allow_nan=False))
+def test_stored_time_rounds_as_datetime_does(ts: float) -> None:
+    """``time_us`` (modf and round) gives the microsecond ``datetime.fromtimestamp`` gives (the
+    one ``server_time`` shows), half microseconds included."""
+    from datetime import UTC, datetime, timedelta
+
+    def reference(value: float) -> int:
+        return (datetime.fromtimestamp(value, UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+    assert time_us(ts) == reference(ts)
+    half = int(ts) + 0.0000005  # a half microsecond, where the rounding direction shows
+    assert time_us(half) == reference(half)
+
+
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@given(st.lists(st.tuples(
+    names, st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False), st.sampled_from(["PRIVMSG", "NOTICE"]),
+    names, names, st.one_of(names, names.map(lambda n: "#" + n)), st.text(max_size=40),
+    st.dictionaries(st.sampled_from(["msgid", "+draft/reply", "account", "bot"]), st.text(max_size=8), max_size=3),
+), max_size=20))
+def test_the_writers_batch_rows_equal_record_row(batch: list[tuple]) -> None:
+    """The writer's ``batch_rows`` (field tuples, keys cached between batches) stores exactly the
+    row ``record_row`` builds from the record, lone surrogates and client tags included."""
+    keys: dict = {}
+    expected = [record_row(StoredMessage(*fields)) for fields in batch]
+
+    def full(row: tuple) -> tuple:  # a channel's row leaves out its two NULL columns
+        return row if len(row) == 11 else (*row[:3], None, None, *row[3:])
+
+    assert [full(row) for row in batch_rows(batch, keys)] == expected
+    assert [full(row) for row in batch_rows(batch, keys)] == expected  # again, from the key cache
