@@ -34,6 +34,7 @@ class ServerSettings(BaseSettings):
         "", description="Who runs the server, for ADMIN (unset with admin_email: 423 No administrative info)"
     )
     admin_email: str = Field("", description="Contact address for ADMIN")
+    server_description: str = Field("tcpchat", description="What this server is, in WHOIS (312) and LINKS (364)")
     data_dir: Path = Field(Path("data"), description="Directory for the history database")
     history: bool = Field(True, description="Store messages and serve CHATHISTORY")
     database_url: str | None = Field(

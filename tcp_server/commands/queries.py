@@ -100,7 +100,7 @@ def whois(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
     ]
     if chans:
         rb.numeric(N.RPL_WHOISCHANNELS, target.nick, " ".join(chans))
-    rb.numeric(N.RPL_WHOISSERVER, target.nick, state.name, "tcpchat")
+    rb.numeric(N.RPL_WHOISSERVER, target.nick, state.name, state.settings.server_description)
     if target.account:
         rb.numeric(N.RPL_WHOISACCOUNT, target.nick, target.account, "is logged in as")
     if target.away:

@@ -14,9 +14,6 @@ from ..state.masks import glob_pattern
 from ..state.responses import ResponseBuffer
 from .table import command
 
-SERVER_INFO = "tcpchat"
-"""The server description of 364 (the same words WHOIS 312 uses)."""
-
 
 def _is_here(state: ServerState, target: str) -> bool:
     """Whether ``target`` (a server mask or a nick, as RFC 2812 allows) names this server."""
@@ -52,5 +49,5 @@ def links(state: ServerState, client: Client, msg: Message, rb: ResponseBuffer) 
         return
     mask = msg.params[-1] if msg.params and msg.params[-1] else "*"
     if glob_pattern(mask).match(casefold(state.name)):
-        rb.numeric(N.RPL_LINKS, state.name, state.name, f"0 {SERVER_INFO}")  # server, its uplink
+        rb.numeric(N.RPL_LINKS, state.name, state.name, f"0 {state.settings.server_description}")  # server, its uplink
     rb.numeric(N.RPL_ENDOFLINKS, mask, "End of /LINKS list")

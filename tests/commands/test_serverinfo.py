@@ -44,6 +44,16 @@ def test_links_lists_this_server_when_the_mask_matches():
     assert unknown.command == N.ERR_NOSUCHSERVER
 
 
+def test_the_server_description_is_what_links_and_whois_show():
+    server = MemoryServer(server_description="the class server")
+    amy = server.connect("amy")
+    server.connect("bob")
+    link, _ = amy.send("LINKS")
+    assert link.params[-1] == "0 the class server"
+    whois_server = [m for m in amy.send("WHOIS bob") if m.command == N.RPL_WHOISSERVER]
+    assert [m.params[-1] for m in whois_server] == ["the class server"]
+
+
 def test_whox_shows_a_user_its_cloak_like_join_does():
     server = MemoryServer(cloak_hosts=True)
     amy = server.connect("amy")
