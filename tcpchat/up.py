@@ -124,6 +124,7 @@ def say(text: str) -> None:
 def child_env(settings: UpSettings) -> tuple[dict[str, str], list[str]]:
     """The children's environment with shared secrets filled in; also the names generated."""
     env = dict(os.environ)
+    env.pop("TCPCHAT_UNIX_SOCKET", None)  # up's own switch; to the server it would name a socket path
     generated = []
     for name in GENERATED_SECRETS:
         if not env.get(name):

@@ -47,8 +47,8 @@ class GatewaySettings(BaseSettings):
     )
     allowed_hosts: str = Field(
         "",
-        description="Comma-separated Host names the gateway answers to (empty = 127.0.0.1 and "
-        "localhost when bound to loopback, any otherwise); guards against DNS rebinding",
+        description="Comma-separated Host names the gateway answers to (empty = 127.0.0.1, "
+        "localhost and ::1 when bound to loopback, any otherwise); guards against DNS rebinding",
     )
     webirc_password: SecretStr | None = Field(None, description="WEBIRC password shared with the server")
     webirc_gateway_name: str = Field("tcpchat-web", description="Gateway name sent in WEBIRC")

@@ -200,3 +200,20 @@ async def test_up_prints_the_api_token_and_keeps_the_log_readable(tmp_path: Path
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_up_keeps_its_unix_socket_switch_from_the_server(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``TCPCHAT_UNIX_SOCKET=false`` turns up's private socket off; passed on, the server child
+    would read it as its ``--unix-socket`` path and listen on a file named ``false``."""
+    from tcp_server.settings import ServerSettings
+    from tcpchat.up import UpSettings, child_env
+
+    monkeypatch.setenv("TCPCHAT_UNIX_SOCKET", "false")
+    settings = UpSettings()
+    assert settings.unix_socket is False
+    env, _ = child_env(settings)
+    monkeypatch.delenv("TCPCHAT_UNIX_SOCKET")
+    for name, value in env.items():
+        if name.startswith("TCPCHAT_"):
+            monkeypatch.setenv(name, value)
+    assert ServerSettings().unix_socket is None
