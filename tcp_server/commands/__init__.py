@@ -14,20 +14,24 @@ draft/multiline (multiline); REDACT (redact); MARKREAD (markread); OPER, KILL, S
 AUTHENTICATE (sasl); CS/CHANSERV REGISTER|UNREGISTER|INFO (chanserv).
 
 Capabilities: message-tags, server-time, echo-message, multi-prefix, away-notify (also sent when
-an away user joins), batch, labeled-response (applied by each command's ResponseBuffer, state/responses.py), userhost-in-names,
-extended-monitor, setname, cap-notify (the set never changes while running, so no CAP NEW/DEL),
-invite-notify, no-implicit-names, draft/multiline (max-bytes, max-lines), draft/read-marker,
-draft/chathistory and draft/message-redaction (these two only with history); sasl, account-tag,
-account-notify, extended-join, draft/account-registration (with accounts). Client-only tags
-(``+typing``, ``+draft/reply``, ``+draft/react``...) go with TAGMSG/PRIVMSG/NOTICE to message-tags
-clients. PRIVMSG/NOTICE text always goes out as a trailing parameter; a +B user's messages carry
-the ``bot`` tag. Errors without a numeric are
-standard replies (``FAIL <command> <CODE> [context] :text``, replies.py).
-ISUPPORT adds BOT=B, CHANMODES=beI,k,l,imnpst, ELIST=CMNTU, EXCEPTS, INVEX, MAXLIST, MONITOR,
-NAMELEN, STATUSMSG=@+, TARGMAX (PRIVMSG/NOTICE: max_targets; KICK/NAMES/WHOWAS: max_query_targets), UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, never relayed; the
-sender gets ``WARN <command> INVALID_UTF8``, protocol/utf8.py), WHOX.
+an away user joins), batch, labeled-response (applied by each command's ResponseBuffer,
+state/responses.py), userhost-in-names, extended-monitor (also offered as draft/extended-monitor,
+its name before ratification), setname, cap-notify (the set never changes while running, so no
+CAP NEW/DEL), invite-notify, no-implicit-names, draft/multiline (max-bytes, max-lines),
+draft/read-marker, draft/chathistory and draft/message-redaction (these two only with history);
+sasl, account-tag, account-notify, extended-join, draft/account-registration (with accounts).
+Client-only tags (``+typing``, ``+draft/reply``, ``+draft/react``...) go with TAGMSG/PRIVMSG/NOTICE
+to message-tags clients. PRIVMSG/NOTICE text always goes out as a trailing parameter; a +B user's
+messages carry the ``bot`` tag. Errors without a numeric are standard replies
+(``FAIL <command> <CODE> [context] :text``, replies.py).
+ISUPPORT (005): AWAYLEN, BOT=B, CASEMAPPING=rfc1459, CHANLIMIT, CHANMODES=beI,k,l,imnpst,
+CHANNELLEN, CHANTYPES=#&, ELIST=CMNTU, KICKLEN, MODES, NETWORK, NAMELEN, NICKLEN, PREFIX=(ov)@+,
+TARGMAX (PRIVMSG/NOTICE: max_targets; KICK/NAMES/WHOWAS: max_query_targets), STATUSMSG=@+,
+TOPICLEN, UTF8ONLY (invalid UTF-8 is decoded with U+FFFD, the bad bytes are never relayed; the
+sender gets ``WARN <command> INVALID_UTF8``, protocol/utf8.py), EXCEPTS, INVEX, MAXLIST, MONITOR,
+WHOX; with history CHATHISTORY and MSGREFTYPES=msgid,timestamp; with accounts EXTBAN=$,a.
 
-Replies: 001-005, 221, 251-259, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
+Replies: 001-005, 211, 219, 221, 242, 251-259, 265, 266, 301, 302, 303, 305, 306, 311, 312, 313, 314, 315, 317,
 318, 319, 321-324, 329, 331-333, 335, 338, 341, 346-349, 351, 352, 353, 354, 364, 365, 366-369, 371, 372,
 374-376, 381, 391, 704-706, 730-733, and for accounts 330, 900, 901, 903, 908. Errors: 400 (NUL/CR in a line), 401, 402, 403, 404, 405, 406,
 407, 410, 411, 412, 417, 421, 422, 423, 431, 432, 433, 441, 442, 443, 451, 461, 462, 464, 471, 472,
