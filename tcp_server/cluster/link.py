@@ -29,6 +29,7 @@ from .gapfill import SeenIds, fill
 from .inflight import InFlight
 from .mirror import is_ghost, user_info
 from .outage import now_ms
+from .pending import input_gate
 from .reaper import reap, register_node
 
 if TYPE_CHECKING:
@@ -233,9 +234,16 @@ class Link(Following):
 
     # ---- nicks and channels -------------------------------------------------------------------
     def claim(self, client: Client, nick: str, folded: str, done: Callable[[bool], None]) -> None:
-        """Claim ``nick`` in Redis; the client's later output waits for the answer."""
+        """Claim ``nick`` in Redis; the client's later output waits for the answer, and so do the
+        lines it sent after the NICK (``NICK``/``USER``/``JOIN`` in one write: the JOIN must find
+        it registered, as on a single server)."""
         hold = client.outbox.hold()
-        asyncio.create_task(self._claim(client, nick, folded, done, hold))
+        gate = input_gate(client)
+        if gate is not None:
+            gate.wait_input()
+        task = asyncio.create_task(self._claim(client, nick, folded, done, hold))
+        if gate is not None:
+            task.add_done_callback(lambda _: gate.resume_input())
 
     async def _claim(self, client: Client, nick: str, folded: str, done: Callable[[bool], None], hold: Any) -> None:
         bus = self.bus

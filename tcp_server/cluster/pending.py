@@ -9,6 +9,14 @@ from ..state import Client
 from ..state.responses import ResponseBuffer
 
 
+def input_gate(client: Client) -> InputGate | None:
+    """The connection whose reading a Redis round trip of ``client`` pauses (None in memory)."""
+    outbox = client.outbox
+    if isinstance(outbox, ResponseBuffer):  # standing in while the (labelled) command runs
+        outbox = outbox.outbox
+    return outbox if isinstance(outbox, InputGate) else None
+
+
 class PendingJoin:
     """A JOIN on its way through Redis: the joiner's output waits in a hold until it is back,
     and so do the lines it sent after the JOIN (``PRIVMSG #x`` then finds it a member, or
@@ -20,10 +28,7 @@ class PendingJoin:
         self.client = client
         self.run = run
         self.hold = client.outbox.hold()
-        outbox = client.outbox
-        if isinstance(outbox, ResponseBuffer):  # standing in while the (labelled) JOIN runs
-            outbox = outbox.outbox
-        self.input: InputGate | None = outbox if isinstance(outbox, InputGate) else None
+        self.input = input_gate(client)
         if self.input is not None:
             self.input.wait_input()
 

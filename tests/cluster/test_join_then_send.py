@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..support import sync
+from ..support import RawClient, sync
 
 pytestmark = pytest.mark.redis
 
@@ -84,3 +84,21 @@ async def test_labelled_join_then_echoed_privmsg_in_one_write_under_flood_contro
     assert echo.tags.get("label") == "m" and echo.params[1] == "hi"
     assert commands.index("JOIN") < commands.index("366") < commands.index("PRIVMSG")  # the JOIN, then the echo
     assert (await alice.expect("PRIVMSG")).params[1] == "hi"
+
+
+async def test_registration_join_and_privmsg_in_one_write_reach_a_member_on_another_node(cluster, users):  # noqa: F811
+    """A bot's whole start in one write: the JOIN waits for the nick's claim in Redis, so it
+    finds the client registered (not 451) and the PRIVMSG finds it a member."""
+    a, b = await cluster(), await cluster()
+    alice = await users(a, "alice")
+    await alice.join("#x")
+    await sync(alice)
+    bot = await RawClient.connect(b.port)
+    try:
+        await bot.send(b"NICK bot\r\nUSER bot 0 * :bot\r\nJOIN #x\r\nPRIVMSG #x :deployed\r\n")
+        replies = [m.command for m in await sync(bot)]
+        assert "001" in replies and "366" in replies
+        assert "451" not in replies and "404" not in replies
+        assert await _texts_until(alice, "deployed") == ["deployed"]
+    finally:
+        await bot.close()
