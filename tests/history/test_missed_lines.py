@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tcp_server.server import ChatServer
 
+from ..accounts_support import ACCOUNTS, finish, register_account, sasl_plain
 from ..support import RawClient, sync
 from .test_chathistory import CAPS, say
 
@@ -156,4 +157,23 @@ async def test_a_client_with_chathistory_gets_no_replay(make_server: MakeServer,
     await say(alice, "#room", "meanwhile")
     assert await join_and_replay(modern, "#room") == []  # it asks with CHATHISTORY itself
     for c in (alice, modern):
+        await c.close()
+
+
+async def test_a_logged_in_user_is_its_account_whatever_its_nick(make_server: MakeServer, tmp_path: Path) -> None:
+    server = await make_server(data_dir=tmp_path, history_replay_lines=REPLAY, **ACCOUNTS)
+    alice = await connect(server, "alice", CAPS)
+    await alice.join("#room")
+    dave = await RawClient.connect(server.port)
+    await register_account(dave, "dave", "secret-pw", "server-time")
+    await join_and_replay(dave, "#room")
+    await say(alice, "#room", "dave saw this")
+    await dave.send("QUIT :bye")
+    await wait_gone(alice, "dave")
+    await say(alice, "#room", "while dave was away")
+    again = await RawClient.connect(server.port)
+    assert await sasl_plain(again, "dave_phone", "dave", "secret-pw", "sasl server-time") == "903"
+    await finish(again)
+    assert await join_and_replay(again, "#room") == ["while dave was away"]
+    for c in (alice, again):
         await c.close()
