@@ -54,17 +54,20 @@ async def _wave(clients: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
     return time.perf_counter() - start, list(got)
 
 
+async def _say(talker: tuple[asyncio.StreamReader, asyncio.StreamWriter], first: int, count: int) -> None:
+    for i in range(first, first + count):
+        talker[1].write(f"PRIVMSG #room :line {i}\r\nPING :t{i}\r\n".encode())
+        await _until(talker[0], f"t{i}")
+
+
 async def _run(port: int, count: int) -> dict[str, float]:
     talker = await _client(port, "talker", "echo-message batch draft/chathistory")
     talker[1].write(b"JOIN #room\r\n")
-    for i in range(TALK + MEANWHILE):
-        if i == TALK:
-            first, got_first = await _wave(clients, "JOIN #room")
-            await _wave(clients, "PART #room")
-        if i == 0:
-            clients = [await _client(port, f"u{n}") for n in range(count)]
-        talker[1].write(f"PRIVMSG #room :line {i}\r\nPING :t{i}\r\n".encode())
-        await _until(talker[0], f"t{i}")
+    await _say(talker, 0, TALK)
+    clients = [await _client(port, f"u{n}") for n in range(count)]
+    first, got_first = await _wave(clients, "JOIN #room")
+    await _wave(clients, "PART #room")
+    await _say(talker, TALK, MEANWHILE)
     again, got_again = await _wave(clients, "JOIN #room")
     for _, w in [*clients, talker]:
         w.close()
