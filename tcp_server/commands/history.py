@@ -297,13 +297,6 @@ def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None
     now_us = time_us(time.time())
     who, key = replay_owner(client), channel_key(channel.name)
 
-    async def missed() -> list[StoredMessage]:
-        since = await store.left.get(who, key)
-        window = (Cond("time_us", "<", now_us),)
-        if since is not None:
-            window += (Cond("time_us", ">", since),)
-        return await store.select(key, window, count, newest_first=True)
-
     def start(late: Late, finished: Callable[[], None]) -> None:
         def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
             if client.gone:
@@ -318,7 +311,7 @@ def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None
 
             late.release_paced(write, finished)
 
-        store.fetch(missed, done)
+        store.fetch(lambda: store.missed(who, key, now_us, count), done)
 
     _queue(state, client, None, start, None)
 

@@ -137,6 +137,15 @@ class HistoryStore(ABC):
         """The stored leaving time of ``who`` in channel ``key``, if any."""
         return None
 
+    async def missed(self, who: str, key: str, before_us: int, limit: int) -> list[StoredMessage]:
+        """The ``limit`` newest messages of channel ``key`` stored before ``before_us`` and after
+        ``who`` last left it (``left.py``; any time when never recorded): the JOIN replay."""
+        since = await self.left.get(who, key)
+        window: tuple[Cond, ...] = (Cond("time_us", "<", before_us),)
+        if since is not None:
+            window += (Cond("time_us", ">", since),)
+        return await self.select(key, window, limit, newest_first=True)
+
     @abstractmethod
     def append(self, record: StoredMessage, on_commit: CommitCallback) -> None:
         """Queue ``record``; call ``on_commit(None)`` after it is committed."""
