@@ -41,7 +41,9 @@ class ServerSettings(BaseSettings):
         None, description="History database URL (sqlite:///path or postgresql://...)"
     )
     history_replay_lines: int = Field(
-        0, ge=0, description="Lines replayed on join to clients without chathistory (0 = off)"
+        50, ge=0,
+        description="Most lines replayed on join to a client without chathistory: what it missed since it last "
+        "left the channel (a first join: the last lines); 0 = off",
     )
     chathistory_max: int = Field(1000, ge=1, description="Most messages one CHATHISTORY returns")
     history_max_age_days: float = Field(0, ge=0, description="Drop history older than this (0 = keep)")

@@ -272,19 +272,37 @@ def _targets(state: ServerState, client: Client, rb: ResponseBuffer, texts: tupl
     _queue(state, client, rb, start, "TARGETS")
 
 
+def replay_owner(client: Client) -> str:
+    """Who saw a channel up to when (``history/left.py``): the account (``$a:`` is no nick) when
+    logged in, so any of its connections counts, else the casefolded nick."""
+    return f"$a:{casefold(client.account)}" if client.account else client.folded
+
+
+def record_left(state: ServerState, client: Client, channel: Channel) -> None:
+    """``client`` left ``channel`` (PART, KICK, QUIT, lost connection, shutdown): its next JOIN
+    replays from here."""
+    store = state.history
+    if store is not None and client.folded:
+        store.left.record(replay_owner(client), channel_key(channel.name), time_us(time.time()))
+
+
 def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None:
-    """Send the last ``history_replay_lines`` of a channel to a joiner without chathistory."""
+    """Send a joiner without chathistory what it missed: the lines stored since it last left
+    the channel, at most ``history_replay_lines``; on a first join (nothing recorded), the last
+    ``history_replay_lines``. Then record the join as seen, so the same lines never come twice."""
     count = state.settings.history_replay_lines
     store = state.history
     if not count or store is None or CAP in client.caps:
         return
-    before_join = (Cond("time_us", "<", time_us(time.time())),)
-    key = channel_key(channel.name)
+    now_us = time_us(time.time())
+    who, key = replay_owner(client), channel_key(channel.name)
 
     def start(late: Late, finished: Callable[[], None]) -> None:
         def done(rows: list[StoredMessage] | None, error: BaseException | None) -> None:
             if client.gone:
                 return
+            if error is None and channel.folded in client.channels:
+                store.left.record(who, key, now_us)  # seen up to the join (matters after a crash)
             lines = [format_line(_history_message(client, m)) for m in rows or ()]
 
             def write(rb: ResponseBuffer) -> None:
@@ -293,7 +311,7 @@ def replay_on_join(state: ServerState, client: Client, channel: Channel) -> None
 
             late.release_paced(write, finished)
 
-        store.fetch(lambda: store.select(key, before_join, count, newest_first=True), done)
+        store.fetch(lambda: store.missed(who, key, now_us, count), done)
 
     _queue(state, client, None, start, None)
 
@@ -357,6 +375,8 @@ def _take_token(state: ServerState, client: Client) -> float:
 
 
 def install(state: ServerState) -> None:
-    """Hook the JOIN replay into ``state`` (the server calls this once history is open)."""
+    """Hook the JOIN replay and the recording of leaving times into ``state`` (the server calls
+    this once history is open)."""
     if state.history is not None and state.settings.history_replay_lines:
         state.on_join.append(lambda client, channel: replay_on_join(state, client, channel))
+        state.on_leave.append(lambda client, channel: record_left(state, client, channel))

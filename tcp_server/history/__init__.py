@@ -11,7 +11,8 @@
   in ``tcpchat_schema``, migrations under an advisory lock).
 - ``keys.py``: where a message is filed (casefolded channel, or the pair of nicks of a private
   conversation); ``query.py``: CHATHISTORY LATEST/BEFORE/AFTER/AROUND/BETWEEN on any store;
-  ``sql.py``: the SQL both stores share; ``factory.py``: settings -> store.
+  ``sql.py``: the SQL both stores share; ``factory.py``: settings -> store; ``left.py``: when each
+  user last left each channel (a plain client's JOIN replay starts there).
 
 The wire side (CHATHISTORY, replay on JOIN, who may read what) is ``commands/history.py``.
 """

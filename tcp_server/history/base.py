@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from .left import LeftRows, LeftTimes
+
 log = logging.getLogger("tcpchat.history")
 
 CommitCallback = Callable[[BaseException | None], None]
@@ -113,15 +115,36 @@ class HistoryStore(ABC):
 
     def __init__(self) -> None:
         self._fetches: set[asyncio.Task[Any]] = set()
+        self.left = LeftTimes(self.write_left, self.read_left)
+        """When each user last left each channel (``left.py``): the JOIN replay starts there."""
 
     async def start(self) -> None:  # noqa: B027
         """Open the store (create or migrate the schema)."""
 
     async def close(self) -> None:
-        """Commit what is pending and release the store."""
+        """Commit what is pending and release the store (a store calls this before closing its
+        connections: pending leaving times are written here)."""
+        await self.left.close()
         for task in list(self._fetches):
             task.cancel()
         self._fetches.clear()
+
+    async def write_left(self, rows: LeftRows) -> None:
+        """Store leaving times (``left.py``), each only if later than the one stored."""
+        raise HistoryError("this store keeps no leaving times")
+
+    async def read_left(self, who: str, key: str) -> int | None:
+        """The stored leaving time of ``who`` in channel ``key``, if any."""
+        return None
+
+    async def missed(self, who: str, key: str, before_us: int, limit: int) -> list[StoredMessage]:
+        """The ``limit`` newest messages of channel ``key`` stored before ``before_us`` and after
+        ``who`` last left it (``left.py``; any time when never recorded): the JOIN replay."""
+        since = await self.left.get(who, key)
+        window: tuple[Cond, ...] = (Cond("time_us", "<", before_us),)
+        if since is not None:
+            window += (Cond("time_us", ">", since),)
+        return await self.select(key, window, limit, newest_first=True)
 
     @abstractmethod
     def append(self, record: StoredMessage, on_commit: CommitCallback) -> None:

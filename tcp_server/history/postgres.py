@@ -24,6 +24,7 @@ from .base import (
     TargetActivity,
 )
 from .groupcommit import GroupCommitter
+from .left import LeftRows, left_schema, select_left_sql, upsert_left_sql
 from .sql import (
     POSTGRES_FTS_V2,
     SEARCH_POSTGRES_SQL,
@@ -46,6 +47,7 @@ MIGRATION_LOCK = 0x7C4A7
 MIGRATIONS: list[tuple[str, ...]] = [
     schema_v1("BIGSERIAL PRIMARY KEY", "BIGINT"),
     POSTGRES_FTS_V2,  # 2: full-text index (SEARCH)
+    left_schema("BIGINT"),  # 3: when each user last left each channel (the JOIN replay)
 ]
 
 INSERT = insert_sql(dollar, "INSERT", " ON CONFLICT (msgid) DO NOTHING")
@@ -182,6 +184,14 @@ class PostgresStore(HistoryStore):
     async def delete(self, key: str, msgid: str) -> bool:
         status = await self._p().execute(delete_sql(dollar), msgid, key)
         return int(status.split()[-1]) > 0
+
+    async def write_left(self, rows: LeftRows) -> None:
+        async with self._p().acquire() as con, con.transaction():
+            await con.executemany(upsert_left_sql(dollar, "GREATEST"), rows)
+
+    async def read_left(self, who: str, key: str) -> int | None:
+        value = await self._p().fetchval(select_left_sql(dollar), who, key)
+        return int(value) if value is not None else None
 
     async def _retention_loop(self) -> None:
         while True:

@@ -22,6 +22,7 @@ import aiosqlite
 from ..settings import default
 from .base import CommitCallback, Cond, HistoryError, HistoryStore, Position, StoredMessage, TargetActivity
 from .groupcommit import GroupCommitter
+from .left import LeftRows, left_schema, select_left_sql, upsert_left_sql
 from .sql import (
     SQLITE_FTS_BATCH_V3,
     SQLITE_FTS_V2,
@@ -45,6 +46,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
     schema_v1("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),  # 1: messages + window indexes
     SQLITE_FTS_V2,  # 2: full-text index (SEARCH), filled from the rows already there
     SQLITE_FTS_BATCH_V3,  # 3: the writer fills the index per batch, not a trigger per row
+    left_schema("INTEGER"),  # 4: when each user last left each channel (the JOIN replay)
 ]
 """Schema versions, applied in order; the file's ``PRAGMA user_version`` says how many ran."""
 
@@ -229,6 +231,23 @@ class SQLiteStore(HistoryStore):
         async with self._write_lock:
             cur = await db.execute(delete_sql(qmark), (msgid, key))  # autocommit
         return cur.rowcount > 0
+
+    async def write_left(self, rows: LeftRows) -> None:
+        db = self._writer
+        if db is None:
+            raise HistoryError("history store is not open")
+        async with self._write_lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.executemany(upsert_left_sql(qmark, "max"), rows)
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+
+    async def read_left(self, who: str, key: str) -> int | None:
+        rows = list(await self._db().execute_fetchall(select_left_sql(qmark), (who, key)))
+        return int(rows[0][0]) if rows else None
 
     # ---- retention ---------------------------------------------------------------------
     async def _retention_loop(self) -> None:

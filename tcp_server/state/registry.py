@@ -82,6 +82,8 @@ class ServerState(CredentialChecks):
         self.shutting_down = False
         """Set by server shutdown: everyone is leaving, so peers are not told of each QUIT (n²)."""
         self.on_join: list[Callable[[Client, Channel], Any]] = []
+        self.on_leave: list[Callable[[Client, Channel], Any]] = []
+        """Called as a member leaves a channel: PART, KICK, QUIT, a lost connection, shutdown."""
         # accounts (commands/accounts.py, chanserv.py): the service (None when off), hooks after
         # a topic/mode change and after a registered client's nick is set, the restorer of an
         # empty registered channel, and the member modes a joiner gets (``o`` by account).
@@ -262,7 +264,9 @@ class ServerState(CredentialChecks):
         self._leave(channel, client)
 
     def _leave(self, channel: Channel, client: Client) -> None:
-        channel.members.pop(client, None)
+        if channel.members.pop(client, None) is not None:
+            for hook in self.on_leave:
+                hook(client, channel)
         client.channels.pop(channel.folded, None)
         if not channel.members:
             self.channels.pop(channel.folded, None)

@@ -261,3 +261,22 @@ async def test_find_and_delete_one_message_for_redact(backend: Backend) -> None:
     assert not await store.delete(channel_key("#room"), records[1].msgid)
     rows = await store.select(channel_key("#room"), (), 10, newest_first=False)
     assert texts(rows) == ["message 1"]
+
+
+async def test_leaving_times_only_move_forward_and_survive_reopening(backend: Backend) -> None:
+    """The JOIN replay's leaving times (``history/left.py``): readable at once, written in the
+    background, flushed by close, kept by the database."""
+    store = await backend.open()
+    key = channel_key("#Room")
+    assert await store.left.get("bob", key) is None
+    store.left.record("bob", key, 2_000)
+    store.left.record("bob", key, 1_000)  # an earlier time (a join recorded late) never wins
+    store.left.record("$a:carol", key, 3_000)
+    assert await store.left.get("bob", key) == 2_000  # pending or written: the same answer
+    await store.close()
+    store = await backend.open()
+    assert await store.read_left("bob", key) == 2_000
+    assert await store.read_left("$a:carol", key) == 3_000
+    await store.write_left([("bob", key, 1_500)])  # the database keeps the later time too
+    assert await store.left.get("bob", key) == 2_000
+    assert await store.left.get("bob", channel_key("#other")) is None

@@ -94,7 +94,7 @@ async def test_irssi_whole_session(make_server, tmp_path):
         await raw.expect("PART", lambda m: by("irx")(m) and m.params == ("#two", "see you later"))
 
         # the server restarts: irssi reconnects by itself and rejoins #one (not the #two it left);
-        # it has no chathistory, so the server's replay on join shows what was said meanwhile
+        # it has no chathistory, so the server's replay on join shows what was said meanwhile, once
         await raw.close()
         await server.shutdown()
         server = await make_server(data_dir=tmp_path / "data", port=server.port, **SESSION_SERVER)
@@ -107,6 +107,9 @@ async def test_irssi_whole_session(make_server, tmp_path):
         await irssi.shows("rawu> said while you were away", window="#one")
         await raw.send("PRIVMSG #one :welcome back")
         await irssi.shows("welcome back", window="#one")
+        shown = irssi.window_text("#one")  # the replay is what it missed, so nothing shows twice
+        for line in ("hello from raw", "rawu dances", "said while you were away"):
+            assert shown.count(line) == 1, f"{line!r} shown {shown.count(line)} times:\n{shown}"
 
         # /quit with a reason
         irssi.type("/quit bye all")

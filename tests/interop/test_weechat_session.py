@@ -97,7 +97,7 @@ async def test_weechat_whole_session(make_server, tmp_path):
         await raw.expect("PART", lambda m: by("weex")(m) and m.params == ("#two", "see you later"))
 
         # the server restarts: WeeChat reconnects by itself and rejoins #one; without chathistory
-        # support it sees what was said meanwhile through the server's replay on join
+        # support it sees what was said meanwhile through the server's replay on join, once
         await raw.close()
         await server.shutdown()
         server = await make_server(data_dir=tmp_path / "data", port=server.port, **SESSION_SERVER)
@@ -110,6 +110,9 @@ async def test_weechat_whole_session(make_server, tmp_path):
         await wee.shows(ONE, "rawu\tsaid while you were away")
         await raw.send("PRIVMSG #one :welcome back")
         await wee.shows(ONE, "rawu\twelcome back")
+        shown = wee.log(ONE)  # the replay is what it missed, so nothing shows twice
+        for line in ("hello from raw", "rawu dances", "said while you were away"):
+            assert shown.count(line) == 1, f"{line!r} shown {shown.count(line)} times:\n{shown}"
 
         # /quit with a reason
         await wee.command(TC, "/quit going home")
