@@ -167,3 +167,17 @@ ADMIN contact (both clients send /admin)."""
 def by(nick: str) -> Callable[[Any], bool]:
     """Matches a message sent by ``nick``."""
     return lambda m: (m.source or "").startswith(f"{nick}!")
+
+
+async def restart_with_raw_user(make_server: Any, server: Any, data_dir: Path, raw: Any) -> tuple[Any, Any]:
+    """Shut ``server`` down and start it again on its port and data dir (the client under test
+    reconnects by itself); the raw user comes back into #one. Returns (server, raw user)."""
+    from ..support import RawClient
+
+    await raw.close()
+    await server.shutdown()
+    server = await make_server(data_dir=data_dir, port=server.port, **SESSION_SERVER)
+    raw = await RawClient.connect(server.port)
+    await raw.register("rawu")
+    await raw.join("#one")
+    return server, raw

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ..support import RawClient
-from .programs import IRSSI, SESSION_SERVER, TMUX, WAIT, Irssi, by
+from .programs import IRSSI, SESSION_SERVER, TMUX, WAIT, Irssi, by, restart_with_raw_user
 
 pytestmark = pytest.mark.skipif(IRSSI is None or TMUX is None, reason="irssi or tmux is not installed")
 
@@ -95,12 +95,7 @@ async def test_irssi_whole_session(make_server, tmp_path):
 
         # the server restarts: irssi reconnects by itself and rejoins #one (not the #two it left);
         # it has no chathistory, so the server's replay on join shows what was said meanwhile, once
-        await raw.close()
-        await server.shutdown()
-        server = await make_server(data_dir=tmp_path / "data", port=server.port, **SESSION_SERVER)
-        raw = await RawClient.connect(server.port)
-        await raw.register("rawu")
-        await raw.join("#one")
+        server, raw = await restart_with_raw_user(make_server, server, tmp_path / "data", raw)
         await raw.send("PRIVMSG #one :said while you were away")
         rejoin = await raw.expect("JOIN", lambda m: m.params[0] == "#one", timeout=WAIT)
         assert rejoin.source.startswith("irx!")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ..support import RawClient
-from .programs import SESSION_SERVER, WAIT, WEECHAT, Weechat, by
+from .programs import SESSION_SERVER, WAIT, WEECHAT, Weechat, by, restart_with_raw_user
 
 pytestmark = pytest.mark.skipif(WEECHAT is None, reason="weechat-headless is not installed")
 
@@ -98,12 +98,7 @@ async def test_weechat_whole_session(make_server, tmp_path):
 
         # the server restarts: WeeChat reconnects by itself and rejoins #one; without chathistory
         # support it sees what was said meanwhile through the server's replay on join, once
-        await raw.close()
-        await server.shutdown()
-        server = await make_server(data_dir=tmp_path / "data", port=server.port, **SESSION_SERVER)
-        raw = await RawClient.connect(server.port)
-        await raw.register("rawu")
-        await raw.join("#one")
+        server, raw = await restart_with_raw_user(make_server, server, tmp_path / "data", raw)
         await raw.send("PRIVMSG #one :said while you were away")
         rejoin = await raw.expect("JOIN", lambda m: m.params[0] == "#one", timeout=WAIT)
         assert rejoin.source.startswith("weex!")
