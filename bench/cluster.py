@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .loadclient import LoadClient, Shared
 from .procstat import cpu_seconds, raise_fd_limit
+from .report import interleaved_medians
 from .scenarios import _drain, _latency, _pad, _send_window, close_clients, join_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,17 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     raise_fd_limit(a.clients * 4 + 200)
     setups = {"alone": (1, False), "1-node+redis": (1, True), "3-nodes+redis": (3, True)}
-    runs: dict[str, list[dict[str, object]]] = {name: [] for name in setups}
-    for i in range(a.runs):  # interleaved: the machine's drift hits every setup alike
-        for name, (count, use_redis) in setups.items():
-            result = run_config(count, use_redis, a)
-            runs[name].append(result)
-            print(f"# run {i + 1}/{a.runs} {name}: {result['deliveries_per_s']}/s p99 {result['p99_ms']} ms",
-                  file=sys.stderr, flush=True)
-    results = {
-        name: sorted(rs, key=lambda r: r["deliveries_per_s"])[len(rs) // 2]  # type: ignore[arg-type,return-value]
-        for name, rs in runs.items()
-    }
+    results = interleaved_medians(
+        {name: (lambda count=count, use_redis=use_redis: run_config(count, use_redis, a))
+         for name, (count, use_redis) in setups.items()},
+        a.runs,
+    )
     base = results["alone"]["deliveries_per_s"] or 1
     summary = {
         "scenario": "cluster-fanout", "results": results,

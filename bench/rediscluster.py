@@ -13,13 +13,13 @@ import asyncio
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from .cluster import HOST, _fanout, _free_port, _start_node, _start_redis, fanout_args
 from .procstat import cpu_seconds, raise_fd_limit
+from .report import interleaved_medians
 
 MASTERS = 3
 STARTUP = 30.0
@@ -90,17 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = fanout_args("python -m bench.rediscluster", __doc__.splitlines()[0], clients=90, messages=300)
     a = ap.parse_args(argv)
     raise_fd_limit(a.clients * 4 + 200)
-    runs: dict[str, list[dict[str, object]]] = {"3-nodes+redis": [], "3-nodes+redis-cluster": []}
-    for i in range(a.runs):  # interleaved: the machine's drift hits both alike
-        for name in runs:
-            result = run_config(name.endswith("cluster"), a)
-            runs[name].append(result)
-            print(f"# run {i + 1}/{a.runs} {name}: {result['deliveries_per_s']}/s p99 {result['p99_ms']} ms",
-                  file=sys.stderr, flush=True)
-    results = {
-        name: sorted(rs, key=lambda r: r["deliveries_per_s"])[len(rs) // 2]  # type: ignore[arg-type,return-value]
-        for name, rs in runs.items()
-    }
+    results = interleaved_medians(
+        {name: (lambda cluster=cluster: run_config(cluster, a))
+         for name, cluster in (("3-nodes+redis", False), ("3-nodes+redis-cluster", True))},
+        a.runs,
+    )
     base = results["3-nodes+redis"]["deliveries_per_s"] or 1
     print(json.dumps({
         "scenario": "cluster-fanout-redis-cluster", "results": results,

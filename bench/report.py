@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Any
 
 Result = dict[str, Any]
@@ -115,3 +117,16 @@ def markdown(summaries: dict[str, Result]) -> str:
             rtext = ", ".join(f"{k}={v}" for k, v in ratio.items() if k in cols) or ""
             out.append(f"| {target} | " + " | ".join(cells) + f" | {rtext} |")
     return "\n".join(out)
+
+
+def interleaved_medians(configs: dict[str, Callable[[], dict[str, Any]]], runs: int) -> dict[str, dict[str, Any]]:
+    """Run each config ``runs`` times, interleaved (the machine's drift hits every config alike),
+    reporting each run on stderr; the run with the median ``deliveries_per_s`` of each config."""
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
+    for i in range(runs):
+        for name, run in configs.items():
+            result = run()
+            results[name].append(result)
+            print(f"# run {i + 1}/{runs} {name}: {result['deliveries_per_s']}/s p99 {result['p99_ms']} ms",
+                  file=sys.stderr, flush=True)
+    return {name: sorted(rs, key=lambda r: r["deliveries_per_s"])[len(rs) // 2] for name, rs in results.items()}
